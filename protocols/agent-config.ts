@@ -1,0 +1,108 @@
+/**
+ * The agent's config file schema. It lives in protocols/ because two parts write or read it:
+ * the agent (reads) and the simulator (`hezo sim --agent-config` writes a ready one for its fleet).
+ */
+import { z } from 'zod';
+import { MqttUrl } from './config-common.ts';
+import { DeviceModel, Serial } from './health.ts';
+import { SEGMENT_PATTERN } from './topics.ts';
+
+const Segment = z.string().regex(SEGMENT_PATTERN, 'expected letters, digits, _ . - (no / + #)');
+const Port = z.number().int().min(1).max(65535);
+const Host = z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'expected an IPv4/IPv6 address or a hostname' });
+
+export const TlsTrust = z.strictObject({
+  /** `tofu`: trust the first certificate seen, then alert on change; `pinned`: only `fingerprint256`; `insecure`: accept any (only when asked). */
+  mode: z.enum(['tofu', 'pinned', 'insecure']).default('tofu'),
+  fingerprint256: z
+    .string()
+    .regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'expected a SHA-256 fingerprint AA:BB:...')
+    .optional(),
+});
+
+export const RestSettings = z.strictObject({
+  port: Port.default(443),
+  username: z.string().min(1).default('admin'),
+  password: z.string().min(1),
+  tls: TlsTrust.default({ mode: 'tofu' }),
+});
+
+export const SnmpV3Settings = z.strictObject({
+  user: z.string().min(1),
+  authProtocol: z.enum(['sha', 'md5', 'sha256']).default('sha'),
+  authKey: z.string().min(8),
+  privProtocol: z.enum(['aes', 'des']).default('aes'),
+  privKey: z.string().min(8),
+});
+
+export const SnmpSettings = z
+  .strictObject({
+    port: Port.default(161),
+    version: z.enum(['2c', '3']).default('2c'),
+    community: z.string().min(1).optional(),
+    v3: SnmpV3Settings.optional(),
+  })
+  .refine((s) => (s.version === '2c' ? s.community !== undefined : s.v3 !== undefined), {
+    error: 'expected `community` for version 2c, or `v3` for version 3',
+  });
+
+export const SshSettings = z
+  .strictObject({
+    port: Port.default(22),
+    username: z.string().min(1).default('admin'),
+    password: z.string().min(1).optional(),
+    privateKeyPath: z.string().min(1).optional(),
+  })
+  .refine((s) => s.password !== undefined || s.privateKeyPath !== undefined, {
+    error: 'expected `password` or `privateKeyPath`',
+  });
+
+export const AgentDevice = z.strictObject({
+  serial: Serial,
+  address: Host,
+  model: DeviceModel.default('unknown'),
+  name: z.string().max(120).optional(),
+  channels: z.array(z.enum(['rest', 'snmp', 'ssh'])).min(1).default(['rest', 'snmp']),
+  rest: RestSettings.optional(),
+  snmp: SnmpSettings.optional(),
+  ssh: SshSettings.optional(),
+});
+export type AgentDevice = z.infer<typeof AgentDevice>;
+
+export const AgentConfig = z.strictObject({
+  version: z.literal(1),
+  agentId: Segment,
+  site: Segment,
+  customer: Segment,
+  mqtt: z.strictObject({
+    url: MqttUrl,
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    /** Short keepalive: the broker publishes the Last Will after 1.5 x keepalive of silence. */
+    keepaliveS: z.number().int().min(1).max(600).default(10),
+    maxInflight: z.number().int().min(1).max(10_000).default(100),
+    caFile: z.string().optional(),
+  }),
+  pollIntervalMs: z.number().int().min(1000).max(3_600_000).default(10_000),
+  requestTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
+  retries: z.number().int().min(0).max(5).default(2),
+  retryBackoffMs: z.number().int().min(0).max(10_000).default(200),
+  dataDir: z.string().min(1).default('./agent-data'),
+  outbox: z
+    .strictObject({ maxRecords: z.number().int().min(10).max(10_000_000).default(100_000) })
+    .default({ maxRecords: 100_000 }),
+  logCache: z
+    .strictObject({ refreshMs: z.number().int().min(10_000).default(3_600_000) })
+    .default({ refreshMs: 3_600_000 }),
+  usb: z
+    .strictObject({ enabled: z.boolean().default(false), sysfsRoot: z.string().default('/sys/bus/usb/devices') })
+    .default({ enabled: false, sysfsRoot: '/sys/bus/usb/devices' }),
+  devices: z.array(AgentDevice).max(5000),
+});
+export type AgentConfig = z.infer<typeof AgentConfig>;
+
+/** Secrets from the environment override the file. */
+export const AGENT_ENV_OVERRIDES = {
+  HEZO_MQTT_USERNAME: 'mqtt.username',
+  HEZO_MQTT_PASSWORD: 'mqtt.password',
+} as const;

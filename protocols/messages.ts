@@ -1,0 +1,163 @@
+/**
+ * Every payload on the wire, one strict zod schema each (unknown fields are errors), version 1.
+ * `decodeMessage(kind, bytes)` is the only way the hub and the agent read a payload.
+ */
+import { z } from 'zod';
+import { AppError, ErrorCode } from './errors.ts';
+import { HealthRecord, IsoInstant, Serial } from './health.ts';
+import type { TopicKind } from './topics.ts';
+import { parseOrThrow } from './validation.ts';
+
+export { HealthRecord } from './health.ts';
+
+const AgentId = z.string().min(1).max(64);
+const CorrelationId = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'expected a correlation id of 6-64 letters, digits, _ or -');
+
+export const Presence = z.strictObject({
+  v: z.literal(1),
+  agentId: AgentId,
+  site: z.string().min(1).max(64),
+  status: z.enum(['online', 'offline']),
+  at: IsoInstant,
+  agentVersion: z.string().max(32).optional(),
+  /** Serials this agent watches; lets the hub mark them `unknown` when the agent goes offline. */
+  devices: z.array(Serial).max(5000).optional(),
+});
+export type Presence = z.infer<typeof Presence>;
+
+export const Heartbeat = z.strictObject({
+  v: z.literal(1),
+  agentId: AgentId,
+  at: IsoInstant,
+  intervalMs: z.number().int().min(1000).max(3_600_000),
+  outboxDepth: z.number().int().min(0),
+  outboxDropped: z.number().int().min(0),
+  /** Progress of anything long (outbox replay, log collection), for the NOC page. */
+  progress: z
+    .array(z.strictObject({ task: z.string().max(80), done: z.number().min(0), total: z.number().min(0) }))
+    .max(50)
+    .optional(),
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+export const DeviceEvent = z.strictObject({
+  v: z.literal(1),
+  agentId: AgentId,
+  serial: Serial,
+  at: IsoInstant,
+  replayed: z.boolean(),
+  type: z.enum(['snmp-trap', 'device-gone', 'device-found', 'reboot-detected', 'certificate-changed', 'session-limit']),
+  detail: z.string().max(1000),
+  /** For traps: the trap OID and its varbinds as text. */
+  trapOid: z.string().max(200).optional(),
+});
+export type DeviceEvent = z.infer<typeof DeviceEvent>;
+
+export const CommandKind = z.enum(['collect-logs', 'diagnose', 'poll-now']);
+export type CommandKind = z.infer<typeof CommandKind>;
+
+export const Command = z.strictObject({
+  v: z.literal(1),
+  id: CorrelationId,
+  kind: CommandKind,
+  serial: Serial,
+  issuedAt: IsoInstant,
+  /** The agent abandons the command after this long. */
+  timeoutMs: z.number().int().min(100).max(600_000),
+  /** Ticket the result belongs to, if any (attachments are tagged with it). */
+  ticketId: z.string().max(64).optional(),
+  /** Resume an attachment transfer from this chunk (after a reconnect). */
+  resumeFrom: z.record(z.string(), z.number().int().min(0)).optional(),
+});
+export type Command = z.infer<typeof Command>;
+
+export const ReplyOk = z.strictObject({
+  v: z.literal(1),
+  id: CorrelationId,
+  ok: z.literal(true),
+  data: z.record(z.string(), z.unknown()),
+});
+export const ReplyErr = z.strictObject({
+  v: z.literal(1),
+  id: CorrelationId,
+  ok: z.literal(false),
+  code: z.string().max(64),
+  error: z.string().max(1000),
+});
+export const CommandReply = z.discriminatedUnion('ok', [ReplyOk, ReplyErr]);
+export type CommandReply = z.infer<typeof CommandReply>;
+
+/** Largest chunk of attachment bytes in one message (before base64). */
+export const ATTACHMENT_CHUNK_BYTES = 256 * 1024;
+
+export const AttachmentChunk = z.strictObject({
+  v: z.literal(1),
+  transferId: CorrelationId,
+  commandId: CorrelationId,
+  serial: Serial,
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'expected a file name of letters, digits, _ . -'),
+  kind: z.enum(['device-logs', 'service-tests', 'agent-trace']),
+  /** For cached archives: when the archive was taken. */
+  capturedAt: IsoInstant.optional(),
+  seq: z.number().int().min(0),
+  total: z.number().int().min(1),
+  size: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256'),
+  data: z.base64().max(Math.ceil((ATTACHMENT_CHUNK_BYTES * 4) / 3) + 4),
+});
+export type AttachmentChunk = z.infer<typeof AttachmentChunk>;
+
+export const SCHEMAS = {
+  presence: Presence,
+  heartbeat: Heartbeat,
+  health: HealthRecord,
+  event: DeviceEvent,
+  reply: CommandReply,
+  attachment: AttachmentChunk,
+  cmd: Command,
+} as const satisfies Record<TopicKind, z.ZodType>;
+
+export type MessageOf<K extends TopicKind> = z.infer<(typeof SCHEMAS)[K]>;
+
+/** Byte limits per kind, checked before parsing. */
+export const MAX_BYTES: Record<TopicKind, number> = {
+  presence: 256 * 1024,
+  heartbeat: 16 * 1024,
+  health: 64 * 1024,
+  event: 8 * 1024,
+  reply: 64 * 1024,
+  attachment: 400 * 1024,
+  cmd: 8 * 1024,
+};
+
+/**
+ * Decode one payload: size, JSON, schema version, then the strict schema.
+ * Throws AppError PAYLOAD_TOO_LARGE | JSON_INVALID | SCHEMA_VERSION | PAYLOAD_INVALID with the path and value.
+ */
+export function decodeMessage<K extends TopicKind>(kind: K, payload: Buffer | string): MessageOf<K> {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  const limit = MAX_BYTES[kind];
+  if (size > limit) {
+    throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${kind}: expected at most ${limit} bytes, got ${size}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+  } catch (err) {
+    throw new AppError(ErrorCode.JSON_INVALID, `${kind}: expected JSON, got ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'v' in value && value.v !== 1) {
+    throw new AppError(ErrorCode.SCHEMA_VERSION, `${kind}.v: expected schema version 1, got ${JSON.stringify(value.v)}`);
+  }
+  return parseOrThrow(SCHEMAS[kind], value, ErrorCode.PAYLOAD_INVALID, kind) as MessageOf<K>;
+}
+
+/** Validate then serialise: the agent and hub never send a payload the other side would reject. */
+export function encodeMessage<K extends TopicKind>(kind: K, message: MessageOf<K>): string {
+  const checked = parseOrThrow(SCHEMAS[kind], message, ErrorCode.PAYLOAD_INVALID, kind);
+  const text = JSON.stringify(checked);
+  if (Buffer.byteLength(text) > MAX_BYTES[kind]) {
+    throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${kind}: encoded message exceeds ${MAX_BYTES[kind]} bytes`);
+  }
+  return text;
+}
