@@ -62,7 +62,10 @@ export const AgentDevice = z.strictObject({
   address: Host,
   model: DeviceModel.default('unknown'),
   name: z.string().max(120).optional(),
-  channels: z.array(z.enum(['rest', 'snmp', 'ssh'])).min(1).default(['rest', 'snmp']),
+  channels: z
+    .array(z.enum(['rest', 'snmp', 'ssh']))
+    .min(1)
+    .default(['rest', 'snmp']),
   rest: RestSettings.optional(),
   snmp: SnmpSettings.optional(),
   ssh: SshSettings.optional(),

@@ -11,7 +11,10 @@ import { parseOrThrow } from './validation.ts';
 /** Environment variable -> dotted config path (`HEZO_API_TOKEN` -> `api.token`). */
 export type EnvOverrides = Readonly<Record<string, string>>;
 
-export const MqttUrl = z.url({ protocol: /^(mqtt|mqtts|ws|wss|tcp)$/, error: 'expected an mqtt://, mqtts://, ws:// or wss:// URL' });
+export const MqttUrl = z.url({
+  protocol: /^(mqtt|mqtts|ws|wss|tcp)$/,
+  error: 'expected an mqtt://, mqtts://, ws:// or wss:// URL',
+});
 
 function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
@@ -38,17 +41,25 @@ export function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new AppError(ErrorCode.CONFIG_INVALID, `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
-      cause: err,
-    });
+    throw new AppError(
+      ErrorCode.CONFIG_INVALID,
+      `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause: err,
+      },
+    );
   }
   let value: unknown;
   try {
     value = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new AppError(ErrorCode.CONFIG_INVALID, `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`, {
-      cause: err,
-    });
+    throw new AppError(
+      ErrorCode.CONFIG_INVALID,
+      `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new AppError(ErrorCode.CONFIG_INVALID, `${file}: expected a mapping at the top level`);

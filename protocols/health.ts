@@ -4,11 +4,21 @@
  */
 import { z } from 'zod';
 
-export const DEVICE_MODELS = ['StudioX30', 'StudioX50', 'StudioX70', 'G7500', 'StudioE70', 'StudioUSB', 'unknown'] as const;
+export const DEVICE_MODELS = [
+  'StudioX30',
+  'StudioX50',
+  'StudioX70',
+  'G7500',
+  'StudioE70',
+  'StudioUSB',
+  'unknown',
+] as const;
 export const DeviceModel = z.enum(DEVICE_MODELS);
 export type DeviceModel = z.infer<typeof DeviceModel>;
 
-export const Serial = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a device serial (letters, digits, _ . -)');
+export const Serial = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a device serial (letters, digits, _ . -)');
 export const IsoInstant = z.iso.datetime({ offset: true });
 
 /** How a probe failed, so the hub can tell "device dead" from "REST service hung but SNMP answers". */

@@ -11,7 +11,9 @@ import { parseOrThrow } from './validation.ts';
 export { HealthRecord } from './health.ts';
 
 const AgentId = z.string().min(1).max(64);
-const CorrelationId = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'expected a correlation id of 6-64 letters, digits, _ or -');
+const CorrelationId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{6,64}$/, 'expected a correlation id of 6-64 letters, digits, _ or -');
 
 export const Presence = z.strictObject({
   v: z.literal(1),
@@ -147,7 +149,10 @@ export function decodeMessage<K extends TopicKind>(kind: K, payload: Buffer | st
     throw new AppError(ErrorCode.JSON_INVALID, `${kind}: expected JSON, got ${(err as Error).message}`, { cause: err });
   }
   if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'v' in value && value.v !== 1) {
-    throw new AppError(ErrorCode.SCHEMA_VERSION, `${kind}.v: expected schema version 1, got ${JSON.stringify(value.v)}`);
+    throw new AppError(
+      ErrorCode.SCHEMA_VERSION,
+      `${kind}.v: expected schema version 1, got ${JSON.stringify(value.v)}`,
+    );
   }
   return parseOrThrow(SCHEMAS[kind], value, ErrorCode.PAYLOAD_INVALID, kind) as MessageOf<K>;
 }

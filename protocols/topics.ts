@@ -27,7 +27,10 @@ const PER_DEVICE: ReadonlySet<TopicKind> = new Set(['health', 'event']);
 
 function segment(name: string, value: string): string {
   if (!SEGMENT_PATTERN.test(value)) {
-    throw new AppError(ErrorCode.TOPIC_INVALID, `${name}: expected letters, digits, '_', '-', '.', got ${JSON.stringify(value)}`);
+    throw new AppError(
+      ErrorCode.TOPIC_INVALID,
+      `${name}: expected letters, digits, '_', '-', '.', got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -39,7 +42,8 @@ function base(site: string, agentId: string): string {
 export const topics = {
   presence: (site: string, agentId: string) => `${base(site, agentId)}/presence`,
   heartbeat: (site: string, agentId: string) => `${base(site, agentId)}/heartbeat`,
-  health: (site: string, agentId: string, serial: string) => `${base(site, agentId)}/health/${segment('serial', serial)}`,
+  health: (site: string, agentId: string, serial: string) =>
+    `${base(site, agentId)}/health/${segment('serial', serial)}`,
   event: (site: string, agentId: string, serial: string) => `${base(site, agentId)}/event/${segment('serial', serial)}`,
   reply: (site: string, agentId: string) => `${base(site, agentId)}/reply`,
   attachment: (site: string, agentId: string) => `${base(site, agentId)}/attachment`,
@@ -69,7 +73,8 @@ export interface ParsedTopic {
 /** Parse a concrete topic of the v1 scheme; throws TOPIC_INVALID naming what is wrong. */
 export function parseTopic(topic: string): ParsedTopic {
   const parts = topic.split('/');
-  if (parts[0] !== 'hezo') throw new AppError(ErrorCode.TOPIC_INVALID, `topic: expected to start with "hezo/", got "${topic}"`);
+  if (parts[0] !== 'hezo')
+    throw new AppError(ErrorCode.TOPIC_INVALID, `topic: expected to start with "hezo/", got "${topic}"`);
   if (parts[1] !== 'v1') {
     throw new AppError(ErrorCode.SCHEMA_VERSION, `topic: expected version segment "v1", got "${parts[1] ?? ''}"`);
   }

@@ -39,7 +39,7 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
       continue;
     }
     const path = formatPath(issue.path);
-    const message = issue.message.replace(/^Invalid input: /, '');
+    const message = issue.message.replace(/^Invalid (input|option): /, '');
     const got = 'input' in issue ? `, got ${describeValue(path, issue.input)}` : '';
     lines.push(`${path}: ${message}${message.includes('received') ? '' : got}`);
   }

@@ -1,0 +1,222 @@
+/**
+ * The hub's config file schema: one strict schema, defaults here, secrets from the environment.
+ * Sections are owned by the module that uses them; each is validated once at start and passed down frozen.
+ */
+import { z } from 'zod';
+import { DeviceModel, Serial } from '../protocols/health.ts';
+import { SEGMENT_PATTERN } from '../protocols/topics.ts';
+
+const Segment = z.string().regex(SEGMENT_PATTERN, 'expected letters, digits, _ . - (no / + #)');
+const Port = z.number().int().min(0).max(65535);
+const LocalDate = z.iso.date();
+
+export const AgentCredential = z
+  .strictObject({
+    id: Segment,
+    site: Segment,
+    /** scrypt hash as `scrypt$<saltB64>$<hashB64>` (preferred), or a plain password (hashed at start, never stored). */
+    passwordHash: z
+      .string()
+      .regex(/^scrypt\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected scrypt$<salt>$<hash>')
+      .optional(),
+    password: z.string().min(8).optional(),
+  })
+  .refine((a) => a.passwordHash !== undefined || a.password !== undefined, {
+    error: 'expected `passwordHash` or `password`',
+  });
+export type AgentCredential = z.infer<typeof AgentCredential>;
+
+export const BusinessCalendarConfig = z.strictObject({
+  timeZone: z.string().default('Europe/Warsaw'),
+  /** [open, close) local time, `HH:MM`. */
+  opens: z
+    .string()
+    .regex(/^\d{2}:\d{2}$/)
+    .default('08:00'),
+  closes: z
+    .string()
+    .regex(/^\d{2}:\d{2}$/)
+    .default('16:00'),
+  /** ISO weekdays that are working days (1 = Monday). */
+  workingDays: z.array(z.number().int().min(1).max(7)).default([1, 2, 3, 4, 5]),
+  /** Country for statutory holidays (date-holidays code). */
+  holidaysCountry: z.string().default('PL'),
+  /** Extra closed days (local dates). */
+  closedDays: z.array(LocalDate).default([]),
+});
+export type BusinessCalendarConfig = z.infer<typeof BusinessCalendarConfig>;
+
+export const CustomerConfig = z.strictObject({
+  id: Segment,
+  name: z.string().min(1),
+  calendar: BusinessCalendarConfig.optional(),
+  contactEmail: z.email().optional(),
+});
+
+/** SLA-2: a contract covers devices 1-3 years from its start, extendable to year 4 and 5. */
+export const ContractConfig = z.strictObject({
+  number: z.string().min(1).max(64),
+  customer: Segment,
+  start: LocalDate,
+  termYears: z.number().int().min(1).max(3),
+  extensionYears: z.number().int().min(0).max(2).default(0),
+  serials: z.array(Serial).default([]),
+});
+export type ContractConfig = z.infer<typeof ContractConfig>;
+
+export const DeviceConfig = z.strictObject({
+  serial: Serial,
+  model: DeviceModel.default('unknown'),
+  site: Segment,
+  customer: Segment,
+  name: z.string().max(120).optional(),
+});
+export type DeviceConfig = z.infer<typeof DeviceConfig>;
+
+export const MaintenanceWindow = z
+  .strictObject({
+    site: Segment.optional(),
+    serial: Serial.optional(),
+    from: z.iso.datetime({ offset: true }),
+    to: z.iso.datetime({ offset: true }),
+    reason: z.string().max(200).default('planned maintenance'),
+  })
+  .refine((w) => w.site !== undefined || w.serial !== undefined, { error: 'expected `site` or `serial`' });
+export type MaintenanceWindow = z.infer<typeof MaintenanceWindow>;
+
+export const DetectionConfig = z.strictObject({
+  /** Consecutive polls with every channel failed before `down`. */
+  downAfterFailedPolls: z.number().int().min(1).max(10).default(2),
+  /** Flapping: this many down/up cycles or reboots within the window -> degraded (reported once). */
+  flapCount: z.number().int().min(2).max(20).default(3),
+  flapWindowMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .default(30 * 60_000),
+  packetLossPct: z.number().min(0).max(100).default(5),
+  jitterMs: z.number().min(0).default(50),
+  /** Call quality must be bad this long before `degraded`. */
+  callQualityWindowMs: z.number().int().min(0).default(60_000),
+  temperatureC: z.number().default(70),
+  /** An agent silent for this many heartbeat intervals is offline even without its Last Will. */
+  agentMissedHeartbeats: z.number().int().min(2).max(20).default(3),
+  /** Records older or newer than this (vs the hub clock) are rejected as live state. */
+  maxClockSkewMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(5 * 60_000),
+});
+export type DetectionConfig = z.infer<typeof DetectionConfig>;
+
+export const NotificationsConfig = z.strictObject({
+  smtp: z
+    .strictObject({
+      host: z.string().min(1),
+      port: Port,
+      secure: z.boolean().default(false),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      from: z.email(),
+      to: z.array(z.email()).min(1),
+    })
+    .optional(),
+  webhooks: z
+    .array(z.strictObject({ url: z.url(), secret: z.string().min(16), events: z.array(z.string()).optional() }))
+    .default([]),
+  maxAttempts: z.number().int().min(1).max(20).default(5),
+  retryBaseMs: z.number().int().min(10).default(1000),
+});
+export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
+
+export const HubConfig = z.strictObject({
+  version: z.literal(1),
+  dataDir: z.string().min(1).default('./hezo-data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  http: z
+    .strictObject({ host: z.string().default('127.0.0.1'), port: Port.default(8080) })
+    .default({ host: '127.0.0.1', port: 8080 }),
+  api: z.strictObject({
+    /** Admin token (`HEZO_API_TOKEN`). */
+    token: z.string().min(16, 'expected at least 16 characters'),
+    /** Read-only tokens, e.g. for NOC wall screens. */
+    readTokens: z.array(z.string().min(16)).default([]),
+  }),
+  mqtt: z
+    .strictObject({
+      /** Embedded aedes broker (default) or an external broker the hub connects to as a client. */
+      mode: z.enum(['embedded', 'external']).default('embedded'),
+      host: z.string().default('127.0.0.1'),
+      port: Port.default(1883),
+      /** MQTT over websocket for browser-side tools; 0 = random, omitted = off. */
+      wsPort: Port.optional(),
+      tls: z.strictObject({ port: Port, certFile: z.string(), keyFile: z.string() }).optional(),
+      allowAnonymous: z.boolean().default(false),
+      /** For `external`: the broker URL and the hub's own credentials. */
+      url: z.string().optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      /** Max messages per second per client before its messages are dropped (flood guard). */
+      maxMessagesPerSecond: z.number().int().min(1).default(2000),
+    })
+    .default({ mode: 'embedded', host: '127.0.0.1', port: 1883, allowAnonymous: false, maxMessagesPerSecond: 2000 }),
+  agents: z.array(AgentCredential).default([]),
+  customers: z.array(CustomerConfig).default([]),
+  contracts: z.array(ContractConfig).default([]),
+  devices: z.array(DeviceConfig).default([]),
+  maintenance: z.array(MaintenanceWindow).default([]),
+  calendar: BusinessCalendarConfig.default(BusinessCalendarConfig.parse({})),
+  detection: DetectionConfig.default(DetectionConfig.parse({})),
+  notifications: NotificationsConfig.default(NotificationsConfig.parse({})),
+  attachments: z
+    .strictObject({
+      maxBytesPerAttachment: z
+        .number()
+        .int()
+        .min(1024)
+        .default(100 * 1024 * 1024),
+      maxBytesPerTicket: z
+        .number()
+        .int()
+        .min(1024)
+        .default(500 * 1024 * 1024),
+      collectTimeoutMs: z.number().int().min(1000).default(120_000),
+    })
+    .default({
+      maxBytesPerAttachment: 100 * 1024 * 1024,
+      maxBytesPerTicket: 500 * 1024 * 1024,
+      collectTimeoutMs: 120_000,
+    }),
+  influx: z
+    .strictObject({
+      url: z.url(),
+      database: z.string().default('hezo'),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      batchSize: z.number().int().min(1).max(10_000).default(500),
+      flushIntervalMs: z.number().int().min(50).default(1000),
+      maxQueue: z.number().int().min(100).default(100_000),
+    })
+    .optional(),
+  ws: z
+    .strictObject({
+      pingIntervalMs: z.number().int().min(100).default(15_000),
+      /** A client with more than this many bytes unsent gets a fresh snapshot instead of more deltas. */
+      maxBufferedBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(1024 * 1024),
+    })
+    .default({ pingIntervalMs: 15_000, maxBufferedBytes: 1024 * 1024 }),
+});
+export type HubConfig = z.infer<typeof HubConfig>;
+
+export const HUB_ENV_OVERRIDES = {
+  HEZO_API_TOKEN: 'api.token',
+  HEZO_DATA_DIR: 'dataDir',
+  HEZO_MQTT_PASSWORD: 'mqtt.password',
+  HEZO_SMTP_PASSWORD: 'notifications.smtp.password',
+  HEZO_INFLUX_PASSWORD: 'influx.password',
+} as const;

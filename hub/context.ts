@@ -1,0 +1,90 @@
+/**
+ * What every hub module receives, and the small service interfaces modules offer each other.
+ * `createHub` (hub/hub.ts) builds the context, then creates the modules in order; a module that provides a
+ * service sets its slot in `ctx.services` when created, so later modules can use it.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry as MetricsRegistry } from 'prom-client';
+import type { Clock } from '../protocols/clock.ts';
+import type { DeviceModel } from '../protocols/health.ts';
+import type { Command, CommandReply } from '../protocols/messages.ts';
+import type { HubConfig } from './config.ts';
+import type { Db } from './db.ts';
+import type { HubBus } from './events.ts';
+import type { DeviceView, TicketHistoryEntry, TicketView } from './types.ts';
+
+export interface ContractInfo {
+  number: string;
+  customer: string;
+  start: string;
+  /** Last covered local date (inclusive). */
+  end: string;
+  isActive: boolean;
+}
+
+export interface RegisteredDevice {
+  serial: string;
+  model: DeviceModel;
+  site: string;
+  customer: string;
+  name?: string;
+}
+
+/** Device registry: serial -> model, site, customer, contract (SLA-2). */
+export interface DeviceRegistry {
+  get(serial: string): RegisteredDevice | undefined;
+  list(): RegisteredDevice[];
+  /** The contract covering `serial` (its newest), with whether it is active at `atMs`. */
+  contractFor(serial: string, atMs: number): ContractInfo | undefined;
+  contract(number: string): (ContractInfo & { serials: string[] }) | undefined;
+  /** True when the device or its site is in a maintenance window at `atMs`. */
+  isInMaintenance(serial: string, site: string, atMs: number): boolean;
+}
+
+/** Live device state, as the API and dashboards show it. */
+export interface DeviceDirectory {
+  list(): DeviceView[];
+  get(serial: string): DeviceView | undefined;
+}
+
+export interface TicketDirectory {
+  list(filter: { state: 'open' | 'closed' | 'all' }): TicketView[];
+  get(id: string): (TicketView & { history: TicketHistoryEntry[] }) | undefined;
+}
+
+/** Sends commands to agents over MQTT and resolves with their reply (or rejects with COMMAND_TIMEOUT / agent offline). */
+export interface AgentCommands {
+  send(target: { site: string; agentId: string }, command: Command): Promise<CommandReply>;
+  isOnline(agentId: string): boolean;
+  /** The agent currently watching a device (from its health records/presence). */
+  agentFor(serial: string): { site: string; agentId: string } | undefined;
+}
+
+export interface HubServices {
+  registry?: DeviceRegistry;
+  devices?: DeviceDirectory;
+  tickets?: TicketDirectory;
+  commands?: AgentCommands;
+}
+
+export interface HubContext {
+  config: Readonly<HubConfig>;
+  db: Db;
+  bus: HubBus;
+  clock: Clock;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  services: HubServices;
+  /** The HTTP server's fastify instance: modules add their routes in `createXModule`. */
+  http: FastifyInstance;
+}
+
+export interface HubModule {
+  readonly name: string;
+  start?(): Promise<void>;
+  /** Stop in reverse creation order: flush, close sockets. */
+  stop?(): Promise<void>;
+}
+
+export type HubModuleFactory = (ctx: HubContext) => HubModule;

@@ -1,0 +1,130 @@
+/** Domain types shared by the hub's modules (detector, registry, tickets, websocket, InfluxDB, API). */
+import type { DeviceModel, HealthRecord } from '../protocols/health.ts';
+
+export type DeviceState = 'up' | 'degraded' | 'down' | 'unknown';
+
+/** GET /api/devices row (interfaces.md). */
+export interface DeviceView {
+  serial: string;
+  model: DeviceModel;
+  site: string;
+  customer: string;
+  name?: string;
+  state: DeviceState;
+  /** ISO instant of the last state change. */
+  since: string;
+  lastSeen: string | null;
+  agentId: string | null;
+  firmware: string | null;
+  contract: string | null;
+  /** Why the device is in its state (short, human). */
+  reason?: string;
+  maintenance?: boolean;
+}
+
+/** One stored and announced device state change. */
+export interface DeviceTransition {
+  serial: string;
+  site: string;
+  customer: string;
+  agentId: string | null;
+  from: DeviceState;
+  to: DeviceState;
+  /** ISO instant (hub clock, or the record's time for replayed history). */
+  at: string;
+  /** Machine code of the cause: `all-channels-failed`, `device-gone`, `component-failed`, `call-quality`, `temperature`, `flapping`, `agent-offline`, `recovered`, ... */
+  reason: string;
+  /** Human-readable evidence lines (which probes failed and how, which component, ...). */
+  evidence: string[];
+  /** Set when the detector saw the device in a maintenance window: tickets are not opened. */
+  inMaintenance: boolean;
+  /** Problem flags the detector currently sees (for `degraded`: which ones). */
+  problems: string[];
+}
+
+/** One alert for a whole site (agent offline): never one ticket per device. */
+export interface SiteAlert {
+  site: string;
+  agentId: string;
+  status: 'raised' | 'cleared';
+  at: string;
+  reason: string;
+  serials: string[];
+}
+
+export type Priority = 'P1' | 'P2' | 'P3';
+export type Channel = 'auto' | 'phone' | 'portal' | 'email';
+export type TicketState =
+  | 'open'
+  | 'acknowledged'
+  | 'verifying'
+  | 'accepted'
+  | 'rejected'
+  | 'replacement_shipped'
+  | 'replacement_delivered'
+  | 'faulty_returned'
+  | 'closed';
+
+export interface AttachmentMeta {
+  name: string;
+  size: number;
+  sha256: string;
+  kind: string;
+  capturedAt?: string | null;
+}
+
+export type SlaClockName = 'reaction' | 'update' | 'delivery' | 'return';
+
+/** GET /api/tickets row (interfaces.md). */
+export interface TicketView {
+  id: string;
+  serial: string;
+  model: string | null;
+  site: string | null;
+  customer: string | null;
+  priority: Priority;
+  channel: Channel;
+  state: TicketState;
+  contract: string | null;
+  coverage: 'active' | 'none';
+  openedAt: string;
+  title: string;
+  summary?: string;
+  sla: {
+    clockStart: string | null;
+    reactionDue: string | null;
+    nextUpdateDue: string | null;
+    deliveryDue: string | null;
+    returnDue: string | null;
+    breached: SlaClockName[];
+    warned: SlaClockName[];
+  };
+  attachments: AttachmentMeta[];
+}
+
+export interface TicketHistoryEntry {
+  at: string;
+  from: TicketState | null;
+  to: TicketState;
+  actor: string;
+  note: string;
+}
+
+export interface SlaEvent {
+  ticketId: string;
+  serial: string;
+  priority: Priority;
+  clock: SlaClockName;
+  level: 'warning' | 'breach';
+  dueAt: string;
+  at: string;
+}
+
+export interface AgentPresenceEvent {
+  agentId: string;
+  site: string;
+  status: 'online' | 'offline';
+  at: string;
+}
+
+export type { HealthRecord };
