@@ -107,6 +107,26 @@ export const DetectionConfig = z.strictObject({
     .int()
     .min(1000)
     .default(5 * 60_000),
+  /** One channel failing (others answering) this many polls in a row -> degraded `channel-failed`. */
+  partialChannelFailedPolls: z.number().int().min(1).max(50).default(3),
+  /** While flapping, a down episode is reported as `down` only once it lasts this long. */
+  flapDownHoldMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(10 * 60_000),
+  /** Temperature must fall this far below `temperatureC` before the problem clears (hysteresis). */
+  temperatureHysteresisC: z.number().min(0).default(3),
+  /** Replayed or stale records older than this are rejected (`STALE_RECORD`), not stored. */
+  maxReplayAgeMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .default(7 * 24 * 3_600_000),
+  /** How often lastSeen and the recent health records are written to SQLite (batched). */
+  flushIntervalMs: z.number().int().min(100).default(5000),
+  /** Recent health records kept per device (memory ring and SQLite ring). */
+  recentRecordsPerDevice: z.number().int().min(1).max(1000).default(50),
 });
 export type DetectionConfig = z.infer<typeof DetectionConfig>;
 
@@ -197,6 +217,8 @@ export const HubConfig = z.strictObject({
       batchSize: z.number().int().min(1).max(10_000).default(500),
       flushIntervalMs: z.number().int().min(50).default(1000),
       maxQueue: z.number().int().min(100).default(100_000),
+      /** Longest wait between retries of a failed write (exponential backoff from `flushIntervalMs`). */
+      retryMaxMs: z.number().int().min(100).default(30_000),
     })
     .optional(),
   ws: z
@@ -208,8 +230,17 @@ export const HubConfig = z.strictObject({
         .int()
         .min(1024)
         .default(1024 * 1024),
+      /** Changes within this window are coalesced (latest per device/ticket/site) into one flush. */
+      coalesceMs: z.number().int().min(10).max(1000).default(100),
+      /** A client stuck above `maxBufferedBytes` this long is terminated. */
+      stuckClientTimeoutMs: z.number().int().min(100).default(30_000),
     })
-    .default({ pingIntervalMs: 15_000, maxBufferedBytes: 1024 * 1024 }),
+    .default({
+      pingIntervalMs: 15_000,
+      maxBufferedBytes: 1024 * 1024,
+      coalesceMs: 100,
+      stuckClientTimeoutMs: 30_000,
+    }),
 });
 export type HubConfig = z.infer<typeof HubConfig>;
 

@@ -12,7 +12,7 @@ import type { Command, CommandReply } from '../protocols/messages.ts';
 import type { HubConfig } from './config.ts';
 import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
-import type { DeviceView, TicketHistoryEntry, TicketView } from './types.ts';
+import type { AttachmentMeta, DeviceView, TicketHistoryEntry, TicketView } from './types.ts';
 
 export interface ContractInfo {
   number: string;
@@ -53,6 +53,36 @@ export interface TicketDirectory {
   get(id: string): (TicketView & { history: TicketHistoryEntry[] }) | undefined;
 }
 
+/** What opens or updates the one automatic ticket of a device (tickets module, hub/tickets/service.ts). */
+export interface AutoTicketInput {
+  serial: string;
+  /** `down` -> P1, `degraded` -> P2 (SLA table). */
+  state: 'down' | 'degraded';
+  /** Machine code of the cause (`all-channels-failed`, ...). */
+  reason: string;
+  evidence: string[];
+  /** Used when the registry does not know the serial. */
+  site?: string;
+  customer?: string;
+  /** ISO instant the detector saw the change (recorded in the note; clocks start when the ticket is sent). */
+  at?: string;
+}
+
+/** An attachment stored by the evidence module; the bytes live at `storedPath` (under the data folder). */
+export interface AttachmentInput extends AttachmentMeta {
+  storedPath: string;
+}
+
+/** The tickets module's internal API for other hub modules (evidence, API). Errors are AppError. */
+export interface TicketService extends TicketDirectory {
+  /** Open the device's automatic ticket, or escalate/annotate the open one (never a second one). */
+  openAuto(input: AutoTicketInput): { ticket: TicketView; change: 'opened' | 'escalated' | 'note' };
+  addAttachment(ticketId: string, meta: AttachmentInput): TicketView;
+  attachment(ticketId: string, name: string): AttachmentInput | undefined;
+  addNote(ticketId: string, actor: string, note: string): TicketView;
+  setSummary(ticketId: string, text: string): TicketView;
+}
+
 /** Sends commands to agents over MQTT and resolves with their reply (or rejects with COMMAND_TIMEOUT / agent offline). */
 export interface AgentCommands {
   send(target: { site: string; agentId: string }, command: Command): Promise<CommandReply>;
@@ -65,6 +95,7 @@ export interface HubServices {
   registry?: DeviceRegistry;
   devices?: DeviceDirectory;
   tickets?: TicketDirectory;
+  ticketService?: TicketService;
   commands?: AgentCommands;
 }
 

@@ -4,6 +4,7 @@
  * A listener that throws is logged and never breaks the producer or other listeners.
  */
 import { EventEmitter } from 'node:events';
+import type { AttachmentChunk, DeviceEvent, Heartbeat, Presence } from '../protocols/messages.ts';
 import type {
   AgentPresenceEvent,
   DeviceTransition,
@@ -28,6 +29,26 @@ export interface HubEventMap {
   sla: [SlaEvent];
   /** Message rejected at the boundary (for metrics). */
   rejected: [{ reason: string; clientId: string; topic: string }];
+
+  // --- Inbound, validated agent messages (producer: hub/ingest; consumer: detector, commands, evidence) ---
+  /** A schema-valid health record whose identity checks passed; the detector decides live vs history. */
+  'ingest:health': [InboundMessage<HealthRecord>];
+  'ingest:event': [InboundMessage<DeviceEvent>];
+  'ingest:presence': [InboundMessage<Presence>];
+  /** Heartbeats also carry outbox depth and task progress (for the NOC page). */
+  'ingest:heartbeat': [InboundMessage<Heartbeat>];
+  /** One attachment chunk from an agent (the evidence module stores and reassembles them). */
+  'attachment-chunk': [InboundMessage<AttachmentChunk>];
+}
+
+/** A validated message with where it came from. `receivedAtMs` is the hub clock at arrival. */
+export interface InboundMessage<T> {
+  message: T;
+  site: string;
+  agentId: string;
+  /** MQTT client id (embedded broker) or `external` (external broker: identity = topic, enforced by its ACL). */
+  clientId: string;
+  receivedAtMs: number;
 }
 
 export type HubEventName = keyof HubEventMap;

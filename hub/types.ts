@@ -20,6 +20,10 @@ export interface DeviceView {
   /** Why the device is in its state (short, human). */
   reason?: string;
   maintenance?: boolean;
+  /** Problem flags behind `degraded`/`down` (e.g. `component-failed:camera`, `flapping`). */
+  problems?: string[];
+  /** SLA-2 coverage of `contract` today: `active`, or `none` (no contract, or expired). */
+  coverage?: 'active' | 'none';
 }
 
 /** One stored and announced device state change. */
@@ -40,6 +44,11 @@ export interface DeviceTransition {
   inMaintenance: boolean;
   /** Problem flags the detector currently sees (for `degraded`: which ones). */
   problems: string[];
+}
+
+/** A stored transition as read back (GET /api/devices/:serial `history`). */
+export interface StoredTransition extends DeviceTransition {
+  id: number;
 }
 
 /** One alert for a whole site (agent offline): never one ticket per device. */
@@ -98,8 +107,15 @@ export interface TicketView {
     returnDue: string | null;
     breached: SlaClockName[];
     warned: SlaClockName[];
+    /** Clocks running now (tickets module). */
+    running?: SlaClockName[];
+    /** Earliest due of the running clocks (what GET /api/tickets sorts by). */
+    nextDue?: string | null;
   };
   attachments: AttachmentMeta[];
+  /** Manual tickets: who reported it and what they said. */
+  reporter?: string;
+  description?: string;
 }
 
 export interface TicketHistoryEntry {
@@ -108,6 +124,8 @@ export interface TicketHistoryEntry {
   to: TicketState;
   actor: string;
   note: string;
+  /** `opened`, `transition`, `note`, `contact`, `escalated`, `device-state`, `recovered`, `delivery-agreement`, ... */
+  kind?: string;
 }
 
 export interface SlaEvent {

@@ -1,0 +1,412 @@
+/**
+ * `createAgent(config, deps)`: the agent as a library (used by main.ts, tests, the demo and the bench).
+ * The constructor only assigns; `start()` opens the outbox, connects MQTT and starts one poll loop per
+ * device (staggered); `stop()` publishes `offline`, logs out of every device and closes everything.
+ * `pollOnce()` polls every device once and returns the records (usable without `start()`).
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import type { AgentConfig } from '../protocols/agent-config.ts';
+import { SharedV2cSocket } from '../protocols/clients/snmp.ts';
+import { type Clock, systemClock } from '../protocols/clock.ts';
+import type { HealthRecord } from '../protocols/health.ts';
+import { type DeviceEvent, encodeMessage, type Heartbeat, type Presence } from '../protocols/messages.ts';
+import { topics } from '../protocols/topics.ts';
+import { TransferStore } from './attachments.ts';
+import { type CertChange, CertTrustStore } from './cert-trust.ts';
+import { CommandHandler } from './commands.ts';
+import { collectSecrets, isUsbDevice } from './config.ts';
+import { type DeviceEventType, DevicePoller } from './device-poller.ts';
+import { LogCache } from './log-cache.ts';
+import { MqttLink } from './mqtt-link.ts';
+import type { RecordContext, RecordDraft } from './normalise.ts';
+import { Outbox } from './outbox.ts';
+import { UsbWatcher } from './usb-watch.ts';
+
+export const AGENT_VERSION = '0.1.0';
+const TRACE_LENGTH = 50;
+/** Devices' first polls are spread this far apart (at most over one interval). */
+const STAGGER_MS = 50;
+const POLL_ONCE_PARALLEL = 64;
+
+export interface AgentDeps {
+  logger?: Logger;
+  clock?: Clock;
+  /** MQTT reconnect backoff bounds (default 500 ms .. 30 s, full jitter). */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+export interface AgentEvents {
+  record: [HealthRecord];
+  event: [DeviceEvent];
+  connected: [];
+  disconnected: [];
+  acked: [{ n: number; kind: string; topic: string }];
+}
+
+export interface Agent {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  pollOnce(): Promise<HealthRecord[]>;
+  on<K extends keyof AgentEvents>(event: K, listener: (...args: AgentEvents[K]) => void): Agent;
+  off<K extends keyof AgentEvents>(event: K, listener: (...args: AgentEvents[K]) => void): Agent;
+  readonly stats: { connected: boolean; outboxDepth: number; outboxDropped: number; replaying: boolean };
+}
+
+class AgentImpl extends EventEmitter implements Agent {
+  private readonly config: Readonly<AgentConfig>;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly deps: AgentDeps;
+  private initialised = false;
+  private running = false;
+  private certs!: CertTrustStore;
+  private snmpSocket!: SharedV2cSocket;
+  private pollers = new Map<string, DevicePoller>();
+  private usb: UsbWatcher | undefined;
+  private outbox: Outbox | undefined;
+  private link: MqttLink | undefined;
+  private logCache!: LogCache;
+  private transfers!: TransferStore;
+  private commands: CommandHandler | undefined;
+  private readonly timers = new Map<string, () => void>();
+  private readonly running_polls = new Set<Promise<unknown>>();
+  private readonly history = new Map<string, HealthRecord[]>();
+  private readonly progress = new Map<string, { done: number; total: number }>();
+  private localSeq = 0;
+
+  constructor(config: Readonly<AgentConfig>, deps: AgentDeps) {
+    super();
+    this.config = config;
+    this.deps = deps;
+    this.logger = deps.logger ?? pino({ level: 'silent' });
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  get stats() {
+    return {
+      connected: this.link?.connected ?? false,
+      outboxDepth: this.outbox?.depth ?? 0,
+      outboxDropped: this.outbox?.dropped ?? 0,
+      replaying: this.link?.replaying ?? false,
+    };
+  }
+
+  private get ctx(): RecordContext {
+    const c = this.config;
+    return { agentId: c.agentId, site: c.site, customer: c.customer, pollIntervalMs: c.pollIntervalMs };
+  }
+
+  private async init(): Promise<void> {
+    if (this.initialised) return;
+    this.initialised = true;
+    const c = this.config;
+    mkdirSync(c.dataDir, { recursive: true });
+    this.certs = new CertTrustStore(
+      c.dataDir,
+      (change) => this.onCertChange(change),
+      () => new Date(this.clock.now()).toISOString(),
+    );
+    this.certs.load();
+    this.snmpSocket = new SharedV2cSocket();
+    const emitEvent = (serial: string, type: DeviceEventType, detail: string) =>
+      this.emitDeviceEvent(serial, type, detail);
+    for (const device of c.devices) {
+      if (isUsbDevice(device)) continue;
+      this.pollers.set(
+        device.serial,
+        new DevicePoller(device, {
+          config: c,
+          certs: this.certs,
+          snmpSocket: this.snmpSocket,
+          clock: this.clock,
+          logger: this.logger,
+          emitEvent,
+        }),
+      );
+    }
+    const usbDevices = c.devices.filter(isUsbDevice);
+    if (c.usb.enabled || usbDevices.length > 0) {
+      this.usb = new UsbWatcher(c.usb.sysfsRoot, usbDevices, c.dataDir, emitEvent);
+      await this.usb.load();
+    }
+    const secrets = collectSecrets(c);
+    this.logCache = new LogCache({
+      dataDir: c.dataDir,
+      secrets,
+      clock: this.clock,
+      logger: this.logger,
+      requestTimeoutMs: c.requestTimeoutMs,
+    });
+    this.transfers = new TransferStore(c.dataDir);
+  }
+
+  private onCertChange(change: CertChange): void {
+    const detail = change.accepted
+      ? `certificate changed after the device was seen down/rebooting; new one accepted (was ${change.previous}, now ${change.next})`
+      : `certificate changed without a reboot being seen; refused, REST not used (was ${change.previous}, now ${change.next})`;
+    this.logger.warn(
+      { serial: change.serial, accepted: change.accepted, next: change.next },
+      'device certificate changed',
+    );
+    this.emitDeviceEvent(change.serial, 'certificate-changed', detail);
+  }
+
+  private isReplayedNow(): boolean {
+    if (!this.link) return false;
+    return !this.link.connected || this.link.replaying;
+  }
+
+  private emitDeviceEvent(serial: string, type: DeviceEventType, detail: string): void {
+    const event: DeviceEvent = {
+      v: 1,
+      agentId: this.config.agentId,
+      serial,
+      at: new Date(this.clock.now()).toISOString(),
+      replayed: this.isReplayedNow(),
+      type,
+      detail: detail.slice(0, 1000),
+    };
+    if (this.outbox && this.running) {
+      const payload = encodeMessage('event', event);
+      this.outbox.append([
+        {
+          kind: 'event',
+          topic: topics.event(this.config.site, this.config.agentId, serial),
+          make: () => payload,
+          seq: false,
+        },
+      ]);
+      this.link?.pump();
+    }
+    this.emit('event', event);
+  }
+
+  private publishRecord(draft: RecordDraft): HealthRecord {
+    const replayed = this.isReplayedNow();
+    let record: HealthRecord | undefined;
+    if (this.outbox && this.running) {
+      const topic = topics.health(this.config.site, this.config.agentId, draft.identity.serial);
+      this.outbox.append([
+        {
+          kind: 'health',
+          topic,
+          seq: true,
+          make: (seq) => {
+            record = { ...draft, seq, replayed };
+            return encodeMessage('health', record);
+          },
+        },
+      ]);
+      this.link?.pump();
+    }
+    record ??= { ...draft, seq: this.localSeq++, replayed };
+    const list = this.history.get(record.identity.serial) ?? [];
+    list.push(record);
+    if (list.length > TRACE_LENGTH) list.shift();
+    this.history.set(record.identity.serial, list);
+    this.emit('record', record);
+    return record;
+  }
+
+  private async pollDevice(poller: DevicePoller): Promise<HealthRecord> {
+    const record = this.publishRecord(await poller.poll(this.ctx));
+    if (this.running) {
+      const degraded = record.components.some((comp) => comp.status === 'failed');
+      void this.logCache.maybeRefresh(poller, degraded, this.config.logCache.refreshMs);
+    }
+    return record;
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.running_polls.add(promise);
+    return promise.finally(() => this.running_polls.delete(promise));
+  }
+
+  private scheduleDevice(poller: DevicePoller, delayMs: number): void {
+    const cancel = this.clock.setTimer(delayMs, () => {
+      void this.track(this.runDevice(poller));
+    });
+    this.timers.set(poller.device.serial, cancel);
+  }
+
+  private async runDevice(poller: DevicePoller): Promise<void> {
+    const started = this.clock.now();
+    try {
+      await this.pollDevice(poller);
+    } catch (err) {
+      this.logger.error({ serial: poller.device.serial, err: { message: (err as Error).message } }, 'poll crashed');
+    }
+    if (!this.running) return;
+    this.scheduleDevice(poller, Math.max(0, started + this.config.pollIntervalMs - this.clock.now()));
+  }
+
+  private async runUsb(): Promise<void> {
+    const started = this.clock.now();
+    try {
+      await this.pollUsb();
+    } catch (err) {
+      this.logger.error({ err: { message: (err as Error).message } }, 'usb poll crashed');
+    }
+    if (!this.running) return;
+    const cancel = this.clock.setTimer(Math.max(0, started + this.config.pollIntervalMs - this.clock.now()), () => {
+      void this.track(this.runUsb());
+    });
+    this.timers.set('usb', cancel);
+  }
+
+  private async pollUsb(): Promise<HealthRecord[]> {
+    if (!this.usb) return [];
+    const drafts = await this.usb.poll(this.ctx, new Date(this.clock.now()).toISOString());
+    return drafts.map((d) => this.publishRecord(d));
+  }
+
+  private heartbeat(): void {
+    const cancel = this.clock.setTimer(this.config.pollIntervalMs, () => {
+      if (!this.running) return;
+      this.sendHeartbeat();
+      this.heartbeat();
+    });
+    this.timers.set('heartbeat', cancel);
+  }
+
+  private sendHeartbeat(): void {
+    if (!this.link || !this.outbox) return;
+    const progress: NonNullable<Heartbeat['progress']> = [];
+    const replay = this.link.replayProgress;
+    if (replay) progress.push({ task: 'outbox replay', ...replay });
+    for (const [task, p] of this.progress) {
+      progress.push({ task: task.slice(0, 80), ...p });
+      if (p.done >= p.total) this.progress.delete(task);
+    }
+    const hb: Heartbeat = {
+      v: 1,
+      agentId: this.config.agentId,
+      at: new Date(this.clock.now()).toISOString(),
+      intervalMs: this.config.pollIntervalMs,
+      outboxDepth: this.outbox.depth,
+      outboxDropped: this.outbox.dropped,
+    };
+    if (progress.length > 0) hb.progress = progress.slice(0, 50);
+    this.link.publishQos0(topics.heartbeat(this.config.site, this.config.agentId), encodeMessage('heartbeat', hb));
+  }
+
+  private presence(status: Presence['status']): string {
+    const p: Presence = {
+      v: 1,
+      agentId: this.config.agentId,
+      site: this.config.site,
+      status,
+      at: new Date(this.clock.now()).toISOString(),
+      agentVersion: AGENT_VERSION,
+      devices: this.config.devices.map((d) => d.serial),
+    };
+    return encodeMessage('presence', p);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.init();
+    const c = this.config;
+    this.outbox = new Outbox(c.dataDir, c.outbox.maxRecords);
+    this.outbox.open();
+    this.running = true;
+    const link = new MqttLink(
+      {
+        url: c.mqtt.url,
+        username: c.mqtt.username,
+        password: c.mqtt.password,
+        caFile: c.mqtt.caFile,
+        clientId: `hezo-agent-${c.site}-${c.agentId}`.slice(0, 64),
+        keepaliveS: c.mqtt.keepaliveS,
+        maxInflight: c.mqtt.maxInflight,
+        presenceTopic: topics.presence(c.site, c.agentId),
+        commandTopic: topics.commandsFor(c.site, c.agentId),
+        onlinePayload: () => this.presence('online'),
+        offlinePayload: () => this.presence('offline'),
+        ...(this.deps.reconnectMinMs === undefined ? {} : { reconnectMinMs: this.deps.reconnectMinMs }),
+        ...(this.deps.reconnectMaxMs === undefined ? {} : { reconnectMaxMs: this.deps.reconnectMaxMs }),
+      },
+      { outbox: this.outbox, logger: this.logger, clock: this.clock },
+    );
+    this.link = link;
+    this.commands = new CommandHandler({
+      pollers: this.pollers,
+      certs: this.certs,
+      logCache: this.logCache,
+      transfers: this.transfers,
+      clock: this.clock,
+      logger: this.logger,
+      secrets: collectSecrets(c),
+      requestTimeoutMs: c.requestTimeoutMs,
+      publishReply: (payload) => link.publishQos1(topics.reply(c.site, c.agentId), payload),
+      publishAttachment: (payload) => link.publishQos1(topics.attachment(c.site, c.agentId), payload),
+      pollNow: async (serial) => {
+        const poller = this.pollers.get(serial);
+        return poller ? this.track(this.pollDevice(poller)) : undefined;
+      },
+      trace: (serial) => this.history.get(serial) ?? [],
+      progress: (task, done, total) => this.progress.set(task, { done, total }),
+    });
+    const commands = this.commands;
+    link.on('command', (_topic: string, payload: Buffer) => {
+      void this.track(commands.handle(payload));
+    });
+    link.on('connected', () => {
+      this.emit('connected');
+      this.sendHeartbeat();
+    });
+    link.on('disconnected', () => this.emit('disconnected'));
+    link.on('acked', (row) => this.emit('acked', row));
+    link.start();
+    const pollers = [...this.pollers.values()];
+    const spacing = pollers.length > 0 ? Math.min(STAGGER_MS, c.pollIntervalMs / pollers.length) : 0;
+    for (const [i, poller] of pollers.entries()) this.scheduleDevice(poller, Math.round(i * spacing));
+    if (this.usb) void this.track(this.runUsb());
+    this.heartbeat();
+    this.logger.info(
+      { agentId: c.agentId, site: c.site, devices: c.devices.length, outbox: this.outbox.depth },
+      'agent started',
+    );
+  }
+
+  async pollOnce(): Promise<HealthRecord[]> {
+    await this.init();
+    const pollers = [...this.pollers.values()];
+    const records: HealthRecord[] = new Array(pollers.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < pollers.length) {
+        const i = next++;
+        const poller = pollers[i] as DevicePoller;
+        records[i] = await this.track(this.pollDevice(poller));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(POLL_ONCE_PARALLEL, pollers.length) }, worker));
+    return [...records, ...(await this.pollUsb())];
+  }
+
+  async stop(): Promise<void> {
+    const wasRunning = this.running;
+    this.running = false;
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
+    await Promise.race([
+      Promise.allSettled([...this.running_polls]),
+      new Promise((resolve) => setTimeout(resolve, this.config.requestTimeoutMs * 2).unref()),
+    ]);
+    await this.link?.stop();
+    this.link = undefined;
+    await Promise.allSettled([...this.pollers.values()].map((p) => p.close()));
+    this.snmpSocket?.close();
+    this.outbox?.close();
+    this.outbox = undefined;
+    if (wasRunning) this.logger.info({ agentId: this.config.agentId }, 'agent stopped');
+  }
+}
+
+export function createAgent(config: Readonly<AgentConfig>, deps: AgentDeps = {}): Agent {
+  return new AgentImpl(config, deps);
+}

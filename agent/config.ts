@@ -1,0 +1,70 @@
+/**
+ * The agent's configuration: the shared schema from protocols/ (the simulator writes it too), loaded once,
+ * frozen, with cross-field checks the schema cannot express, and the list of secrets to keep out of
+ * logs and attachments.
+ */
+import { AGENT_ENV_OVERRIDES, AgentConfig, type AgentDevice } from '../protocols/agent-config.ts';
+import { buildConfig, loadConfig } from '../protocols/config-common.ts';
+import { AppError, ErrorCode } from '../protocols/errors.ts';
+
+export { AgentConfig, type AgentDevice };
+
+/** A USB-attached bar (no network interface): polled through sysfs only. */
+export function isUsbDevice(device: AgentDevice): boolean {
+  return device.model === 'StudioUSB';
+}
+
+function checkDevices(config: AgentConfig, where: string): void {
+  const issues: string[] = [];
+  const seen = new Map<string, number>();
+  config.devices.forEach((device, i) => {
+    const at = `devices[${i}]`;
+    const first = seen.get(device.serial);
+    if (first !== undefined)
+      issues.push(`${at}.serial: expected a unique serial, got "${device.serial}" (also devices[${first}])`);
+    seen.set(device.serial, i);
+    if (isUsbDevice(device)) return;
+    if (device.channels.includes('rest') && device.rest === undefined) {
+      issues.push(`${at}.rest: expected REST settings (password) because channels include "rest", got nothing`);
+    }
+    if (device.channels.includes('snmp') && device.snmp === undefined) {
+      issues.push(`${at}.snmp: expected SNMP settings (community or v3) because channels include "snmp", got nothing`);
+    }
+    if (device.channels.includes('ssh') && device.ssh === undefined) {
+      issues.push(`${at}.ssh: expected SSH settings because channels include "ssh", got nothing`);
+    }
+    if (device.rest?.tls.mode === 'pinned' && device.rest.tls.fingerprint256 === undefined) {
+      issues.push(`${at}.rest.tls.fingerprint256: expected a fingerprint for mode "pinned", got nothing`);
+    }
+  });
+  if (issues.length > 0) {
+    throw new AppError(ErrorCode.CONFIG_INVALID, `${where}: ${issues.join('; ')}`, { details: issues });
+  }
+}
+
+/** Read, validate and freeze the agent config file (YAML or JSON); CONFIG_INVALID names every bad field. */
+export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.env): Readonly<AgentConfig> {
+  const config = loadConfig(AgentConfig, file, env, AGENT_ENV_OVERRIDES);
+  checkDevices(config, file);
+  return config;
+}
+
+/** Validate a config object built in code (tests, demo, bench). */
+export function buildAgentConfig(raw: Record<string, unknown>): Readonly<AgentConfig> {
+  const config = buildConfig(AgentConfig, raw, {}, {}, 'agent config');
+  checkDevices(config, 'agent config');
+  return config;
+}
+
+/** Every secret value in the config: masked in attachments and never logged. */
+export function collectSecrets(config: AgentConfig): string[] {
+  const out: string[] = [];
+  if (config.mqtt.password) out.push(config.mqtt.password);
+  for (const d of config.devices) {
+    if (d.rest?.password) out.push(d.rest.password);
+    if (d.snmp?.community) out.push(d.snmp.community);
+    if (d.snmp?.v3) out.push(d.snmp.v3.authKey, d.snmp.v3.privKey);
+    if (d.ssh?.password) out.push(d.ssh.password);
+  }
+  return [...new Set(out)];
+}

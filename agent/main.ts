@@ -1,0 +1,105 @@
+/**
+ * `hezo agent --config FILE [--once]`: the only entry of the agent process. Reads the config, creates the
+ * root logger (NDJSON on stderr, secrets redacted), runs the agent until SIGINT/SIGTERM.
+ * `--once` polls every device once and prints the health records as JSON lines on stdout.
+ */
+import { parseArgs } from 'node:util';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { AppError, ErrorCode } from '../protocols/errors.ts';
+import { createAgent } from './agent.ts';
+import { loadAgentConfig } from './config.ts';
+
+/** Paths pino masks wherever they appear in a log line (up to the depth config objects nest). */
+export const REDACT_PATHS = [
+  'password',
+  'community',
+  'authKey',
+  'privKey',
+  'sessionId',
+  'session_id',
+  'xsrfToken',
+  '*.password',
+  '*.community',
+  '*.authKey',
+  '*.privKey',
+  '*.sessionId',
+  '*.xsrfToken',
+  '*.*.password',
+  '*.*.community',
+  '*.*.authKey',
+  '*.*.privKey',
+  '*.*.sessionId',
+  '*.*.*.password',
+  '*.*.*.authKey',
+  '*.*.*.privKey',
+  'devices[*].rest.password',
+  'devices[*].snmp.community',
+  'devices[*].snmp.v3.authKey',
+  'devices[*].snmp.v3.privKey',
+  'devices[*].ssh.password',
+  'mqtt.password',
+  'headers.cookie',
+  '*.headers.cookie',
+];
+
+export function createRootLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    { name: 'agent', level, redact: { paths: REDACT_PATHS, censor: '***' } },
+    destination ?? pino.destination(2),
+  );
+}
+
+/** Strict flags (same behaviour as cli/usage.ts parseFlags; agent/ imports only protocols/). */
+function parseAgentFlags(args: string[]): { config: string; once: boolean } {
+  let parsed: ReturnType<
+    typeof parseArgs<{
+      options: { config: { type: 'string'; short: 'c' }; once: { type: 'boolean' } };
+      strict: true;
+      allowPositionals: true;
+    }>
+  >;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { config: { type: 'string', short: 'c' }, once: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new AppError(ErrorCode.USAGE, `hezo agent: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (parsed.positionals.length > 0) {
+    throw new AppError(ErrorCode.USAGE, `hezo agent: unexpected argument "${parsed.positionals[0]}"`);
+  }
+  const config = parsed.values.config;
+  if (config === undefined || config === '') throw new AppError(ErrorCode.USAGE, 'hezo agent: --config is required');
+  return { config, once: parsed.values.once === true };
+}
+
+export async function runAgent(args: string[]): Promise<number> {
+  const values = parseAgentFlags(args);
+  const file = values.config;
+  const config = loadAgentConfig(file, process.env);
+  const logger = createRootLogger(process.env.HEZO_LOG_LEVEL ?? (values.once ? 'warn' : 'info'));
+  const agent = createAgent(config, { logger });
+
+  if (values.once) {
+    try {
+      const records = await agent.pollOnce();
+      for (const record of records) process.stdout.write(`${JSON.stringify(record)}\n`);
+    } finally {
+      await agent.stop();
+    }
+    return 0;
+  }
+
+  await agent.start();
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  logger.info({ signal }, 'shutting down');
+  await agent.stop();
+  logger.flush();
+  return 0;
+}

@@ -1,0 +1,271 @@
+/**
+ * The agent's one MQTT connection (MQTT.js, protocol 3.1.1 so aedes and Mosquitto both accept it).
+ *
+ * - Reconnects are handled here, not by MQTT.js: each connection is a fresh client (reconnectPeriod 0),
+ *   retried with exponential backoff and full jitter. MQTT.js therefore never re-sends anything by itself:
+ *   the on-disk outbox is the single source of what still has to go out.
+ * - On every connect: retained `online` presence (the Last Will is a retained `offline`), subscribe to the
+ *   agent's `cmd` topic only, then pump the outbox from its oldest row.
+ * - QoS 1 with a cap on unacknowledged publishes (`maxInflight`), shared by the outbox and attachments.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { Clock } from '../protocols/clock.ts';
+import type { Outbox } from './outbox.ts';
+
+export interface MqttLinkOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  caFile?: string | undefined;
+  clientId: string;
+  keepaliveS: number;
+  maxInflight: number;
+  presenceTopic: string;
+  commandTopic: string;
+  onlinePayload: () => string;
+  offlinePayload: () => string;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+export interface MqttLinkDeps {
+  outbox: Outbox;
+  logger: Logger;
+  clock: Clock;
+}
+
+export class LinkDownError extends Error {
+  constructor() {
+    super('mqtt link is down');
+    this.name = 'LinkDownError';
+  }
+}
+
+export class MqttLink extends EventEmitter {
+  private readonly options: MqttLinkOptions;
+  private readonly deps: MqttLinkDeps;
+  private client: MqttClient | undefined;
+  private generation = 0;
+  private isConnectedNow = false;
+  private stopping = false;
+  private attempt = 0;
+  private cancelReconnect: (() => void) | undefined;
+  private inflight = 0;
+  /** Highest outbox position handed to the current connection. */
+  private cursor = 0;
+  private pumping = false;
+  /** Replay bookkeeping: rows present when the link came up are "the backlog". */
+  private replayEnd = 0;
+  private replayTotal = 0;
+  private replayDone = 0;
+  private readonly slotWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  constructor(options: MqttLinkOptions, deps: MqttLinkDeps) {
+    super();
+    this.options = options;
+    this.deps = deps;
+  }
+
+  get connected(): boolean {
+    return this.isConnectedNow;
+  }
+
+  /** True while rows buffered during an outage are still being sent. */
+  get replaying(): boolean {
+    return this.isConnectedNow && this.cursorAcked() < this.replayEnd;
+  }
+
+  private cursorAcked(): number {
+    const next = this.deps.outbox.readAfter(0, 1)[0];
+    return next === undefined ? Number.POSITIVE_INFINITY : next.n - 1;
+  }
+
+  get replayProgress(): { done: number; total: number } | undefined {
+    return this.replayTotal > 0 && this.replaying ? { done: this.replayDone, total: this.replayTotal } : undefined;
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.connect();
+  }
+
+  private connect(): void {
+    const o = this.options;
+    const gen = ++this.generation;
+    const opts: IClientOptions = {
+      clientId: o.clientId,
+      protocolVersion: 4,
+      keepalive: o.keepaliveS,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      queueQoSZero: false,
+      resubscribe: false,
+      will: { topic: o.presenceTopic, payload: Buffer.from(o.offlinePayload()), qos: 1, retain: true },
+    };
+    if (o.username) opts.username = o.username;
+    if (o.password) opts.password = o.password;
+    if (o.caFile) opts.ca = readFileSync(o.caFile);
+    const client = mqtt.connect(o.url, opts);
+    this.client = client;
+    client.on('connect', () => {
+      if (gen !== this.generation) return;
+      this.onConnect(client, gen);
+    });
+    client.on('message', (topic, payload) => {
+      if (gen === this.generation) this.emit('command', topic, payload);
+    });
+    client.on('error', (err) => {
+      this.deps.logger.debug({ err: { message: err.message } }, 'mqtt error');
+    });
+    client.on('close', () => {
+      if (gen !== this.generation) return;
+      this.onClose(client);
+    });
+  }
+
+  private onConnect(client: MqttClient, gen: number): void {
+    this.attempt = 0;
+    this.isConnectedNow = true;
+    this.inflight = 0;
+    this.cursor = 0;
+    this.replayEnd = this.deps.outbox.lastPosition();
+    this.replayTotal = this.deps.outbox.depth;
+    this.replayDone = 0;
+    this.deps.logger.info({ url: this.options.url, backlog: this.replayTotal }, 'mqtt connected');
+    client.publish(this.options.presenceTopic, this.options.onlinePayload(), { qos: 1, retain: true });
+    client.subscribe(this.options.commandTopic, { qos: 1 }, (err) => {
+      if (err && gen === this.generation) this.deps.logger.warn({ err: { message: err.message } }, 'subscribe failed');
+    });
+    this.emit('connected');
+    this.pump();
+  }
+
+  private onClose(client: MqttClient): void {
+    // callbacks the old client still fires (with errors) must not touch the new connection's counters
+    this.generation++;
+    const wasConnected = this.isConnectedNow;
+    this.isConnectedNow = false;
+    this.inflight = 0;
+    for (const waiter of this.slotWaiters.splice(0)) waiter.reject(new LinkDownError());
+    client.removeAllListeners('connect');
+    client.removeAllListeners('message');
+    client.end(true);
+    if (wasConnected) {
+      this.deps.logger.warn({ url: this.options.url }, 'mqtt connection lost');
+      this.emit('disconnected');
+    }
+    if (!this.stopping) this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const min = this.options.reconnectMinMs ?? 500;
+    const max = this.options.reconnectMaxMs ?? 30_000;
+    const ceiling = Math.min(max, min * 2 ** this.attempt);
+    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    this.attempt++;
+    this.cancelReconnect = this.deps.clock.setTimer(delay, () => {
+      this.cancelReconnect = undefined;
+      if (!this.stopping) this.connect();
+    });
+  }
+
+  /** Send outbox rows in order while there is inflight room. Call after appending rows. */
+  pump(): void {
+    const client = this.client;
+    if (!client || !this.isConnectedNow || this.pumping) return;
+    this.pumping = true;
+    const gen = this.generation;
+    try {
+      while (this.isConnectedNow && this.inflight < this.options.maxInflight && this.slotWaiters.length === 0) {
+        const rows = this.deps.outbox.readAfter(this.cursor, Math.min(100, this.options.maxInflight - this.inflight));
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          this.cursor = row.n;
+          this.inflight++;
+          const isBacklog = row.n <= this.replayEnd;
+          client.publish(row.topic, row.payload, { qos: 1 }, (err) => {
+            if (gen !== this.generation) return;
+            this.inflight--;
+            if (!err) {
+              this.deps.outbox.ack(row.n);
+              if (isBacklog) this.replayDone++;
+              this.emit('acked', row);
+            }
+            this.releaseSlot();
+          });
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private releaseSlot(): void {
+    const waiter = this.slotWaiters.shift();
+    if (waiter) {
+      this.inflight++;
+      waiter.resolve();
+      return;
+    }
+    queueMicrotask(() => this.pump());
+  }
+
+  private acquireSlot(): Promise<void> {
+    if (!this.isConnectedNow) return Promise.reject(new LinkDownError());
+    if (this.inflight < this.options.maxInflight) {
+      this.inflight++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.slotWaiters.push({ resolve, reject }));
+  }
+
+  /** Publish one QoS 1 message outside the outbox (replies, attachment chunks), within the inflight cap. */
+  async publishQos1(topic: string, payload: string): Promise<void> {
+    await this.acquireSlot();
+    const client = this.client;
+    const gen = this.generation;
+    if (!client || gen !== this.generation || !this.isConnectedNow) throw new LinkDownError();
+    await new Promise<void>((resolve, reject) => {
+      client.publish(topic, payload, { qos: 1 }, (err) => {
+        if (gen !== this.generation) return reject(new LinkDownError());
+        this.inflight--;
+        this.releaseSlot();
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  }
+
+  /** Fire-and-forget QoS 0 (heartbeat). Dropped while disconnected. */
+  publishQos0(topic: string, payload: string): void {
+    if (this.client && this.isConnectedNow) this.client.publish(topic, payload, { qos: 0 });
+  }
+
+  /** Publish the retained `offline` presence (waiting for its PUBACK, bounded) and disconnect. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.cancelReconnect?.();
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    this.generation++;
+    if (this.isConnectedNow) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        client.publish(this.options.presenceTopic, this.options.offlinePayload(), { qos: 1, retain: true }, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.isConnectedNow = false;
+    for (const waiter of this.slotWaiters.splice(0)) waiter.reject(new LinkDownError());
+    await new Promise<void>((resolve) => {
+      client.end(false, {}, () => resolve());
+    });
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The on-disk outbox (SQLite in `<dataDir>/outbox.db`, WAL): every health record and device event is
+ * appended here first, published from here in order, and deleted only after the broker's PUBACK.
+ * Bounded: past `maxRecords` the oldest rows are dropped and counted. Survives restarts and crashes
+ * (a row published but not acknowledged before a crash is sent again: at-least-once, the hub de-duplicates
+ * by agentId + seq). The per-agent health `seq` is allocated in the same transaction, so it never repeats.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export interface OutboxRow {
+  n: number;
+  kind: string;
+  topic: string;
+  payload: string;
+}
+
+export class Outbox {
+  private readonly file: string;
+  private readonly maxRecords: number;
+  private db: Database.Database | undefined;
+  private count = 0;
+  private droppedTotal = 0;
+  private statements:
+    | {
+        insert: Database.Statement;
+        readAfter: Database.Statement;
+        del: Database.Statement;
+        dropOldest: Database.Statement;
+        getMeta: Database.Statement;
+        setMeta: Database.Statement;
+        count: Database.Statement;
+        lastN: Database.Statement;
+      }
+    | undefined;
+  private appendTx:
+    | ((rows: { kind: string; topic: string; make: (seq: number) => string; seq: boolean }[]) => number[])
+    | undefined;
+
+  constructor(dataDir: string, maxRecords: number) {
+    this.file = join(dataDir, 'outbox.db');
+    this.maxRecords = maxRecords;
+  }
+
+  open(): void {
+    if (this.db) return;
+    mkdirSync(join(this.file, '..'), { recursive: true });
+    const db = new Database(this.file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(`CREATE TABLE IF NOT EXISTS outbox (n INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, topic TEXT NOT NULL, payload TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`);
+    const s = {
+      insert: db.prepare('INSERT INTO outbox (kind, topic, payload) VALUES (?, ?, ?)'),
+      readAfter: db.prepare('SELECT n, kind, topic, payload FROM outbox WHERE n > ? ORDER BY n LIMIT ?'),
+      del: db.prepare('DELETE FROM outbox WHERE n = ?'),
+      dropOldest: db.prepare('DELETE FROM outbox WHERE n IN (SELECT n FROM outbox ORDER BY n LIMIT ?)'),
+      getMeta: db.prepare('SELECT v FROM meta WHERE k = ?'),
+      setMeta: db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
+      count: db.prepare('SELECT COUNT(*) AS c FROM outbox'),
+      lastN: db.prepare('SELECT MAX(n) AS n FROM outbox'),
+    };
+    this.db = db;
+    this.statements = s;
+    this.count = (s.count.get() as { c: number }).c;
+    this.droppedTotal = this.meta('dropped');
+    this.appendTx = db.transaction((rows) => {
+      const ns: number[] = [];
+      let seq = this.meta('seq');
+      for (const row of rows) {
+        const payload = row.make(seq);
+        if (row.seq) seq++;
+        ns.push(Number(s.insert.run(row.kind, row.topic, payload).lastInsertRowid));
+      }
+      s.setMeta.run('seq', seq);
+      this.count += rows.length;
+      if (this.count > this.maxRecords) {
+        const excess = this.count - this.maxRecords;
+        s.dropOldest.run(excess);
+        this.count -= excess;
+        this.droppedTotal += excess;
+        s.setMeta.run('dropped', this.droppedTotal);
+      }
+      return ns;
+    });
+  }
+
+  private meta(key: string): number {
+    const row = this.statements?.getMeta.get(key) as { v: number } | undefined;
+    return row?.v ?? 0;
+  }
+
+  /** The next health seq (without taking it). */
+  peekSeq(): number {
+    return this.meta('seq');
+  }
+
+  /**
+   * Append rows in one transaction. `make(seq)` builds the payload; rows with `seq: true` consume a
+   * sequence number. Returns the outbox positions.
+   */
+  append(rows: { kind: string; topic: string; make: (seq: number) => string; seq: boolean }[]): number[] {
+    if (!this.appendTx) throw new Error('outbox is not open');
+    return this.appendTx(rows);
+  }
+
+  /** Rows after position `n`, oldest first. */
+  readAfter(n: number, limit: number): OutboxRow[] {
+    return (this.statements?.readAfter.all(n, limit) ?? []) as OutboxRow[];
+  }
+
+  /** The row was acknowledged by the broker (PUBACK): forget it. */
+  ack(n: number): void {
+    if (!this.statements) return;
+    const changes = this.statements.del.run(n).changes;
+    this.count -= changes;
+  }
+
+  /** Highest position currently stored (0 when empty). */
+  lastPosition(): number {
+    return (this.statements?.lastN.get() as { n: number | null } | undefined)?.n ?? 0;
+  }
+
+  get depth(): number {
+    return this.count;
+  }
+
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  close(): void {
+    this.db?.close();
+    this.db = undefined;
+    this.statements = undefined;
+    this.appendTx = undefined;
+  }
+}

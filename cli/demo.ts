@@ -1,0 +1,235 @@
+/**
+ * `hezo demo`: the whole product on embedded defaults in one process tree: the hub (embedded MQTT broker, SQLite,
+ * HTTP API, websocket, NOC page), a simulated fleet split over two customers and three sites (contracts of
+ * different ages, one expired), and one agent per site polling every 5 s. Runs until SIGINT/SIGTERM.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { createAgent, type Agent } from '../agent/agent.ts';
+import { HUB_ENV_OVERRIDES, HubConfig } from '../hub/config.ts';
+import { createHub, type Hub } from '../hub/hub.ts';
+import { AgentConfig } from '../protocols/agent-config.ts';
+import { buildConfig } from '../protocols/config-common.ts';
+import { AppError, ErrorCode } from '../protocols/errors.ts';
+import { buildAgentConfig } from '../simulator/agent-config.ts';
+import { createFleet, type Fleet, type SimDeviceInfo } from '../simulator/fleet.ts';
+import { intFlag, parseFlags } from './usage.ts';
+
+const FLAGS = {
+  devices: { type: 'string' },
+  port: { type: 'string' },
+  'mqtt-port': { type: 'string' },
+  data: { type: 'string' },
+  seed: { type: 'string' },
+  'poll-ms': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+interface DemoSite {
+  site: string;
+  customer: string;
+  agentId: string;
+}
+
+/** Two customers, three sites. */
+export const DEMO_SITES: readonly DemoSite[] = [
+  { site: 'krakow-hq', customer: 'acme', agentId: 'agent-krakow' },
+  { site: 'warszawa-office', customer: 'acme', agentId: 'agent-warszawa' },
+  { site: 'gdansk-lab', customer: 'globex', agentId: 'agent-gdansk' },
+];
+
+export interface DemoOptions {
+  devices: number;
+  httpPort: number;
+  mqttPort: number;
+  simPort: number;
+  dataDir: string;
+  seed: number;
+  pollIntervalMs: number;
+  apiToken: string;
+  logger: Logger;
+}
+
+export interface Demo {
+  hub: Hub;
+  fleet: Fleet;
+  agents: Agent[];
+  urls: { httpUrl: string; nocUrl: string; mqttUrl: string; simUrl: string };
+  stop(): Promise<void>;
+}
+
+/** Which site each simulated device belongs to: round robin keeps every site mixed. */
+export function siteOf(index: number): DemoSite {
+  return DEMO_SITES[index % DEMO_SITES.length] as DemoSite;
+}
+
+/**
+ * Contracts of different ages (SLA-2): a current 3-year one, one in its extension year 5, one expired
+ * (so its devices get `coverage: none` tickets), and a new one.
+ */
+function demoContracts(devices: readonly SimDeviceInfo[]): unknown[] {
+  const bySite = (site: string) => devices.filter((_, i) => siteOf(i).site === site).map((d) => d.serial);
+  const gdansk = bySite('gdansk-lab');
+  const half = Math.ceil(gdansk.length / 2);
+  return [
+    { number: 'HZ-2025-0107', customer: 'acme', start: '2025-02-01', termYears: 3, serials: bySite('krakow-hq') },
+    {
+      number: 'HZ-2022-0031',
+      customer: 'acme',
+      start: '2022-06-01',
+      termYears: 3,
+      extensionYears: 2,
+      serials: bySite('warszawa-office'),
+    },
+    { number: 'HZ-2023-0012', customer: 'globex', start: '2023-01-10', termYears: 1, serials: gdansk.slice(0, half) },
+    { number: 'HZ-2026-0240', customer: 'globex', start: '2026-09-01', termYears: 2, serials: gdansk.slice(half) },
+  ];
+}
+
+export async function startDemo(options: DemoOptions): Promise<Demo> {
+  const { logger } = options;
+  const fleet = createFleet({ devices: options.devices, seed: options.seed, controlPort: options.simPort, logger });
+  await fleet.start();
+  const devices = fleet.devices();
+  const agentPasswords = new Map(DEMO_SITES.map((s) => [s.agentId, randomBytes(12).toString('base64url')]));
+
+  const hubConfig = buildConfig(
+    HubConfig,
+    {
+      version: 1,
+      dataDir: options.dataDir,
+      http: { host: '127.0.0.1', port: options.httpPort },
+      api: { token: options.apiToken, readTokens: [] },
+      mqtt: { mode: 'embedded', host: '127.0.0.1', port: options.mqttPort },
+      agents: DEMO_SITES.map((s) => ({ id: s.agentId, site: s.site, password: agentPasswords.get(s.agentId) })),
+      customers: [
+        { id: 'acme', name: 'ACME Sp. z o.o.' },
+        { id: 'globex', name: 'Globex Polska S.A.' },
+      ],
+      contracts: demoContracts(devices),
+      devices: devices.map((d, i) => ({
+        serial: d.serial,
+        model: d.model,
+        site: siteOf(i).site,
+        customer: siteOf(i).customer,
+        ...(d.usb === undefined ? { name: d.systemName } : {}),
+      })),
+    },
+    process.env,
+    { HEZO_API_TOKEN: HUB_ENV_OVERRIDES.HEZO_API_TOKEN },
+    'demo hub config',
+  );
+  const hub = createHub(hubConfig, { logger });
+  const hubUrls = await hub.start();
+
+  const agents: Agent[] = [];
+  try {
+    for (const site of DEMO_SITES) {
+      const mine = devices.filter((_, i) => siteOf(i).site === site.site);
+      const usbRoot = join(options.dataDir, 'usb-sysfs', site.site);
+      const hasUsb = mine.some((d) => d.usb !== undefined);
+      if (hasUsb) {
+        mkdirSync(usbRoot, { recursive: true });
+        await fleet.writeUsbSysfs(usbRoot);
+      }
+      const raw = buildAgentConfig(mine, {
+        mqttUrl: hubUrls.mqttUrl,
+        agentId: site.agentId,
+        site: site.site,
+        customer: site.customer,
+        ...(hasUsb ? { usbSysfsRoot: usbRoot } : {}),
+      });
+      const config = buildConfig(
+        AgentConfig,
+        {
+          ...raw,
+          mqtt: { url: hubUrls.mqttUrl, username: site.agentId, password: agentPasswords.get(site.agentId), keepaliveS: 5 },
+          pollIntervalMs: options.pollIntervalMs,
+          requestTimeoutMs: 2000,
+          dataDir: join(options.dataDir, 'agents', site.agentId),
+        },
+        {},
+        {},
+        `demo agent config ${site.agentId}`,
+      );
+      const agent = createAgent(config, { logger: logger.child({ agentId: site.agentId }) });
+      await agent.start();
+      agents.push(agent);
+    }
+  } catch (err) {
+    for (const agent of agents) await agent.stop();
+    await hub.stop();
+    await fleet.stop();
+    throw err;
+  }
+
+  const nocUrl = `${hubUrls.httpUrl}/?token=${encodeURIComponent(options.apiToken)}`;
+  let stopped = false;
+  return {
+    hub,
+    fleet,
+    agents,
+    urls: { httpUrl: hubUrls.httpUrl, nocUrl, mqttUrl: hubUrls.mqttUrl, simUrl: fleet.controlUrl },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.allSettled(agents.map((a) => a.stop()));
+      await hub.stop();
+      await fleet.stop();
+    },
+  };
+}
+
+export async function runDemo(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('demo', args, FLAGS);
+  if (positionals.length > 0) throw new AppError(ErrorCode.USAGE, `hezo demo: unexpected argument "${positionals[0]}"`);
+  const httpPort = intFlag('demo', 'port', values.port, 0, 65534) ?? 8080;
+  const level = values['log-level'] ?? 'warn';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new AppError(ErrorCode.USAGE, `hezo demo: --log-level: expected error|warn|info|debug|silent, got "${level}"`);
+  }
+  const logger = pino(
+    { name: 'demo', level, redact: ['*.password', '*.community', '*.token', '*.authKey', '*.privKey'] },
+    pino.destination(2),
+  );
+  const dataDir = resolve(values.data ?? process.env.HEZO_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hezo-demo-')));
+  const generatedToken = process.env.HEZO_API_TOKEN === undefined || process.env.HEZO_API_TOKEN === '';
+  const apiToken = generatedToken ? randomBytes(18).toString('base64url') : (process.env.HEZO_API_TOKEN as string);
+  const demo = await startDemo({
+    devices: intFlag('demo', 'devices', values.devices, 1, 2000) ?? 12,
+    httpPort,
+    mqttPort: intFlag('demo', 'mqtt-port', values['mqtt-port'], 0, 65535) ?? 1883,
+    simPort: httpPort === 0 ? 0 : httpPort + 1,
+    dataDir,
+    seed: intFlag('demo', 'seed', values.seed, 0, 2 ** 31 - 1) ?? 1,
+    pollIntervalMs: intFlag('demo', 'poll-ms', values['poll-ms'], 1000, 600_000) ?? 5000,
+    apiToken,
+    logger,
+  });
+  const out = [
+    'hezo demo is running',
+    `  NOC page:      ${demo.urls.nocUrl}`,
+    `  API:           ${demo.urls.httpUrl}/api/devices  (Authorization: Bearer <token>)`,
+    `  API token:     ${generatedToken ? `${apiToken}  (generated; set HEZO_API_TOKEN to choose one)` : '(from HEZO_API_TOKEN)'}`,
+    `  MQTT broker:   ${demo.urls.mqttUrl}`,
+    `  Sim control:   ${demo.urls.simUrl}/sim/devices`,
+    `  Data folder:   ${dataDir}`,
+    `  Devices:       ${demo.fleet.devices().length} simulated, ${DEMO_SITES.length} sites, agents poll every ${
+      (intFlag('demo', 'poll-ms', values['poll-ms'], 1000, 600_000) ?? 5000) / 1000
+    } s`,
+    `Inject a fault:  curl -XPOST ${demo.urls.simUrl}/sim/devices/<serial>/faults -H 'content-type: application/json' -d '{"kind":"power-off"}'`,
+    'Ctrl-C stops everything.',
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+  await new Promise<void>((resolveSignal) => {
+    process.once('SIGINT', () => resolveSignal());
+    process.once('SIGTERM', () => resolveSignal());
+  });
+  process.stdout.write('stopping...\n');
+  await demo.stop();
+  process.stdout.write('stopped\n');
+  return 0;
+}

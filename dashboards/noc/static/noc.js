@@ -1,0 +1,513 @@
+// HEZO+ NOC wall page: one websocket (/ws), a snapshot then deltas with seq, local 1 s countdowns.
+// Plain browser JS, no build step. DOM is built with createElement/textContent only (no innerHTML).
+
+(() => {
+  const TOKEN_KEY = 'hezo.noc.token';
+  const STATE_ORDER = ['down', 'degraded', 'unknown', 'up'];
+  const STATE_LABEL = { up: '● UP', degraded: '◆ DEGRADED', down: '▲ DOWN', unknown: '? UNKNOWN' };
+  const CLOCK_LABEL = { reaction: 'REACTION', update: 'NEXT UPDATE', delivery: 'DELIVERY', return: 'RETURN' };
+  const CLOCK_DUE = { reaction: 'reactionDue', update: 'nextUpdateDue', delivery: 'deliveryDue', return: 'returnDue' };
+  const WARN_BEFORE_MS = 15 * 60_000;
+  const KEEPALIVE_MS = 20_000;
+  const SILENCE_LIMIT_MS = 45_000;
+
+  const model = { devices: new Map(), tickets: new Map(), siteAlerts: new Map(), seq: -1, offsetMs: 0 };
+  const conn = { ws: null, attempt: 0, awaitingSnapshot: true, lastMessageAt: 0, retryTimer: 0 };
+  let renderQueued = false;
+  let openTicketId = null;
+
+  const $ = (id) => document.getElementById(id);
+
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === 'class') el.className = value;
+      else if (key === 'text') el.textContent = value;
+      else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+      else el.setAttribute(key, value === true ? '' : String(value));
+    }
+    for (const child of children) if (child !== null && child !== undefined) el.append(child);
+    return el;
+  }
+
+  // ---------- token ----------
+  function readToken() {
+    const url = new URL(location.href);
+    const fromUrl = url.searchParams.get('token');
+    if (fromUrl) {
+      sessionStorage.setItem(TOKEN_KEY, fromUrl);
+      url.searchParams.delete('token');
+      history.replaceState(null, '', url.pathname + url.search + url.hash);
+    }
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+  const token = readToken();
+
+  // ---------- time ----------
+  const now = () => Date.now() + model.offsetMs;
+
+  function formatSpan(ms) {
+    const totalS = Math.floor(Math.abs(ms) / 1000);
+    const d = Math.floor(totalS / 86_400);
+    const hh = Math.floor((totalS % 86_400) / 3600);
+    const mm = Math.floor((totalS % 3600) / 60);
+    const ss = totalS % 60;
+    if (d > 0) return `${d}d ${hh}h`;
+    if (hh > 0) return `${hh}h ${String(mm).padStart(2, '0')}m`;
+    return `${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}`;
+  }
+
+  function formatLate(ms) {
+    const totalM = Math.floor(ms / 60_000);
+    if (totalM < 60) return `+${totalM}m`;
+    const hh = Math.floor(totalM / 60);
+    return hh < 48 ? `+${hh}h ${totalM % 60}m` : `+${Math.floor(hh / 24)}d ${hh % 24}h`;
+  }
+
+  function formatSince(iso) {
+    if (!iso) return '';
+    const ms = now() - Date.parse(iso);
+    return ms < 60_000 ? 'just now' : `for ${formatSpan(ms)}`;
+  }
+
+  // ---------- SLA clocks ----------
+  /** Which clocks run in a ticket's current state (sla-rules.md, lifecycle). */
+  function isRunning(clock, state) {
+    switch (clock) {
+      case 'reaction':
+        return state === 'open';
+      case 'update':
+        return !['open', 'closed', 'rejected'].includes(state);
+      case 'delivery':
+        return state === 'accepted' || state === 'replacement_shipped';
+      case 'return':
+        return state === 'replacement_delivered';
+      default:
+        return false;
+    }
+  }
+
+  /** [{clock, due, running, breached, warned, remainingMs}] for the clocks worth showing. */
+  function clocksOf(ticket) {
+    const sla = ticket.sla || {};
+    const breached = sla.breached || [];
+    const warned = sla.warned || [];
+    const out = [];
+    for (const clock of Object.keys(CLOCK_DUE)) {
+      const due = sla[CLOCK_DUE[clock]];
+      const running = Boolean(due) && isRunning(clock, ticket.state);
+      const isBreached = breached.includes(clock) || (running && Date.parse(due) <= now());
+      if (!running && !isBreached) continue;
+      const remainingMs = due ? Date.parse(due) - now() : Number.NEGATIVE_INFINITY;
+      const isWarned = !isBreached && (warned.includes(clock) || remainingMs <= WARN_BEFORE_MS);
+      out.push({ clock, due, running, breached: isBreached, warned: isWarned, remainingMs });
+    }
+    return out;
+  }
+
+  function urgency(ticket) {
+    let min = Number.POSITIVE_INFINITY;
+    for (const c of clocksOf(ticket)) if (c.running || c.breached) min = Math.min(min, c.remainingMs);
+    return min;
+  }
+
+  function clockText(c) {
+    if (c.breached) return c.running && c.due ? `BREACHED ${formatLate(-c.remainingMs)}` : 'BREACHED';
+    return c.warned ? `◆ ${formatSpan(c.remainingMs)}` : formatSpan(c.remainingMs);
+  }
+
+  // ---------- render ----------
+  function scheduleRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => {
+      renderQueued = false;
+      render();
+    });
+  }
+
+  function render() {
+    renderCounts();
+    renderSiteAlerts();
+    renderTickets();
+    renderDevices();
+  }
+
+  function renderCounts() {
+    const counts = { down: 0, degraded: 0, unknown: 0, up: 0 };
+    for (const d of model.devices.values()) counts[d.state] = (counts[d.state] || 0) + 1;
+    $('counts').replaceChildren(
+      ...STATE_ORDER.map((s) =>
+        h('span', {
+          class: `count ${s}${counts[s] ? '' : ' zero'}`,
+          'data-testid': `count-${s}`,
+          'data-count': counts[s],
+          text: `${STATE_LABEL[s]} ${counts[s]}`,
+        }),
+      ),
+    );
+  }
+
+  function renderSiteAlerts() {
+    const alerts = [...model.siteAlerts.values()];
+    $('site-alerts').replaceChildren(
+      ...alerts.map((a) =>
+        h('div', {
+          class: 'site-alert',
+          'data-testid': 'site-alert',
+          'data-site': a.site,
+          text: `⚠ SITE ${a.site}: agent ${a.agentId} offline - ${a.serials.length} device(s) not watched (${a.reason})`,
+        }),
+      ),
+    );
+  }
+
+  function renderTickets() {
+    const tickets = [...model.tickets.values()]
+      .map((t) => ({ t, u: urgency(t) }))
+      .sort(
+        (a, b) => a.u - b.u || a.t.priority.localeCompare(b.t.priority) || a.t.openedAt.localeCompare(b.t.openedAt),
+      );
+    $('ticket-count').textContent = String(tickets.length);
+    $('no-tickets').hidden = tickets.length > 0;
+    $('tickets').replaceChildren(...tickets.map(({ t }) => ticketCard(t)));
+  }
+
+  function ticketCard(t) {
+    const clocks = clocksOf(t);
+    const breached = clocks.filter((c) => c.breached).map((c) => c.clock);
+    const where = [t.serial, t.site, t.customer].filter(Boolean).join(' · ');
+    return h(
+      'li',
+      {
+        class: `ticket${breached.length ? ' is-breached' : ''}${clocks.some((c) => c.warned) ? ' is-warned' : ''}`,
+        tabindex: 0,
+        'data-testid': 'ticket',
+        'data-ticket-id': t.id,
+        'data-ticket-serial': t.serial,
+        'data-state': t.state,
+        'data-priority': t.priority,
+        'data-breached': breached.join(' ') || null,
+        onclick: () => openDetail(t.id),
+        onkeydown: (e) => e.key === 'Enter' && openDetail(t.id),
+      },
+      h(
+        'div',
+        { class: 't-head' },
+        h('span', { class: `prio ${t.priority}`, text: t.priority }),
+        h('span', { class: 't-title', text: t.title }),
+        h('span', { class: 't-id', text: t.id }),
+      ),
+      h('div', { class: 't-meta', text: `${where} · ${t.state.replaceAll('_', ' ').toUpperCase()} · ${t.channel}` }),
+      clocks.length
+        ? h('div', { class: 'clocks' }, ...clocks.map((c) => clockBox(c)))
+        : h('div', { class: 'no-sla', text: t.coverage === 'none' ? 'no contract coverage - no SLA clocks' : '' }),
+    );
+  }
+
+  function clockBox(c) {
+    const cls = c.breached ? 'breached' : c.warned ? 'warned' : c.running ? 'running' : 'stopped';
+    return h(
+      'div',
+      { class: `clock ${cls}`, 'data-testid': 'clock', 'data-clock': c.clock, 'data-due': c.due, 'data-level': cls },
+      h('span', { class: 'c-label', text: CLOCK_LABEL[c.clock] }),
+      h('span', { class: 'c-value', 'data-testid': 'countdown', text: clockText(c) }),
+    );
+  }
+
+  function renderDevices() {
+    const byCustomer = new Map();
+    for (const d of model.devices.values()) {
+      if (!byCustomer.has(d.customer)) byCustomer.set(d.customer, new Map());
+      const sites = byCustomer.get(d.customer);
+      if (!sites.has(d.site)) sites.set(d.site, []);
+      sites.get(d.site).push(d);
+    }
+    const alertedSites = new Set([...model.siteAlerts.values()].map((a) => a.site));
+    const rank = (d) => STATE_ORDER.indexOf(d.state);
+    const customers = [...byCustomer.keys()].sort();
+    $('devices').replaceChildren(
+      ...customers.map((customer) => {
+        const sites = byCustomer.get(customer);
+        return h(
+          'div',
+          { class: 'customer', 'data-testid': 'customer', 'data-customer': customer },
+          h('h3', { text: customer }),
+          ...[...sites.keys()].sort().map((site) => {
+            const devices = sites.get(site).sort((a, b) => rank(a) - rank(b) || a.serial.localeCompare(b.serial));
+            return h(
+              'div',
+              { class: `site${alertedSites.has(site) ? ' alerted' : ''}`, 'data-testid': 'site', 'data-site': site },
+              h('h4', { text: `${site}${alertedSites.has(site) ? '  ⚠ agent offline' : ''}` }),
+              h('div', { class: 'tiles' }, ...devices.map((d) => deviceTile(d))),
+            );
+          }),
+        );
+      }),
+    );
+  }
+
+  function deviceTile(d) {
+    const state = STATE_LABEL[d.state] ? d.state : 'unknown';
+    const sub = d.state === 'up' ? d.model : [d.reason, formatSince(d.since)].filter(Boolean).join(' · ');
+    return h(
+      'div',
+      {
+        class: `tile ${state}`,
+        'data-testid': 'device',
+        'data-serial': d.serial,
+        'data-state': state,
+        title: `${d.serial} ${d.model} ${d.firmware || ''}`,
+      },
+      h('div', { class: 'st', text: `${STATE_LABEL[state]}${d.maintenance ? ' (maint.)' : ''}` }),
+      h('div', { class: 'nm', text: d.name || d.serial }),
+      h('div', { class: 'sub', text: sub || d.serial }),
+    );
+  }
+
+  /** Every second: countdown texts only; a clock that crossed into warning/breach triggers a full render. */
+  function tick() {
+    const clockEl = $('wall-clock');
+    clockEl.textContent = new Date(now()).toLocaleTimeString([], { hour12: false });
+    let changed = false;
+    for (const card of document.querySelectorAll('[data-testid="ticket"]')) {
+      const ticket = model.tickets.get(card.dataset.ticketId);
+      if (!ticket) continue;
+      const byName = new Map(clocksOf(ticket).map((c) => [c.clock, c]));
+      for (const box of card.querySelectorAll('[data-testid="clock"]')) {
+        const c = byName.get(box.dataset.clock);
+        const level = c ? (c.breached ? 'breached' : c.warned ? 'warned' : c.running ? 'running' : 'stopped') : '';
+        if (!c || level !== box.dataset.level) changed = true;
+        else box.querySelector('[data-testid="countdown"]').textContent = clockText(c);
+      }
+    }
+    if (changed) scheduleRender();
+    if (conn.ws && conn.ws.readyState === WebSocket.OPEN && Date.now() - conn.lastMessageAt > SILENCE_LIMIT_MS) {
+      conn.ws.close(4000, 'silent stream');
+    }
+  }
+
+  // ---------- stream ----------
+  function setStreamState(isLive, retryInMs) {
+    $('stream-banner').hidden = isLive;
+    $('stream-retry').textContent = retryInMs ? ` (retry in ${Math.ceil(retryInMs / 1000)} s)` : '';
+    const status = $('stream-status');
+    status.textContent = isLive ? 'LIVE' : 'STREAM LOST';
+    status.className = `stream-status ${isLive ? 'live' : 'stale'}`;
+    document.body.dataset.stream = isLive ? 'live' : 'lost';
+  }
+
+  function connect() {
+    clearTimeout(conn.retryTimer);
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`);
+    conn.ws = ws;
+    conn.awaitingSnapshot = true;
+    ws.onmessage = (ev) => onMessage(ev.data);
+    ws.onclose = () => {
+      if (conn.ws !== ws) return;
+      conn.ws = null;
+      const delay = Math.min(15_000, 500 * 2 ** conn.attempt) * (0.8 + Math.random() * 0.4);
+      conn.attempt += 1;
+      setStreamState(false, delay);
+      conn.retryTimer = setTimeout(connect, delay);
+    };
+  }
+
+  function onMessage(raw) {
+    conn.lastMessageAt = Date.now();
+    let msg;
+    try {
+      msg = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (msg.type === 'snapshot') return applySnapshot(msg);
+    if (typeof msg.seq !== 'number' || conn.awaitingSnapshot) return;
+    if (msg.seq <= model.seq) return;
+    if (msg.seq !== model.seq + 1) {
+      conn.awaitingSnapshot = true;
+      conn.ws.send(JSON.stringify({ type: 'resync' }));
+      return;
+    }
+    model.seq = msg.seq;
+    applyDelta(msg);
+    scheduleRender();
+  }
+
+  function applySnapshot(msg) {
+    model.offsetMs = Date.parse(msg.at) - Date.now();
+    model.seq = msg.seq;
+    model.devices = new Map(msg.devices.map((d) => [d.serial, d]));
+    model.tickets = new Map(msg.tickets.map((t) => [t.id, t]));
+    model.siteAlerts = new Map(msg.siteAlerts.map((a) => [`${a.site}/${a.agentId}`, a]));
+    conn.awaitingSnapshot = false;
+    conn.attempt = 0;
+    setStreamState(true);
+    scheduleRender();
+  }
+
+  function applyDelta(msg) {
+    const data = msg.data;
+    switch (msg.type) {
+      case 'device':
+        model.devices.set(data.serial, data);
+        break;
+      case 'ticket':
+        if (data.state === 'closed' || data.state === 'rejected') model.tickets.delete(data.id);
+        else model.tickets.set(data.id, data);
+        if (data.id === openTicketId) void loadDetail(data.id);
+        break;
+      case 'sla': {
+        const t = model.tickets.get(data.ticketId);
+        if (t) {
+          const key = data.level === 'breach' ? 'breached' : 'warned';
+          const list = t.sla[key] || [];
+          if (!list.includes(data.clock)) t.sla[key] = [...list, data.clock];
+        }
+        break;
+      }
+      case 'site-alert':
+        if (data.status === 'raised') model.siteAlerts.set(`${data.site}/${data.agentId}`, data);
+        else model.siteAlerts.delete(`${data.site}/${data.agentId}`);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---------- ticket detail ----------
+  async function api(path) {
+    const res = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+    return res;
+  }
+
+  function openDetail(id) {
+    openTicketId = id;
+    $('detail').hidden = false;
+    $('detail').dataset.ticketId = id;
+    $('detail-body').replaceChildren(h('p', { text: `Loading ${id}…` }));
+    void loadDetail(id);
+  }
+
+  function closeDetail() {
+    openTicketId = null;
+    $('detail').hidden = true;
+  }
+
+  async function loadDetail(id) {
+    try {
+      const ticket = await (await api(`/api/tickets/${encodeURIComponent(id)}`)).json();
+      if (openTicketId === id) $('detail-body').replaceChildren(...detailView(ticket));
+    } catch (err) {
+      if (openTicketId === id) $('detail-body').replaceChildren(h('p', { class: 'error', text: String(err.message) }));
+    }
+  }
+
+  /** Local wall time `YYYY-MM-DD HH:MM:SS` (or '-'). */
+  function formatTime(iso) {
+    return iso ? new Date(iso).toLocaleString('sv-SE', { hour12: false }) : '-';
+  }
+
+  function row(label, value) {
+    return h('tr', {}, h('th', { text: label }), h('td', { text: value ?? '-' }));
+  }
+
+  function detailView(t) {
+    const sla = t.sla || {};
+    const history = t.history || [];
+    const attachments = t.attachments || [];
+    return [
+      h('h2', { text: `${t.priority} ${t.id}: ${t.title}` }),
+      h(
+        'table',
+        {},
+        row('State', t.state),
+        row('Device', [t.serial, t.model].filter(Boolean).join(' ')),
+        row('Site / customer', [t.site, t.customer].filter(Boolean).join(' / ')),
+        row('Contract', `${t.contract ?? '-'} (coverage: ${t.coverage})`),
+        row('Channel', t.channel),
+        row('Opened', formatTime(t.openedAt)),
+        row('Reaction due', formatTime(sla.reactionDue)),
+        row('Next update due', formatTime(sla.nextUpdateDue)),
+        row('Delivery due', formatTime(sla.deliveryDue)),
+        row('Return due', formatTime(sla.returnDue)),
+        row('Breached', (sla.breached || []).join(', ') || 'none'),
+      ),
+      t.summary ? h('p', { text: t.summary }) : null,
+      h('h3', { text: 'History' }),
+      h(
+        'table',
+        { 'data-testid': 'ticket-history' },
+        h(
+          'tr',
+          {},
+          h('th', { text: 'At' }),
+          h('th', { text: 'Change' }),
+          h('th', { text: 'Actor' }),
+          h('th', { text: 'Note' }),
+        ),
+        ...history.map((e) =>
+          h(
+            'tr',
+            {},
+            h('td', { text: formatTime(e.at) }),
+            h('td', { text: `${e.from ?? '∅'} → ${e.to}` }),
+            h('td', { text: e.actor }),
+            h('td', { text: e.note }),
+          ),
+        ),
+      ),
+      h('h3', { text: `Attachments (${attachments.length})` }),
+      h(
+        'ul',
+        { 'data-testid': 'ticket-attachments' },
+        ...attachments.map((a) =>
+          h(
+            'li',
+            {},
+            h('button', {
+              type: 'button',
+              class: 'attachment',
+              'data-testid': 'attachment',
+              'data-name': a.name,
+              text: `${a.name} (${a.kind}, ${a.size} B)`,
+              onclick: () => void download(t.id, a.name),
+            }),
+          ),
+        ),
+      ),
+    ].filter(Boolean);
+  }
+
+  /** Attachments need the token header, so a plain link cannot fetch them: fetch, then save the blob. */
+  async function download(id, name) {
+    const blob = await (
+      await api(`/api/tickets/${encodeURIComponent(id)}/attachments/${encodeURIComponent(name)}`)
+    ).blob();
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  // ---------- start ----------
+  $('detail-close').addEventListener('click', closeDetail);
+  document.addEventListener('keydown', (e) => e.key === 'Escape' && closeDetail());
+  if (!token) {
+    $('token-banner').hidden = false;
+    setStreamState(false);
+    $('stream-banner').hidden = true;
+    return;
+  }
+  setInterval(tick, 1000);
+  setInterval(() => {
+    if (conn.ws && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(JSON.stringify({ type: 'ping' }));
+  }, KEEPALIVE_MS);
+  tick();
+  connect();
+})();

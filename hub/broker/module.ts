@@ -1,0 +1,74 @@
+/**
+ * Broker + ingest + commands, as one hub module. Provides `ctx.services.commands`.
+ * `start()` opens the MQTT listeners (hub.ts starts this module after every other one, so no message arrives
+ * before the detector is ready); `stop()` closes them first and rejects pending commands.
+ */
+import type { HubContext, HubModule } from '../context.ts';
+import { CommandRouter } from '../ingest/commands.ts';
+import { Ingest, type MessageSource } from '../ingest/ingest.ts';
+import { EmbeddedBroker } from './embedded.ts';
+import { ExternalBroker } from './external.ts';
+import type { MqttTransport, TransportUrls } from './transport.ts';
+
+export interface BrokerModule extends HubModule {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly ingest: Ingest;
+  readonly commands: CommandRouter;
+  /** Set once started. */
+  urls(): TransportUrls | undefined;
+}
+
+const SWEEP_MS = 60_000;
+
+export function createBrokerModule(ctx: HubContext): BrokerModule {
+  const { config, clock, bus, logger, metrics } = ctx;
+  const knownAgents = new Map(config.agents.map((a) => [a.id, { agentId: a.id, site: a.site }]));
+  let transport: MqttTransport | undefined;
+  const commands = new CommandRouter({
+    bus,
+    clock,
+    logger,
+    publish: (topic, payload) => transport?.publish(topic, payload) ?? Promise.reject(new Error('mqtt not started')),
+  });
+  const ingest = new Ingest({
+    bus,
+    clock,
+    logger,
+    metrics,
+    detection: config.detection,
+    maxMessagesPerSecond: config.mqtt.maxMessagesPerSecond,
+    knownAgent: (agentId) => knownAgents.get(agentId),
+    onReply: (reply, from) => commands.handleReply(reply, from),
+  });
+  ctx.services.commands = commands;
+  const onMessage = (topic: string, payload: Buffer, source: MessageSource) => ingest.handle(topic, payload, source);
+  let urls: TransportUrls | undefined;
+  let cancelSweep: (() => void) | undefined;
+
+  const sweep = () => {
+    ingest.sweep();
+    cancelSweep = clock.setTimer(SWEEP_MS, sweep);
+  };
+
+  return {
+    name: 'broker',
+    ingest,
+    commands,
+    urls: () => urls,
+    async start() {
+      commands.start();
+      transport =
+        config.mqtt.mode === 'external'
+          ? new ExternalBroker({ config, logger, onMessage })
+          : new EmbeddedBroker({ config, logger, metrics, onMessage });
+      urls = await transport.start();
+      cancelSweep = clock.setTimer(SWEEP_MS, sweep);
+    },
+    async stop() {
+      cancelSweep?.();
+      await transport?.stop();
+      commands.stop();
+    },
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * The boundary for every agent message: flood guard, topic, identity, schema, clock skew.
+ * A rejected message is counted by reason (`hezo_messages_rejected_total{reason}`), logged once per
+ * (client, reason) per minute, and dropped. Accepted ones go on the bus (`ingest:*`) or to the command replies.
+ * Never throws: the hub stays up under any payload.
+ */
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { Clock } from '../../protocols/clock.ts';
+import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
+import { type CommandReply, decodeMessage } from '../../protocols/messages.ts';
+import { type ParsedTopic, parseTopic } from '../../protocols/topics.ts';
+import type { AgentIdentity } from '../broker/credentials.ts';
+import type { DetectionConfig } from '../config.ts';
+import type { HubBus } from '../events.ts';
+
+/** Reasons beyond the protocol error codes. */
+export const RejectReason = {
+  RATE_LIMITED: 'RATE_LIMITED',
+  CLOCK_SKEW: 'CLOCK_SKEW',
+  STALE_RECORD: 'STALE_RECORD',
+  WRONG_DIRECTION: 'WRONG_DIRECTION',
+} as const;
+
+export interface MessageSource {
+  clientId: string;
+  /** The authenticated agent; undefined for an anonymous client or an external broker (identity = topic). */
+  identity: AgentIdentity | undefined;
+}
+
+export interface IngestDeps {
+  bus: HubBus;
+  clock: Clock;
+  logger: Logger;
+  metrics: Registry;
+  detection: Readonly<DetectionConfig>;
+  maxMessagesPerSecond: number;
+  /** Registered agents (config `agents[]`): their site is checked for messages that carry no client identity. */
+  knownAgent(agentId: string): AgentIdentity | undefined;
+  onReply(reply: CommandReply, from: { site: string; agentId: string }): void;
+}
+
+const LOG_EVERY_MS = 60_000;
+
+export class Ingest {
+  private readonly deps: IngestDeps;
+  private readonly inTotal: Counter<'kind'>;
+  private readonly rejectedTotal: Counter<'reason'>;
+  private readonly rates = new Map<string, { windowStart: number; count: number }>();
+  private readonly lastLogged = new Map<string, number>();
+  private readonly log: Logger;
+
+  constructor(deps: IngestDeps) {
+    this.deps = deps;
+    this.log = deps.logger.child({ component: 'ingest' });
+    this.inTotal = new Counter({
+      name: 'hezo_messages_in_total',
+      help: 'Agent messages accepted at the boundary, by kind',
+      labelNames: ['kind'],
+      registers: [deps.metrics],
+    });
+    this.rejectedTotal = new Counter({
+      name: 'hezo_messages_rejected_total',
+      help: 'Agent messages rejected at the boundary, by reason',
+      labelNames: ['reason'],
+      registers: [deps.metrics],
+    });
+  }
+
+  /** One message from the broker. */
+  handle(topic: string, payload: Buffer, source: MessageSource): void {
+    const now = this.deps.clock.now();
+    if (this.isOverRate(source, topic, now)) {
+      this.reject(RejectReason.RATE_LIMITED, source.clientId, topic, now, 'message rate over the per-client cap');
+      return;
+    }
+    try {
+      this.accept(topic, payload, source, now);
+    } catch (err) {
+      const reason = err instanceof IngestRejection ? err.reason : isAppError(err) ? err.code : ErrorCode.INTERNAL;
+      this.reject(reason, source.clientId, topic, now, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Prune the per-client maps (called periodically by the broker module). */
+  sweep(): void {
+    const now = this.deps.clock.now();
+    for (const [key, rate] of this.rates) if (now - rate.windowStart > 10_000) this.rates.delete(key);
+    for (const [key, at] of this.lastLogged) if (now - at > LOG_EVERY_MS) this.lastLogged.delete(key);
+  }
+
+  private isOverRate(source: MessageSource, topic: string, now: number): boolean {
+    // An external broker does not say which client published: the rate key is then the topic's agent.
+    const key =
+      source.identity !== undefined || source.clientId !== 'external' ? source.clientId : topic.split('/', 4)[3];
+    const k = key ?? '';
+    const rate = this.rates.get(k);
+    if (rate === undefined || now - rate.windowStart >= 1000) {
+      this.rates.set(k, { windowStart: now, count: 1 });
+      return false;
+    }
+    rate.count++;
+    return rate.count > this.deps.maxMessagesPerSecond;
+  }
+
+  private accept(topic: string, payload: Buffer, source: MessageSource, now: number): void {
+    const parsed = parseTopic(topic);
+    this.checkTopicIdentity(parsed, source);
+    const base = { site: parsed.site, agentId: parsed.agentId, clientId: source.clientId, receivedAtMs: now };
+    const { bus } = this.deps;
+    switch (parsed.kind) {
+      case 'health': {
+        const record = decodeMessage('health', payload);
+        mustMatch('health.agentId', record.agentId, parsed.agentId);
+        mustMatch('health.site', record.site, parsed.site);
+        mustMatch('health.identity.serial', record.identity.serial, parsed.serial);
+        this.checkRecordTime(Date.parse(record.observedAt), now);
+        this.inTotal.labels('health').inc();
+        bus.emit('ingest:health', { ...base, message: record });
+        return;
+      }
+      case 'event': {
+        const event = decodeMessage('event', payload);
+        mustMatch('event.agentId', event.agentId, parsed.agentId);
+        mustMatch('event.serial', event.serial, parsed.serial);
+        this.checkRecordTime(Date.parse(event.at), now);
+        this.inTotal.labels('event').inc();
+        bus.emit('ingest:event', { ...base, message: event });
+        return;
+      }
+      case 'presence': {
+        const presence = decodeMessage('presence', payload);
+        mustMatch('presence.agentId', presence.agentId, parsed.agentId);
+        mustMatch('presence.site', presence.site, parsed.site);
+        this.inTotal.labels('presence').inc();
+        bus.emit('ingest:presence', { ...base, message: presence });
+        return;
+      }
+      case 'heartbeat': {
+        const heartbeat = decodeMessage('heartbeat', payload);
+        mustMatch('heartbeat.agentId', heartbeat.agentId, parsed.agentId);
+        this.inTotal.labels('heartbeat').inc();
+        bus.emit('ingest:heartbeat', { ...base, message: heartbeat });
+        return;
+      }
+      case 'reply': {
+        const reply = decodeMessage('reply', payload);
+        this.inTotal.labels('reply').inc();
+        this.deps.onReply(reply, { site: parsed.site, agentId: parsed.agentId });
+        return;
+      }
+      case 'attachment': {
+        const chunk = decodeMessage('attachment', payload);
+        this.inTotal.labels('attachment').inc();
+        bus.emit('attachment-chunk', { ...base, message: chunk });
+        return;
+      }
+      case 'cmd':
+        throw new AppError(ErrorCode.TOPIC_INVALID, 'cmd: hub->agent topic published by a client');
+      default: {
+        const never: never = parsed.kind;
+        throw new AppError(ErrorCode.TOPIC_INVALID, `unknown kind ${String(never)}`);
+      }
+    }
+  }
+
+  /** The topic's agent must be the connected client's identity (or, without one, a registered agent's site). */
+  private checkTopicIdentity(parsed: ParsedTopic, source: MessageSource): void {
+    const expected = source.identity ?? this.deps.knownAgent(parsed.agentId);
+    if (expected === undefined) return;
+    if (expected.agentId !== parsed.agentId || expected.site !== parsed.site) {
+      throw new AppError(
+        ErrorCode.TOPIC_MISMATCH,
+        `topic: expected agent ${expected.site}/${expected.agentId}, got ${parsed.site}/${parsed.agentId}`,
+      );
+    }
+  }
+
+  /**
+   * DECISION: a record stamped further in the future than `maxClockSkewMs` is rejected (CLOCK_SKEW): it would
+   * sort ahead of every real record. One older than `maxReplayAgeMs` is rejected (STALE_RECORD). Anything
+   * between is accepted; the detector treats old or replayed records as history, never as live state.
+   */
+  private checkRecordTime(atMs: number, now: number): void {
+    if (atMs - now > this.deps.detection.maxClockSkewMs) {
+      throw new IngestRejection(RejectReason.CLOCK_SKEW, `time: ${atMs - now} ms ahead of the hub clock`);
+    }
+    if (now - atMs > this.deps.detection.maxReplayAgeMs) {
+      throw new IngestRejection(RejectReason.STALE_RECORD, `time: ${now - atMs} ms old`);
+    }
+  }
+
+  private reject(reason: string, clientId: string, topic: string, now: number, detail: string): void {
+    this.rejectedTotal.labels(reason).inc();
+    this.deps.bus.emit('rejected', { reason, clientId, topic });
+    const key = `${clientId}\u0000${reason}`;
+    const last = this.lastLogged.get(key);
+    if (last !== undefined && now - last < LOG_EVERY_MS) return;
+    this.lastLogged.set(key, now);
+    this.log.warn({ clientId, reason, topic: topic.slice(0, 200), detail: detail.slice(0, 300) }, 'message rejected');
+  }
+}
+
+/** A rejection whose reason is not a protocol error code. */
+class IngestRejection extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+function mustMatch(field: string, actual: string, expected: string | undefined): void {
+  if (actual !== expected) {
+    throw new AppError(
+      ErrorCode.TOPIC_MISMATCH,
+      `${field}: expected ${JSON.stringify(expected)} (from the topic), got ${JSON.stringify(actual)}`,
+    );
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * SQLite side of detection: every transition (written synchronously: they are rare), and a batched, throttled
+ * write of lastSeen/agent/firmware plus a per-device ring of recent health records (never one write per record).
+ */
+import type { HealthRecord } from '../../protocols/health.ts';
+import { type Db, migrate } from '../db.ts';
+import type { DeviceState, DeviceTransition, StoredTransition } from '../types.ts';
+import type { RestoredDevice } from './detector.ts';
+
+const MIGRATIONS = [
+  `CREATE TABLE device_transitions (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, serial TEXT NOT NULL, site TEXT NOT NULL, customer TEXT NOT NULL,
+     agent_id TEXT, from_state TEXT NOT NULL, to_state TEXT NOT NULL, at TEXT NOT NULL, reason TEXT NOT NULL,
+     evidence TEXT NOT NULL, problems TEXT NOT NULL, in_maintenance INTEGER NOT NULL);
+   CREATE INDEX device_transitions_serial ON device_transitions(serial, id);
+   CREATE TABLE device_live (
+     serial TEXT PRIMARY KEY, last_seen TEXT NOT NULL, agent_id TEXT, firmware TEXT);
+   CREATE TABLE health_history (
+     serial TEXT NOT NULL, slot INTEGER NOT NULL, observed_at TEXT NOT NULL, replayed INTEGER NOT NULL,
+     record TEXT NOT NULL, PRIMARY KEY (serial, slot)) WITHOUT ROWID;`,
+];
+
+export interface LiveInfo {
+  lastSeen: string;
+  agentId: string | null;
+  firmware: string | null;
+}
+
+interface TransitionRow {
+  id: number;
+  serial: string;
+  site: string;
+  customer: string;
+  agent_id: string | null;
+  from_state: string;
+  to_state: string;
+  at: string;
+  reason: string;
+  evidence: string;
+  problems: string;
+  in_maintenance: number;
+}
+
+export class OutageStore {
+  private readonly db: Db;
+  private readonly ringSize: number;
+  private readonly nextSlot = new Map<string, number>();
+
+  constructor(db: Db, ringSize: number) {
+    this.db = db;
+    this.ringSize = ringSize;
+  }
+
+  migrate(): void {
+    migrate(this.db, 'outage', MIGRATIONS);
+  }
+
+  insertTransition(t: DeviceTransition): number {
+    const result = this.db
+      .prepare(
+        `INSERT INTO device_transitions
+           (serial, site, customer, agent_id, from_state, to_state, at, reason, evidence, problems, in_maintenance)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        t.serial,
+        t.site,
+        t.customer,
+        t.agentId,
+        t.from,
+        t.to,
+        t.at,
+        t.reason,
+        JSON.stringify(t.evidence),
+        JSON.stringify(t.problems),
+        t.inMaintenance ? 1 : 0,
+      );
+    return Number(result.lastInsertRowid);
+  }
+
+  transitions(serial: string, limit: number): StoredTransition[] {
+    const rows = this.db
+      .prepare('SELECT * FROM device_transitions WHERE serial = ? ORDER BY id DESC LIMIT ?')
+      .all(serial, limit) as TransitionRow[];
+    return rows.map(toTransition);
+  }
+
+  /** The last transition of every device, to restore the detector after a restart. */
+  lastStates(): RestoredDevice[] {
+    const rows = this.db
+      .prepare(
+        `SELECT t.* FROM device_transitions t
+         JOIN (SELECT serial, MAX(id) AS id FROM device_transitions GROUP BY serial) last ON last.id = t.id`,
+      )
+      .all() as TransitionRow[];
+    return rows.map((r) => ({
+      serial: r.serial,
+      site: r.site,
+      customer: r.customer,
+      agentId: r.agent_id,
+      state: r.to_state as DeviceState,
+      sinceMs: Date.parse(r.at),
+      reason: r.reason,
+      problems: JSON.parse(r.problems) as string[],
+    }));
+  }
+
+  liveInfo(): Map<string, LiveInfo> {
+    const rows = this.db.prepare('SELECT * FROM device_live').all() as Array<{
+      serial: string;
+      last_seen: string;
+      agent_id: string | null;
+      firmware: string | null;
+    }>;
+    return new Map(rows.map((r) => [r.serial, { lastSeen: r.last_seen, agentId: r.agent_id, firmware: r.firmware }]));
+  }
+
+  recentRecords(serial: string): HealthRecord[] {
+    const rows = this.db
+      .prepare('SELECT record FROM health_history WHERE serial = ? ORDER BY observed_at DESC')
+      .all(serial) as Array<{ record: string }>;
+    return rows.map((r) => JSON.parse(r.record) as HealthRecord);
+  }
+
+  /** One transaction for a whole batch. */
+  flush(live: Iterable<[string, LiveInfo]>, records: Iterable<HealthRecord>): void {
+    const upsertLive = this.db.prepare(
+      `INSERT INTO device_live (serial, last_seen, agent_id, firmware) VALUES (?, ?, ?, ?)
+       ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, agent_id = excluded.agent_id,
+         firmware = excluded.firmware`,
+    );
+    const putRecord = this.db.prepare(
+      'INSERT OR REPLACE INTO health_history (serial, slot, observed_at, replayed, record) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const [serial, info] of live) upsertLive.run(serial, info.lastSeen, info.agentId, info.firmware);
+      for (const record of records) {
+        const serial = record.identity.serial;
+        const slot = this.nextSlot.get(serial) ?? 0;
+        this.nextSlot.set(serial, (slot + 1) % this.ringSize);
+        putRecord.run(serial, slot, record.observedAt, record.replayed ? 1 : 0, JSON.stringify(record));
+      }
+    })();
+  }
+}
+
+function toTransition(r: TransitionRow): StoredTransition {
+  return {
+    id: r.id,
+    serial: r.serial,
+    site: r.site,
+    customer: r.customer,
+    agentId: r.agent_id,
+    from: r.from_state as DeviceState,
+    to: r.to_state as DeviceState,
+    at: r.at,
+    reason: r.reason,
+    evidence: JSON.parse(r.evidence) as string[],
+    problems: JSON.parse(r.problems) as string[],
+    inMaintenance: r.in_maintenance === 1,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Automatic tickets from the detector (bus `device-state`) and site alerts (bus `site-alert`).
+ * - `down` opens a P1 (24x7), `degraded` a P2, at once; one open automatic ticket per device: a repeat adds a
+ *   history entry, a degraded device that dies raises its P2 to P1 (the service does the bookkeeping).
+ * - `up` is recorded on the open ticket (it stays open for an engineer); `unknown` (agent offline) opens nothing.
+ * - Transitions inside a maintenance window open and record nothing.
+ * - A site alert (agent offline) is stored and listed at `GET /api/site-alerts`; it never opens per-device tickets.
+ */
+import type { Logger } from 'pino';
+import type { HubBus } from '../events.ts';
+import type { DeviceTransition, SiteAlert } from '../types.ts';
+import type { TicketsService } from './service.ts';
+import type { TicketStore } from './store.ts';
+
+export function handleDeviceTransition(service: TicketsService, t: DeviceTransition, logger: Logger): void {
+  if (t.inMaintenance) {
+    logger.debug({ serial: t.serial, to: t.to }, 'device change in maintenance: no ticket');
+    return;
+  }
+  switch (t.to) {
+    case 'down':
+    case 'degraded':
+      service.openAuto({
+        serial: t.serial,
+        state: t.to,
+        reason: t.reason,
+        evidence: t.evidence,
+        site: t.site,
+        customer: t.customer,
+        at: t.at,
+      });
+      return;
+    case 'up':
+    case 'unknown':
+      service.recordDeviceState(t);
+      return;
+  }
+}
+
+export function attachAutoTickets(deps: {
+  bus: HubBus;
+  service: TicketsService;
+  store: TicketStore;
+  logger: Logger;
+  onSiteAlert?: (alert: SiteAlert) => void;
+}): () => void {
+  const { bus, service, store, logger } = deps;
+  const offState = bus.on('device-state', (t) => {
+    try {
+      handleDeviceTransition(service, t, logger);
+    } catch (err) {
+      logger.error({ err, serial: t.serial, to: t.to }, 'automatic ticket failed');
+    }
+  });
+  const offSite = bus.on('site-alert', (alert) => {
+    try {
+      store.insertSiteAlert(alert);
+      logger.warn(
+        { site: alert.site, agentId: alert.agentId, status: alert.status, devices: alert.serials.length },
+        'site alert recorded',
+      );
+      deps.onSiteAlert?.(alert);
+    } catch (err) {
+      logger.error({ err, site: alert.site }, 'site alert not stored');
+    }
+  });
+  return () => {
+    offState();
+    offSite();
+  };
+}

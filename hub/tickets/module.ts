@@ -1,0 +1,119 @@
+/**
+ * The tickets module (issue 6): store, lifecycle, SLA clocks and monitor, automatic tickets, notifications and
+ * routes. Sets `ctx.services.tickets` (TicketDirectory) and `ctx.services.ticketService` (TicketService).
+ */
+
+import { createCalendarResolver } from '../calendar/business-calendar.ts';
+import type { BusinessCalendarConfig } from '../config.ts';
+import type { HubContext, HubModule } from '../context.ts';
+import { Notifier } from '../notify/notifier.ts';
+import { attachAutoTickets } from './auto-tickets.ts';
+import { scheduleExpiryCheck } from './contracts.ts';
+import { createTicketMetrics } from './metrics.ts';
+import { registerTicketRoutes } from './routes.ts';
+import { TicketsService } from './service.ts';
+import { SlaMonitor } from './sla-monitor.ts';
+import { TicketStore } from './store.ts';
+
+export type { TicketService } from '../context.ts';
+export { TicketsService } from './service.ts';
+
+/** Days ahead the daily contract check warns about. */
+const CONTRACT_WARNING_DAYS = 60;
+
+export interface TicketsModule extends HubModule {
+  readonly service: TicketsService;
+  readonly monitor: SlaMonitor;
+  readonly notifier: Notifier;
+  readonly store: TicketStore;
+}
+
+export function createTicketsModule(ctx: HubContext): TicketsModule {
+  const logger = ctx.logger.child({ component: 'tickets' });
+  const store = new TicketStore(ctx.db);
+  const overrides = new Map<string, BusinessCalendarConfig>();
+  for (const c of ctx.config.customers) if (c.calendar !== undefined) overrides.set(c.id, c.calendar);
+  const calendarFor = createCalendarResolver(ctx.config.calendar, overrides);
+  const metrics = createTicketMetrics(ctx.metrics, store);
+  const notifier = new Notifier(ctx.config.notifications, {
+    clock: ctx.clock,
+    logger: ctx.logger.child({ component: 'notify' }),
+    metrics: ctx.metrics,
+  });
+  const monitor = new SlaMonitor({
+    store,
+    clock: ctx.clock,
+    logger: logger.child({ component: 'sla' }),
+    calendarFor,
+    onEvent: (event) => {
+      metrics.countSlaEvent(event);
+      ctx.bus.emit('sla', event);
+    },
+  });
+  const service = new TicketsService({
+    store,
+    clock: ctx.clock,
+    logger,
+    calendarFor,
+    registry: () => ctx.services.registry,
+    emit: (ticket, change) => {
+      if (change === 'opened') metrics.countOpened(ticket.priority, ticket.channel);
+      ctx.bus.emit('ticket', { ticket, change });
+    },
+    onCommitted: (row) => monitor.track(row),
+  });
+  ctx.services.tickets = service;
+  ctx.services.ticketService = service;
+  registerTicketRoutes(ctx.http, {
+    service,
+    store,
+    config: ctx.config,
+    clock: ctx.clock,
+    registry: () => ctx.services.registry,
+    onError: (err) => logger.error({ err }, 'ticket API request failed'),
+  });
+
+  const offs: (() => void)[] = [];
+  return {
+    name: 'tickets',
+    service,
+    monitor,
+    notifier,
+    store,
+    start() {
+      monitor.start();
+      offs.push(attachAutoTickets({ bus: ctx.bus, service, store, logger }));
+      offs.push(
+        ctx.bus.on('ticket', ({ ticket, change }) => {
+          if (change === 'opened' || change === 'escalated') {
+            notifier.notify({ event: `ticket.${change}`, at: new Date(ctx.clock.now()).toISOString(), ticket });
+          }
+        }),
+      );
+      offs.push(
+        ctx.bus.on('sla', (event) => {
+          const ticket = service.get(event.ticketId);
+          if (ticket === undefined) return;
+          const { history: _history, ...view } = ticket;
+          notifier.notify({ event: `sla.${event.level}`, at: event.at, ticket: view, sla: event });
+        }),
+      );
+      offs.push(
+        scheduleExpiryCheck({
+          config: ctx.config,
+          registry: () => ctx.services.registry,
+          clock: ctx.clock,
+          logger,
+          days: CONTRACT_WARNING_DAYS,
+        }),
+      );
+      return Promise.resolve();
+    },
+    stop() {
+      for (const off of offs.splice(0)) off();
+      monitor.stop();
+      notifier.stop();
+      return Promise.resolve();
+    },
+  };
+}

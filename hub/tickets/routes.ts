@@ -1,0 +1,142 @@
+/**
+ * Ticket HTTP API (interfaces.md). Authentication is the hub core's global hook; these are just the routes.
+ * Errors answer `{error, code}`: 400 malformed body (zod, naming the field), 404 unknown ticket,
+ * 409 disallowed transition, 422 unknown serial / contract not covering it (SLA-15).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { Clock } from '../../protocols/clock.ts';
+import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
+import { Serial } from '../../protocols/health.ts';
+import type { HubConfig } from '../config.ts';
+import type { DeviceRegistry } from '../context.ts';
+import { expiringContracts } from './contracts.ts';
+import { TICKET_STATES } from './lifecycle.ts';
+import type { TicketsService } from './service.ts';
+import type { TicketStore } from './store.ts';
+
+const Actor = z.string().trim().min(1).max(200);
+const Note = z.string().max(10_000).default('');
+
+export const ManualTicketBody = z.strictObject({
+  channel: z.enum(['phone', 'portal', 'email']),
+  serial: Serial,
+  contract: z.string().trim().min(1).max(64),
+  // SLA-4: every new ticket states its priority.
+  priority: z.enum(['P1', 'P2', 'P3']),
+  reporter: z.string().trim().min(1).max(200),
+  description: z.string().trim().min(1).max(10_000),
+});
+
+export const TransitionBody = z.strictObject({ to: z.enum(TICKET_STATES), actor: Actor, note: Note });
+export const ContactBody = z.strictObject({ actor: Actor, note: z.string().trim().min(1).max(10_000) });
+export const DeliveryAgreementBody = z.strictObject({
+  dueAt: z.iso.datetime({ offset: true }),
+  actor: Actor,
+  note: Note,
+});
+const ListQuery = z.strictObject({
+  state: z.enum(['open', 'closed', 'all']).default('open'),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+const ExpiringQuery = z.strictObject({ days: z.coerce.number().int().min(0).max(3650).default(60) });
+const SiteAlertsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(200) });
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.PAYLOAD_INVALID]: 400,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.TRANSITION_NOT_ALLOWED]: 409,
+  [ErrorCode.UNKNOWN_SERIAL]: 422,
+  [ErrorCode.CONTRACT_NOT_COVERING]: 422,
+};
+
+/** Parse with zod; a failure is PAYLOAD_INVALID naming every field (`priority: expected one of P1|P2|P3`). */
+export function parseBody<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const details = result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : where}: ${i.message}`);
+  throw new AppError(ErrorCode.PAYLOAD_INVALID, details.join('; '), { details });
+}
+
+export interface TicketRoutesDeps {
+  service: TicketsService;
+  store: TicketStore;
+  config: Readonly<HubConfig>;
+  clock: Clock;
+  registry: () => DeviceRegistry | undefined;
+  onError: (err: unknown) => void;
+}
+
+export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDeps): void {
+  const { service } = deps;
+
+  const fail = (reply: FastifyReply, err: unknown) => {
+    if (isAppError(err)) {
+      const status = STATUS[err.code] ?? 500;
+      if (status === 500) deps.onError(err);
+      return reply.code(status).send({ error: err.message, code: err.code });
+    }
+    deps.onError(err);
+    return reply.code(500).send({ error: 'internal error', code: ErrorCode.INTERNAL });
+  };
+
+  /** Run a synchronous handler; AppErrors become their HTTP status. */
+  const handle = <T>(reply: FastifyReply, status: number, fn: () => T) => {
+    try {
+      return reply.code(status).send(fn());
+    } catch (err) {
+      return fail(reply, err);
+    }
+  };
+
+  http.get('/api/tickets', (req, reply) =>
+    handle(reply, 200, () => {
+      const q = parseBody(ListQuery, req.query, 'query');
+      return service.list({ state: q.state }, q.limit);
+    }),
+  );
+
+  http.get<{ Params: { id: string } }>('/api/tickets/:id', (req, reply) =>
+    handle(reply, 200, () => {
+      const ticket = service.get(req.params.id);
+      if (ticket === undefined) throw new AppError(ErrorCode.NOT_FOUND, `ticket "${req.params.id}" not found`);
+      return ticket;
+    }),
+  );
+
+  http.post('/api/tickets', (req, reply) =>
+    handle(reply, 201, () => service.createManual(parseBody(ManualTicketBody, req.body, 'body'))),
+  );
+
+  http.post<{ Params: { id: string } }>('/api/tickets/:id/transitions', (req, reply) =>
+    handle(reply, 200, () => {
+      const body = parseBody(TransitionBody, req.body, 'body');
+      return service.transition(req.params.id, body.to, body.actor, body.note);
+    }),
+  );
+
+  http.post<{ Params: { id: string } }>('/api/tickets/:id/contacts', (req, reply) =>
+    handle(reply, 201, () => {
+      const body = parseBody(ContactBody, req.body, 'body');
+      return service.addContact(req.params.id, body.actor, body.note);
+    }),
+  );
+
+  http.post<{ Params: { id: string } }>('/api/tickets/:id/delivery-agreement', (req, reply) =>
+    handle(reply, 200, () => {
+      const body = parseBody(DeliveryAgreementBody, req.body, 'body');
+      return service.agreeDelivery(req.params.id, Date.parse(body.dueAt), body.actor, body.note);
+    }),
+  );
+
+  http.get('/api/site-alerts', (req, reply) =>
+    handle(reply, 200, () => deps.store.siteAlerts(parseBody(SiteAlertsQuery, req.query, 'query').limit)),
+  );
+
+  http.get('/api/contracts/expiring', (req, reply) =>
+    handle(reply, 200, () => {
+      const { days } = parseBody(ExpiringQuery, req.query, 'query');
+      return expiringContracts(deps.config, deps.registry(), deps.clock.now(), days);
+    }),
+  );
+}

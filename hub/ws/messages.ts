@@ -1,0 +1,38 @@
+/**
+ * The websocket stream's wire format (`GET /ws`, interfaces.md).
+ * Server -> client: one `snapshot`, then deltas with a per-hub monotonically increasing `seq`.
+ * A client that sees a gap sends `{type:'resync'}` (or reconnects) and gets a fresh snapshot.
+ */
+import { z } from 'zod';
+import type { DeviceView, SiteAlert, SlaEvent, TicketView } from '../types.ts';
+
+export interface SnapshotMessage {
+  type: 'snapshot';
+  /** The seq of the last delta already reflected in this snapshot; the next delta has `seq + 1`. */
+  seq: number;
+  at: string;
+  devices: DeviceView[];
+  /** Open tickets (every state but closed/rejected), with their SLA clocks. */
+  tickets: TicketView[];
+  /** Site alerts currently raised. */
+  siteAlerts: SiteAlert[];
+}
+
+export type DeltaMessage =
+  | { type: 'device'; seq: number; at: string; data: DeviceView }
+  | { type: 'ticket'; seq: number; at: string; data: TicketView }
+  | { type: 'sla'; seq: number; at: string; data: SlaEvent }
+  | { type: 'site-alert'; seq: number; at: string; data: SiteAlert };
+
+export type DeltaType = DeltaMessage['type'];
+export type ServerMessage = SnapshotMessage | DeltaMessage;
+
+/** Client -> server. Anything else is ignored and counted. */
+export const ClientMessage = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('resync') }),
+  z.strictObject({ type: z.literal('ping') }),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+/** Largest client frame accepted (client messages are tiny). */
+export const MAX_CLIENT_PAYLOAD_BYTES = 4096;

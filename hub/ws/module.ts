@@ -1,0 +1,126 @@
+/**
+ * `GET /ws`: the live stream of device, ticket, SLA and site-alert state (interfaces.md).
+ * Upgrades on the fastify server's 'upgrade' event (noServer), authenticates with an admin or read-only token
+ * (`?token=` or `Authorization: Bearer`), then hands the socket to the fan-out engine (stream.ts).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Counter } from 'prom-client';
+import { WebSocketServer } from 'ws';
+import type { HubContext, HubModule } from '../context.ts';
+import type { DeviceView, SiteAlert, TicketView } from '../types.ts';
+import { checkToken, tokenFromRequest } from './auth.ts';
+import { MAX_CLIENT_PAYLOAD_BYTES } from './messages.ts';
+import { LiveStream } from './stream.ts';
+
+export const WS_PATH = '/ws';
+
+export interface WsModule extends HubModule {
+  readonly stream: LiveStream;
+}
+
+const CLOSED_TICKET_STATES = new Set(['closed', 'rejected']);
+
+export function isOpenTicket(ticket: TicketView): boolean {
+  return !CLOSED_TICKET_STATES.has(ticket.state);
+}
+
+function rejectUpgrade(socket: Duplex, status: 401 | 404, reason: string): void {
+  const body = JSON.stringify({ error: reason });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Not Found'}\r\n` +
+      'Connection: close\r\nContent-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export function createWsModule(ctx: HubContext): WsModule {
+  const log = ctx.logger.child({ component: 'ws' });
+  const cfg = ctx.config.ws;
+  /** Raised site alerts (no other module keeps them), plus fallbacks used when no directory is wired. */
+  const siteAlerts = new Map<string, SiteAlert>();
+  const devicesSeen = new Map<string, DeviceView>();
+  const ticketsSeen = new Map<string, TicketView>();
+
+  const stream = new LiveStream({
+    clock: ctx.clock,
+    logger: log,
+    metrics: ctx.metrics,
+    pingIntervalMs: cfg.pingIntervalMs,
+    maxBufferedBytes: cfg.maxBufferedBytes,
+    coalesceMs: cfg.coalesceMs,
+    stuckClientTimeoutMs: cfg.stuckClientTimeoutMs,
+    snapshot: () => ({
+      devices: ctx.services.devices?.list() ?? [...devicesSeen.values()],
+      tickets: ctx.services.tickets?.list({ state: 'open' }) ?? [...ticketsSeen.values()],
+      siteAlerts: [...siteAlerts.values()],
+    }),
+  });
+  const authFailures = new Counter({
+    name: 'hezo_ws_auth_failures_total',
+    help: 'Websocket upgrades refused for a missing or wrong token',
+    registers: [ctx.metrics],
+  });
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    clientTracking: false,
+    maxPayload: MAX_CLIENT_PAYLOAD_BYTES,
+  });
+  const server = ctx.http.server;
+  const unsubscribe: Array<() => void> = [];
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? '/', 'http://hub.invalid');
+    if (url.pathname !== WS_PATH) {
+      // Another module may serve other upgrade paths; answer 404 only when nobody else listens.
+      if (server.listenerCount('upgrade') === 1) rejectUpgrade(socket, 404, 'no websocket at this path');
+      return;
+    }
+    const role = checkToken(ctx.config, tokenFromRequest(req, url));
+    if (role === null) {
+      authFailures.inc();
+      rejectUpgrade(socket, 401, 'missing or invalid token');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => stream.addClient(ws));
+  };
+
+  ctx.http.get(WS_PATH, async (_req, reply) =>
+    reply.code(426).header('Upgrade', 'websocket').send({ error: 'expected a websocket upgrade' }),
+  );
+
+  return {
+    name: 'ws',
+    stream,
+    async start() {
+      const { bus } = ctx;
+      unsubscribe.push(
+        bus.on('device', (device) => {
+          devicesSeen.set(device.serial, device);
+          stream.publishDevice(device);
+        }),
+        bus.on('ticket', ({ ticket }) => {
+          if (isOpenTicket(ticket)) ticketsSeen.set(ticket.id, ticket);
+          else ticketsSeen.delete(ticket.id);
+          stream.publishTicket(ticket);
+        }),
+        bus.on('sla', (event) => stream.publishSla(event)),
+        bus.on('site-alert', (alert) => {
+          const key = `${alert.site}/${alert.agentId}`;
+          if (alert.status === 'raised') siteAlerts.set(key, alert);
+          else siteAlerts.delete(key);
+          stream.publishSiteAlert(alert);
+        }),
+      );
+      server.on('upgrade', onUpgrade);
+      stream.start();
+    },
+    async stop() {
+      server.off('upgrade', onUpgrade);
+      for (const off of unsubscribe.splice(0)) off();
+      await stream.stop();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,354 @@
+/**
+ * Poly Video OS REST client (poly-devices.md §1): HTTPS with the device's self-signed certificate
+ * checked by SHA-256 fingerprint before any HTTP byte is sent, session login with fallback path,
+ * `session_id` + `XSRF-TOKEN` cookies and the `x-xsrf-token` header, re-login once on 403, logout.
+ * One client per device; it keeps one keep-alive socket and one session across polls.
+ */
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import type { z } from 'zod';
+import { DeviceError, toDeviceError } from './device-error.ts';
+import {
+  Cameras,
+  Conferences,
+  LoginResponse,
+  MediaStats,
+  Microphones,
+  Peripherals,
+  SystemInfo,
+  SystemStatus,
+} from './poly-rest-schemas.ts';
+
+/** Decide whether a certificate may be used: return undefined to accept, or the error to fail with. */
+export type CertificateCheck = (fingerprint256: string) => DeviceError | undefined;
+
+export interface PolyRestOptions {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  timeoutMs: number;
+  checkCertificate: CertificateCheck;
+  /** Largest body accepted for JSON answers (bytes). */
+  maxJsonBytes?: number;
+  /** Largest log archive accepted (bytes). */
+  maxLogBytes?: number;
+}
+
+export interface RawResponse {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+const LOGIN_PATHS = ['/rest/current/session', '/rest/session'] as const;
+
+/** An https.Agent that verifies the peer certificate's fingerprint before handing the socket to HTTP. */
+class FingerprintAgent extends https.Agent {
+  private readonly check: CertificateCheck;
+  lastFingerprint: string | undefined;
+
+  constructor(check: CertificateCheck, timeoutMs: number) {
+    super({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, maxCachedSessions: 0, timeout: timeoutMs * 10 });
+    this.check = check;
+  }
+
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const socket = tls.connect({
+      host: options.host ?? undefined,
+      port: Number(options.port),
+      rejectUnauthorized: false,
+      ...(options.servername ? { servername: options.servername } : {}),
+    });
+    const onError = (err: Error) => callback?.(toDeviceError(err, 'tls connect'), socket);
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      socket.removeListener('error', onError);
+      const fingerprint = socket.getPeerCertificate().fingerprint256;
+      this.lastFingerprint = fingerprint;
+      const refusal = fingerprint
+        ? this.check(fingerprint)
+        : new DeviceError('tls', 'tls: the device sent no certificate');
+      if (refusal) {
+        socket.destroy();
+        callback?.(refusal, socket);
+        return;
+      }
+      callback?.(null, socket);
+    });
+    return undefined;
+  }
+}
+
+function parseSetCookies(headers: string[] | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of headers ?? []) {
+    const first = line.split(';', 1)[0] ?? '';
+    const eq = first.indexOf('=');
+    if (eq > 0) out.set(first.slice(0, eq).trim(), first.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+function snippet(body: Buffer): string {
+  return JSON.stringify(body.subarray(0, 60).toString('utf8').replace(/\s+/g, ' '));
+}
+
+export class PolyRestClient {
+  private readonly options: PolyRestOptions;
+  private agent: FingerprintAgent | undefined;
+  private sessionId: string | undefined;
+  private xsrfToken: string | undefined;
+  private loginPath: string | undefined;
+
+  constructor(options: PolyRestOptions) {
+    this.options = options;
+  }
+
+  /** The fingerprint of the certificate last seen on this client's sockets. */
+  get lastFingerprint(): string | undefined {
+    return this.agent?.lastFingerprint;
+  }
+
+  get hasSession(): boolean {
+    return this.sessionId !== undefined;
+  }
+
+  /** Forget the session and sockets (after a reboot or a certificate change). */
+  reset(): void {
+    this.sessionId = undefined;
+    this.xsrfToken = undefined;
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+
+  private getAgent(): FingerprintAgent {
+    this.agent ??= new FingerprintAgent(this.options.checkCertificate, this.options.timeoutMs);
+    return this.agent;
+  }
+
+  /** One HTTP exchange with an overall deadline. Never rejects with anything but a DeviceError. */
+  request(method: string, path: string, body?: unknown, maxBytes?: number): Promise<RawResponse> {
+    const limit = maxBytes ?? this.options.maxJsonBytes ?? 4 * 1024 * 1024;
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    const cookies: string[] = [];
+    if (this.sessionId) cookies.push(`session_id=${this.sessionId}`);
+    if (this.xsrfToken) {
+      cookies.push(`XSRF-TOKEN=${this.xsrfToken}`);
+      headers['x-xsrf-token'] = this.xsrfToken;
+    }
+    if (cookies.length > 0) headers.cookie = cookies.join('; ');
+    const where = `${method} ${path}`;
+    return new Promise<RawResponse>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: DeviceError | undefined, res?: RawResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(res as RawResponse);
+      };
+      const req = https.request({
+        host: this.options.host,
+        port: this.options.port,
+        method,
+        path,
+        headers,
+        agent: this.getAgent(),
+      });
+      const timer = setTimeout(() => {
+        const err = new DeviceError('timeout', `${where}: no complete answer within ${this.options.timeoutMs} ms`);
+        finish(err);
+        req.destroy(err);
+      }, this.options.timeoutMs);
+      req.on('error', (err) => finish(toDeviceError(err, where)));
+      req.on('response', (res) => {
+        const fromCookies = parseSetCookies(res.headers['set-cookie']).get('XSRF-TOKEN');
+        if (fromCookies) this.xsrfToken = fromCookies;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limit) {
+            const err = new DeviceError('parse', `${where}: answer larger than ${limit} bytes`);
+            finish(err);
+            req.destroy(err);
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', (err) => finish(toDeviceError(err, where)));
+        res.on('end', () =>
+          finish(undefined, {
+            status: res.statusCode ?? 0,
+            contentType: String(res.headers['content-type'] ?? ''),
+            body: Buffer.concat(chunks),
+          }),
+        );
+      });
+      req.end(payload);
+    });
+  }
+
+  private parseJson<S extends z.ZodType>(schema: S, res: RawResponse, where: string): z.infer<S> {
+    let value: unknown;
+    try {
+      value = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      const type = res.contentType.split(';')[0] || 'no content type';
+      throw new DeviceError('parse', `${where}: expected JSON, got ${type} ${snippet(res.body)}`);
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const at = issue ? issue.path.join('.') || '(root)' : '(root)';
+      throw new DeviceError('parse', `${where}: unexpected shape at ${at}: ${issue?.message ?? 'invalid'}`);
+    }
+    return parsed.data;
+  }
+
+  /** Log in (POST /rest/current/session, falling back to /rest/session on 404). */
+  async login(): Promise<void> {
+    this.sessionId = undefined;
+    this.xsrfToken = undefined;
+    const paths = this.loginPath ? [this.loginPath] : LOGIN_PATHS;
+    for (const path of paths) {
+      const res = await this.request('POST', path, { user: this.options.username, password: this.options.password });
+      if (res.status === 404 && path !== paths[paths.length - 1]) continue;
+      const where = `POST ${path}`;
+      if (res.status === 400 || res.status === 401 || res.status === 403) {
+        let reason = '';
+        try {
+          reason = LoginResponse.parse(JSON.parse(res.body.toString('utf8'))).reason ?? '';
+        } catch {
+          reason = '';
+        }
+        if (reason === 'SessionPortLockout') {
+          throw new DeviceError('locked-out', `${where}: login refused, port locked out (SessionPortLockout)`, {
+            httpStatus: res.status,
+          });
+        }
+        throw new DeviceError('auth', `${where}: login refused (HTTP ${res.status}${reason ? ` ${reason}` : ''})`, {
+          httpStatus: res.status,
+        });
+      }
+      if (res.status !== 200) {
+        throw new DeviceError('http', `${where}: login answered HTTP ${res.status}`, { httpStatus: res.status });
+      }
+      const body = this.parseJson(LoginResponse, res, where);
+      const sessionId = body.session?.sessionId;
+      if (body.success === false || !sessionId) {
+        throw new DeviceError('auth', `${where}: login not successful${body.reason ? ` (${body.reason})` : ''}`);
+      }
+      this.loginPath = path;
+      this.sessionId = sessionId;
+      return;
+    }
+  }
+
+  /** An authenticated call: logs in when needed and once more on a 403 (expired session). */
+  async call(method: string, path: string, body?: unknown, maxBytes?: number): Promise<RawResponse> {
+    if (!this.sessionId) await this.login();
+    let res = await this.request(method, path, body, maxBytes);
+    if (res.status === 403) {
+      await this.login();
+      res = await this.request(method, path, body, maxBytes);
+    }
+    if (res.status === 401 || res.status === 403) {
+      this.sessionId = undefined;
+      throw new DeviceError('auth', `${method} ${path}: HTTP ${res.status} after login`, { httpStatus: res.status });
+    }
+    if (res.status < 200 || res.status > 299) {
+      const type = res.contentType.split(';')[0] || 'no content type';
+      throw new DeviceError('http', `${method} ${path}: HTTP ${res.status} (${type})`, { httpStatus: res.status });
+    }
+    return res;
+  }
+
+  async getJson<S extends z.ZodType>(schema: S, path: string, method = 'GET', body?: unknown): Promise<z.infer<S>> {
+    const res = await this.call(method, path, body);
+    return this.parseJson(schema, res, `${method} ${path}`);
+  }
+
+  getSystem() {
+    return this.getJson(SystemInfo, '/rest/system');
+  }
+  getSystemStatus() {
+    return this.getJson(SystemStatus, '/rest/system/status');
+  }
+  getMicrophones() {
+    return this.getJson(Microphones, '/rest/audio/microphones');
+  }
+  getCameras() {
+    return this.getJson(Cameras, '/rest/cameras/near/all');
+  }
+  getConferences() {
+    return this.getJson(Conferences, '/rest/conferences');
+  }
+  getMediaStats(conferenceId: string | number) {
+    return this.getJson(MediaStats, `/rest/conferences/${encodeURIComponent(String(conferenceId))}/mediastats`);
+  }
+  getPeripherals() {
+    return this.getJson(Peripherals, '/rest/current/devicemanagement/devices', 'POST', {});
+  }
+
+  /** GET /rest/system/logs: the log archive (tar, maybe gzipped), as bytes. */
+  async getLogs(): Promise<Buffer> {
+    const res = await this.call('GET', '/rest/system/logs', undefined, this.options.maxLogBytes ?? 64 * 1024 * 1024);
+    if (res.body.length === 0) throw new DeviceError('parse', 'GET /rest/system/logs: empty archive');
+    return res.body;
+  }
+
+  /** DELETE /rest/session, best effort; always forgets the session and closes sockets. */
+  async logout(): Promise<void> {
+    if (this.sessionId) {
+      try {
+        await this.request('DELETE', '/rest/session');
+      } catch {
+        // best effort: the device expires the session itself
+      }
+    }
+    this.reset();
+  }
+}
+
+export interface HandshakeResult {
+  fingerprint256: string;
+  latencyMs: number;
+  subject?: string;
+  validTo?: string;
+}
+
+/** A bare TLS handshake (no HTTP), for diagnostics and for learning a certificate. */
+export function tlsHandshake(host: string, port: number, timeoutMs: number): Promise<HandshakeResult> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port, rejectUnauthorized: false });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new DeviceError('timeout', `tls handshake: none within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(toDeviceError(err, 'tls handshake'));
+    });
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const cert = socket.getPeerCertificate();
+      socket.destroy();
+      const result: HandshakeResult = { fingerprint256: cert.fingerprint256, latencyMs: performance.now() - started };
+      if (cert.subject?.CN) result.subject = String(cert.subject.CN);
+      if (cert.valid_to) result.validTo = cert.valid_to;
+      resolve(result);
+    });
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * `hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL] [--trap-target host:port]
+ *  [--site S] [--customer C] [--agent-id A] [--firmware V] [--usb-sysfs DIR] [--log-level L]`
+ * Starts a simulated fleet, prints the control URL, runs until SIGINT/SIGTERM, then stops cleanly.
+ */
+import { writeFile } from 'node:fs/promises';
+import { pino } from 'pino';
+import { intFlag, parseFlags, requireFlag } from '../cli/usage.ts';
+import { AppError, ErrorCode } from '../protocols/errors.ts';
+import { agentConfigYaml } from './agent-config.ts';
+import { createFleet } from './fleet.ts';
+import type { TrapTarget } from './traps.ts';
+
+const FLAGS = {
+  devices: { type: 'string' },
+  port: { type: 'string' },
+  seed: { type: 'string' },
+  'agent-config': { type: 'string' },
+  'mqtt-url': { type: 'string' },
+  'trap-target': { type: 'string' },
+  site: { type: 'string' },
+  customer: { type: 'string' },
+  'agent-id': { type: 'string' },
+  firmware: { type: 'string' },
+  'usb-sysfs': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+function parseTrapTarget(value: string | undefined): TrapTarget | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(.+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) {
+    throw new AppError(ErrorCode.USAGE, `hezo sim: --trap-target: expected host:port, got "${value}"`);
+  }
+  return { host: m[1]!, port };
+}
+
+export async function runSim(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('sim', args, FLAGS);
+  if (positionals.length > 0) throw new AppError(ErrorCode.USAGE, `hezo sim: unexpected argument "${positionals[0]}"`);
+  const devices = intFlag('sim', 'devices', values.devices, 0, 5000) ?? 12;
+  const port = intFlag('sim', 'port', values.port, 0, 65535) ?? 8081;
+  const seed = intFlag('sim', 'seed', values.seed, 0, 2 ** 31 - 1) ?? 1;
+  const trapTarget = parseTrapTarget(values['trap-target']);
+  const agentConfigFile = values['agent-config'];
+  const mqttUrl =
+    agentConfigFile !== undefined ? requireFlag('sim', 'mqtt-url', values['mqtt-url']) : values['mqtt-url'];
+  if (values.firmware !== undefined && !/^\d+\.\d+\.\d+(\.\d+)?$/.test(values.firmware)) {
+    throw new AppError(
+      ErrorCode.USAGE,
+      `hezo sim: --firmware: expected a version like 4.6.2.412233, got "${values.firmware}"`,
+    );
+  }
+  const level = values['log-level'] ?? 'warn';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new AppError(ErrorCode.USAGE, `hezo sim: --log-level: expected error|warn|info|debug|silent, got "${level}"`);
+  }
+  const logger = pino({ name: 'sim', level, redact: ['*.password', '*.community'] }, pino.destination(2));
+  const fleet = createFleet({
+    devices,
+    seed,
+    controlPort: port,
+    logger,
+    ...(trapTarget ? { trapTarget } : {}),
+    ...(values.firmware !== undefined ? { firmware: values.firmware } : {}),
+  });
+  await fleet.start();
+  try {
+    const list = fleet.devices();
+    const usbRoot = values['usb-sysfs'];
+    if (usbRoot !== undefined) await fleet.writeUsbSysfs(usbRoot);
+    if (agentConfigFile !== undefined && mqttUrl !== undefined) {
+      const yaml = agentConfigYaml(list, {
+        mqttUrl,
+        ...(values['agent-id'] !== undefined ? { agentId: values['agent-id'] } : {}),
+        ...(values.site !== undefined ? { site: values.site } : {}),
+        ...(values.customer !== undefined ? { customer: values.customer } : {}),
+        ...(usbRoot !== undefined ? { usbSysfsRoot: usbRoot } : {}),
+      });
+      await writeFile(agentConfigFile, yaml, { mode: 0o600 });
+    }
+    const usbCount = list.filter((d) => d.usb !== undefined).length;
+    process.stdout.write(
+      `hezo sim: ${list.length} devices (${list.length - usbCount} networked, ${usbCount} USB), seed ${seed}\n`,
+    );
+    process.stdout.write(`control: ${fleet.controlUrl}/sim/devices\n`);
+    if (agentConfigFile !== undefined) process.stdout.write(`agent config: ${agentConfigFile}\n`);
+    if (usbRoot !== undefined) process.stdout.write(`usb sysfs: ${usbRoot}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  } finally {
+    await fleet.stop();
+  }
+  process.stdout.write('hezo sim: stopped\n');
+  return 0;
+}

@@ -1,0 +1,86 @@
+/**
+ * Issue 8, end to end: a real simulated fleet (createFleet), agents (createAgent) and hub (createHub), composed
+ * by the demo's `startDemo`, and the NOC page in headless Chromium. Every device shows up; a power-off fault
+ * turns its tile DOWN and brings its automatic P1 ticket with a live reaction countdown; the ticket's detail
+ * panel shows its history and attachments from the real API.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Demo, startDemo } from '../../cli/demo.ts';
+import { artifactPath, launchChromium } from '../helpers/chromium.ts';
+
+const TOKEN = 'e2e-noc-admin-token-0123456789';
+const DEVICES = 6;
+
+let demo: Demo;
+let dataDir: string;
+let browserHandle: Awaited<ReturnType<typeof launchChromium>>;
+let page: Page;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'hezo-noc-e2e-'));
+  demo = await startDemo({
+    devices: DEVICES,
+    httpPort: 0,
+    mqttPort: 0,
+    simPort: 0,
+    dataDir,
+    seed: 8,
+    pollIntervalMs: 1000,
+    apiToken: TOKEN,
+    logger: pino({ level: process.env.HEZO_TEST_LOG ?? 'silent' }),
+  });
+  browserHandle = await launchChromium();
+  page = await browserHandle.browser.newPage({ viewport: { width: 1920, height: 1080 } });
+});
+
+afterAll(async () => {
+  await browserHandle?.close();
+  await demo?.stop();
+  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('NOC page on the real hub, fleet and agents', () => {
+  it('shows every device up, then a powered-off device DOWN with its P1 ticket and countdown', async () => {
+    await page.goto(demo.urls.nocUrl);
+    await page.waitForSelector('body[data-stream="live"]', { timeout: 15_000 });
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="device"][data-state="up"]').length === n,
+      DEVICES,
+      { timeout: 30_000 },
+    );
+
+    const sim = (await (await fetch(`${demo.urls.simUrl}/sim/devices`)).json()) as Array<{
+      serial: string;
+      model: string;
+      usb?: unknown;
+    }>;
+    const target = sim.find((d) => d.usb === undefined && d.model !== 'StudioUSB');
+    expect(target).toBeDefined();
+    const serial = target!.serial;
+    const res = await fetch(`${demo.urls.simUrl}/sim/devices/${serial}/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'power-off' }),
+    });
+    expect(res.status).toBe(201);
+
+    await page.waitForSelector(`[data-testid="device"][data-serial="${serial}"][data-state="down"]`, {
+      timeout: 30_000,
+    });
+    const ticket = page.locator(`[data-testid="ticket"][data-ticket-serial="${serial}"][data-priority="P1"]`);
+    await ticket.waitFor({ timeout: 30_000 });
+    const countdown = ticket.locator('[data-clock="reaction"] [data-testid="countdown"]');
+    expect(await countdown.textContent()).toMatch(/^(◆ )?(\d\d:\d\d|1h 00m)$/);
+    await page.screenshot({ path: artifactPath('noc-e2e.png') });
+
+    await ticket.click();
+    await page.waitForSelector('[data-testid="ticket-history"] tr:nth-child(2)', { timeout: 10_000 });
+    expect(await page.locator('[data-testid="ticket-detail"] h2').textContent()).toContain('P1');
+    await page.screenshot({ path: artifactPath('noc-e2e-detail.png') });
+  });
+});

@@ -1,0 +1,31 @@
+/** Run a command-line tool with execFile; resolves with its exit code and output (never rejects on exit code). */
+import { execFile } from 'node:child_process';
+
+export interface CmdResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCmd(
+  file: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<CmdResult> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      {
+        env: { ...process.env, ...options.env },
+        timeout: options.timeoutMs ?? 20_000,
+        cwd: options.cwd,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}

@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Outbox } from '../../agent/outbox.ts';
+import { tempDir } from '../helpers/agent-harness.ts';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function open(maxRecords = 100) {
+  const tmp = tempDir();
+  const box = new Outbox(tmp.dir, maxRecords);
+  box.open();
+  cleanups.push(tmp.close);
+  cleanups.push(() => box.close());
+  return { box, dir: tmp.dir };
+}
+
+describe('Outbox', () => {
+  it('keeps rows in order, allocates seq in the same transaction, deletes only on ack', () => {
+    const { box } = open();
+    const ns = box.append([
+      { kind: 'health', topic: 't/a', seq: true, make: (s) => `a${s}` },
+      { kind: 'event', topic: 't/e', seq: false, make: (s) => `e${s}` },
+      { kind: 'health', topic: 't/b', seq: true, make: (s) => `b${s}` },
+    ]);
+    expect(box.readAfter(0, 10).map((r) => r.payload)).toEqual(['a0', 'e1', 'b1']);
+    expect(box.depth).toBe(3);
+    box.ack(ns[1] as number);
+    expect(box.readAfter(0, 10).map((r) => r.payload)).toEqual(['a0', 'b1']);
+    expect(box.readAfter(ns[0] as number, 10).map((r) => r.payload)).toEqual(['b1']);
+    expect(box.peekSeq()).toBe(2);
+  });
+
+  it('drops the oldest rows only past maxRecords, and counts them', () => {
+    const { box } = open(10);
+    for (let i = 0; i < 15; i++) box.append([{ kind: 'health', topic: 't', seq: true, make: (s) => `r${s}` }]);
+    expect(box.depth).toBe(10);
+    expect(box.dropped).toBe(5);
+    expect(box.readAfter(0, 100).map((r) => r.payload)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i + 5}`));
+  });
+
+  it('survives a reopen (restart) with rows, seq and drop counter', () => {
+    const { box, dir } = open(10);
+    for (let i = 0; i < 12; i++) box.append([{ kind: 'health', topic: 't', seq: true, make: (s) => `r${s}` }]);
+    box.close();
+    const again = new Outbox(dir, 10);
+    again.open();
+    cleanups.push(() => again.close());
+    expect(again.depth).toBe(10);
+    expect(again.dropped).toBe(2);
+    expect(again.peekSeq()).toBe(12);
+    expect(again.readAfter(0, 1)[0]?.payload).toBe('r2');
+  });
+});
