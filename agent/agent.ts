@@ -204,6 +204,9 @@ class AgentImpl extends EventEmitter implements Agent {
     }
     record ??= { ...draft, seq: this.localSeq++, replayed };
     const list = this.history.get(record.identity.serial) ?? [];
+    // memory: only the newest record keeps its evidence (the bulk of a record); older ones keep the rest
+    const previous = list.at(-1);
+    if (previous) list[list.length - 1] = { ...previous, evidence: [] };
     list.push(record);
     if (list.length > TRACE_LENGTH) list.shift();
     this.history.set(record.identity.serial, list);

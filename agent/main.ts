@@ -3,8 +3,8 @@
  * root logger (NDJSON on stderr, secrets redacted), runs the agent until SIGINT/SIGTERM.
  * `--once` polls every device once and prints the health records as JSON lines on stdout.
  */
-import { parseArgs } from 'node:util';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { parseFlags, requireFlag } from '../protocols/cli-flags.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { createAgent } from './agent.ts';
 import { loadAgentConfig } from './config.ts';
@@ -49,31 +49,16 @@ export function createRootLogger(level: string, destination?: DestinationStream)
   );
 }
 
-/** Strict flags (same behaviour as cli/usage.ts parseFlags; agent/ imports only protocols/). */
+/** Strict flags: an unknown flag or a missing `--config` is a USAGE error (exit 2). */
 function parseAgentFlags(args: string[]): { config: string; once: boolean } {
-  let parsed: ReturnType<
-    typeof parseArgs<{
-      options: { config: { type: 'string'; short: 'c' }; once: { type: 'boolean' } };
-      strict: true;
-      allowPositionals: true;
-    }>
-  >;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { config: { type: 'string', short: 'c' }, once: { type: 'boolean' } },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw new AppError(ErrorCode.USAGE, `hezo agent: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  const { values, positionals } = parseFlags('agent', args, {
+    config: { type: 'string', short: 'c' },
+    once: { type: 'boolean' },
+  });
+  if (positionals.length > 0) {
+    throw new AppError(ErrorCode.USAGE, `hezo agent: unexpected argument "${positionals[0]}"`);
   }
-  if (parsed.positionals.length > 0) {
-    throw new AppError(ErrorCode.USAGE, `hezo agent: unexpected argument "${parsed.positionals[0]}"`);
-  }
-  const config = parsed.values.config;
-  if (config === undefined || config === '') throw new AppError(ErrorCode.USAGE, 'hezo agent: --config is required');
-  return { config, once: parsed.values.once === true };
+  return { config: requireFlag('agent', 'config', values.config as string | undefined), once: values.once === true };
 }
 
 export async function runAgent(args: string[]): Promise<number> {

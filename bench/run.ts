@@ -3,6 +3,7 @@
  * bench/results/summary.md, prints the Markdown table with baselines, ratios and targets.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machine, markdownTable, type Profile, type Scenario, type ScenarioResult } from './harness.ts';
@@ -21,6 +22,7 @@ export async function runScenarios(
   const results: ScenarioResult[] = [];
   for (const scenario of selected) {
     const t0 = performance.now();
+    const load0 = loadavg()[0]!.toFixed(1);
     let body: Omit<ScenarioResult, 'id' | 'title' | 'profile'>;
     try {
       body = await scenario.run(profile);
@@ -28,7 +30,9 @@ export async function runScenarios(
       body = { figures: [], notes: [`FAILED: ${(err as Error).stack ?? String(err)}`] };
     }
     const result = { id: scenario.id, title: scenario.title, profile, ...body };
-    result.notes.push(`wall ${Math.round(performance.now() - t0)} ms`);
+    result.notes.push(
+      `wall ${Math.round(performance.now() - t0)} ms; machine load average (1 min) ${load0} before, ${loadavg()[0]!.toFixed(1)} after`,
+    );
     results.push(result);
     onResult(result);
   }

@@ -3,4 +3,8 @@ import type { Scenario } from './harness.ts';
 
 export const SCENARIOS: Array<() => Promise<Scenario>> = [
   () => import('./b1-ingest-knee.ts').then((m) => m.scenario),
+  () => import('./b2-nominal-load.ts').then((m) => m.scenario),
+  () => import('./b4-false-alarms.ts').then((m) => m.scenario),
+  () => import('./b6-scenario.ts').then((m) => m.scenario),
+  () => import('./b10-soak.ts').then((m) => m.scenario),
 ];

@@ -7,16 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
-import { createAgent, type Agent } from '../agent/agent.ts';
+import { type Logger, pino } from 'pino';
+import { type Agent, createAgent } from '../agent/agent.ts';
 import { HUB_ENV_OVERRIDES, HubConfig } from '../hub/config.ts';
 import { createHub, type Hub } from '../hub/hub.ts';
 import { AgentConfig } from '../protocols/agent-config.ts';
+import { intFlag, parseFlags } from '../protocols/cli-flags.ts';
 import { buildConfig } from '../protocols/config-common.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { buildAgentConfig } from '../simulator/agent-config.ts';
 import { createFleet, type Fleet, type SimDeviceInfo } from '../simulator/fleet.ts';
-import { intFlag, parseFlags } from './usage.ts';
 
 const FLAGS = {
   devices: { type: 'string' },
@@ -146,7 +146,12 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         AgentConfig,
         {
           ...raw,
-          mqtt: { url: hubUrls.mqttUrl, username: site.agentId, password: agentPasswords.get(site.agentId), keepaliveS: 5 },
+          mqtt: {
+            url: hubUrls.mqttUrl,
+            username: site.agentId,
+            password: agentPasswords.get(site.agentId),
+            keepaliveS: 5,
+          },
           pollIntervalMs: options.pollIntervalMs,
           requestTimeoutMs: 2000,
           dataDir: join(options.dataDir, 'agents', site.agentId),
@@ -189,7 +194,10 @@ export async function runDemo(args: string[]): Promise<number> {
   const httpPort = intFlag('demo', 'port', values.port, 0, 65534) ?? 8080;
   const level = values['log-level'] ?? 'warn';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
-    throw new AppError(ErrorCode.USAGE, `hezo demo: --log-level: expected error|warn|info|debug|silent, got "${level}"`);
+    throw new AppError(
+      ErrorCode.USAGE,
+      `hezo demo: --log-level: expected error|warn|info|debug|silent, got "${level}"`,
+    );
   }
   const logger = pino(
     { name: 'demo', level, redact: ['*.password', '*.community', '*.token', '*.authKey', '*.privKey'] },

@@ -38,6 +38,8 @@ export interface DeviceRegistry {
   /** The contract covering `serial` (its newest), with whether it is active at `atMs`. */
   contractFor(serial: string, atMs: number): ContractInfo | undefined;
   contract(number: string): (ContractInfo & { serials: string[] }) | undefined;
+  /** Every contract (config and API-added), with whether it is active at `atMs` (tickets: expiry warnings). */
+  listContracts?(atMs: number): (ContractInfo & { serials: string[] })[];
   /** True when the device or its site is in a maintenance window at `atMs`. */
   isInMaintenance(serial: string, site: string, atMs: number): boolean;
 }

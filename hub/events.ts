@@ -39,6 +39,19 @@ export interface HubEventMap {
   'ingest:heartbeat': [InboundMessage<Heartbeat>];
   /** One attachment chunk from an agent (the evidence module stores and reassembles them). */
   'attachment-chunk': [InboundMessage<AttachmentChunk>];
+  /** Progress of a long attachment transfer (evidence module, about every 10 %), for the NOC page. */
+  'attachment-progress': [AttachmentProgress];
+}
+
+/** How far one attachment transfer has come (producer: hub/evidence). */
+export interface AttachmentProgress {
+  ticketId: string;
+  serial: string;
+  transferId: string;
+  name: string;
+  receivedBytes: number;
+  size: number;
+  percent: number;
 }
 
 /** A validated message with where it came from. `receivedAtMs` is the hub clock at arrival. */

@@ -19,6 +19,7 @@ import type { HubConfig } from './config.ts';
 import type { HubContext, HubModule, HubModuleFactory } from './context.ts';
 import { openDb } from './db.ts';
 import { HubBus } from './events.ts';
+import { createEvidenceModule, createEvidenceModule } from './evidence/module.ts';
 import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
@@ -28,12 +29,11 @@ import { createWsModule } from './ws/module.ts';
 import { createNocModule } from './ws/noc-module.ts';
 
 /**
- * Colleagues' modules, created after the core, in this order. EXTEND THIS LIST as their files land:
- *   createEvidenceModule (hub/evidence/module.ts) consumes 'attachment-chunk', uses ctx.services.commands,
- *                        goes right after tickets.
+ * Colleagues' modules, created after the core, in this order (extend here when a new module lands).
  */
 export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   createTicketsModule, // consumes 'device-state', 'site-alert'; sets ctx.services.tickets
+  createEvidenceModule, // consumes 'attachment-chunk'; uses ctx.services.commands and the tickets service
   createWsModule, // GET /ws live stream
   createInfluxModule, // no-op unless config.influx
   (ctx) => createNocModule(ctx), // GET / and /noc/*

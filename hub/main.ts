@@ -3,7 +3,7 @@
  * A bad config throws CONFIG_INVALID (the CLI prints one line naming the field and exits 2).
  */
 import { pino } from 'pino';
-import { parseFlags, requireFlag } from '../cli/usage.ts';
+import { parseFlags, requireFlag } from '../protocols/cli-flags.ts';
 import { loadConfig } from '../protocols/config-common.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { HUB_ENV_OVERRIDES, HubConfig } from './config.ts';

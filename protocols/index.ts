@@ -1,4 +1,5 @@
 export * from './agent-config.ts';
+export * from './cli-flags.ts';
 export * from './clock.ts';
 export * from './config-common.ts';
 export * from './errors.ts';

@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
-import { intFlag, parseFlags, requireFlag } from '../cli/usage.ts';
+import { intFlag, parseFlags, requireFlag } from '../protocols/cli-flags.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { agentConfigYaml } from './agent-config.ts';
 import { createFleet } from './fleet.ts';

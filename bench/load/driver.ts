@@ -6,6 +6,7 @@ export interface RunResult {
   acked: number;
   errors: number;
   wallMs: number;
+  publishMs: number;
 }
 
 export class LoadGenerator {
@@ -69,8 +70,8 @@ export async function measureStep(
     ...run,
     processed: got,
     achievedPerS: (got / Math.max(1, m.wallMs)) * 1000,
-    offeredPerS: (run.sent / Math.max(1, run.wallMs)) * 1000,
-    lost: run.sent - got,
+    offeredPerS: (run.sent / Math.max(1, run.publishMs)) * 1000,
+    lost: Math.max(0, run.sent - got),
     ...m,
   };
 }

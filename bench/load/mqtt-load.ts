@@ -138,6 +138,7 @@ async function run(rate: number, durationMs: number): Promise<void> {
     const timer = setInterval(tick, 5);
   });
   clearInterval(isoTimer);
+  const publishMs = performance.now() - t0;
   // Let outstanding PUBACKs arrive (bounded).
   const waitStart = performance.now();
   while (acked + errors - acked0 - errors0 < sent - sent0 && performance.now() - waitStart < 5000) {
@@ -149,6 +150,7 @@ async function run(rate: number, durationMs: number): Promise<void> {
     acked: acked - acked0,
     errors: errors - errors0,
     wallMs: performance.now() - t0,
+    publishMs,
   });
 }
 

@@ -10,7 +10,7 @@ import { Header, Pack, Parser, ReadEntry } from 'tar';
 import { isProbablyText, MASK, redactText } from '../../protocols/redact.ts';
 import type { HubConfig } from '../config.ts';
 
-const KEYISH = String.raw`[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|community|token|session_?id|api_?key|auth_?key|priv_?key)[A-Za-z0-9_.-]*`;
+const KEYISH = `[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|community|token|session_?id|api_?key|auth_?key|priv_?key)[A-Za-z0-9_.-]*`;
 /** `"snmpCommunity": "value"`, `"adminPassword":"value"`: keys that merely contain a secret word. */
 const JSON_KEYISH = new RegExp(String.raw`("${KEYISH}"\s*:\s*")((?:[^"\\]|\\.)*)(")`, 'gi');
 /** `snmp.readCommunity=value`, `xsrfToken: value`. */
@@ -106,7 +106,15 @@ export function packTar(entries: readonly ArchiveEntry[], gzip: boolean): Promis
     const isDir = e.type === 'Directory';
     const size = isDir ? 0 : e.data.length;
     const entry = new ReadEntry(
-      new Header({ path: e.path, mode: e.mode, size, mtime: e.mtime, type: isDir ? 'Directory' : 'File', uid: 0, gid: 0 }),
+      new Header({
+        path: e.path,
+        mode: e.mode,
+        size,
+        mtime: e.mtime,
+        type: isDir ? 'Directory' : 'File',
+        uid: 0,
+        gid: 0,
+      }),
     );
     pack.add(entry);
     entry.end(isDir ? Buffer.alloc(0) : e.data);

@@ -14,6 +14,7 @@ const MIGRATIONS = [
     attempts INTEGER NOT NULL DEFAULT 0,
     reason TEXT,
     logs_info TEXT,
+    round_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
   );
   CREATE TABLE evidence_commands (
@@ -71,6 +72,8 @@ export interface CollectionRow {
   attempts: number;
   reason: string | null;
   logsInfo: string | null;
+  /** Start of the current round (opened / escalated): its commands are the ones issued since. */
+  roundAt: string;
 }
 
 export interface CommandRow {
@@ -165,6 +168,7 @@ function toCollection(r: Raw): CollectionRow {
     attempts: r.attempts as number,
     reason: (r.reason as string | null) ?? null,
     logsInfo: (r.logs_info as string | null) ?? null,
+    roundAt: r.round_at as string,
   };
 }
 
@@ -182,21 +186,26 @@ export class EvidenceStore {
   // --- collections ---
 
   collection(ticketId: string): CollectionRow | undefined {
-    const r = this.db.prepare('SELECT * FROM evidence_collections WHERE ticket_id = ?').get(ticketId) as Raw | undefined;
+    const r = this.db.prepare('SELECT * FROM evidence_collections WHERE ticket_id = ?').get(ticketId) as
+      | Raw
+      | undefined;
     return r === undefined ? undefined : toCollection(r);
   }
 
   collectionsIn(state: CollectionState): CollectionRow[] {
-    return (this.db.prepare('SELECT * FROM evidence_collections WHERE state = ?').all(state) as Raw[]).map(toCollection);
+    return (this.db.prepare('SELECT * FROM evidence_collections WHERE state = ?').all(state) as Raw[]).map(
+      toCollection,
+    );
   }
 
   upsertCollection(row: Omit<CollectionRow, 'logsInfo'> & { logsInfo?: string | null }, at: string): void {
     this.db
       .prepare(
-        `INSERT INTO evidence_collections (ticket_id, serial, state, attempts, reason, logs_info, updated_at)
-         VALUES (@ticketId, @serial, @state, @attempts, @reason, @logsInfo, @at)
+        `INSERT INTO evidence_collections (ticket_id, serial, state, attempts, reason, logs_info, round_at, updated_at)
+         VALUES (@ticketId, @serial, @state, @attempts, @reason, @logsInfo, @roundAt, @at)
          ON CONFLICT(ticket_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
-           reason = excluded.reason, logs_info = COALESCE(excluded.logs_info, logs_info), updated_at = excluded.updated_at`,
+           reason = excluded.reason, logs_info = COALESCE(excluded.logs_info, logs_info),
+           round_at = excluded.round_at, updated_at = excluded.updated_at`,
       )
       .run({ ...row, logsInfo: row.logsInfo ?? null, at });
   }

@@ -79,7 +79,7 @@ function problemPhrase(channel: string, error: SummaryProbeError | null | undefi
     case undefined:
       return 'failing';
     default:
-      return `${error.kind} errors`;
+      return `${error?.kind ?? 'unknown'} errors`;
   }
 }
 
@@ -161,9 +161,7 @@ export function tailLines(lines: readonly string[], count = LOG_TAIL_LINES): str
     .filter((l) => l.line.trim() !== '' && !l.line.startsWith('#'));
   const stamped = indexed.filter((l) => l.at !== undefined);
   const ordered =
-    stamped.length > 0
-      ? stamped.sort((a, b) => (a.at! < b.at! ? -1 : a.at! > b.at! ? 1 : a.index - b.index))
-      : indexed;
+    stamped.length > 0 ? stamped.sort((a, b) => (a.at! < b.at! ? -1 : a.at! > b.at! ? 1 : a.index - b.index)) : indexed;
   return ordered.slice(-count).map((l) => l.line);
 }
 

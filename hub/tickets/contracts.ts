@@ -29,25 +29,24 @@ export function expiringContracts(
 ): ExpiringContract[] {
   const zone = config.calendar.timeZone;
   const today = DateTime.fromMillis(nowMs, { zone }).startOf('day');
-  const out: ExpiringContract[] = [];
-  for (const c of config.contracts) {
-    const fromRegistry = registry?.contract(c.number);
-    const end =
-      fromRegistry?.end ??
-      DateTime.fromISO(c.start, { zone })
+  // The registry knows every contract (config and API-added); without it, compute from the config.
+  const contracts =
+    registry?.listContracts?.(nowMs) ??
+    config.contracts.map((c) => ({
+      number: c.number,
+      customer: c.customer,
+      start: c.start,
+      end: DateTime.fromISO(c.start, { zone })
         .plus({ years: c.termYears + c.extensionYears })
         .minus({ days: 1 })
-        .toISODate()!;
-    const daysLeft = Math.round(DateTime.fromISO(end, { zone }).startOf('day').diff(today, 'days').days);
+        .toISODate()!,
+      serials: c.serials,
+    }));
+  const out: ExpiringContract[] = [];
+  for (const c of contracts) {
+    const daysLeft = Math.round(DateTime.fromISO(c.end, { zone }).startOf('day').diff(today, 'days').days);
     if (daysLeft < 0 || daysLeft > days) continue;
-    out.push({
-      number: c.number,
-      customer: fromRegistry?.customer ?? c.customer,
-      start: fromRegistry?.start ?? c.start,
-      end,
-      daysLeft,
-      serials: fromRegistry?.serials ?? c.serials,
-    });
+    out.push({ number: c.number, customer: c.customer, start: c.start, end: c.end, daysLeft, serials: [...c.serials] });
   }
   return out.sort((a, b) => a.daysLeft - b.daysLeft || a.number.localeCompare(b.number));
 }

@@ -24,6 +24,7 @@ import {
   nextDueMs,
   type SlaClocks,
 } from './lifecycle.ts';
+import { describeReason } from './reasons.ts';
 import type { HistoryInput, TicketRow, TicketStore } from './store.ts';
 import { toHistoryEntry, toTicketView } from './views.ts';
 
@@ -34,22 +35,6 @@ export type TicketWithHistory = TicketView & { history: TicketHistoryEntry[] };
 export const AUTO_KEY = 'device-health';
 export const MONITOR_ACTOR = 'hezo-monitor';
 export const DEFAULT_LIST_LIMIT = 1000;
-
-const REASON_TEXT: Record<string, string> = {
-  'all-channels-failed': 'every channel failed',
-  'device-gone': 'device gone',
-  'component-failed': 'component failed',
-  'channel-failed': 'one channel failing',
-  'call-quality': 'poor call quality',
-  temperature: 'high temperature',
-  flapping: 'flapping',
-  'agent-offline': 'agent offline',
-  recovered: 'recovered',
-};
-
-export function describeReason(reason: string): string {
-  return REASON_TEXT[reason] ?? reason.replaceAll('-', ' ');
-}
 
 export interface ManualTicketInput {
   channel: Exclude<Channel, 'auto'>;

@@ -4,8 +4,8 @@
  * (sla-clocks.ts over the default business calendar). An ISO time without an offset is read as local time of
  * the calendar's zone (Europe/Warsaw by default).
  */
-import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
+import { parseFlags, requireFlag } from '../../protocols/cli-flags.ts';
 import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import { BusinessCalendar } from '../calendar/business-calendar.ts';
 import { BusinessCalendarConfig } from '../config.ts';
@@ -15,35 +15,13 @@ import { computeDeadlines } from './sla-clocks.ts';
 const COMMAND = 'sla deadlines';
 const PRIORITIES: readonly Priority[] = ['P1', 'P2', 'P3'];
 
-/*
- * Flag parsing mirrors cli/usage.ts (parseFlags/requireFlag): hub/ may import only protocols/ and hub/
- * (test/unit/boundaries.test.ts), so the two small helpers are repeated here with the same messages.
- */
-function parseFlags(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        priority: { type: 'string' },
-        opened: { type: 'string' },
-        acknowledged: { type: 'string' },
-        accepted: { type: 'string' },
-        delivered: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw new AppError(ErrorCode.USAGE, `hezo ${COMMAND}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
-  }
-}
-
-function requireFlag(name: string, value: string | undefined): string {
-  if (value === undefined || value === '')
-    throw new AppError(ErrorCode.USAGE, `hezo ${COMMAND}: --${name} is required`);
-  return value;
-}
+const FLAGS = {
+  priority: { type: 'string' },
+  opened: { type: 'string' },
+  acknowledged: { type: 'string' },
+  accepted: { type: 'string' },
+  delivered: { type: 'string' },
+} as const;
 
 function parseInstant(flag: string, value: string, timeZone: string): number {
   const dt = DateTime.fromISO(value, { zone: timeZone });
@@ -55,7 +33,7 @@ function parseInstant(flag: string, value: string, timeZone: string): number {
 
 function optionalInstant(flag: string, value: string | undefined, timeZone: string): number | undefined {
   if (value === undefined) return undefined;
-  return parseInstant(flag, requireFlag(flag, value), timeZone);
+  return parseInstant(flag, requireFlag(COMMAND, flag, value), timeZone);
 }
 
 function requireNotBefore(flag: string, ms: number | undefined, otherFlag: string, otherMs: number | undefined): void {
@@ -69,17 +47,17 @@ export async function runSla(args: string[]): Promise<number> {
   if (sub !== 'deadlines') {
     throw new AppError(ErrorCode.USAGE, `hezo sla: expected the subcommand "deadlines", got "${sub ?? ''}"`);
   }
-  const { values, positionals } = parseFlags(rest);
+  const { values, positionals } = parseFlags(COMMAND, rest, FLAGS);
   if (positionals.length > 0) {
     throw new AppError(ErrorCode.USAGE, `hezo ${COMMAND}: unexpected argument "${positionals[0]}"`);
   }
-  const priority = requireFlag('priority', values.priority);
+  const priority = requireFlag(COMMAND, 'priority', values.priority);
   if (!PRIORITIES.includes(priority as Priority)) {
     throw new AppError(ErrorCode.USAGE, `hezo ${COMMAND}: --priority: expected P1, P2 or P3, got "${priority}"`);
   }
   const cal = new BusinessCalendar(BusinessCalendarConfig.parse({}));
   const tz = cal.timeZone;
-  const openedMs = parseInstant('opened', requireFlag('opened', values.opened), tz);
+  const openedMs = parseInstant('opened', requireFlag(COMMAND, 'opened', values.opened), tz);
   const acknowledgedMs = optionalInstant('acknowledged', values.acknowledged, tz);
   const acceptedMs = optionalInstant('accepted', values.accepted, tz);
   const deliveredMs = optionalInstant('delivered', values.delivered, tz);

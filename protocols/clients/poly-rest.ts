@@ -44,6 +44,13 @@ export interface RawResponse {
 
 const LOGIN_PATHS = ['/rest/current/session', '/rest/session'] as const;
 
+/** One client TLS context for every device socket (creating one per connection is costly). */
+let sharedContext: tls.SecureContext | undefined;
+function clientContext(): tls.SecureContext {
+  sharedContext ??= tls.createSecureContext({});
+  return sharedContext;
+}
+
 /** An https.Agent that verifies the peer certificate's fingerprint before handing the socket to HTTP. */
 class FingerprintAgent extends https.Agent {
   private readonly check: CertificateCheck;
@@ -62,6 +69,7 @@ class FingerprintAgent extends https.Agent {
       host: options.host ?? undefined,
       port: Number(options.port),
       rejectUnauthorized: false,
+      secureContext: clientContext(),
       ...(options.servername ? { servername: options.servername } : {}),
     });
     const onError = (err: Error) => callback?.(toDeviceError(err, 'tls connect'), socket);

@@ -58,7 +58,8 @@ export async function startTestHub(
   options: {
     config?: Record<string, unknown>;
     clock?: Clock;
-    modules?: readonly HubModuleFactory[];
+    /** Modules after the core: default none (the core alone); `'all'` = the hub's OPTIONAL_MODULES. */
+    modules?: readonly HubModuleFactory[] | 'all';
     dataDir?: string;
   } = {},
 ): Promise<TestHub> {
@@ -68,7 +69,7 @@ export async function startTestHub(
   const hub = createHub(config, {
     logger,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
-    modules: options.modules ?? [],
+    ...(options.modules === 'all' ? {} : { modules: options.modules ?? [] }),
   });
   const urls = await hub.start();
   const api: TestHub['api'] = (path, init = {}) => {

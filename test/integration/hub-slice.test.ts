@@ -11,8 +11,11 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function hubWithAgent(config: Record<string, unknown> = {}): Promise<{ t: TestHub; agent: FakeAgent }> {
-  const t = await startTestHub({ config });
+async function hubWithAgent(
+  config: Record<string, unknown> = {},
+  modules?: 'all',
+): Promise<{ t: TestHub; agent: FakeAgent }> {
+  const t = await startTestHub({ config, ...(modules !== undefined ? { modules } : {}) });
   cleanups.push(() => t.close());
   const agent = await connectAgent(t.urls.mqttUrl, { agentId: 'agent-1', site: 'site-a', password: 'agent-1-secret' });
   cleanups.push(() => agent.close());
@@ -103,5 +106,17 @@ describe('hub slice', () => {
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toContain('termYears');
+  });
+
+  it('with every module wired (OPTIONAL_MODULES): a device going down opens one automatic P1 ticket', async () => {
+    const { t, agent } = await hubWithAgent({}, 'all');
+    const ticket = nextBusEvent(t.hub.ctx.bus, 'ticket', ({ change }) => change === 'opened');
+    await agent.send('health', makeHealthRecord({ serial: 'SN-0001', seq: 1 }));
+    await agent.send('health', makeHealthRecord({ serial: 'SN-0001', seq: 2, reachable: false }));
+    await agent.send('health', makeHealthRecord({ serial: 'SN-0001', seq: 3, reachable: false }));
+    expect((await ticket).ticket).toMatchObject({ serial: 'SN-0001', priority: 'P1', channel: 'auto' });
+    const tickets = (await (await t.api('/api/tickets')).json()) as unknown[];
+    expect(tickets).toHaveLength(1);
+    expect((await t.api('/', { token: null })).status).toBe(200);
   });
 });

@@ -133,6 +133,20 @@ describe('notifications', () => {
       event: 'ticket.opened',
       ticket: { id: 'HZ-000001', priority: 'P1' },
     });
+    // the P1 reaction clock: warning at 45 min, breach at 60 min -> two more webhooks (and mails).
+    h.clock.advance(60 * 60_000);
+    while (hook.received.length < 3) await nextAttempt(h.module.notifier);
+    // (the two SLA posts run concurrently: compare without order)
+    expect(hook.received.map((r) => `${r.event}:${r.signatureOk}`).sort()).toEqual([
+      'sla.breach:true',
+      'sla.warning:true',
+      'ticket.opened:true',
+    ]);
+    expect(hook.received.find((r) => r.event === 'sla.breach')!.body.sla).toMatchObject({
+      clock: 'reaction',
+      level: 'breach',
+      ticketId: 'HZ-000001',
+    });
   });
 
   it('retries a failing webhook with exponential backoff on the injected clock', async () => {

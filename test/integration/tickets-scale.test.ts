@@ -1,8 +1,10 @@
-/** `GET /api/tickets?state=open` stays fast with 1M tickets of which 10k are open (indexes, no full scan). */
+/**
+ * `GET /api/tickets?state=open` finds the open tickets through an index, never a scan of the whole table.
+ * 200k tickets, 2k open, keep CI fast; speed itself is measured in bench/ (B9), never asserted here.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../hub/db.ts';
 import { TicketStore } from '../../hub/tickets/store.ts';
@@ -17,12 +19,12 @@ afterEach(() => {
 });
 
 describe('ticket store at scale', () => {
-  it('lists 10k open tickets out of 1M, sorted by next due, quickly and through the index', () => {
+  it('lists the open tickets sorted by next due, through the index', () => {
     dir = mkdtempSync(join(tmpdir(), 'hezo-scale-'));
     db = openDb(join(dir, 'hub.sqlite'));
     const store = new TicketStore(db);
-    // Every 100th ticket is open (10k); open ones have a next due spread over the day.
-    db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)
+    // Every 100th ticket is open (2k); open ones have a next due spread over the day.
+    db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
       INSERT INTO tickets (seq, id, serial, priority, channel, state, is_open, coverage, opened_at, title, next_due_ms, updated_at)
       SELECT i, printf('HZ-%06d', i), printf('SN-%05d', i % 5000), 'P' || (1 + i % 3), 'auto',
         CASE WHEN i % 100 = 0 THEN 'open' ELSE 'closed' END, CASE WHEN i % 100 = 0 THEN 1 ELSE 0 END, 'active',
@@ -37,14 +39,10 @@ describe('ticket store at scale', () => {
     const details = plan.map((p) => p.detail).join('\n');
     expect(details).toMatch(/SEARCH tickets USING INDEX tickets_open_next_due \(is_open=\?\)/);
     expect(details).not.toMatch(/SCAN tickets/);
-    const t0 = performance.now();
     const open = store.listOpen(10_000);
-    const elapsedMs = performance.now() - t0;
-    expect(open).toHaveLength(10_000);
+    expect(open).toHaveLength(2000);
     const isSorted = open.every((t, i) => i === 0 || t.nextDueMs! >= open[i - 1]!.nextDueMs!);
     expect(isSorted).toBe(true);
-    // Generous bound for slow CI machines: the cost is materialising 10k rows, not finding them.
-    expect(elapsedMs).toBeLessThan(5000);
-    expect(store.openCountsByPriority()).toEqual({ P1: 3333, P2: 3334, P3: 3333 });
+    expect(store.openCountsByPriority()).toEqual({ P1: 666, P2: 667, P3: 667 });
   });
 });

@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { AppError, ErrorCode } from '../protocols/errors.ts';
+import { AppError, ErrorCode } from './errors.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 

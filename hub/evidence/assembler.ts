@@ -1,0 +1,427 @@
+/**
+ * Reassembly of attachment transfers from `AttachmentChunk`s: each transfer is written into a temp file
+ * (`<dataDir>/attachments/tmp/<transferId>.part`) at its chunk's offset, in any order and any number of times
+ * (repeats after a reconnect are ignored), with a bitmap of the received chunks in SQLite so a transfer
+ * survives a hub restart. When every chunk is in: sha256 of the whole file against the announced one
+ * (CHECKSUM_MISMATCH -> note, discarded), redaction, then content-addressed storage in
+ * `<dataDir>/attachments/<sha256 of the stored bytes>` (deduplicated) and `ticketService.addAttachment`.
+ * Size caps per attachment and per ticket are enforced from the first chunk (ATTACHMENT_TOO_LARGE -> note).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Clock } from '../../protocols/clock.ts';
+import { ErrorCode } from '../../protocols/errors.ts';
+import type { AttachmentChunk } from '../../protocols/messages.ts';
+import type { HubConfig } from '../config.ts';
+import type { TicketService } from '../context.ts';
+import type { InboundMessage } from '../events.ts';
+import { redactAttachment } from './redaction.ts';
+import type { EvidenceStore, TransferRow } from './store.ts';
+
+/** Transfers with at least this many chunks log their progress (every ~10 %). */
+const PROGRESS_MIN_CHUNKS = 10;
+
+export interface TransferProgress {
+  ticketId: string;
+  serial: string;
+  transferId: string;
+  name: string;
+  receivedBytes: number;
+  size: number;
+  percent: number;
+}
+
+export interface AssemblerDeps {
+  store: EvidenceStore;
+  config: Readonly<HubConfig>;
+  clock: Clock;
+  logger: Logger;
+  tickets: () => TicketService | undefined;
+  knownSecrets: readonly string[];
+  /** A note on the ticket (CHECKSUM_MISMATCH, ATTACHMENT_TOO_LARGE, ...). */
+  note(ticketId: string, text: string): void;
+  progress(p: TransferProgress): void;
+  /** A transfer was stored or rejected: nothing more will come of it. */
+  finished(row: TransferRow): void;
+}
+
+function sha256Of(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function hasBit(bits: Buffer, seq: number): boolean {
+  return ((bits[seq >> 3] ?? 0) & (1 << (seq & 7))) !== 0;
+}
+
+function setBit(bits: Buffer, seq: number): void {
+  bits[seq >> 3] = (bits[seq >> 3] ?? 0) | (1 << (seq & 7));
+}
+
+/** The first chunk not received yet (`total` when complete): where the agent should resume. */
+export function nextMissingSeq(row: Pick<TransferRow, 'received' | 'total'>): number {
+  for (let seq = 0; seq < row.total; seq++) if (!hasBit(row.received, seq)) return seq;
+  return row.total;
+}
+
+/** `device-logs.tar.gz` -> `device-logs-2.tar.gz` when the ticket already has that name. */
+export function uniqueAttachmentName(name: string, taken: ReadonlySet<string>): string {
+  if (!taken.has(name)) return name;
+  const dot = name.indexOf('.', 1);
+  const stem = dot === -1 ? name : name.slice(0, dot);
+  const ext = dot === -1 ? '' : name.slice(dot);
+  for (let i = 2; ; i++) {
+    const candidate = `${stem}-${i}${ext}`;
+    if (!taken.has(candidate)) return candidate;
+  }
+}
+
+export class TransferAssembler {
+  private readonly deps: AssemblerDeps;
+  private readonly log: Logger;
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly lastDecile = new Map<string, number>();
+  private readonly warned = new Set<string>();
+  readonly dir: string;
+  readonly tmpDir: string;
+
+  constructor(deps: AssemblerDeps) {
+    this.deps = deps;
+    this.log = deps.logger;
+    this.dir = join(deps.config.dataDir, 'attachments');
+    this.tmpDir = join(this.dir, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+  }
+
+  /** Queue one chunk; chunks of one transfer are handled one at a time, transfers in parallel. */
+  accept(inbound: InboundMessage<AttachmentChunk>): Promise<void> {
+    const id = inbound.message.transferId;
+    const previous = this.queues.get(id) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.handle(inbound))
+      .catch((err: unknown) => this.log.error({ err, transferId: id }, 'attachment chunk failed'))
+      .finally(() => {
+        if (this.queues.get(id) === next) this.queues.delete(id);
+      });
+    this.queues.set(id, next);
+    return next;
+  }
+
+  /** Resolves once every chunk received so far is handled (optionally only those of some transfers). */
+  async drain(transferIds?: readonly string[]): Promise<void> {
+    const ids = transferIds ?? [...this.queues.keys()];
+    await Promise.all(ids.map((id) => this.queues.get(id) ?? Promise.resolve()));
+  }
+
+  tempPath(transferId: string): string {
+    return join(this.tmpDir, `${transferId}.part`);
+  }
+
+  private now(): string {
+    return new Date(this.deps.clock.now()).toISOString();
+  }
+
+  private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    if (this.warned.has(key)) return;
+    if (this.warned.size > 10_000) this.warned.clear();
+    this.warned.add(key);
+    this.log.warn(fields, message);
+  }
+
+  private async handle(inbound: InboundMessage<AttachmentChunk>): Promise<void> {
+    const chunk = inbound.message;
+    const row = this.deps.store.transfer(chunk.transferId) ?? (await this.begin(inbound));
+    if (row === undefined) return;
+    if (row.state !== 'receiving') {
+      this.log.debug({ transferId: row.transferId, seq: chunk.seq, state: row.state }, 'chunk of a finished transfer');
+      return;
+    }
+    if (
+      chunk.sha256 !== row.sha256 ||
+      chunk.size !== row.size ||
+      chunk.total !== row.total ||
+      chunk.seq >= row.total ||
+      inbound.agentId !== row.agentId ||
+      inbound.site !== row.site
+    ) {
+      this.warnOnce(
+        `${row.transferId}:mismatch`,
+        { transferId: row.transferId, seq: chunk.seq, agentId: inbound.agentId },
+        'attachment chunk does not match its transfer: dropped',
+      );
+      return;
+    }
+    if (hasBit(row.received, chunk.seq)) return;
+    const data = Buffer.from(chunk.data, 'base64');
+    const isLast = chunk.seq === row.total - 1;
+    if (!isLast) {
+      if (row.chunkBytes === null) {
+        if (data.length === 0 || Math.ceil(row.size / data.length) !== row.total) {
+          this.warnOnce(
+            `${row.transferId}:size`,
+            { transferId: row.transferId, seq: chunk.seq, bytes: data.length },
+            'attachment chunk size inconsistent: dropped',
+          );
+          return;
+        }
+        row.chunkBytes = data.length;
+      } else if (data.length !== row.chunkBytes) {
+        this.warnOnce(
+          `${row.transferId}:size`,
+          { transferId: row.transferId, seq: chunk.seq, bytes: data.length },
+          'attachment chunk size inconsistent: dropped',
+        );
+        return;
+      }
+    }
+    const offset = isLast ? row.size - data.length : chunk.seq * (row.chunkBytes ?? 0);
+    if (offset < 0 || offset + data.length > row.size || (row.total === 1 && data.length !== row.size)) {
+      this.warnOnce(
+        `${row.transferId}:offset`,
+        { transferId: row.transferId, seq: chunk.seq },
+        'attachment chunk outside the file: dropped',
+      );
+      return;
+    }
+    await this.writeAt(row, offset, data);
+    setBit(row.received, chunk.seq);
+    row.receivedCount++;
+    row.receivedBytes += data.length;
+    this.deps.store.saveProgress(row, this.now());
+    this.reportProgress(row);
+    if (row.receivedCount >= row.total) await this.complete(row);
+  }
+
+  private async writeAt(row: TransferRow, offset: number, data: Buffer): Promise<void> {
+    const path = this.tempPath(row.transferId);
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, 'r+');
+    } catch {
+      // Temp file gone (first chunk, or data folder cleaned): start over, the bitmap with it.
+      await mkdir(this.tmpDir, { recursive: true });
+      handle = await open(path, 'w');
+      await handle.truncate(row.size);
+      row.received = Buffer.alloc(row.received.length);
+      row.receivedCount = 0;
+      row.receivedBytes = 0;
+    }
+    try {
+      await handle.write(data, 0, data.length, offset);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** First chunk of a transfer: map it to its ticket through the command, check the caps, create the row. */
+  private async begin(inbound: InboundMessage<AttachmentChunk>): Promise<TransferRow | undefined> {
+    const chunk = inbound.message;
+    const command = this.deps.store.command(chunk.commandId);
+    if (command === undefined || command.ticketId === null) {
+      this.warnOnce(
+        chunk.transferId,
+        { transferId: chunk.transferId, commandId: chunk.commandId, agentId: inbound.agentId },
+        'attachment chunk for a command the hub did not send: dropped',
+      );
+      return undefined;
+    }
+    if (command.agentId !== inbound.agentId || command.site !== inbound.site || command.serial !== chunk.serial) {
+      this.warnOnce(
+        chunk.transferId,
+        { transferId: chunk.transferId, commandId: chunk.commandId, agentId: inbound.agentId, serial: chunk.serial },
+        'attachment chunk from another agent or device than the command: dropped',
+      );
+      return undefined;
+    }
+    const service = this.deps.tickets();
+    const ticket = service?.get(command.ticketId);
+    if (service === undefined || ticket === undefined) {
+      this.warnOnce(
+        chunk.transferId,
+        { transferId: chunk.transferId, ticketId: command.ticketId },
+        'attachment for an unknown ticket: dropped',
+      );
+      return undefined;
+    }
+    const row: TransferRow = {
+      transferId: chunk.transferId,
+      commandId: chunk.commandId,
+      ticketId: command.ticketId,
+      serial: chunk.serial,
+      site: inbound.site,
+      agentId: inbound.agentId,
+      name: chunk.name,
+      kind: chunk.kind,
+      capturedAt: chunk.capturedAt ?? null,
+      size: chunk.size,
+      sha256: chunk.sha256,
+      total: chunk.total,
+      chunkBytes: null,
+      received: Buffer.alloc(Math.ceil(chunk.total / 8)),
+      receivedCount: 0,
+      receivedBytes: 0,
+      state: 'receiving',
+      reason: null,
+      storedName: null,
+      storedSha256: null,
+      storedSize: null,
+      isAcked: false,
+      createdAt: this.now(),
+    };
+    const limits = this.deps.config.attachments;
+    const used = ticket.attachments.reduce((n, a) => n + a.size, 0) + this.deps.store.reservedBytes(row.ticketId);
+    let tooLarge: string | undefined;
+    if (row.size > limits.maxBytesPerAttachment) {
+      tooLarge = `${ErrorCode.ATTACHMENT_TOO_LARGE}: ${row.name} is ${row.size} bytes, limit ${limits.maxBytesPerAttachment}`;
+    } else if (used + row.size > limits.maxBytesPerTicket) {
+      tooLarge = `${ErrorCode.ATTACHMENT_TOO_LARGE}: ${row.name} is ${row.size} bytes, limit ${limits.maxBytesPerTicket} per ticket (${used} bytes already attached or arriving); not stored`;
+    }
+    if (tooLarge !== undefined) {
+      row.state = 'rejected';
+      row.reason = tooLarge;
+      this.deps.store.insertTransfer(row, row.createdAt);
+      this.log.warn(
+        { ticketId: row.ticketId, transferId: row.transferId, name: row.name, size: row.size },
+        'attachment too large: not stored',
+      );
+      this.deps.note(row.ticketId, tooLarge);
+      this.deps.finished(row);
+      return row;
+    }
+    this.deps.store.insertTransfer(row, row.createdAt);
+    this.log.info(
+      { ticketId: row.ticketId, transferId: row.transferId, name: row.name, size: row.size, chunks: row.total },
+      'attachment transfer started',
+    );
+    return row;
+  }
+
+  private reportProgress(row: TransferRow): void {
+    if (row.total < PROGRESS_MIN_CHUNKS) return;
+    const percent = Math.floor((row.receivedBytes * 100) / Math.max(1, row.size));
+    const decile = Math.floor(percent / 10);
+    if (decile <= (this.lastDecile.get(row.transferId) ?? 0) && row.receivedCount < row.total) return;
+    this.lastDecile.set(row.transferId, decile);
+    const p: TransferProgress = {
+      ticketId: row.ticketId,
+      serial: row.serial,
+      transferId: row.transferId,
+      name: row.name,
+      receivedBytes: row.receivedBytes,
+      size: row.size,
+      percent,
+    };
+    this.log.info({ ...p, chunks: row.receivedCount, total: row.total }, 'attachment transfer progress');
+    this.deps.progress(p);
+  }
+
+  private reject(row: TransferRow, reason: string): void {
+    row.state = 'rejected';
+    row.reason = reason;
+    this.deps.store.finish(row.transferId, { state: 'rejected', reason }, this.now());
+    this.deps.note(row.ticketId, reason);
+    this.deps.finished(row);
+  }
+
+  /** Every chunk is in: verify, redact, store, attach. */
+  private async complete(row: TransferRow): Promise<void> {
+    this.lastDecile.delete(row.transferId);
+    const temp = this.tempPath(row.transferId);
+    const actual = await sha256OfFile(temp);
+    if (actual !== row.sha256) {
+      await rm(temp, { force: true });
+      this.log.warn(
+        { ticketId: row.ticketId, transferId: row.transferId, name: row.name },
+        'attachment checksum mismatch: discarded',
+      );
+      this.reject(
+        row,
+        `${ErrorCode.CHECKSUM_MISMATCH}: ${row.name} from ${row.serial} (transfer ${row.transferId}): expected sha256 ${row.sha256}, got ${actual}; the file was discarded`,
+      );
+      return;
+    }
+    let stored: Buffer;
+    try {
+      stored = await redactAttachment(await readFile(temp), this.deps.knownSecrets);
+    } catch (err) {
+      await rm(temp, { force: true });
+      this.log.warn(
+        {
+          ticketId: row.ticketId,
+          transferId: row.transferId,
+          name: row.name,
+          err: { message: (err as Error).message },
+        },
+        'attachment could not be redacted: not stored',
+      );
+      this.reject(row, `REDACTION_FAILED: ${row.name} could not be parsed for redaction; not stored`);
+      return;
+    }
+    const limit = this.deps.config.attachments.maxBytesPerAttachment;
+    if (stored.length > limit) {
+      await rm(temp, { force: true });
+      this.reject(row, `${ErrorCode.ATTACHMENT_TOO_LARGE}: ${row.name} is ${stored.length} bytes, limit ${limit}`);
+      return;
+    }
+    const sha = sha256Of(stored);
+    const target = join(this.dir, sha);
+    const exists = await stat(target).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      const partial = join(this.tmpDir, `${sha}.${row.transferId}.tmp`);
+      await writeFile(partial, stored);
+      await rename(partial, target);
+    }
+    const service = this.deps.tickets();
+    const ticket = service?.get(row.ticketId);
+    if (service === undefined || ticket === undefined) {
+      await rm(temp, { force: true });
+      this.reject(row, `attachment ${row.name}: ticket ${row.ticketId} no longer exists`);
+      return;
+    }
+    const name = uniqueAttachmentName(row.name, new Set(ticket.attachments.map((a) => a.name)));
+    service.addAttachment(row.ticketId, {
+      name,
+      size: stored.length,
+      sha256: sha,
+      kind: row.kind,
+      capturedAt: row.capturedAt,
+      storedPath: join('attachments', sha),
+    });
+    row.state = 'stored';
+    row.storedName = name;
+    row.storedSha256 = sha;
+    row.storedSize = stored.length;
+    this.deps.store.finish(
+      row.transferId,
+      { state: 'stored', storedName: name, storedSha256: sha, storedSize: stored.length },
+      this.now(),
+    );
+    await rm(temp, { force: true });
+    this.log.info(
+      {
+        ticketId: row.ticketId,
+        transferId: row.transferId,
+        name,
+        size: stored.length,
+        sha256: sha,
+        isDuplicate: exists,
+      },
+      'attachment stored',
+    );
+    this.deps.finished(row);
+  }
+}

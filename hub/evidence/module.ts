@@ -1,0 +1,183 @@
+/**
+ * The evidence module (issue 7): every automatic ticket gets the device's logs, the agent's trace and fresh
+ * service tests (SLA-11), collected over the command channel, reassembled, verified, redacted and stored
+ * content-addressed under `<dataDir>/attachments/`, listed on the ticket, downloadable at
+ * `GET /api/tickets/:id/attachments/:name`, and summarised in one line on the ticket.
+ *
+ * Consumes bus `ticket` (opened/escalated, channel auto), `attachment-chunk`, `agent-presence`;
+ * emits `attachment-progress`. State lives in SQLite (`evidence_*` tables) so transfers survive restarts.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { HubContext, HubModule } from '../context.ts';
+import { TransferAssembler } from './assembler.ts';
+import { EVIDENCE_ACTOR, EvidenceCollector, type LogsInfo } from './collector.ts';
+import { archiveLines, hubKnownSecrets, redactEvidenceText } from './redaction.ts';
+import { registerAttachmentRoute, storedFile } from './routes.ts';
+import { EvidenceStore, type TransferRow } from './store.ts';
+import { type EvidenceInput, summariseEvidence } from './summary.ts';
+
+export interface EvidenceModule extends HubModule {
+  readonly store: EvidenceStore;
+  readonly assembler: TransferAssembler;
+  readonly collector: EvidenceCollector;
+  /** Resolves once every chunk received so far is handled (tests). */
+  drain(): Promise<void>;
+}
+
+/** Longest wait at stop for running evidence tasks. */
+const STOP_WAIT_MS = 5000;
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function createEvidenceModule(ctx: HubContext): EvidenceModule {
+  const logger: Logger = ctx.logger.child({ component: 'evidence' });
+  const store = new EvidenceStore(ctx.db);
+  const knownSecrets = hubKnownSecrets(ctx.config);
+  const tickets = () => ctx.services.ticketService;
+  const offs: (() => void)[] = [];
+  const background = new Set<Promise<unknown>>();
+
+  const track = (promise: Promise<unknown>): void => {
+    const p = promise.catch((err: unknown) => logger.error({ err }, 'evidence task failed'));
+    background.add(p);
+    void p.finally(() => background.delete(p));
+  };
+
+  const note = (ticketId: string, text: string): void => {
+    try {
+      tickets()?.addNote(ticketId, EVIDENCE_ACTOR, redactEvidenceText(text, knownSecrets));
+    } catch (err) {
+      logger.warn({ err, ticketId }, 'evidence note not added');
+    }
+  };
+
+  /** Newest stored transfer of each kind -> the summary's input. */
+  async function summarise(ticketId: string): Promise<void> {
+    const service = tickets();
+    const ticket = service?.get(ticketId);
+    if (service === undefined || ticket === undefined) return;
+    const stored = store.transfersOf(ticketId).filter((t) => t.state === 'stored');
+    const newest = (kind: TransferRow['kind']) => stored.filter((t) => t.kind === kind).at(-1);
+    const fileOf = (row: TransferRow | undefined) => {
+      const meta = row?.storedName ? service.attachment(ticketId, row.storedName) : undefined;
+      return meta === undefined ? undefined : storedFile(ctx.config.dataDir, meta);
+    };
+    const coll = store.collection(ticketId);
+    const logsInfo = coll?.logsInfo ? (JSON.parse(coll.logsInfo) as LogsInfo) : undefined;
+    const input: EvidenceInput = { timeZone: ctx.config.calendar.timeZone };
+    const testsFile = fileOf(newest('service-tests'));
+    if (testsFile !== undefined) {
+      const json = (await readJson(testsFile)) as EvidenceInput['serviceTests'];
+      if (json !== undefined && Array.isArray(json.tests)) input.serviceTests = json;
+    }
+    const traceFile = fileOf(newest('agent-trace'));
+    if (traceFile !== undefined) {
+      const json = (await readJson(traceFile)) as EvidenceInput['trace'];
+      if (json !== undefined && Array.isArray(json.records)) input.trace = json;
+    }
+    const logsRow = newest('device-logs');
+    const logsFile = fileOf(logsRow);
+    if (logsFile !== undefined) input.logLines = await archiveLines(await readFile(logsFile));
+    if (logsRow !== undefined) {
+      input.logs = { capturedAt: logsRow.capturedAt, cached: logsInfo?.cached === true };
+    } else if (logsInfo !== undefined && logsInfo.source === null) {
+      input.logs = { missing: logsInfo.freshError ?? 'the agent has no archive' };
+    }
+    if (input.serviceTests === undefined && input.trace === undefined && input.logs === undefined) return;
+    const text = summariseEvidence(input);
+    if (text !== ticket.summary) service.setSummary(ticketId, text);
+  }
+
+  /** Acknowledge finished transfers of this ticket to their agents (so they drop their copies). */
+  function acknowledge(ticketId: string): void {
+    const commands = ctx.services.commands;
+    const groups = new Map<string, { site: string; agentId: string; serial: string; from: Record<string, number> }>();
+    for (const row of store.transfersOf(ticketId)) {
+      if (row.state === 'receiving' || row.isAcked || commands?.isOnline(row.agentId) !== true) continue;
+      const key = `${row.site}/${row.agentId}/${row.serial}`;
+      const g = groups.get(key) ?? { site: row.site, agentId: row.agentId, serial: row.serial, from: {} };
+      g.from[row.transferId] = row.total;
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) {
+      track(collector.resume({ site: g.site, agentId: g.agentId }, g.serial, g.from, []));
+    }
+  }
+
+  async function settled(ticketId: string): Promise<void> {
+    if (collector.isBusy(ticketId)) return;
+    if (store.transfersOf(ticketId).some((t) => t.state === 'receiving')) return;
+    acknowledge(ticketId);
+    await summarise(ticketId);
+  }
+
+  const assembler = new TransferAssembler({
+    store,
+    config: ctx.config,
+    clock: ctx.clock,
+    logger,
+    tickets,
+    knownSecrets,
+    note,
+    progress: (p) => ctx.bus.emit('attachment-progress', p),
+    finished: (row) => track(settled(row.ticketId)),
+  });
+  const collector = new EvidenceCollector({ ctx, store, assembler, logger, knownSecrets, note, settled });
+  registerAttachmentRoute(ctx.http, { dataDir: ctx.config.dataDir, tickets });
+
+  return {
+    name: 'evidence',
+    store,
+    assembler,
+    collector,
+    async drain() {
+      await assembler.drain();
+      while (background.size > 0) await Promise.all([...background]);
+      await assembler.drain();
+    },
+    async start() {
+      store.migrate();
+      const interrupted = store.interruptInFlight(new Date(ctx.clock.now()).toISOString());
+      await assembler.init();
+      const receiving = store.transfersInState('receiving').length;
+      if (interrupted > 0 || receiving > 0) {
+        logger.info({ interrupted, receiving }, 'evidence collections and transfers waiting for their agents');
+      }
+      offs.push(
+        ctx.bus.on('ticket', ({ ticket, change }) => {
+          if (ticket.channel !== 'auto' || (change !== 'opened' && change !== 'escalated')) return;
+          // After the other listeners have seen the change (the collection adds notes to the same ticket).
+          queueMicrotask(() => track(collector.startRound(ticket.id, ticket.serial)));
+        }),
+        ctx.bus.on('attachment-chunk', (inbound) => {
+          collector.rememberAgent(inbound.agentId, inbound.site);
+          track(assembler.accept(inbound));
+        }),
+        ctx.bus.on('agent-presence', (event) => {
+          collector.rememberAgent(event.agentId, event.site);
+          if (event.status !== 'online') return;
+          // The command router marks the agent online in its own listener of this same event: run after it.
+          queueMicrotask(() => track(collector.agentReturned(event.agentId, event.site)));
+        }),
+      );
+    },
+    async stop() {
+      for (const off of offs.splice(0)) off();
+      // Pending commands were rejected when the broker stopped: let their tasks write their notes (bounded).
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, STOP_WAIT_MS);
+        timer.unref();
+      });
+      await Promise.race([Promise.all([assembler.drain(), ...background]), bound]);
+      clearTimeout(timer);
+    },
+  };
+}
