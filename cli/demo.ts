@@ -4,7 +4,7 @@
  * different ages, one expired), and one agent per site polling every 5 s. Runs until SIGINT/SIGTERM.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
@@ -160,6 +160,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         {},
         `demo agent config ${site.agentId}`,
       );
+      // The simulated fleet makes new certificates on every run: forget the last run's trust-on-first-use store.
+      rmSync(join(config.dataDir, 'known-certs.json'), { force: true });
       const agent = createAgent(config, { logger: logger.child({ agentId: site.agentId }) });
       await agent.start();
       agents.push(agent);

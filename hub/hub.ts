@@ -19,7 +19,7 @@ import type { HubConfig } from './config.ts';
 import type { HubContext, HubModule, HubModuleFactory } from './context.ts';
 import { openDb } from './db.ts';
 import { HubBus } from './events.ts';
-import { createEvidenceModule, createEvidenceModule } from './evidence/module.ts';
+import { createEvidenceModule } from './evidence/module.ts';
 import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';

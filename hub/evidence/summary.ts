@@ -41,6 +41,8 @@ export interface EvidenceInput {
 
 /** Longest summary returned. */
 export const SUMMARY_MAX_CHARS = 600;
+/** Failed components named in the summary (the rest are counted). */
+const MAX_COMPONENTS = 3;
 /** How many of the newest log lines are searched for keywords. */
 export const LOG_TAIL_LINES = 200;
 
@@ -136,8 +138,17 @@ function traceParts(trace: NonNullable<EvidenceInput['trace']>, timeZone: string
     groups.set(key, [...(groups.get(key) ?? []), CHANNEL_LABEL[channel] ?? channel]);
   }
   for (const [phrase, channels] of groups) out.push(`${channels.join(', ')} ${phrase}`);
-  const broken = (last.components ?? []).filter((c) => c.status === 'failed' || c.status === 'disabled');
-  if (broken.length > 0) out.push(`${broken.map((c) => `${c.kind} "${c.name}" ${c.status}`).join(', ')}`);
+  const broken = [
+    ...new Set(
+      (last.components ?? [])
+        .filter((c) => c.status === 'failed' || c.status === 'disabled')
+        .map((c) => `${c.kind} "${c.name}" ${c.status}`),
+    ),
+  ];
+  if (broken.length > 0) {
+    const more = broken.length > MAX_COMPONENTS ? ` and ${broken.length - MAX_COMPONENTS} more` : '';
+    out.push(`${broken.slice(0, MAX_COMPONENTS).join(', ')}${more}`);
+  }
   return out;
 }
 

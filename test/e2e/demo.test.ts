@@ -58,7 +58,16 @@ describe('hezo demo (issue 9)', () => {
     delete env.HEZO_API_TOKEN;
     child = spawn(
       process.execPath,
-      [join(root, 'bin/hezo.js'), 'demo', '--port', String(httpPort), '--mqtt-port', String(mqttPort), '--data', dataDir],
+      [
+        join(root, 'bin/hezo.js'),
+        'demo',
+        '--port',
+        String(httpPort),
+        '--mqtt-port',
+        String(mqttPort),
+        '--data',
+        dataDir,
+      ],
       { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout?.on('data', (b: Buffer) => {
@@ -68,7 +77,7 @@ describe('hezo demo (issue 9)', () => {
       stderr += b.toString();
     });
     await waitUntil(() => /Ctrl-C stops everything/.test(stdout), {
-      timeoutMs: 30_000,
+      timeoutMs: 90_000,
       what: `demo start (stdout: ${stdout.slice(-300)} stderr: ${stderr.slice(-500)} exit: ${child.exitCode})`,
     });
     token = /API token:\s+(\S+)/.exec(stdout)?.[1] ?? '';

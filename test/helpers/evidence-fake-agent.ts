@@ -68,7 +68,12 @@ export function defaultFiles(serial: string): Record<'collect-logs' | 'diagnose'
   const now = new Date().toISOString();
   return {
     'collect-logs': [
-      { name: 'device-logs.txt', kind: 'device-logs', data: Buffer.from(`${now.replace('T', ' ').replace('Z', '')} E/CameraManager: camera "Main" disconnected\n`), capturedAt: now },
+      {
+        name: 'device-logs.txt',
+        kind: 'device-logs',
+        data: Buffer.from(`${now.replace('T', ' ').replace('Z', '')} E/CameraManager: camera "Main" disconnected\n`),
+        capturedAt: now,
+      },
       {
         name: 'agent-trace.json',
         kind: 'agent-trace',
@@ -79,7 +84,16 @@ export function defaultFiles(serial: string): Record<'collect-logs' | 'diagnose'
       {
         name: 'service-tests.json',
         kind: 'service-tests',
-        data: Buffer.from(JSON.stringify({ serial, at: now, tests: [{ name: 'tcp-connect', ok: true }, { name: 'rest-login', ok: false, error: { kind: 'auth', message: 'refused' } }] })),
+        data: Buffer.from(
+          JSON.stringify({
+            serial,
+            at: now,
+            tests: [
+              { name: 'tcp-connect', ok: true },
+              { name: 'rest-login', ok: false, error: { kind: 'auth', message: 'refused' } },
+            ],
+          }),
+        ),
       },
     ],
   };
@@ -107,11 +121,23 @@ export async function startEvidenceAgent(options: EvidenceAgentOptions): Promise
   const announce = async () => {
     await client.publishAsync(
       topics.presence(options.site, options.agentId),
-      encodeMessage('presence', makePresence('online', { agentId: options.agentId, site: options.site, devices: [options.serial] })),
+      encodeMessage(
+        'presence',
+        makePresence('online', { agentId: options.agentId, site: options.site, devices: [options.serial] }),
+      ),
       { qos: 1 },
     );
-    const record = makeHealthRecord({ agentId: options.agentId, site: options.site, serial: options.serial, seq: seq++ });
-    await client.publishAsync(topics.health(options.site, options.agentId, options.serial), encodeMessage('health', record), { qos: 1 });
+    const record = makeHealthRecord({
+      agentId: options.agentId,
+      site: options.site,
+      serial: options.serial,
+      seq: seq++,
+    });
+    await client.publishAsync(
+      topics.health(options.site, options.agentId, options.serial),
+      encodeMessage('health', record),
+      { qos: 1 },
+    );
   };
 
   client.on('close', () => {
@@ -152,7 +178,9 @@ export async function startEvidenceAgent(options: EvidenceAgentOptions): Promise
         client.once('close', onClose);
       });
       const result = await Promise.race([
-        client.publishAsync(topics.attachment(options.site, options.agentId), encodeMessage('attachment', chunk), { qos: 1 }),
+        client.publishAsync(topics.attachment(options.site, options.agentId), encodeMessage('attachment', chunk), {
+          qos: 1,
+        }),
         closed,
       ])
         .catch(() => 'closed' as const)
@@ -187,7 +215,13 @@ export async function startEvidenceAgent(options: EvidenceAgentOptions): Promise
           acknowledged.push(id);
         } else {
           resumed.push(id);
-          if (!(await sendChunks(t, Array.from({ length: t.total - from }, (_, i) => from + i)))) return;
+          if (
+            !(await sendChunks(
+              t,
+              Array.from({ length: t.total - from }, (_, i) => from + i),
+            ))
+          )
+            return;
         }
       }
       await reply({ v: 1, id: command.id, ok: true, data: { resumed, acknowledged, missing } });
@@ -221,7 +255,12 @@ export async function startEvidenceAgent(options: EvidenceAgentOptions): Promise
       ok: true,
       data: {
         logs: { source: 'rest', cached: false },
-        attachments: mine.map((t) => ({ transferId: t.transferId, name: t.file.name, size: t.file.data.length, total: t.total })),
+        attachments: mine.map((t) => ({
+          transferId: t.transferId,
+          name: t.file.name,
+          size: t.file.data.length,
+          total: t.total,
+        })),
       },
     });
   }

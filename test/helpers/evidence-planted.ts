@@ -12,8 +12,10 @@ export function plantedFiles(): Map<string, string> {
   return new Map([
     ['logs/system.log', `2025-01-01 10:00:00.000 I/Auth: login admin password=${PLANTED.devicePassword}\n`],
     ['logs/snmpd.conf', `rocommunity ${PLANTED.community} default\nsnmp.readCommunity=${PLANTED.community}\n`],
-    ['logs/http.log', `Cookie: session_id=${PLANTED.session}; XSRF-TOKEN=${PLANTED.xsrf}\nGET /x?session_id=${PLANTED.session}\n`],
+    [
+      'logs/http.log',
+      `Cookie: session_id=${PLANTED.session}; XSRF-TOKEN=${PLANTED.xsrf}\nGET /x?session_id=${PLANTED.session}\n`,
+    ],
     ['logs/config.json', `{"password":"${PLANTED.jsonPassword}","snmpCommunity":"${PLANTED.community}","x":1}\n`],
   ]);
 }
-

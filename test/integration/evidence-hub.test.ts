@@ -11,13 +11,13 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packTar, readTarEntries } from '../../hub/evidence/redaction.ts';
 import type { TicketView } from '../../hub/types.ts';
+import { encodeMessage } from '../../protocols/messages.ts';
+import { topics } from '../../protocols/topics.ts';
 import { type EvidenceAgent, type EvidenceAgentOptions, startEvidenceAgent } from '../helpers/evidence-fake-agent.ts';
 import { EVIDENCE_AGENT, type EvidenceHub, startEvidenceHub } from '../helpers/evidence-hub.ts';
 import { PLANTED, plantedFiles } from '../helpers/evidence-planted.ts';
 import { makePresence } from '../helpers/health-record.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { encodeMessage } from '../../protocols/messages.ts';
-import { topics } from '../../protocols/topics.ts';
 
 const SERIAL = '8L2X50-0001';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -123,6 +123,7 @@ describe('evidence on automatic tickets', () => {
     h.openAuto(SERIAL, 'down');
     const t2 = await settledTicket(h, first.id, 4);
     expect(t2.attachments.map((a) => a.name)).toContain('blob-2.bin');
+    await h.evidence.drain();
     const stored = readdirSync(join(h.dataDir, 'attachments')).filter((f) => f !== 'tmp');
     expect(stored.filter((f) => f === sha(data))).toHaveLength(1);
     expect(readdirSync(join(h.dataDir, 'attachments', 'tmp'))).toEqual([]);
@@ -133,14 +134,23 @@ describe('evidence on automatic tickets', () => {
       {},
       {
         files: {
-          'collect-logs': [{ name: 'device-logs.txt', kind: 'device-logs', data: Buffer.from('hello\n'), announcedSha256: 'a'.repeat(64) }],
+          'collect-logs': [
+            {
+              name: 'device-logs.txt',
+              kind: 'device-logs',
+              data: Buffer.from('hello\n'),
+              announcedSha256: 'a'.repeat(64),
+            },
+          ],
         },
       },
     );
     const opened = h.openAuto(SERIAL);
     const t = await settledTicket(h, opened.id, 1);
     expect(t.attachments.map((a) => a.name)).toEqual(['service-tests.json']);
-    expect(notes(t)).toMatch(/CHECKSUM_MISMATCH: device-logs.txt from 8L2X50-0001 .* expected sha256 a{64}, got [0-9a-f]{64}; the file was discarded/);
+    expect(notes(t)).toMatch(
+      /CHECKSUM_MISMATCH: device-logs.txt from 8L2X50-0001 .* expected sha256 a{64}, got [0-9a-f]{64}; the file was discarded/,
+    );
   });
 
   it('enforces the size caps per attachment and per ticket with a clear note', async () => {
@@ -150,28 +160,52 @@ describe('evidence on automatic tickets', () => {
         files: {
           'collect-logs': [
             { name: 'huge.txt', kind: 'device-logs', data: Buffer.alloc(10_000, 'x') },
-            { name: 'agent-trace.json', kind: 'agent-trace', data: Buffer.from(`{"records":[],"pad":"${'y'.repeat(3000)}"}`) },
+            {
+              name: 'agent-trace.json',
+              kind: 'agent-trace',
+              data: Buffer.from(`{"records":[],"pad":"${'y'.repeat(3000)}"}`),
+            },
           ],
-          diagnose: [{ name: 'service-tests.json', kind: 'service-tests', data: Buffer.from(`{"tests":[],"pad":"${'z'.repeat(3500)}"}`) }],
+          diagnose: [
+            {
+              name: 'service-tests.json',
+              kind: 'service-tests',
+              data: Buffer.from(`{"tests":[],"pad":"${'z'.repeat(3500)}"}`),
+            },
+          ],
         },
       },
     );
     const opened = h.openAuto(SERIAL);
-    await waitFor(() => /huge.txt/.test(notes(ticketOf(h, opened.id))) && /per ticket/.test(notes(ticketOf(h, opened.id))) && ticketOf(h, opened.id).summary !== OPENING_SUMMARY, {
-      timeoutMs: 10_000,
-      what: 'size notes',
-    });
+    await waitFor(
+      () =>
+        /huge.txt/.test(notes(ticketOf(h, opened.id))) &&
+        /per ticket/.test(notes(ticketOf(h, opened.id))) &&
+        ticketOf(h, opened.id).summary !== OPENING_SUMMARY,
+      {
+        timeoutMs: 10_000,
+        what: 'size notes',
+      },
+    );
     const t = ticketOf(h, opened.id);
     expect(notes(t)).toContain('ATTACHMENT_TOO_LARGE: huge.txt is 10000 bytes, limit 4096');
     expect(t.attachments).toHaveLength(1); // only one of the two ~3 KB files fits in 6000 bytes
-    expect(notes(t)).toMatch(/ATTACHMENT_TOO_LARGE: (agent-trace|service-tests)\.json is \d+ bytes, limit 6000 per ticket/);
+    expect(notes(t)).toMatch(
+      /ATTACHMENT_TOO_LARGE: (agent-trace|service-tests)\.json is \d+ bytes, limit 6000 per ticket/,
+    );
     expect(readdirSync(join(h.dataDir, 'attachments')).filter((f) => f !== 'tmp')).toHaveLength(1);
   });
 
   it('redacts planted secrets before storage, and logs none of them', async () => {
     const files = plantedFiles();
     const tgz = await packTar(
-      [...files].map(([path, text]) => ({ path, type: 'File', mode: 0o644, mtime: new Date(0), data: Buffer.from(text) })),
+      [...files].map(([path, text]) => ({
+        path,
+        type: 'File',
+        mode: 0o644,
+        mtime: new Date(0),
+        data: Buffer.from(text),
+      })),
       true,
     );
     const trace = Buffer.from(JSON.stringify({ records: [], note: `password=${PLANTED.devicePassword}` }));
@@ -226,8 +260,13 @@ describe('evidence on automatic tickets', () => {
   it('collection timeout: a note names what is missing and why', async () => {
     const h = await setup({ attachments: { collectTimeoutMs: 1000 } }, { isSilent: true });
     const opened = h.openAuto(SERIAL);
-    await waitFor(() => /EVIDENCE_NOT_COLLECTED/.test(notes(ticketOf(h, opened.id))), { timeoutMs: 15_000, what: 'timeout note' });
-    expect(notes(ticketOf(h, opened.id))).toMatch(/EVIDENCE_NOT_COLLECTED: .*: .*no reply within 1000 ms.*will retry when the agent is back/);
+    await waitFor(() => /EVIDENCE_NOT_COLLECTED/.test(notes(ticketOf(h, opened.id))), {
+      timeoutMs: 15_000,
+      what: 'timeout note',
+    });
+    expect(notes(ticketOf(h, opened.id))).toMatch(
+      /EVIDENCE_NOT_COLLECTED: .*: .*no reply within 1000 ms.*will retry when the agent is back/,
+    );
     expect(ticketOf(h, opened.id).attachments).toHaveLength(0);
     expect(existsSync(join(h.dataDir, 'attachments'))).toBe(true);
   });

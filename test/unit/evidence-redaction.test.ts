@@ -2,7 +2,14 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { archiveLines, isGzip, packTar, readTarEntries, redactAttachment, redactEvidenceText } from '../../hub/evidence/redaction.ts';
+import {
+  archiveLines,
+  isGzip,
+  packTar,
+  readTarEntries,
+  redactAttachment,
+  redactEvidenceText,
+} from '../../hub/evidence/redaction.ts';
 import { PLANTED, plantedFiles } from '../helpers/evidence-planted.ts';
 
 const leaks = (text: string) => Object.values(PLANTED).filter((secret) => text.includes(secret));
@@ -16,7 +23,13 @@ describe('hub-side redaction', () => {
   it('re-packs a tar.gz with every text entry redacted and keeps the rest of the content', async () => {
     const files = plantedFiles();
     const tgz = await packTar(
-      [...files].map(([path, text]) => ({ path, type: 'File', mode: 0o644, mtime: new Date(0), data: Buffer.from(text) })),
+      [...files].map(([path, text]) => ({
+        path,
+        type: 'File',
+        mode: 0o644,
+        mtime: new Date(0),
+        data: Buffer.from(text),
+      })),
       true,
     );
     expect(leaks(gunzipSync(tgz).toString('latin1')).length).toBeGreaterThan(0);
@@ -42,7 +55,10 @@ describe('hub-side redaction', () => {
   });
 
   it('refuses a tar it cannot parse instead of storing it unredacted', async () => {
-    const tar = await packTar([{ path: 'a.log', type: 'File', mode: 0o644, mtime: new Date(0), data: Buffer.from('x'.repeat(2000)) }], false);
+    const tar = await packTar(
+      [{ path: 'a.log', type: 'File', mode: 0o644, mtime: new Date(0), data: Buffer.from('x'.repeat(2000)) }],
+      false,
+    );
     const broken = Buffer.concat([tar.subarray(0, 512), Buffer.from('password=oops')]);
     broken.write('garbage!', 148, 'latin1'); // corrupt the header checksum
     await expect(redactAttachment(broken)).rejects.toThrow();

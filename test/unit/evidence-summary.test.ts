@@ -53,10 +53,23 @@ describe('summariseEvidence', () => {
     expect(text).toBe('REST, SNMP timeouts since 2025-03-10 23:00');
   });
 
+  it('names each failed component once, at most three', () => {
+    const components = ['a', 'b', 'b', 'c', 'd'].map((name) => ({ kind: 'camera', name, status: 'failed' }));
+    const text = summariseEvidence({
+      trace: { records: [{ observedAt: '2025-03-10T09:42:00Z', reachability: { rest: ok }, components }] },
+    });
+    expect(text).toBe('camera "a" failed, camera "b" failed, camera "c" failed and 1 more');
+  });
+
   it('a channel that recovered in the newest record is not reported', () => {
     const text = summariseEvidence({
       trace: { records: [record('2025-03-10T09:42:00Z', fail('timeout'), ok), record('2025-03-10T09:43:00Z', ok, ok)] },
-      serviceTests: { tests: [{ name: 'tcp-connect', ok: true }, { name: 'rest-login', ok: true }] },
+      serviceTests: {
+        tests: [
+          { name: 'tcp-connect', ok: true },
+          { name: 'rest-login', ok: true },
+        ],
+      },
     });
     expect(text).toBe('service tests 2/2 passed');
   });
@@ -72,12 +85,12 @@ describe('summariseEvidence', () => {
   });
 
   it('reports microphone and network lines, and quiet logs as such', () => {
-    expect(summariseEvidence({ logLines: ['2025-01-01 10:00:00.000 E/AudioManager: microphone "Kitten" missing'] })).toContain(
-      'last log lines mention microphone, error',
-    );
-    expect(summariseEvidence({ logLines: ['2025-01-01 10:00:00.000 W/NetworkMonitor: packet loss detected on eth0 (12%)'] })).toContain(
-      'network',
-    );
+    expect(
+      summariseEvidence({ logLines: ['2025-01-01 10:00:00.000 E/AudioManager: microphone "Kitten" missing'] }),
+    ).toContain('last log lines mention microphone, error');
+    expect(
+      summariseEvidence({ logLines: ['2025-01-01 10:00:00.000 W/NetworkMonitor: packet loss detected on eth0 (12%)'] }),
+    ).toContain('network');
     expect(summariseEvidence({ logLines: ['2025-01-01 10:00:00.000 I/CallManager: call started'] })).toBe(
       'last log lines show no camera, microphone, network or error messages',
     );
@@ -87,7 +100,9 @@ describe('summariseEvidence', () => {
     expect(summariseEvidence({})).toBe('no evidence collected yet');
     const long = summariseEvidence({
       logLines: [`2025-01-01 10:00:00.000 E/CameraManager: camera ${'x'.repeat(2000)} failed`],
-      serviceTests: { tests: Array.from({ length: 100 }, (_, i) => ({ name: `test-${i}`, ok: false, error: { kind: 'timeout' } })) },
+      serviceTests: {
+        tests: Array.from({ length: 100 }, (_, i) => ({ name: `test-${i}`, ok: false, error: { kind: 'timeout' } })),
+      },
     });
     expect(long.length).toBeLessThanOrEqual(600);
   });
@@ -95,7 +110,13 @@ describe('summariseEvidence', () => {
 
 describe('helpers', () => {
   it('tailLines sorts timestamped lines from several files and keeps the newest', () => {
-    const lines = ['2025-01-01 10:00:02.000 b', '', '# comment', '2025-01-01 10:00:01.000 a', '2025-01-01 10:00:03.000 c'];
+    const lines = [
+      '2025-01-01 10:00:02.000 b',
+      '',
+      '# comment',
+      '2025-01-01 10:00:01.000 a',
+      '2025-01-01 10:00:03.000 c',
+    ];
     expect(tailLines(lines, 2)).toEqual(['2025-01-01 10:00:02.000 b', '2025-01-01 10:00:03.000 c']);
   });
 

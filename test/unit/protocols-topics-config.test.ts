@@ -60,7 +60,10 @@ describe('config loading', () => {
 
   it('loads YAML with defaults and environment overrides for secrets', () => {
     const file = join(dir, 'agent.yaml');
-    writeFileSync(file, `version: 1\nagentId: agent-1\nsite: site-a\ncustomer: acme\nmqtt:\n  url: mqtt://127.0.0.1:1883\ndevices: []\n`);
+    writeFileSync(
+      file,
+      `version: 1\nagentId: agent-1\nsite: site-a\ncustomer: acme\nmqtt:\n  url: mqtt://127.0.0.1:1883\ndevices: []\n`,
+    );
     const config = loadConfig(AgentConfig, file, { HEZO_MQTT_PASSWORD: 's3cret' }, AGENT_ENV_OVERRIDES);
     expect(config.mqtt.password).toBe('s3cret');
     expect(config.pollIntervalMs).toBe(10_000);
@@ -69,7 +72,10 @@ describe('config loading', () => {
 
   it('names the field of a wrong value, hiding secrets', () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ ...good, devices: [{ ...good.devices[0], address: '' }], mqtt: { ...good.mqtt, password: 7 } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ ...good, devices: [{ ...good.devices[0], address: '' }], mqtt: { ...good.mqtt, password: 7 } }),
+    );
     const err = errorOf(() => loadConfig(AgentConfig, file));
     expect(err.code).toBe(ErrorCode.CONFIG_INVALID);
     expect(err.message).toContain('devices[0].address: expected an IPv4/IPv6 address or a hostname');
@@ -86,7 +92,9 @@ describe('config loading', () => {
   });
 
   it('reports an unreadable or unparsable file in one line', () => {
-    expect(errorOf(() => loadConfig(AgentConfig, join(dir, 'missing.yaml'))).message).toMatch(/missing\.yaml: cannot read \(ENOENT\)/);
+    expect(errorOf(() => loadConfig(AgentConfig, join(dir, 'missing.yaml'))).message).toMatch(
+      /missing\.yaml: cannot read \(ENOENT\)/,
+    );
     const file = join(dir, 'broken.yaml');
     writeFileSync(file, 'version: [1\n');
     expect(errorOf(() => loadConfig(AgentConfig, file)).message).toMatch(/broken\.yaml: not valid YAML/);

@@ -1,0 +1,122 @@
+/**
+ * Issue 7 end to end (SLA-11): simulator + real agent + hub on loopback. A camera that disconnects opens a P2
+ * that arrives with a fresh log archive mentioning the camera and the service tests; a device that loses power
+ * opens a P1 with the agent's cached archive (and its capture time) and the failed service tests.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Agent, createAgent } from '../../agent/agent.ts';
+import { readTarEntries } from '../../hub/evidence/redaction.ts';
+import type { TicketView } from '../../hub/types.ts';
+import type { Fleet, SimNetworkDeviceInfo } from '../../simulator/fleet.ts';
+import { agentConfigForFleet, silentLogger, tempDir } from '../helpers/agent-harness.ts';
+import { type EvidenceHub, startEvidenceHub } from '../helpers/evidence-hub.ts';
+import { networked, startSimFleet } from '../helpers/sim-clients.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const AGENT = { id: 'agent-1', site: 'site-1', password: 'e2e-agent-password-1' };
+
+describe('evidence on automatic tickets, end to end', () => {
+  let hub: EvidenceHub;
+  let fleet: Fleet;
+  let agent: Agent;
+  let devices: SimNetworkDeviceInfo[];
+  const cleanups: (() => Promise<void> | void)[] = [];
+
+  beforeAll(async () => {
+    const sim = await startSimFleet({ devices: 2, seed: 7, models: ['StudioX50'], tuning: { autoCalls: false } });
+    cleanups.push(sim.close);
+    fleet = sim.fleet;
+    devices = networked(fleet.devices());
+    hub = await startEvidenceHub({
+      agents: [AGENT],
+      customers: [{ id: 'cust-1', name: 'Customer One' }],
+      devices: devices.map((d) => ({ serial: d.serial, model: d.model, site: AGENT.site, customer: 'cust-1' })),
+    });
+    cleanups.push(() => hub.close());
+    const tmp = tempDir('hezo-evidence-agent-');
+    cleanups.push(tmp.close);
+    const config = agentConfigForFleet(devices, hub.urls.mqttUrl, tmp.dir, {
+      mqtt: { url: hub.urls.mqttUrl, username: AGENT.id, password: AGENT.password, keepaliveS: 5 },
+      pollIntervalMs: 1000,
+    });
+    agent = createAgent(config, { logger: silentLogger });
+    await agent.start();
+    cleanups.unshift(() => agent.stop());
+    // every device up, and the agent has cached an archive of each (the dead device will need it)
+    await waitFor(
+      () =>
+        devices.every(
+          (d) =>
+            hub.hub.ctx.services.devices?.get(d.serial)?.state === 'up' &&
+            existsSync(join(tmp.dir, 'log-cache', `${d.serial}.json`)),
+        ),
+      { timeoutMs: 30_000, what: 'devices up with cached archives' },
+    );
+  });
+
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  async function ticketWithEvidence(serial: string, priority: 'P1' | 'P2'): Promise<TicketView> {
+    return waitFor(
+      () => {
+        const t = hub.tickets.list({ state: 'open' }).find((x) => x.serial === serial && x.priority === priority);
+        if (t === undefined) return undefined;
+        const kinds = new Set(t.attachments.map((a) => a.kind));
+        const isComplete = kinds.has('device-logs') && kinds.has('service-tests') && kinds.has('agent-trace');
+        return isComplete && t.summary?.includes('service tests') ? t : undefined;
+      },
+      { timeoutMs: 60_000, what: `${priority} ticket of ${serial} with its evidence` },
+    );
+  }
+
+  async function download(ticketId: string, name: string): Promise<Buffer> {
+    const res = await hub.api(`/api/tickets/${ticketId}/attachments/${name}`);
+    expect(res.status).toBe(200);
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  it('camera disconnected: P2 with a fresh archive whose log lines mention the camera, and service tests', async () => {
+    const device = devices[0]!;
+    const faultAt = Date.now();
+    fleet.injectFault(device.serial, { kind: 'camera-disconnected' });
+    const t = await ticketWithEvidence(device.serial, 'P2');
+    expect(t.channel).toBe('auto');
+    const logs = t.attachments.find((a) => a.kind === 'device-logs')!;
+    expect(logs.name).toBe('device-logs.tar.gz');
+    expect(Date.parse(logs.capturedAt!)).toBeGreaterThanOrEqual(faultAt - 1000); // fresh, not the cache
+    const entries = await readTarEntries(gunzipSync(await download(t.id, logs.name)));
+    const text = entries.map((e) => e.data.toString('utf8')).join('\n');
+    expect(text).toMatch(/CameraManager: camera ".+" disconnected/);
+    expect(text).not.toContain(device.password);
+    const tests = JSON.parse((await download(t.id, 'service-tests.json')).toString('utf8')) as {
+      tests: { name: string; ok: boolean }[];
+    };
+    expect(tests.tests.find((x) => x.name === 'rest-login')?.ok).toBe(true);
+    expect(t.summary).toContain('last log lines mention camera');
+    expect(hub.logText()).not.toContain(device.password);
+  });
+
+  it('power off: P1 with the cached archive (capturedAt) and the failed service tests', async () => {
+    const device = devices[1]!;
+    const offAt = Date.now();
+    fleet.injectFault(device.serial, { kind: 'power-off' });
+    const t = await ticketWithEvidence(device.serial, 'P1');
+    const logs = t.attachments.find((a) => a.kind === 'device-logs')!;
+    expect(Date.parse(logs.capturedAt!)).toBeLessThan(offAt); // taken before the power went
+    const tests = JSON.parse((await download(t.id, 'service-tests.json')).toString('utf8')) as {
+      tests: { name: string; ok: boolean; skipped?: string }[];
+    };
+    const run = tests.tests.filter((x) => !x.skipped);
+    expect(run.length).toBeGreaterThan(0);
+    expect(run.every((x) => !x.ok)).toBe(true);
+    const full = hub.tickets.get(t.id)!;
+    expect(full.history.map((h) => h.note).join('\n')).toContain("the agent's cached archive captured at");
+    expect(t.summary).toMatch(/logs from the cached archive captured .*old/);
+    expect(t.summary).toMatch(/service tests 0\/\d+ passed/);
+  });
+});
