@@ -7,8 +7,6 @@
  * `<dataDir>/attachments/<sha256 of the stored bytes>` (deduplicated) and `ticketService.addAttachment`.
  * Size caps per attachment and per ticket are enforced from the first chunk (ATTACHMENT_TOO_LARGE -> note).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -18,8 +16,11 @@ import type { AttachmentChunk } from '../../protocols/messages.ts';
 import type { HubConfig } from '../config.ts';
 import type { TicketService } from '../context.ts';
 import type { InboundMessage } from '../events.ts';
+import { hasBit, setBit, sha256Of, sha256OfFile, uniqueAttachmentName } from './chunk-map.ts';
 import { redactAttachment } from './redaction.ts';
 import type { EvidenceStore, TransferRow } from './store.ts';
+
+export { nextMissingSeq, uniqueAttachmentName } from './chunk-map.ts';
 
 /** Transfers with at least this many chunks log their progress (every ~10 %). */
 const PROGRESS_MIN_CHUNKS = 10;
@@ -46,42 +47,6 @@ export interface AssemblerDeps {
   progress(p: TransferProgress): void;
   /** A transfer was stored or rejected: nothing more will come of it. */
   finished(row: TransferRow): void;
-}
-
-function sha256Of(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-function hasBit(bits: Buffer, seq: number): boolean {
-  return ((bits[seq >> 3] ?? 0) & (1 << (seq & 7))) !== 0;
-}
-
-function setBit(bits: Buffer, seq: number): void {
-  bits[seq >> 3] = (bits[seq >> 3] ?? 0) | (1 << (seq & 7));
-}
-
-/** The first chunk not received yet (`total` when complete): where the agent should resume. */
-export function nextMissingSeq(row: Pick<TransferRow, 'received' | 'total'>): number {
-  for (let seq = 0; seq < row.total; seq++) if (!hasBit(row.received, seq)) return seq;
-  return row.total;
-}
-
-/** `device-logs.tar.gz` -> `device-logs-2.tar.gz` when the ticket already has that name. */
-export function uniqueAttachmentName(name: string, taken: ReadonlySet<string>): string {
-  if (!taken.has(name)) return name;
-  const dot = name.indexOf('.', 1);
-  const stem = dot === -1 ? name : name.slice(0, dot);
-  const ext = dot === -1 ? '' : name.slice(dot);
-  for (let i = 2; ; i++) {
-    const candidate = `${stem}-${i}${ext}`;
-    if (!taken.has(candidate)) return candidate;
-  }
 }
 
 export class TransferAssembler {
