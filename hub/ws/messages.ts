@@ -16,13 +16,29 @@ export interface SnapshotMessage {
   tickets: TicketView[];
   /** Site alerts currently raised. */
   siteAlerts: SiteAlert[];
+  /** Long tasks still running (outbox replays, log uploads, evidence transfers). */
+  progress: ProgressItem[];
+}
+
+/** Progress of one long task, for the NOC page's activity strip. */
+export interface ProgressItem {
+  /** Stable key: one row per task. */
+  key: string;
+  /** Who does it: an agent id, or `hub`. */
+  source: string;
+  task: string;
+  done: number;
+  total: number;
+  unit: 'items' | 'bytes' | 'chunks';
+  at: string;
 }
 
 export type DeltaMessage =
   | { type: 'device'; seq: number; at: string; data: DeviceView }
   | { type: 'ticket'; seq: number; at: string; data: TicketView }
   | { type: 'sla'; seq: number; at: string; data: SlaEvent }
-  | { type: 'site-alert'; seq: number; at: string; data: SiteAlert };
+  | { type: 'site-alert'; seq: number; at: string; data: SiteAlert }
+  | { type: 'progress'; seq: number; at: string; data: ProgressItem };
 
 export type DeltaType = DeltaMessage['type'];
 export type ServerMessage = SnapshotMessage | DeltaMessage;

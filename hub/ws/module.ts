@@ -10,7 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { HubContext, HubModule } from '../context.ts';
 import type { DeviceView, SiteAlert, TicketView } from '../types.ts';
 import { checkToken, tokenFromRequest } from './auth.ts';
-import { MAX_CLIENT_PAYLOAD_BYTES } from './messages.ts';
+import { MAX_CLIENT_PAYLOAD_BYTES, type ProgressItem } from './messages.ts';
 import { LiveStream } from './stream.ts';
 
 export const WS_PATH = '/ws';
@@ -41,6 +41,13 @@ export function createWsModule(ctx: HubContext): WsModule {
   const siteAlerts = new Map<string, SiteAlert>();
   const devicesSeen = new Map<string, DeviceView>();
   const ticketsSeen = new Map<string, TicketView>();
+  /** Long tasks still running (agent heartbeats, evidence transfers); finished ones are dropped. */
+  const progress = new Map<string, ProgressItem>();
+  const trackProgress = (item: ProgressItem): void => {
+    if (item.done >= item.total) progress.delete(item.key);
+    else progress.set(item.key, item);
+    stream.publishProgress(item);
+  };
 
   const stream = new LiveStream({
     clock: ctx.clock,
@@ -54,6 +61,7 @@ export function createWsModule(ctx: HubContext): WsModule {
       devices: ctx.services.devices?.list() ?? [...devicesSeen.values()],
       tickets: ctx.services.tickets?.list({ state: 'open' }) ?? [...ticketsSeen.values()],
       siteAlerts: [...siteAlerts.values()],
+      progress: [...progress.values()],
     }),
   });
   const authFailures = new Counter({
@@ -106,6 +114,30 @@ export function createWsModule(ctx: HubContext): WsModule {
           stream.publishTicket(ticket);
         }),
         bus.on('sla', (event) => stream.publishSla(event)),
+        bus.on('ingest:heartbeat', ({ message, agentId }) => {
+          const at = new Date(ctx.clock.now()).toISOString();
+          const reported = new Set<string>();
+          for (const p of message.progress ?? []) {
+            const key = `${agentId}:${p.task}`;
+            reported.add(key);
+            trackProgress({ key, source: agentId, task: p.task, done: p.done, total: p.total, unit: 'items', at });
+          }
+          // A task the agent no longer reports has finished.
+          for (const [key, item] of progress) {
+            if (item.source === agentId && !reported.has(key)) trackProgress({ ...item, done: item.total, at });
+          }
+        }),
+        bus.on('attachment-progress', (p) =>
+          trackProgress({
+            key: `hub:${p.transferId}`,
+            source: 'hub',
+            task: `evidence ${p.name} for ${p.ticketId} (${p.serial})`,
+            done: p.receivedBytes,
+            total: p.size,
+            unit: 'bytes',
+            at: new Date(ctx.clock.now()).toISOString(),
+          }),
+        ),
         bus.on('site-alert', (alert) => {
           const key = `${alert.site}/${alert.agentId}`;
           if (alert.status === 'raised') siteAlerts.set(key, alert);

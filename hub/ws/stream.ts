@@ -17,7 +17,7 @@ import type { WebSocket } from 'ws';
 import * as wsModule from 'ws';
 import type { Clock } from '../../protocols/clock.ts';
 import type { DeviceView, SiteAlert, SlaEvent, TicketView } from '../types.ts';
-import { ClientMessage, type DeltaMessage, type SnapshotMessage } from './messages.ts';
+import { ClientMessage, type DeltaMessage, type ProgressItem, type SnapshotMessage } from './messages.ts';
 
 export interface StreamOptions {
   clock: Clock;
@@ -28,7 +28,7 @@ export interface StreamOptions {
   coalesceMs: number;
   stuckClientTimeoutMs: number;
   /** Current state for a snapshot (devices, open tickets, raised site alerts). */
-  snapshot(): Pick<SnapshotMessage, 'devices' | 'tickets' | 'siteAlerts'>;
+  snapshot(): Pick<SnapshotMessage, 'devices' | 'tickets' | 'siteAlerts' | 'progress'>;
 }
 
 export interface StreamStats {
@@ -168,6 +168,10 @@ export class LiveStream {
 
   publishSiteAlert(alert: SiteAlert): void {
     this.enqueue(`a:${alert.site}/${alert.agentId}`, { type: 'site-alert', data: alert });
+  }
+
+  publishProgress(item: ProgressItem): void {
+    this.enqueue(`p:${item.key}`, { type: 'progress', data: item });
   }
 
   publishSla(event: SlaEvent): void {

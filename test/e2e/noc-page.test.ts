@@ -182,6 +182,44 @@ describe('NOC wall page', () => {
     await page.screenshot({ path: artifactPath('noc-wall.png') });
   });
 
+  it('shows long tasks (outbox replay, evidence upload) in the activity strip until they finish', async () => {
+    const s = server!;
+    const heartbeat = (done: number) =>
+      s.fake.bus.emit('ingest:heartbeat', {
+        message: {
+          v: 1,
+          agentId: 'agent-krk',
+          at: new Date().toISOString(),
+          intervalMs: 5000,
+          outboxDepth: 400 - done,
+          outboxDropped: 0,
+          progress: [{ task: 'outbox replay', done, total: 400 }],
+        },
+        site: 'krk-lab',
+        agentId: 'agent-krk',
+        clientId: 'agent-krk',
+        receivedAtMs: Date.now(),
+      });
+    heartbeat(120);
+    s.fake.bus.emit('attachment-progress', {
+      ticketId: 'T-42',
+      serial: 'X50-0001',
+      transferId: 'tr-000123',
+      name: 'device-logs.tar.gz',
+      receivedBytes: 5 * 1_048_576,
+      size: 50 * 1_048_576,
+      percent: 10,
+    });
+    const replay = page.locator('[data-testid="activity-item"][data-key="agent-krk:outbox replay"]');
+    await replay.waitFor({ timeout: 2000 });
+    expect(await replay.textContent()).toContain('agent-krk · outbox replay · 120/400 (30 %)');
+    const upload = page.locator('[data-testid="activity-item"][data-key="hub:tr-000123"]');
+    expect(await upload.textContent()).toContain('5.0 MB/50.0 MB (10 %)');
+    await page.screenshot({ path: artifactPath('noc-activity.png') });
+    heartbeat(400);
+    await replay.waitFor({ state: 'detached', timeout: 2000 });
+  });
+
   it('opens a ticket detail panel with history and attachments', async () => {
     await page.click('[data-ticket-id="T-42"]');
     await page.waitForSelector('[data-testid="ticket-history"] tr:nth-child(2)', { timeout: 3000 });

@@ -11,7 +11,15 @@
   const KEEPALIVE_MS = 20_000;
   const SILENCE_LIMIT_MS = 45_000;
 
-  const model = { devices: new Map(), tickets: new Map(), siteAlerts: new Map(), seq: -1, offsetMs: 0 };
+  const model = {
+    devices: new Map(),
+    tickets: new Map(),
+    siteAlerts: new Map(),
+    progress: new Map(),
+    seq: -1,
+    offsetMs: 0,
+  };
+  const PROGRESS_STALE_MS = 120_000;
   const conn = { ws: null, attempt: 0, awaitingSnapshot: true, lastMessageAt: 0, retryTimer: 0 };
   let renderQueued = false;
   let openTicketId = null;
@@ -130,6 +138,7 @@
   function render() {
     renderCounts();
     renderSiteAlerts();
+    renderActivity();
     renderTickets();
     renderDevices();
   }
@@ -160,6 +169,34 @@
           text: `⚠ SITE ${a.site}: agent ${a.agentId} offline - ${a.serials.length} device(s) not watched (${a.reason})`,
         }),
       ),
+    );
+  }
+
+  function formatAmount(value, unit) {
+    if (unit !== 'bytes') return String(value);
+    if (value >= 1_048_576) return `${(value / 1_048_576).toFixed(1)} MB`;
+    return `${Math.round(value / 1024)} KB`;
+  }
+
+  // Long tasks (outbox replays, log uploads, evidence transfers), so nobody wonders whether something is stuck.
+  function renderActivity() {
+    const fresh = [...model.progress.values()].filter((p) => now() - Date.parse(p.at) < PROGRESS_STALE_MS);
+    $('activity').replaceChildren(
+      ...fresh.map((p) => {
+        const pct = p.total > 0 ? Math.min(100, Math.floor((p.done / p.total) * 100)) : 0;
+        // CSSOM, not a style attribute: the page's CSP forbids inline styles.
+        const fill = h('span', { class: 'activity-fill' });
+        fill.style.width = `${pct}%`;
+        return h(
+          'div',
+          { class: 'activity-item', 'data-testid': 'activity-item', 'data-key': p.key },
+          h('span', {
+            class: 'activity-text',
+            text: `⇅ ${p.source} · ${p.task} · ${formatAmount(p.done, p.unit)}/${formatAmount(p.total, p.unit)} (${pct} %)`,
+          }),
+          h('span', { class: 'activity-bar' }, fill),
+        );
+      }),
     );
   }
 
@@ -342,6 +379,7 @@
     model.devices = new Map(msg.devices.map((d) => [d.serial, d]));
     model.tickets = new Map(msg.tickets.map((t) => [t.id, t]));
     model.siteAlerts = new Map(msg.siteAlerts.map((a) => [`${a.site}/${a.agentId}`, a]));
+    model.progress = new Map((msg.progress || []).map((p) => [p.key, p]));
     conn.awaitingSnapshot = false;
     conn.attempt = 0;
     setStreamState(true);
@@ -368,6 +406,10 @@
         }
         break;
       }
+      case 'progress':
+        if (data.done >= data.total) model.progress.delete(data.key);
+        else model.progress.set(data.key, data);
+        break;
       case 'site-alert':
         if (data.status === 'raised') model.siteAlerts.set(`${data.site}/${data.agentId}`, data);
         else model.siteAlerts.delete(`${data.site}/${data.agentId}`);
