@@ -1,20 +1,34 @@
 /**
  * Everything the agent keeps per network device: its REST client (one session, one keep-alive socket),
- * its SNMP client, what it saw last (uptime, down or up), and the poll itself:
- * TCP connect + SNMP in parallel, then REST (skipped when TCP says the device is gone), each with
- * quick retries bounded by the poll interval, then normalisation into one health record.
+ * its SNMP client, what it saw last (uptime, down or up, the last REST detail read), and the poll itself:
+ * REST + SNMP in parallel, then a TCP connect probe only when REST failed (or is not configured), each
+ * with quick retries bounded by the poll interval, then normalisation into one health record.
+ * REST reads its detail endpoints only when needed (`planRest`); light polls carry the last detail over.
  */
 import type { Logger } from 'pino';
 import type { AgentConfig, AgentDevice } from '../protocols/agent-config.ts';
 import { DeviceError } from '../protocols/clients/device-error.ts';
 import { PolyRestClient } from '../protocols/clients/poly-rest.ts';
+import type {
+  Cameras,
+  Microphones,
+  Peripherals,
+  SystemInfo,
+  SystemStatus,
+} from '../protocols/clients/poly-rest-schemas.ts';
 import { createV2cClient, createV3Client, type SharedV2cSocket, type SnmpClient } from '../protocols/clients/snmp.ts';
 import type { Clock } from '../protocols/clock.ts';
 import type { Evidence, Probe } from '../protocols/health.ts';
 import type { DeviceEvent } from '../protocols/messages.ts';
 import type { CertTrustStore } from './cert-trust.ts';
-import { type DeviceObservation, normalise, type RecordContext, type RecordDraft } from './normalise.ts';
-import { pollRest } from './poll/rest.ts';
+import {
+  type DeviceObservation,
+  normalise,
+  type RecordContext,
+  type RecordDraft,
+  statusFromRestState,
+} from './normalise.ts';
+import { FULL_READ, isMaybeInCall, pollRest, type RestObservation, type RestReadPlan } from './poll/rest.ts';
 import { withRetries } from './poll/retry.ts';
 import { pollSnmp } from './poll/snmp.ts';
 import { tcpConnect } from './poll/tcp.ts';
@@ -31,8 +45,44 @@ export interface PollerDeps {
 }
 
 const DOWN_KINDS = new Set(['timeout', 'refused', 'unreachable']);
+/** The REST detail reads (microphones, cameras, peripherals) run at least this often (S1 polls every 60 s). */
+export const DETAIL_EVERY_MS = 60_000;
+
+interface DetailRead {
+  microphones: Microphones | undefined;
+  cameras: Cameras | undefined;
+  peripherals: Peripherals | undefined;
+  at: string;
+  atMs: number;
+  /** A microphone or camera missing or disconnected: read the detail again on every poll. */
+  hasProblem: boolean;
+}
+
+/** The status list in one string (name=state), to notice any change. */
+function statusKey(status: SystemStatus | undefined): string {
+  if (!status) return '';
+  let key = '';
+  for (const item of status) key += `${item.name}=${item.stateList[0] ?? ''};`;
+  return key;
+}
+
+/** Any status item that reads as failed (down, some_down, all_down, offline...). */
+function hasStatusProblem(status: SystemStatus | undefined): boolean {
+  return status?.some((item) => statusFromRestState(item.stateList[0]) === 'failed') ?? false;
+}
 /** Uptime may lag the wall clock a little between polls; a drop larger than this is a reboot. */
 const REBOOT_TOLERANCE_S = 30;
+/** Uptime never decreases on a running device; more than this backwards is a reboot, however young the device. */
+const UPTIME_JITTER_S = 2;
+
+/**
+ * A reboot: uptime went backwards (beyond jitter), or it grew far less than the time that passed (the device
+ * rebooted and has been up a while again since the last poll).
+ */
+export function isReboot(uptimeS: number, lastUptimeS: number, expectedS: number): boolean {
+  if (uptimeS + UPTIME_JITTER_S < lastUptimeS) return true;
+  return uptimeS + REBOOT_TOLERANCE_S < expectedS && uptimeS < lastUptimeS + REBOOT_TOLERANCE_S;
+}
 
 export class DevicePoller {
   readonly device: AgentDevice;
@@ -44,6 +94,11 @@ export class DevicePoller {
   private snmpWasOk = false;
   private wasDown = false;
   private failing = new Set<string>();
+  /** The newest REST detail read (microphones, cameras, peripherals), carried into light polls. */
+  private lastDetail: DetailRead | undefined;
+  private lastStatusKey: string | undefined;
+  /** The last poll saw a call (REST conferences or SNMP): read the call over REST every poll. */
+  private wasInCall = false;
 
   constructor(device: AgentDevice, deps: PollerDeps) {
     this.device = device;
@@ -100,7 +155,7 @@ export class DevicePoller {
     const last = this.lastUptime;
     if (last) {
       const expected = last.uptimeS + (nowMs - last.atMs) / 1000;
-      if (uptimeS + REBOOT_TOLERANCE_S < expected && uptimeS < last.uptimeS + REBOOT_TOLERANCE_S) {
+      if (isReboot(uptimeS, last.uptimeS, expected)) {
         this.deps.emitEvent(
           this.device.serial,
           'reboot-detected',
@@ -116,7 +171,7 @@ export class DevicePoller {
   private noteSnmpUptime(uptimeS: number): void {
     const nowMs = this.deps.clock.now();
     const last = this.lastSnmpUptime;
-    if (last && uptimeS + REBOOT_TOLERANCE_S < last.uptimeS + (nowMs - last.atMs) / 1000 && uptimeS < last.uptimeS) {
+    if (last && isReboot(uptimeS, last.uptimeS, last.uptimeS + (nowMs - last.atMs) / 1000)) {
       this.deps.certs.expectChange(this.device.serial);
       if (!this.device.channels.includes('rest')) {
         this.deps.emitEvent(
@@ -139,6 +194,71 @@ export class DevicePoller {
     }
   }
 
+  /**
+   * What this poll reads over REST beyond identity and the status list. Detail (microphones, cameras,
+   * peripherals) on the first poll, every DETAIL_EVERY_MS, whenever the status list changes or shows a
+   * problem, and while the last detail read showed one; calls while the device may be in one.
+   */
+  private planRest(system: SystemInfo, status: SystemStatus | undefined): RestReadPlan {
+    const nowMs = this.deps.clock.now();
+    const key = statusKey(status);
+    const last = this.lastDetail;
+    const detail =
+      last === undefined ||
+      nowMs - last.atMs >= Math.max(DETAIL_EVERY_MS, this.deps.config.pollIntervalMs) ||
+      key !== this.lastStatusKey ||
+      last.hasProblem ||
+      hasStatusProblem(status);
+    this.lastStatusKey = key;
+    const calls = detail || this.wasInCall || isMaybeInCall(system);
+    return { detail, calls };
+  }
+
+  /** Keep the newest detail read, or complete a light read with it (evidence says when it was read). */
+  private carryDetail(value: RestObservation, plan: RestReadPlan, observedAt: string): void {
+    if (plan.detail) {
+      const hasProblem =
+        value.microphones?.length === 0 ||
+        value.cameras?.length === 0 ||
+        value.cameras?.some((c) => c.connected === false) === true ||
+        value.peripherals?.some((p) => /DISCONNECT|UNPAIRED/i.test(p.deviceState ?? '')) === true;
+      this.lastDetail = {
+        microphones: value.microphones,
+        cameras: value.cameras,
+        peripherals: value.peripherals,
+        at: observedAt,
+        atMs: this.deps.clock.now(),
+        hasProblem,
+      };
+      return;
+    }
+    const last = this.lastDetail;
+    if (!last) return;
+    if (last.microphones) value.microphones = last.microphones;
+    if (last.cameras) value.cameras = last.cameras;
+    if (last.peripherals) value.peripherals = last.peripherals;
+    value.detailReadAt = last.at;
+  }
+
+  private async pollRestChannel(rest: PolyRestClient, budgetMs: number, observedAt: string) {
+    let plan: RestReadPlan = FULL_READ;
+    const result = await withRetries(this.policy(budgetMs / 2), 'rest', () =>
+      pollRest(rest, (system, status) => {
+        plan = this.planRest(system, status);
+        return plan;
+      }),
+    );
+    if (result.value) {
+      this.carryDetail(result.value, plan, observedAt);
+      if (plan.calls) this.wasInCall = (result.value.conferences?.length ?? 0) > 0;
+    } else {
+      // after a failure (reboot, outage, certificate) the next good poll reads everything again
+      this.lastDetail = undefined;
+      this.lastStatusKey = undefined;
+    }
+    return result;
+  }
+
   async poll(ctx: RecordContext): Promise<RecordDraft> {
     const { clock } = this.deps;
     const observedAt = new Date(clock.now()).toISOString();
@@ -148,13 +268,29 @@ export class DevicePoller {
 
     const port = this.tcpPort();
     const snmp = this.snmpClient();
-    const [tcp, snmpResult] = await Promise.all([
+    const rest = this.restClient();
+    const probeTcp = () =>
       port === undefined
         ? undefined
-        : withRetries(this.policy(budgetMs / 2), 'tcp', () => tcpConnect(this.device.address, port, this.timeoutMs)),
+        : withRetries(this.policy(budgetMs / 2), 'tcp', () => tcpConnect(this.device.address, port, this.timeoutMs));
+    // REST and SNMP in parallel; the TCP connect probe only when REST is absent or failed (it tells "down"
+    // from "the web service is broken"): a REST answer already proves the TCP port accepts connections.
+    const [restResult, snmpResult, firstTcp] = await Promise.all([
+      rest === undefined ? undefined : this.pollRestChannel(rest, budgetMs, observedAt),
       snmp === undefined ? undefined : withRetries(this.policy(budgetMs / 2), 'snmp', () => pollSnmp(snmp)),
+      rest === undefined ? probeTcp() : undefined,
     ]);
+    const tcp = firstTcp ?? (restResult && !restResult.value ? await probeTcp() : undefined);
     if (tcp) obs.tcp = tcp.probe;
+    else if (restResult?.value && port !== undefined) {
+      obs.tcp = { ok: true, attempts: 1 };
+      evidence.push({
+        field: 'reachability.tcp',
+        source: 'tcp',
+        path: `tcp ${this.device.address}:${port} (not probed: the REST exchange on this port succeeded)`,
+        value: 'ok',
+      });
+    }
     if (snmpResult) {
       const value = snmpResult.value;
       const probe = { ...snmpResult.probe };
@@ -165,6 +301,8 @@ export class DevicePoller {
       obs.snmp = { probe, value };
       const snmpUptime = value?.values.sysUpTime;
       if (typeof snmpUptime === 'number') this.noteSnmpUptime(snmpUptime / 100);
+      const active = value?.values.conferenceNumberActiveConferences;
+      if (typeof active === 'number' && active > 0) this.wasInCall = true;
       // SNMP that used to answer and now does not: the device is down or rebooting
       if (snmpResult.error && DOWN_KINDS.has(snmpResult.error.kind) && this.snmpWasOk) {
         this.deps.certs.expectChange(this.device.serial);
@@ -174,50 +312,30 @@ export class DevicePoller {
     const tcpDown = tcp?.error !== undefined && DOWN_KINDS.has(tcp.error.kind);
     if (tcpDown) this.deps.certs.expectChange(this.device.serial);
 
-    const rest = this.restClient();
-    if (rest) {
-      if (tcpDown && tcp?.error) {
-        obs.rest = {
-          probe: {
-            ok: false,
-            attempts: 1,
-            error: new DeviceError(
-              tcp.error.kind,
-              `rest: not attempted, TCP port ${port} unreachable (${tcp.error.kind})`,
-            ).toProbeError(),
-          },
-        };
+    if (rest && restResult) {
+      obs.rest = { probe: restResult.probe, value: restResult.value };
+      if (restResult.value) {
+        this.deps.certs.settled(this.device.serial);
+        if (typeof restResult.value.system.uptime === 'number') this.noteUptime(restResult.value.system.uptime, 'REST');
+      } else if (tcpDown || (restResult.error && DOWN_KINDS.has(restResult.error.kind))) {
+        this.deps.certs.expectChange(this.device.serial);
         rest.reset();
-      } else {
-        const result = await withRetries(this.policy(budgetMs / 2), 'rest', () => pollRest(rest));
-        obs.rest = { probe: result.probe, value: result.value };
-        if (result.value) {
-          this.deps.certs.settled(this.device.serial);
-          if (typeof result.value.system.uptime === 'number') this.noteUptime(result.value.system.uptime, 'REST');
-        } else if (result.error && DOWN_KINDS.has(result.error.kind)) {
-          this.deps.certs.expectChange(this.device.serial);
-          rest.reset();
-        }
-        const fingerprint = rest.lastFingerprint;
-        if (fingerprint)
-          evidence.push({
-            field: 'tls.fingerprint256',
-            source: 'rest',
-            path: `https://${this.device.address}:${port}`,
-            value: fingerprint,
-          });
       }
+      const fingerprint = rest.lastFingerprint;
+      if (fingerprint)
+        evidence.push({
+          field: 'tls.fingerprint256',
+          source: 'rest',
+          path: `https://${this.device.address}:${port}`,
+          value: fingerprint,
+        });
     }
     const down = (obs.tcp === undefined || !obs.tcp.ok) && (obs.snmp === undefined || !obs.snmp.probe.ok);
     this.wasDown = down;
     obs.evidence = evidence;
-    for (const [channel, probe] of [
-      ['tcp', obs.tcp],
-      ['rest', obs.rest?.probe],
-      ['snmp', obs.snmp?.probe],
-    ] as const) {
-      if (probe) this.logTransition(channel, probe);
-    }
+    if (obs.tcp) this.logTransition('tcp', obs.tcp);
+    if (obs.rest) this.logTransition('rest', obs.rest.probe);
+    if (obs.snmp) this.logTransition('snmp', obs.snmp.probe);
     return normalise(obs, ctx);
   }
 

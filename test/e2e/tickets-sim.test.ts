@@ -1,0 +1,158 @@
+/**
+ * Issue 6 end to end with the simulator, a real agent and the hub (SLA-2, SLA-4, SLA-16):
+ * power-off on one device gives exactly one open P1 `auto` ticket with its contract number and attachments;
+ * camera-disconnected gives one P2; a flapping device (repeated reboots) gives one ticket; restarting the hub in
+ * the middle keeps every ticket and clock, and nothing is duplicated after the restart.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Agent, createAgent } from '../../agent/agent.ts';
+import type { TicketView } from '../../hub/types.ts';
+import type { Fleet, SimNetworkDeviceInfo } from '../../simulator/fleet.ts';
+import { agentConfigForFleet, silentLogger, tempDir } from '../helpers/agent-harness.ts';
+import { type EvidenceHub, startEvidenceHub } from '../helpers/evidence-hub.ts';
+import { networked, startSimFleet } from '../helpers/sim-clients.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const AGENT = { id: 'agent-1', site: 'site-1', password: 'e2e-agent-password-1' };
+
+describe('automatic tickets from real faults (issue 6)', () => {
+  let hub: EvidenceHub;
+  let fleet: Fleet;
+  let agent: Agent;
+  let devices: SimNetworkDeviceInfo[];
+  const cleanups: (() => Promise<void> | void)[] = [];
+
+  const openTickets = (serial: string): TicketView[] =>
+    hub.tickets.list({ state: 'open' }).filter((t) => t.serial === serial);
+
+  beforeAll(async () => {
+    const sim = await startSimFleet({
+      devices: 4,
+      seed: 11,
+      models: ['StudioX50', 'StudioX30'],
+      tuning: { autoCalls: false },
+    });
+    cleanups.push(sim.close);
+    fleet = sim.fleet;
+    devices = networked(fleet.devices());
+    hub = await startEvidenceHub({
+      agents: [AGENT],
+      customers: [{ id: 'cust-1', name: 'Customer One' }],
+      contracts: [
+        {
+          number: 'HZ-E2E-0001',
+          customer: 'cust-1',
+          start: '2025-03-01',
+          termYears: 3,
+          serials: devices.map((d) => d.serial),
+        },
+      ],
+      devices: devices.map((d) => ({ serial: d.serial, model: d.model, site: AGENT.site, customer: 'cust-1' })),
+    });
+    cleanups.push(() => hub.close());
+    const tmp = tempDir('hezo-tickets-e2e-agent-');
+    cleanups.push(tmp.close);
+    const config = agentConfigForFleet(devices, hub.urls.mqttUrl, tmp.dir, {
+      mqtt: { url: hub.urls.mqttUrl, username: AGENT.id, password: AGENT.password, keepaliveS: 5 },
+      pollIntervalMs: 1000,
+    });
+    agent = createAgent(config, { logger: silentLogger });
+    await agent.start();
+    cleanups.unshift(() => agent.stop());
+    await waitFor(() => devices.every((d) => hub.hub.ctx.services.devices?.get(d.serial)?.state === 'up'), {
+      timeoutMs: 30_000,
+      what: 'every device up',
+    });
+  });
+
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  it('power-off: exactly one open P1 auto ticket with its contract number and attachments', async () => {
+    const { serial } = devices[0]!;
+    fleet.injectFault(serial, { kind: 'power-off' });
+    const ticket = await waitFor(
+      () => {
+        const t = openTickets(serial).find((x) => x.priority === 'P1');
+        return t !== undefined && t.attachments.length >= 2 ? t : undefined;
+      },
+      { timeoutMs: 60_000, what: 'P1 with attachments' },
+    );
+    expect(ticket).toMatchObject({ channel: 'auto', contract: 'HZ-E2E-0001', coverage: 'active', state: 'open' });
+    expect(ticket.sla.reactionDue).not.toBeNull();
+    // SLA-6: P1 reaction is 1 h of real time from the clock start.
+    expect(Date.parse(ticket.sla.reactionDue!) - Date.parse(ticket.sla.clockStart!)).toBe(3_600_000);
+    // More failed polls of the same dead device add nothing.
+    await waitFor(() => agent.stats.connected && hub.hub.ctx.services.devices?.get(serial)?.state === 'down', {
+      what: 'device down',
+    });
+    expect(openTickets(serial)).toHaveLength(1);
+  });
+
+  it('camera-disconnected: one P2', async () => {
+    const { serial } = devices[1]!;
+    fleet.injectFault(serial, { kind: 'camera-disconnected' });
+    const ticket = await waitFor(() => openTickets(serial).find((x) => x.priority === 'P2'), {
+      timeoutMs: 30_000,
+      what: 'P2 for the camera',
+    });
+    expect(ticket).toMatchObject({ channel: 'auto', contract: 'HZ-E2E-0001' });
+    expect(openTickets(serial)).toHaveLength(1);
+  });
+
+  it('a flapping device (three reboots in a minute) gives one ticket', async () => {
+    const { serial } = devices[2]!;
+    const sim = fleet.device(serial)!;
+    for (let i = 0; i < 3; i++) {
+      const booted = new Promise<void>((resolve) => sim.once('boot', () => resolve()));
+      fleet.injectFault(serial, { kind: 'reboot', durationMs: 300 });
+      await booted;
+      // A flapping device stays up a few seconds between reboots; the agent must see it back before the next one.
+      await waitFor(() => sim.uptimeS() >= 4, { timeoutMs: 10_000, what: `uptime after reboot ${i + 1}` });
+      const seen = hub.hub.ctx.services.devices?.get(serial)?.lastSeen;
+      await waitFor(() => hub.hub.ctx.services.devices?.get(serial)?.lastSeen !== seen, {
+        timeoutMs: 10_000,
+        what: `poll after reboot ${i + 1}`,
+      });
+    }
+    await waitFor(() => hub.hub.ctx.services.devices?.get(serial)?.state === 'degraded', {
+      timeoutMs: 30_000,
+      what: 'degraded (flapping)',
+    });
+    const tickets = await waitFor(() => (openTickets(serial).length > 0 ? openTickets(serial) : undefined), {
+      timeoutMs: 10_000,
+      what: 'a ticket for the flapping device',
+    });
+    expect(tickets).toHaveLength(1);
+    expect(hub.hub.ctx.services.devices?.get(serial)?.reason).toMatch(/flap/);
+  });
+
+  it('a hub restart keeps every ticket and clock and duplicates nothing', async () => {
+    const before = hub.tickets.list({ state: 'all' });
+    expect(before.length).toBeGreaterThanOrEqual(3);
+    await hub.restart();
+    await waitFor(() => agent.stats.connected, { timeoutMs: 30_000, what: 'agent reconnected' });
+    // let the agent report every device again after the restart
+    const seen = new Map(devices.map((d) => [d.serial, hub.hub.ctx.services.devices?.get(d.serial)?.lastSeen]));
+    await waitFor(
+      () => devices.every((d) => hub.hub.ctx.services.devices?.get(d.serial)?.lastSeen !== seen.get(d.serial)),
+      { timeoutMs: 30_000, what: 'fresh records after the restart' },
+    );
+    const after = hub.tickets.list({ state: 'all' });
+    expect(after.map((t) => t.id).sort()).toEqual(before.map((t) => t.id).sort());
+    for (const t of before) {
+      const same = after.find((x) => x.id === t.id)!;
+      expect(same.priority).toBe(t.priority);
+      expect(same.sla.clockStart).toBe(t.sla.clockStart);
+      expect(same.sla.reactionDue).toBe(t.sla.reactionDue);
+    }
+    // The dead device goes back to `down` once the agent's records arrive again: still one ticket.
+    await waitFor(() => hub.hub.ctx.services.devices?.get(devices[0]!.serial)?.state === 'down', {
+      timeoutMs: 30_000,
+      what: 'dead device down again after the restart',
+    });
+    expect(hub.tickets.list({ state: 'all' })).toHaveLength(before.length);
+    for (const d of devices.slice(0, 3)) expect(openTickets(d.serial)).toHaveLength(1);
+  });
+});
