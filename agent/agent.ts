@@ -139,6 +139,9 @@ class AgentImpl extends EventEmitter implements Agent {
       clock: this.clock,
       logger: this.logger,
       requestTimeoutMs: c.requestTimeoutMs,
+      // first archives: about one a second at most, over at least ten polls
+      firstFillWindowMs: Math.max(10 * c.pollIntervalMs, this.pollers.size * 1000),
+      deviceCount: this.pollers.size,
     });
     this.transfers = new TransferStore(c.dataDir);
   }
@@ -204,9 +207,10 @@ class AgentImpl extends EventEmitter implements Agent {
     }
     record ??= { ...draft, seq: this.localSeq++, replayed };
     const list = this.history.get(record.identity.serial) ?? [];
-    // memory: only the newest record keeps its evidence (the bulk of a record); older ones keep the rest
+    // memory: only the newest record keeps its evidence (the bulk of a record); older ones keep the rest,
+    // sharing the identity and components objects with the record before them when those did not change
     const previous = list.at(-1);
-    if (previous) list[list.length - 1] = { ...previous, evidence: [] };
+    if (previous) list[list.length - 1] = { ...shareUnchanged(previous, list.at(-2)), evidence: [] };
     list.push(record);
     if (list.length > TRACE_LENGTH) list.shift();
     this.history.set(record.identity.serial, list);
@@ -408,6 +412,16 @@ class AgentImpl extends EventEmitter implements Agent {
     this.outbox = undefined;
     if (wasRunning) this.logger.info({ agentId: this.config.agentId }, 'agent stopped');
   }
+}
+
+const sameJson = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+/** `record` with the identity and components of `older` when they are equal (a trace of 50 polls x N devices). */
+function shareUnchanged(record: HealthRecord, older: HealthRecord | undefined): HealthRecord {
+  if (!older) return record;
+  const identity = sameJson(record.identity, older.identity) ? older.identity : record.identity;
+  const components = sameJson(record.components, older.components) ? older.components : record.components;
+  return { ...record, identity, components };
 }
 
 export function createAgent(config: Readonly<AgentConfig>, deps: AgentDeps = {}): Agent {

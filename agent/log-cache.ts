@@ -42,6 +42,14 @@ export interface LogCacheDeps {
   clock: Clock;
   logger: Logger;
   requestTimeoutMs: number;
+  /**
+   * Devices without any cached archive get their first one spread over this window after start-up
+   * (device k of n at k/n of it), not all at once: a log archive is heavy for the device and the agent.
+   * 0 (default) = as soon as possible.
+   */
+  firstFillWindowMs?: number;
+  /** How many devices share the first fill window. */
+  deviceCount?: number;
 }
 
 const MAX_PARALLEL_REFRESH = 2;
@@ -51,8 +59,12 @@ export class LogCache {
   private readonly dir: string;
   private readonly inFlight = new Map<string, Promise<LogArchive>>();
   private readonly capturedAtMs = new Map<string, number>();
+  /** When each device's next refresh is due (from its cached archive, or its slot in the first fill). */
+  private readonly dueAtMs = new Map<string, number>();
   private readonly degraded = new Set<string>();
   private refreshing = 0;
+  private firstFillStartMs: number | undefined;
+  private firstFillSlots = 0;
 
   constructor(deps: LogCacheDeps) {
     this.deps = deps;
@@ -121,6 +133,7 @@ export class LogCache {
     await rename(join(this.dir, `${serial}.bin.tmp`), join(this.dir, `${serial}.bin`));
     await writeFile(join(this.dir, `${serial}.json`), JSON.stringify(meta));
     this.capturedAtMs.set(serial, Date.parse(archive.capturedAt));
+    this.dueAtMs.delete(serial);
   }
 
   /** Collect now (REST, else SSH), cache it, return it. Concurrent calls for one device share the work. */
@@ -160,9 +173,28 @@ export class LogCache {
     return this.capturedAtMs.get(serial);
   }
 
+  /** When the refresh of a device is due: capture + refreshMs, or its slot in the first fill (read once). */
+  private async dueAt(serial: string, refreshMs: number): Promise<number> {
+    const known = this.dueAtMs.get(serial);
+    if (known !== undefined) return known;
+    const last = await this.capturedAt(serial);
+    let due: number;
+    if (last !== undefined) due = last + refreshMs;
+    else {
+      const now = this.deps.clock.now();
+      this.firstFillStartMs ??= now;
+      const window = Math.min(refreshMs, this.deps.firstFillWindowMs ?? 0);
+      const slot = this.firstFillSlots++;
+      due = this.firstFillStartMs + (window * slot) / Math.max(1, this.deps.deviceCount ?? 1);
+    }
+    this.dueAtMs.set(serial, due);
+    return due;
+  }
+
   /**
-   * After each poll: refresh the cache when it is older than `refreshMs`, or when the device has just
-   * turned degraded (a component failed). Runs in the background, at most two devices at a time.
+   * After each poll: refresh the cache when it is older than `refreshMs` (a device without one: at its
+   * slot of the first fill), or when the device has just turned degraded (a component failed).
+   * Runs in the background, at most two devices at a time.
    */
   async maybeRefresh(poller: DevicePoller, isDegraded: boolean, refreshMs: number): Promise<void> {
     const serial = poller.device.serial;
@@ -170,8 +202,10 @@ export class LogCache {
     if (isDegraded) this.degraded.add(serial);
     else this.degraded.delete(serial);
     if (poller.isDown || this.inFlight.has(serial) || this.refreshing >= MAX_PARALLEL_REFRESH) return;
-    const last = await this.capturedAt(serial);
-    const stale = last === undefined || this.deps.clock.now() - last >= refreshMs;
+    const now = this.deps.clock.now();
+    const capturedAt = this.capturedAtMs.get(serial);
+    const stale =
+      capturedAt !== undefined ? now - capturedAt >= refreshMs : now >= (await this.dueAt(serial, refreshMs));
     if (!stale && !turnedDegraded) return;
     this.refreshing++;
     try {

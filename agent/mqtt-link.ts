@@ -61,6 +61,8 @@ export class MqttLink extends EventEmitter {
   private replayEnd = 0;
   private replayTotal = 0;
   private replayDone = 0;
+  /** The backlog of this connection is all acknowledged (it cannot come back until the next connect). */
+  private isReplayOver = false;
   private readonly slotWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
   constructor(options: MqttLinkOptions, deps: MqttLinkDeps) {
@@ -75,7 +77,11 @@ export class MqttLink extends EventEmitter {
 
   /** True while rows buffered during an outage are still being sent. */
   get replaying(): boolean {
-    return this.isConnectedNow && this.cursorAcked() < this.replayEnd;
+    if (!this.isConnectedNow || this.isReplayOver) return false;
+    // rows are only appended after replayEnd: once the oldest stored row is past it, the replay is over
+    if (this.cursorAcked() < this.replayEnd) return true;
+    this.isReplayOver = true;
+    return false;
   }
 
   private cursorAcked(): number {
@@ -135,6 +141,7 @@ export class MqttLink extends EventEmitter {
     this.replayEnd = this.deps.outbox.lastPosition();
     this.replayTotal = this.deps.outbox.depth;
     this.replayDone = 0;
+    this.isReplayOver = false;
     this.deps.logger.info({ url: this.options.url, backlog: this.replayTotal }, 'mqtt connected');
     client.publish(this.options.presenceTopic, this.options.onlinePayload(), { qos: 1, retain: true });
     client.subscribe(this.options.commandTopic, { qos: 1 }, (err) => {

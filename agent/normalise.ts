@@ -14,7 +14,7 @@ import {
   type Identity,
   type Probe,
 } from '../protocols/health.ts';
-import type { RestObservation } from './poll/rest.ts';
+import { isMaybeInCall, type RestObservation } from './poll/rest.ts';
 import type { SnmpObservation } from './poll/snmp.ts';
 
 export type RecordDraft = Omit<HealthRecord, 'seq' | 'replayed'>;
@@ -102,6 +102,9 @@ function modelOf(text: string | undefined): DeviceModel | undefined {
 }
 
 function restComponents(rest: RestObservation, ev: EvidenceList, out: Component[]): void {
+  // microphones, cameras and peripherals may come from an earlier poll's detail read: say when
+  const asOf = rest.detailReadAt === undefined ? '' : ` (read ${rest.detailReadAt})`;
+  if (rest.detailReadAt !== undefined) ev.add('rest.detailReadAt', 'rest', 'last REST detail read', rest.detailReadAt);
   for (const item of rest.status ?? []) {
     const mapped = STATUS_COMPONENTS[item.name];
     if (!mapped) continue;
@@ -112,24 +115,24 @@ function restComponents(rest: RestObservation, ev: EvidenceList, out: Component[
   if (rest.microphones !== undefined) {
     if (rest.microphones.length === 0) {
       out.push({ kind: 'microphone', name: 'microphone', status: 'failed', source: 'rest' });
-      ev.add('component.microphone', 'rest', '/rest/audio/microphones', '[] (no microphone connected)');
+      ev.add('component.microphone', 'rest', `/rest/audio/microphones${asOf}`, '[] (no microphone connected)');
     }
     rest.microphones.forEach((mic, i) => {
       const name = `mic ${mic.number ?? i}${mic.typeInString ? ` ${mic.typeInString}` : ''}`;
       out.push({ kind: 'microphone', name, status: micStatus(mic.state), source: 'rest' });
-      ev.add(`component.${name}`, 'rest', `/rest/audio/microphones[${i}].state`, mic.state ?? '(none)');
+      ev.add(`component.${name}`, 'rest', `/rest/audio/microphones[${i}].state${asOf}`, mic.state ?? '(none)');
     });
   }
   if (rest.cameras !== undefined) {
     if (rest.cameras.length === 0) {
       out.push({ kind: 'camera', name: 'camera', status: 'failed', source: 'rest' });
-      ev.add('component.camera', 'rest', '/rest/cameras/near/all', '[] (no camera)');
+      ev.add('component.camera', 'rest', `/rest/cameras/near/all${asOf}`, '[] (no camera)');
     }
     rest.cameras.forEach((cam, i) => {
       const name = `camera ${cam.cameraIndex ?? i}${cam.name ? ` ${cam.name}` : cam.model ? ` ${cam.model}` : ''}`;
       const status: ComponentStatus = cam.connected === true ? 'ok' : cam.connected === false ? 'failed' : 'unknown';
       out.push({ kind: 'camera', name, status, source: 'rest' });
-      ev.add(`component.${name}`, 'rest', `/rest/cameras/near/all[${i}].connected`, String(cam.connected));
+      ev.add(`component.${name}`, 'rest', `/rest/cameras/near/all[${i}].connected${asOf}`, String(cam.connected));
     });
   }
   for (const [i, p] of (rest.peripherals ?? []).entries()) {
@@ -156,7 +159,7 @@ function restComponents(rest: RestObservation, ev: EvidenceList, out: Component[
     ev.add(
       `component.${name}`,
       'rest',
-      `/rest/current/devicemanagement/devices[${i}].deviceState`,
+      `/rest/current/devicemanagement/devices[${i}].deviceState${asOf}`,
       p.deviceState ?? '(none)',
     );
   }
@@ -218,6 +221,11 @@ function callQuality(obs: DeviceObservation, ev: EvidenceList): CallQuality | un
       ev.add('call.packetLossPct', 'snmp', CALL_PATH_LOSS, String(call.packetLossPct));
     if (call.jitterMs !== undefined) ev.add('call.jitterMs', 'snmp', CALL_PATH_JITTER, String(call.jitterMs));
     return call;
+  }
+  // a light REST poll skipped the conference read because `/rest/system` state says the device is idle
+  if (rest && !isMaybeInCall(rest.system)) {
+    ev.add('call.inCall', 'rest', '/rest/system state', rest.system.state ?? '');
+    return { inCall: false, activeCalls: 0 };
   }
   return undefined;
 }

@@ -34,6 +34,10 @@ export class Outbox {
         lastN: Database.Statement;
       }
     | undefined;
+  /** Acknowledged positions not deleted yet: deleted together in one transaction (one WAL commit). */
+  private pendingAcks: number[] = [];
+  private isAckFlushScheduled = false;
+  private deleteTx: ((ns: number[]) => number) | undefined;
   private appendTx:
     | ((rows: { kind: string; topic: string; make: (seq: number) => string; seq: boolean }[]) => number[])
     | undefined;
@@ -65,6 +69,11 @@ export class Outbox {
     this.statements = s;
     this.count = (s.count.get() as { c: number }).c;
     this.droppedTotal = this.meta('dropped');
+    this.deleteTx = db.transaction((ns: number[]) => {
+      let changes = 0;
+      for (const n of ns) changes += s.del.run(n).changes;
+      return changes;
+    });
     this.appendTx = db.transaction((rows) => {
       const ns: number[] = [];
       let seq = this.meta('seq');
@@ -102,27 +111,43 @@ export class Outbox {
    */
   append(rows: { kind: string; topic: string; make: (seq: number) => string; seq: boolean }[]): number[] {
     if (!this.appendTx) throw new Error('outbox is not open');
+    this.flushAcks();
     return this.appendTx(rows);
   }
 
   /** Rows after position `n`, oldest first. */
   readAfter(n: number, limit: number): OutboxRow[] {
+    this.flushAcks();
     return (this.statements?.readAfter.all(n, limit) ?? []) as OutboxRow[];
   }
 
-  /** The row was acknowledged by the broker (PUBACK): forget it. */
+  /** The row was acknowledged by the broker (PUBACK): forget it (deleted with the others of this tick). */
   ack(n: number): void {
     if (!this.statements) return;
-    const changes = this.statements.del.run(n).changes;
-    this.count -= changes;
+    this.pendingAcks.push(n);
+    if (this.isAckFlushScheduled) return;
+    this.isAckFlushScheduled = true;
+    setImmediate(() => {
+      this.isAckFlushScheduled = false;
+      this.flushAcks();
+    });
+  }
+
+  private flushAcks(): void {
+    if (this.pendingAcks.length === 0 || !this.deleteTx) return;
+    const ns = this.pendingAcks;
+    this.pendingAcks = [];
+    this.count -= this.deleteTx(ns);
   }
 
   /** Highest position currently stored (0 when empty). */
   lastPosition(): number {
+    this.flushAcks();
     return (this.statements?.lastN.get() as { n: number | null } | undefined)?.n ?? 0;
   }
 
   get depth(): number {
+    this.flushAcks();
     return this.count;
   }
 
@@ -131,9 +156,11 @@ export class Outbox {
   }
 
   close(): void {
+    this.flushAcks();
     this.db?.close();
     this.db = undefined;
     this.statements = undefined;
     this.appendTx = undefined;
+    this.deleteTx = undefined;
   }
 }

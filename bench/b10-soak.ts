@@ -2,7 +2,7 @@
  * B10 soak: 10x load (10k devices at 1 msg/s each = 10k msg/s) for a long time into a complete hub.
  * Figures: RSS drift (mean of the last fifth vs the first fifth after warm-up), and exact counters: messages
  * the agents sent = PUBACKed = counted by `hezo_messages_in_total{kind=health}` = through the detector.
- * quick: 30 s, full: 1 h (HEZO_BENCH_SOAK_S overrides, e.g. 86400 for the 24 h run).
+ * quick: 15 s, full: 1 h (HEZO_BENCH_SOAK_S overrides, e.g. 86400 for the 24 h run).
  */
 import type { Figure, Profile, Scenario } from './harness.ts';
 import { round } from './harness.ts';
@@ -11,7 +11,7 @@ import { runSteady, setupSteady } from './load/steady.ts';
 
 const PROFILES = {
   tiny: { agents: 2, devices: 10, rate: 200, durationMs: 2000 },
-  quick: { agents: 100, devices: 100, rate: 10_000, durationMs: 30_000 },
+  quick: { agents: 100, devices: 100, rate: 10_000, durationMs: 15_000 },
   full: { agents: 100, devices: 100, rate: 10_000, durationMs: 3_600_000 },
 } as const;
 
@@ -25,12 +25,15 @@ async function run(profile: Profile) {
   try {
     await runSteady(setup, p.rate, Math.max(1500, (setup.devices / p.rate) * 1000 + 500));
     const everyMs = Math.max(250, Math.round(durationMs / 200));
-    const r = await runSteady(setup, p.rate, durationMs, everyMs);
+    const r = await runSteady(setup, p.rate, durationMs, everyMs, profile === 'full' ? 120_000 : 5000);
     const fifth = Math.max(1, Math.floor(r.rss.length / 5));
     const early = mean(r.rss.slice(0, fifth));
     const late = mean(r.rss.slice(-fifth));
     const driftPct = ((late - early) / early) * 100;
-    const isExact = r.sent === r.acked && r.acked === r.processed && r.counted === r.sent && r.rejected === 0;
+    // Exact: everything the broker acknowledged was counted once at the boundary and went through the detector.
+    // `acked` is read in the generator process: comparable only once nothing is left in flight (no backlog).
+    const mismatch =
+      Math.abs(r.counted - r.processed) + r.rejected + (r.backlog === 0 ? Math.abs(r.acked - r.processed) : 0);
     const judged = profile !== 'tiny';
     const figures: Figure[] = [
       {
@@ -40,7 +43,20 @@ async function run(profile: Profile) {
         target: '<= 10',
         ...(judged ? { met: driftPct <= 10 } : {}),
       },
-      { name: 'messages sent - processed', value: r.sent - r.processed, unit: 'msg', target: '0', met: isExact },
+      {
+        name: 'counter mismatch (acked vs in_total vs detector)',
+        value: mismatch,
+        unit: 'msg',
+        target: '0',
+        met: mismatch === 0,
+      },
+      {
+        name: 'backlog at the end (sent - acked)',
+        value: r.backlog,
+        unit: 'msg',
+        target: '0 (keeps up)',
+        ...(judged ? { met: r.backlog === 0 } : {}),
+      },
       { name: 'hub CPU', value: round(r.cpuPct), unit: '%' },
       { name: 'loop p99', value: round(r.loopP99Ms), unit: 'ms' },
     ];
@@ -55,7 +71,12 @@ async function run(profile: Profile) {
         r.loopMaxMs,
       )} ms`,
     ];
-    if (profile === 'quick') notes.push('quick soak is 30 s: drift this short mostly shows warm-up, run --full for 1 h');
+    if (profile === 'quick') {
+      notes.push(
+        'quick soak is 15 s: the per-device memory ring (recentRecordsPerDevice = 50) is still filling, so the drift ' +
+          'here mostly shows that warm-up; run --full for 1 h',
+      );
+    }
     return { figures, notes };
   } finally {
     await setup.close();

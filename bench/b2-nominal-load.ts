@@ -10,7 +10,7 @@ import { runSteady, setupSteady } from './load/steady.ts';
 
 const PROFILES = {
   tiny: { agents: 2, devices: 10, nominal: 20, durationMs: 1500 },
-  quick: { agents: 100, devices: 100, nominal: 1000, durationMs: 15_000 },
+  quick: { agents: 100, devices: 100, nominal: 1000, durationMs: 10_000 },
   full: { agents: 100, devices: 100, nominal: 1000, durationMs: 120_000 },
 } as const;
 
@@ -35,7 +35,8 @@ async function run(profile: Profile) {
       notes.push(
         `${name}: offered ${r.offeredPerS}/s, sent ${r.sent}, acked ${r.acked}, through ${r.processed}, rejected ${
           r.rejected
-        }, loop max ${round(r.loopMaxMs)} ms, RSS peak ${round(r.rssPeakMb)} MB`,
+        }, loop max ${round(r.loopMaxMs)} ms, RSS peak ${round(r.rssPeakMb)} MB` +
+          (r.backlog > 0 ? `; ${r.backlog} still unacknowledged: the hub fell behind (a backlog, not a loss)` : ''),
       );
     }
     const figures: Figure[] = [
@@ -53,7 +54,13 @@ async function run(profile: Profile) {
         target: '<= 20',
         ...(judged ? { met: nominal.loopP99Ms <= 20 } : {}),
       },
-      { name: 'nominal: messages lost', value: nominal.lost, unit: 'msg', target: '0', met: nominal.lost === 0 },
+      {
+        name: 'nominal: messages not through (5 s after)',
+        value: nominal.lost,
+        unit: 'msg',
+        target: '0',
+        met: nominal.lost === 0,
+      },
       {
         name: '10x: hub CPU',
         value: round(tenx.cpuPct),
@@ -68,7 +75,13 @@ async function run(profile: Profile) {
         target: '<= 30',
         ...(judged ? { met: tenx.loopP99Ms <= 30 } : {}),
       },
-      { name: '10x: messages lost', value: tenx.lost, unit: 'msg', target: '0', met: tenx.lost === 0 },
+      {
+        name: '10x: messages not through (5 s after)',
+        value: tenx.lost,
+        unit: 'msg',
+        target: '0',
+        met: tenx.lost === 0,
+      },
     ];
     return { figures, notes };
   } finally {

@@ -61,7 +61,11 @@ function simulate(devices: number, hours: number, retries: number, seed: number)
     for (let attempt = 0; attempt <= retries; attempt += 1) if (!attemptFails()) return false;
     return true;
   };
-  const failed = { ok: false, attempts: retries + 1, error: { kind: 'timeout' as const, message: 'no answer in 2000 ms' } };
+  const failed = {
+    ok: false,
+    attempts: retries + 1,
+    error: { kind: 'timeout' as const, message: 'no answer in 2000 ms' },
+  };
   const base = Array.from({ length: devices }, (_, i) => {
     const agentId = `b4-agent-${Math.floor(i / DEVICES_PER_AGENT)}`;
     return healthRecord(agentId, `b4-site-${Math.floor(i / DEVICES_PER_AGENT)}`, `B4-${i}`, 0, '', true);
@@ -89,7 +93,9 @@ function simulate(devices: number, hours: number, retries: number, seed: number)
           rest: restFails ? failed : (b.reachability.rest ?? failed),
           snmp: snmpFails ? failed : (b.reachability.snmp ?? failed),
         },
-        ...(allFailed ? { components: [], evidence: [], call: undefined, uptimeS: undefined, temperatureC: undefined } : {}),
+        ...(allFailed
+          ? { components: [], evidence: [], call: undefined, uptimeS: undefined, temperatureC: undefined }
+          : {}),
         ...(allFailed ? {} : { uptimeS: 86_400 + (clock.now() - start) / 1000 }),
       };
       detector.onHealth({
@@ -102,7 +108,14 @@ function simulate(devices: number, hours: number, retries: number, seed: number)
       polls += 1;
       if (i % DEVICES_PER_AGENT === DEVICES_PER_AGENT - 1 || i === devices - 1) {
         detector.onHeartbeat({
-          message: { v: 1, agentId: b.agentId, at: new Date(clock.now()).toISOString(), intervalMs: POLL_MS, outboxDepth: 0, outboxDropped: 0 },
+          message: {
+            v: 1,
+            agentId: b.agentId,
+            at: new Date(clock.now()).toISOString(),
+            intervalMs: POLL_MS,
+            outboxDepth: 0,
+            outboxDropped: 0,
+          },
           site: b.site,
           agentId: b.agentId,
           clientId: b.agentId,

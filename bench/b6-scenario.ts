@@ -14,7 +14,10 @@ const PROFILES = {
 type Num = number | undefined;
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 const at = (o: unknown, ...path: string[]): unknown =>
-  path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+  path.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
+    o,
+  );
 
 async function run(profile: Profile) {
   const p = PROFILES[profile];
@@ -46,7 +49,13 @@ async function run(profile: Profile) {
       ...(judged ? { met: p99 <= 1000 } : {}),
     },
     { name: 'slow client cut off', value: cutOff ? 1 : 0, unit: 'yes=1', target: '1', met: cutOff },
-    { name: 'other clients complete during the cut-off', value: othersOk ? 1 : 0, unit: 'yes=1', target: '1', met: othersOk },
+    {
+      name: 'other clients complete during the cut-off',
+      value: othersOk ? 1 : 0,
+      unit: 'yes=1',
+      target: '1',
+      met: othersOk,
+    },
   ];
   const notes = [
     `${String(r.pinned)}; ${p.clients} clients x ${p.messages} deltas (each emitted twice, coalesced), ${String(

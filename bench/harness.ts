@@ -113,7 +113,9 @@ export function markdownTable(results: readonly ScenarioResult[]): string {
       const ratio = f.baseline !== undefined && f.baseline !== 0 ? round(f.value / f.baseline, 2) : undefined;
       lines.push(
         `| ${r.id} | ${f.name} | ${round(f.value)} ${f.unit} | ${
-          f.baseline === undefined ? '-' : `${round(f.baseline)} ${f.unit}${f.baselineName ? ` (${f.baselineName})` : ''}`
+          f.baseline === undefined
+            ? '-'
+            : `${round(f.baseline)} ${f.unit}${f.baselineName ? ` (${f.baselineName})` : ''}`
         } | ${ratio ?? '-'} | ${f.target ?? '-'} | ${f.met === undefined ? '-' : f.met ? 'yes' : '**no**'} |`,
       );
     }

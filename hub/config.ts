@@ -14,11 +14,12 @@ export const AgentCredential = z
   .strictObject({
     id: Segment,
     site: Segment,
-    /** scrypt hash as `scrypt$<saltB64>$<hashB64>` (preferred), or a plain password (hashed at start, never stored). */
+    /** scrypt hash `scrypt$<saltB64>$<hashB64>` or `scrypt$<log2N>$<saltB64>$<hashB64>`: the config holds no secret. */
     passwordHash: z
       .string()
-      .regex(/^scrypt\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected scrypt$<salt>$<hash>')
+      .regex(/^scrypt(\$(1[0-9]|20))?\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected scrypt$[log2N$]<salt>$<hash>')
       .optional(),
+    /** Or the plain password (best from the environment): compared as an HMAC, never logged. */
     password: z.string().min(8).optional(),
   })
   .refine((a) => a.passwordHash !== undefined || a.password !== undefined, {

@@ -85,7 +85,7 @@ export interface TicketService extends TicketDirectory {
   setSummary(ticketId: string, text: string): TicketView;
 }
 
-/** Sends commands to agents over MQTT and resolves with their reply (or rejects with COMMAND_TIMEOUT / agent offline). */
+/** Sends commands to agents over MQTT and resolves with their reply (or rejects with COMMAND_TIMEOUT, or AGENT_OFFLINE when the agent is or goes offline). */
 export interface AgentCommands {
   send(target: { site: string; agentId: string }, command: Command): Promise<CommandReply>;
   isOnline(agentId: string): boolean;

@@ -20,7 +20,10 @@ export interface HubEventMap {
   health: [{ record: HealthRecord; receivedAt: string }];
   /** A device state change, stored before it is emitted. */
   'device-state': [DeviceTransition];
-  /** A device's view changed (state, lastSeen, firmware): for live dashboards. */
+  /**
+   * A device's view changed (state, reason, problems, firmware, agent, maintenance, contract): for live dashboards.
+   * lastSeen alone is refreshed at most every LAST_SEEN_REFRESH_MS (5 s) per device (hub/outage/module.ts).
+   */
   device: [DeviceView];
   'site-alert': [SiteAlert];
   'agent-presence': [AgentPresenceEvent];
@@ -62,6 +65,8 @@ export interface InboundMessage<T> {
   /** MQTT client id (embedded broker) or `external` (external broker: identity = topic, enforced by its ACL). */
   clientId: string;
   receivedAtMs: number;
+  /** The validated payload's JSON text (health records only), so it is never serialised again for storage. */
+  json?: string | undefined;
 }
 
 export type HubEventName = keyof HubEventMap;

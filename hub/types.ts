@@ -42,6 +42,11 @@ export interface DeviceTransition {
   evidence: string[];
   /** Set when the detector saw the device in a maintenance window: tickets are not opened. */
   inMaintenance: boolean;
+  /**
+   * Set on a `down` that went together with (nearly) every other device of its agent while the agent stayed
+   * online (room network down): ONE site alert (`site-network-down`) stands for them, so no per-device ticket.
+   */
+  groupedInSiteAlert?: boolean;
   /** Problem flags the detector currently sees (for `degraded`: which ones). */
   problems: string[];
 }

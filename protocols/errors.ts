@@ -31,6 +31,8 @@ export const ErrorCode = {
   CHECKSUM_MISMATCH: 'CHECKSUM_MISMATCH',
   COMMAND_TIMEOUT: 'COMMAND_TIMEOUT',
   INTERNAL: 'INTERNAL',
+  /** A command's target agent is offline (or went offline before it replied): nothing was or will be answered. */
+  AGENT_OFFLINE: 'AGENT_OFFLINE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

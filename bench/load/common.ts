@@ -194,7 +194,13 @@ export function watchProcess(pid: number, everyMs = 250) {
       clearInterval(timer);
       const end = procStats(pid);
       const wallMs = performance.now() - t0;
-      return { cpuPct: ((end.cpuMs - start.cpuMs) / wallMs) * 100, cpuMs: end.cpuMs - start.cpuMs, rssPeak, rss, wallMs };
+      return {
+        cpuPct: ((end.cpuMs - start.cpuMs) / wallMs) * 100,
+        cpuMs: end.cpuMs - start.cpuMs,
+        rssPeak,
+        rss,
+        wallMs,
+      };
     },
   };
 }

@@ -32,8 +32,8 @@ export class LoadGenerator {
     return this.child.request({ cmd: 'connect', ...msg }, 'connected', timeoutMs);
   }
 
-  run(rate: number, durationMs: number): Promise<RunResult> {
-    return this.child.request({ cmd: 'run', rate, durationMs }, 'done', durationMs + 30_000);
+  run(rate: number, durationMs: number, ackWaitMs = 5000): Promise<RunResult> {
+    return this.child.request({ cmd: 'run', rate, durationMs, ackWaitMs }, 'done', durationMs + ackWaitMs + 30_000);
   }
 
   status(): Promise<{ connected: number; connects: number; acked: number; sent: number }> {

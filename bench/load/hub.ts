@@ -1,5 +1,6 @@
 /** A complete hub (default modules) in this process for the ingest scenarios, with a processed-message counter. */
 import { join } from 'node:path';
+import type { HubModuleFactory } from '../../hub/context.ts';
 import { createHub, type Hub, type HubUrls } from '../../hub/hub.ts';
 import { API_TOKEN, type BenchAgent, benchHubConfig, silentLogger, tempDir } from './common.ts';
 
@@ -15,11 +16,22 @@ export interface BenchHub {
 }
 
 export async function startBenchHub(
-  options: { agents?: readonly BenchAgent[]; allowAnonymous?: boolean; extra?: Record<string, unknown> } = {},
+  options: {
+    agents?: readonly BenchAgent[];
+    allowAnonymous?: boolean;
+    extra?: Record<string, unknown>;
+    /** Modules after the core; default the hub's OPTIONAL_MODULES. */
+    modules?: readonly HubModuleFactory[];
+  } = {},
 ): Promise<BenchHub> {
   const tmp = tempDir('hub');
-  const config = benchHubConfig({ dataDir: tmp.dir, ...options });
-  const hub = createHub(config, { logger: silentLogger(), dbFile: join(tmp.dir, 'hub.sqlite') });
+  const { modules, ...rest } = options;
+  const config = benchHubConfig({ dataDir: tmp.dir, ...rest });
+  const hub = createHub(config, {
+    logger: silentLogger(),
+    dbFile: join(tmp.dir, 'hub.sqlite'),
+    ...(modules !== undefined ? { modules } : {}),
+  });
   const urls = await hub.start();
   let processed = 0;
   hub.ctx.bus.on('health', () => {

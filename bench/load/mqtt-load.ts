@@ -6,7 +6,8 @@
  * IPC (parent -> child, child -> parent):
  *   {cmd:'connect', url, agents:[{id,site}], password?, devicesPerAgent, keepaliveS?, reconnectMs?}
  *        -> {ev:'connected', connected, ms}
- *   {cmd:'run', rate, durationMs} -> {ev:'done', sent, acked, errors, wallMs}   (rate = messages/s in total)
+ *   {cmd:'run', rate, durationMs, ackWaitMs?} -> {ev:'done', sent, acked, errors, wallMs, publishMs}
+ *        (rate = messages/s in total; waits up to ackWaitMs, default 5 s, for the last PUBACKs)
  *   {cmd:'status'} -> {ev:'status', connected, connects, acked, sent}
  *   {cmd:'close'} -> {ev:'closed'}
  */
@@ -99,7 +100,7 @@ async function connectAll(m: {
   send({ ev: 'connected', connected: agents.filter((a) => a.isConnected).length, ms: performance.now() - t0 });
 }
 
-async function run(rate: number, durationMs: number): Promise<void> {
+async function run(rate: number, durationMs: number, ackWaitMs = 5000): Promise<void> {
   const sent0 = sent;
   const acked0 = acked;
   const errors0 = errors;
@@ -141,7 +142,7 @@ async function run(rate: number, durationMs: number): Promise<void> {
   const publishMs = performance.now() - t0;
   // Let outstanding PUBACKs arrive (bounded).
   const waitStart = performance.now();
-  while (acked + errors - acked0 - errors0 < sent - sent0 && performance.now() - waitStart < 5000) {
+  while (acked + errors - acked0 - errors0 < sent - sent0 && performance.now() - waitStart < ackWaitMs) {
     await new Promise((r) => setTimeout(r, 20));
   }
   send({
@@ -157,10 +158,10 @@ async function run(rate: number, durationMs: number): Promise<void> {
 process.on('message', (m: { cmd: string } & Record<string, any>) => {
   switch (m.cmd) {
     case 'connect':
-      void connectAll(m as Parameters<typeof connectAll>[0]);
+      void connectAll(m as unknown as Parameters<typeof connectAll>[0]);
       return;
     case 'run':
-      void run(m.rate, m.durationMs);
+      void run(m.rate, m.durationMs, m.ackWaitMs);
       return;
     case 'status':
       send({ ev: 'status', connected: agents.filter((a) => a.isConnected).length, connects, acked, sent });

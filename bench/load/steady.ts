@@ -35,23 +35,34 @@ export async function setupSteady(agentCount: number, devicesPerAgent: number, p
 }
 
 /** Run `rate` msg/s for `durationMs` with this process pinned to core 0; RSS sampled every `rssEveryMs`. */
-export async function runSteady(setup: SteadySetup, rate: number, durationMs: number, rssEveryMs = 1000) {
+export async function runSteady(
+  setup: SteadySetup,
+  rate: number,
+  durationMs: number,
+  rssEveryMs = 1000,
+  drainMs = 5000,
+) {
   const { hub, load } = setup;
   const unpin = pinSelf(0);
   const rss: number[] = [];
   const rssTimer = setInterval(() => rss.push(process.memoryUsage.rss() / 2 ** 20), rssEveryMs);
   try {
     const before = hub.processed();
-    const rejected0 = await hub.metric('hezo_messages_rejected_total');
-    const in0 = await hub.metric('hezo_messages_in_total', { kind: 'health' });
+    const rejected0 = await counter(setup, 'hezo_messages_rejected_total');
+    const in0 = await counter(setup, 'hezo_messages_in_total', 'health');
     const w = watchSelf();
-    const r = await load.run(rate, durationMs);
+    const r = await load.run(rate, durationMs, drainMs);
     const t0 = performance.now();
-    while (hub.processed() - before < r.acked && performance.now() - t0 < 5000) await sleep(10);
+    while (hub.processed() - before < r.acked && performance.now() - t0 < 2000) await sleep(10);
     const m = w.stop();
+    // Read the counters together (in-process registry, no HTTP in between).
+    const [rejectedNow, inNow] = await Promise.all([
+      counter(setup, 'hezo_messages_rejected_total'),
+      counter(setup, 'hezo_messages_in_total', 'health'),
+    ]);
     const processed = hub.processed() - before;
-    const rejected = (await hub.metric('hezo_messages_rejected_total')) - rejected0;
-    const counted = (await hub.metric('hezo_messages_in_total', { kind: 'health' })) - in0;
+    const rejected = rejectedNow - rejected0;
+    const counted = inNow - in0;
     return {
       ...m,
       sent: r.sent,
@@ -61,6 +72,7 @@ export async function runSteady(setup: SteadySetup, rate: number, durationMs: nu
       rejected,
       counted,
       lost: r.sent - processed,
+      backlog: r.sent - r.acked,
       offeredPerS: round((r.sent / r.publishMs) * 1000, 0),
       rss,
     };
@@ -68,4 +80,11 @@ export async function runSteady(setup: SteadySetup, rate: number, durationMs: nu
     clearInterval(rssTimer);
     unpin();
   }
+}
+
+/** A counter's value from the hub's prom registry (summed over labels, or the one `kind`). */
+async function counter(setup: SteadySetup, name: string, kind?: string): Promise<number> {
+  const metric = setup.hub.hub.ctx.metrics.getSingleMetric(name);
+  const values = (await metric?.get())?.values ?? [];
+  return values.filter((v) => kind === undefined || v.labels.kind === kind).reduce((n, v) => n + v.value, 0);
 }

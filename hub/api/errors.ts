@@ -17,6 +17,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ATTACHMENT_TOO_LARGE: 413,
   CHECKSUM_MISMATCH: 422,
   COMMAND_TIMEOUT: 504,
+  AGENT_OFFLINE: 503,
 };
 
 export function statusOf(code: ErrorCode): number {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AppError, ErrorCode } from '../../protocols/errors.ts';
+import { Serial } from '../../protocols/health.ts';
 import { parseOrThrow } from '../../protocols/validation.ts';
 import { ContractConfig, DeviceConfig, MaintenanceWindow } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
@@ -14,6 +15,8 @@ import { installErrorHandlers } from './errors.ts';
 
 const DeviceEdit = DeviceConfig.omit({ serial: true });
 const SerialParam = z.strictObject({ serial: z.string().min(1).max(64) });
+/** A device registered through the API must have a serial agents can publish under (topic segment rules). */
+const RegisterSerialParam = z.strictObject({ serial: Serial });
 
 function body<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
   return parseOrThrow(schema, value ?? {}, ErrorCode.PAYLOAD_INVALID, where);
@@ -55,7 +58,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
   });
 
   http.put('/api/devices/:serial', async (request) => {
-    const { serial } = body(SerialParam, request.params, 'params');
+    const { serial } = body(RegisterSerialParam, request.params, 'params');
     const edit = body(DeviceEdit, request.body, 'body');
     registry.upsertDevice({ ...edit, serial }, 'api');
     return outage.get(serial);
@@ -73,7 +76,10 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
   http.post('/api/maintenance', async (request, reply) => {
     const window = body(MaintenanceWindow, request.body, 'body');
     if (Date.parse(window.to) <= Date.parse(window.from)) {
-      throw new AppError(ErrorCode.PAYLOAD_INVALID, 'body.to: expected an instant after `from`');
+      throw new AppError(
+        ErrorCode.PAYLOAD_INVALID,
+        `body: to: expected an instant after \`from\` (${window.from}), got ${JSON.stringify(window.to)}`,
+      );
     }
     return reply.status(201).send(registry.addMaintenance(window));
   });

@@ -1,13 +1,16 @@
 /**
- * Agent MQTT credentials: scrypt hashes (`scrypt$<saltB64>$<hashB64>`, N=16384 r=8 p=1), constant-time compare.
- * A plain `password` from the config is hashed once at start and then forgotten.
- * A verified password is remembered as an HMAC under a per-process key, so a reconnect storm of thousands
- * of agents costs one scrypt per agent, not one per connect.
+ * Agent MQTT credentials, compared in constant time.
+ * - `passwordHash: scrypt$<saltB64>$<hashB64>` (N=2^14, r=8, p=1) or `scrypt$<log2N>$<saltB64>$<hashB64>`: the
+ *   config holds no password. Fleets of thousands of agents with machine-generated secrets may choose a lower
+ *   cost (e.g. log2N 10) so a reconnect storm after a hub restart stays within seconds.
+ * - `password` (plain, from the config or environment): the config already holds the secret, so a slow hash would
+ *   protect nothing; it is kept only as an HMAC under a per-process key and compared with no scrypt at all.
+ * A verified password is remembered as such an HMAC too, so a reconnect storm costs one scrypt per agent at most.
  */
 import { createHmac, randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { AgentCredential } from '../config.ts';
 
-const SCRYPT_OPTIONS = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+const DEFAULT_LOG2_N = 14;
 const KEY_BYTES = 32;
 
 export interface AgentIdentity {
@@ -16,24 +19,31 @@ export interface AgentIdentity {
 }
 
 interface StoredCredential extends AgentIdentity {
-  salt: Buffer;
-  hash: Buffer;
+  /** Set for `passwordHash` credentials. */
+  scrypt?: { salt: Buffer; hash: Buffer; log2N: number };
 }
 
-/** `scrypt$<salt>$<hash>` for a password (used by config tooling and tests). */
-export function hashPassword(password: string, salt: Buffer = randomBytes(16)): string {
-  const hash = scryptSync(password, salt, KEY_BYTES, SCRYPT_OPTIONS);
-  return `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`;
+function scryptOptions(log2N: number) {
+  return { N: 2 ** log2N, r: 8, p: 1, maxmem: 128 * 2 ** log2N * 8 * 2 } as const;
 }
 
-function parseHash(encoded: string): { salt: Buffer; hash: Buffer } {
-  const [, salt = '', hash = ''] = encoded.split('$');
-  return { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') };
+/** `scrypt$<salt>$<hash>` (default cost) or `scrypt$<log2N>$<salt>$<hash>` for a password. */
+export function hashPassword(password: string, salt: Buffer = randomBytes(16), log2N = DEFAULT_LOG2_N): string {
+  const hash = scryptSync(password, salt, KEY_BYTES, scryptOptions(log2N));
+  const cost = log2N === DEFAULT_LOG2_N ? '' : `${log2N}$`;
+  return `scrypt$${cost}${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-function scryptAsync(password: Buffer, salt: Buffer, length: number): Promise<Buffer> {
+function parseHash(encoded: string): { salt: Buffer; hash: Buffer; log2N: number } {
+  const parts = encoded.split('$');
+  const [log2N, salt = '', hash = ''] =
+    parts.length === 4 ? [Number(parts[1]), parts[2], parts[3]] : [DEFAULT_LOG2_N, parts[1], parts[2]];
+  return { salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64'), log2N };
+}
+
+function scryptAsync(password: Buffer, salt: Buffer, length: number, log2N: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(password, salt, length, SCRYPT_OPTIONS, (err, key) => (err ? reject(err) : resolve(key)));
+    scrypt(password, salt, length, scryptOptions(log2N), (err, key) => (err ? reject(err) : resolve(key)));
   });
 }
 
@@ -44,12 +54,17 @@ export class AgentCredentials {
 
   constructor(agents: readonly AgentCredential[]) {
     for (const agent of agents) {
-      const { salt, hash } =
-        agent.passwordHash !== undefined
-          ? parseHash(agent.passwordHash)
-          : parseHash(hashPassword(agent.password ?? '', randomBytes(16)));
-      this.byId.set(agent.id, { agentId: agent.id, site: agent.site, salt, hash });
+      if (agent.passwordHash !== undefined) {
+        this.byId.set(agent.id, { agentId: agent.id, site: agent.site, scrypt: parseHash(agent.passwordHash) });
+      } else {
+        this.byId.set(agent.id, { agentId: agent.id, site: agent.site });
+        this.verified.set(agent.id, this.mac(agent.id, Buffer.from(agent.password ?? '')));
+      }
     }
+  }
+
+  private mac(agentId: string, password: Buffer): Buffer {
+    return createHmac('sha256', this.cacheKey).update(agentId).update('\0').update(password).digest();
   }
 
   identity(agentId: string): AgentIdentity | undefined {
@@ -61,21 +76,19 @@ export class AgentCredentials {
   async verify(agentId: string | undefined, password: Buffer | undefined): Promise<AgentIdentity | undefined> {
     if (agentId === undefined || password === undefined) return undefined;
     const stored = this.byId.get(agentId);
-    if (stored === undefined) {
-      // Same work as a known agent, so the answer time does not reveal which agent ids exist.
-      await scryptAsync(password, randomBytes(16), KEY_BYTES).catch(() => undefined);
-      return undefined;
-    }
-    const mac = createHmac('sha256', this.cacheKey).update(agentId).update('\0').update(password).digest();
+    const mac = this.mac(agentId, password);
+    if (stored === undefined) return undefined;
     const cached = this.verified.get(agentId);
     if (cached !== undefined && timingSafeEqual(cached, mac)) return { agentId, site: stored.site };
+    if (stored.scrypt === undefined) return undefined;
+    const { salt, hash, log2N } = stored.scrypt;
     let derived: Buffer;
     try {
-      derived = await scryptAsync(password, stored.salt, stored.hash.length);
+      derived = await scryptAsync(password, salt, hash.length, log2N);
     } catch {
       return undefined;
     }
-    if (derived.length !== stored.hash.length || !timingSafeEqual(derived, stored.hash)) return undefined;
+    if (derived.length !== hash.length || !timingSafeEqual(derived, hash)) return undefined;
     this.verified.set(agentId, mac);
     return { agentId, site: stored.site };
   }

@@ -1,6 +1,6 @@
 /**
  * AgentCommands: publish a Command on `topics.command(site, agentId)` (QoS 1), keep it pending by correlation
- * id, resolve on the agent's reply, reject on timeout (COMMAND_TIMEOUT) or when the agent goes offline.
+ * id, resolve on the agent's reply, reject on timeout (COMMAND_TIMEOUT), or with AGENT_OFFLINE when the agent is or goes offline.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocols/clock.ts';
@@ -75,7 +75,7 @@ export class CommandRouter implements AgentCommands {
 
   async send(target: { site: string; agentId: string }, command: Command): Promise<CommandReply> {
     if (!this.isOnline(target.agentId)) {
-      throw new AppError(ErrorCode.COMMAND_TIMEOUT, `command ${command.id}: agent ${target.agentId} is offline`);
+      throw new AppError(ErrorCode.AGENT_OFFLINE, `command ${command.id}: agent ${target.agentId} is offline`);
     }
     if (this.pending.has(command.id)) {
       throw new AppError(ErrorCode.PAYLOAD_INVALID, `command ${command.id}: correlation id already pending`);
@@ -124,7 +124,7 @@ export class CommandRouter implements AgentCommands {
   private rejectAgent(agentId: string, why: string): void {
     for (const [id, entry] of [...this.pending]) {
       if (entry.agentId === agentId)
-        this.settle(id)?.reject(new AppError(ErrorCode.COMMAND_TIMEOUT, `command ${id}: ${why}`));
+        this.settle(id)?.reject(new AppError(ErrorCode.AGENT_OFFLINE, `command ${id}: ${why}`));
     }
   }
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../../protocols/clock.ts';
 import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
-import { type CommandReply, decodeMessage } from '../../protocols/messages.ts';
+import { type CommandReply, decodeMessage, MAX_BYTES } from '../../protocols/messages.ts';
 import { type ParsedTopic, parseTopic } from '../../protocols/topics.ts';
 import type { AgentIdentity } from '../broker/credentials.ts';
 import type { DetectionConfig } from '../config.ts';
@@ -45,6 +45,8 @@ const LOG_EVERY_MS = 60_000;
 export class Ingest {
   private readonly deps: IngestDeps;
   private readonly inTotal: Counter<'kind'>;
+  /** Labelled children, looked up once (prom-client hashes the labels on every `labels()` call). */
+  private readonly inByKind = new Map<string, Counter.Internal>();
   private readonly rejectedTotal: Counter<'reason'>;
   private readonly rates = new Map<string, { windowStart: number; count: number }>();
   private readonly lastLogged = new Map<string, number>();
@@ -110,13 +112,15 @@ export class Ingest {
     const { bus } = this.deps;
     switch (parsed.kind) {
       case 'health': {
-        const record = decodeMessage('health', payload);
+        // Keep the validated JSON text: the outage store writes it as is instead of serialising the record again.
+        const json = payload.length <= MAX_BYTES.health ? payload.toString('utf8') : undefined;
+        const record = decodeMessage('health', json ?? payload);
         mustMatch('health.agentId', record.agentId, parsed.agentId);
         mustMatch('health.site', record.site, parsed.site);
         mustMatch('health.identity.serial', record.identity.serial, parsed.serial);
         this.checkRecordTime(Date.parse(record.observedAt), now);
-        this.inTotal.labels('health').inc();
-        bus.emit('ingest:health', { ...base, message: record });
+        this.countIn('health');
+        bus.emit('ingest:health', { ...base, message: record, json });
         return;
       }
       case 'event': {
@@ -124,7 +128,7 @@ export class Ingest {
         mustMatch('event.agentId', event.agentId, parsed.agentId);
         mustMatch('event.serial', event.serial, parsed.serial);
         this.checkRecordTime(Date.parse(event.at), now);
-        this.inTotal.labels('event').inc();
+        this.countIn('event');
         bus.emit('ingest:event', { ...base, message: event });
         return;
       }
@@ -132,26 +136,26 @@ export class Ingest {
         const presence = decodeMessage('presence', payload);
         mustMatch('presence.agentId', presence.agentId, parsed.agentId);
         mustMatch('presence.site', presence.site, parsed.site);
-        this.inTotal.labels('presence').inc();
+        this.countIn('presence');
         bus.emit('ingest:presence', { ...base, message: presence });
         return;
       }
       case 'heartbeat': {
         const heartbeat = decodeMessage('heartbeat', payload);
         mustMatch('heartbeat.agentId', heartbeat.agentId, parsed.agentId);
-        this.inTotal.labels('heartbeat').inc();
+        this.countIn('heartbeat');
         bus.emit('ingest:heartbeat', { ...base, message: heartbeat });
         return;
       }
       case 'reply': {
         const reply = decodeMessage('reply', payload);
-        this.inTotal.labels('reply').inc();
+        this.countIn('reply');
         this.deps.onReply(reply, { site: parsed.site, agentId: parsed.agentId });
         return;
       }
       case 'attachment': {
         const chunk = decodeMessage('attachment', payload);
-        this.inTotal.labels('attachment').inc();
+        this.countIn('attachment');
         bus.emit('attachment-chunk', { ...base, message: chunk });
         return;
       }
@@ -162,6 +166,15 @@ export class Ingest {
         throw new AppError(ErrorCode.TOPIC_INVALID, `unknown kind ${String(never)}`);
       }
     }
+  }
+
+  private countIn(kind: string): void {
+    let child = this.inByKind.get(kind);
+    if (child === undefined) {
+      child = this.inTotal.labels(kind);
+      this.inByKind.set(kind, child);
+    }
+    child.inc();
   }
 
   /** The topic's agent must be the connected client's identity (or, without one, a registered agent's site). */

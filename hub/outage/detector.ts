@@ -163,6 +163,16 @@ export class Detector {
     return this.agents.get(agentId)?.status ?? 'unseen';
   }
 
+  /** The serials an agent watches (its presence list and the devices it sent records for). */
+  agentDevices(agentId: string): ReadonlySet<string> | undefined {
+    return this.agents.get(agentId)?.devices;
+  }
+
+  /** A device's poll interval (from its latest record; 10 s before any). */
+  pollIntervalMs(serial: string): number {
+    return this.devices.get(serial)?.machine.pollIntervalMs ?? 10_000;
+  }
+
   private track(serial: string, site: string, customer: string, agent: TrackedAgent): TrackedDevice {
     let device = this.devices.get(serial);
     if (device === undefined) {

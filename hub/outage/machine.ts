@@ -74,7 +74,8 @@ export class DeviceMachine {
   private lastUptimeS: number | undefined;
   private flapEvents: number[] = [];
   private isFlapping = false;
-  private pollIntervalMs = 10_000;
+  /** The device's poll interval (from its latest record). */
+  pollIntervalMs = 10_000;
 
   constructor(serial: string, cfg: Readonly<DetectionConfig>, init?: MachineInit, nowMs = 0) {
     this.serial = serial;

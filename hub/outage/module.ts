@@ -1,7 +1,10 @@
 /**
  * Detection as a hub module: feeds the detector from the bus (`ingest:*`), stores every transition, then
  * announces it (`device-state`, then `device` with the new view), and serves `ctx.services.devices`.
- * Hot path per health record: map lookups, a ring push, one `device` event; SQLite only in the batched flush.
+ * Hot path per health record: map lookups, a ring push, and a `device` event only when something a dashboard
+ * shows changed (state, reason, problems, firmware, agent, maintenance, contract, registry entry) or, for
+ * lastSeen alone, at most every LAST_SEEN_REFRESH_MS per device. SQLite only in the batched flush, which writes
+ * the record's validated JSON text as received (no second serialisation).
  */
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
@@ -9,8 +12,9 @@ import type { HealthRecord } from '../../protocols/health.ts';
 import type { DeviceDirectory, HubContext, HubModule } from '../context.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { DeviceState, DeviceView, StoredTransition } from '../types.ts';
-import { Detector } from './detector.ts';
-import { type LiveInfo, OutageStore } from './store.ts';
+import { Detector, type DetectorSink } from './detector.ts';
+import { SiteOutageGrouper } from './site-grouping.ts';
+import { type LiveInfo, OutageStore, type RecordToStore } from './store.ts';
 
 export interface DeviceDetail extends DeviceView {
   /** Recent health records, newest first. */
@@ -27,6 +31,53 @@ export interface OutageModule extends HubModule, DeviceDirectory {
 }
 
 const STATES: readonly DeviceState[] = ['up', 'degraded', 'down', 'unknown'];
+/** A device whose visible fields did not change gets a `device` event (lastSeen refresh) at most this often. */
+export const LAST_SEEN_REFRESH_MS = 5000;
+
+/** Live facts of a device; lastSeen kept as epoch ms on the hot path, formatted only when read or stored. */
+interface Live {
+  lastSeenMs: number;
+  agentId: string | null;
+  firmware: string | null;
+}
+
+/** What the last `device` event of a device showed (to tell whether a record changes anything visible). */
+interface Shown {
+  emittedAtMs: number;
+  registered: unknown;
+  state: DeviceState;
+  reason: string;
+  problems: readonly string[];
+  agentId: string | null;
+  firmware: string | null;
+  maintenance: boolean;
+  contract: string | null;
+  coverage: 'active' | 'none';
+}
+
+function isSameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function hasAnsweringChannel(record: HealthRecord): boolean {
+  const r = record.reachability;
+  return r.rest?.ok === true || r.snmp?.ok === true || r.tcp?.ok === true || r.ssh?.ok === true || r.usb?.ok === true;
+}
+
+/** `new Date(ms).toISOString()`, memoised for the last instant (many records share one millisecond under load). */
+function isoFormatter(): (ms: number) => string {
+  let lastMs = Number.NaN;
+  let lastIso = '';
+  return (ms) => {
+    if (ms !== lastMs) {
+      lastMs = ms;
+      lastIso = new Date(ms).toISOString();
+    }
+    return lastIso;
+  };
+}
 const HISTORY_LIMIT = 100;
 
 export function createOutageModule(ctx: HubContext, registry: Registry): OutageModule {
@@ -35,47 +86,66 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   const ringSize = config.detection.recentRecordsPerDevice;
   const store = new OutageStore(db, ringSize);
   const rings = new Map<string, HealthRecord[]>();
-  const live = new Map<string, LiveInfo>();
+  const live = new Map<string, Live>();
+  const shown = new Map<string, Shown>();
   const dirtyLive = new Set<string>();
-  const pendingRecords = new Map<string, HealthRecord[]>();
+  const pendingRecords = new Map<string, RecordToStore[]>();
+  const isoOf = isoFormatter();
   const unsubscribe: Array<() => void> = [];
   let cancelFlush: (() => void) | undefined;
 
-  const detector = new Detector({
+  // Past the site grouper (which may hold a `down` up to one poll interval): announced to the tickets module.
+  const announced: DetectorSink = {
+    transition(t) {
+      bus.emit('device-state', t);
+    },
+    siteAlert(alert) {
+      log.warn(
+        {
+          site: alert.site,
+          agentId: alert.agentId,
+          status: alert.status,
+          reason: alert.reason,
+          devices: alert.serials.length,
+        },
+        'site alert',
+      );
+      bus.emit('site-alert', alert);
+    },
+    agentPresence(event) {
+      log.info({ agentId: event.agentId, site: event.site, status: event.status }, 'agent presence');
+      bus.emit('agent-presence', event);
+    },
+  };
+  // At detection: every transition is stored, logged and shown (`device`) at once, then handed to the grouper.
+  const detected: DetectorSink = {
+    transition(t) {
+      store.insertTransition(t);
+      const level = t.to === 'up' || t.to === 'unknown' ? 'info' : 'warn';
+      log[level](
+        { serial: t.serial, from: t.from, to: t.to, reason: t.reason, inMaintenance: t.inMaintenance },
+        'device state changed',
+      );
+      announceDevice(t.serial, clock.now());
+      grouper.transition(t);
+    },
+    siteAlert: (alert) => grouper.siteAlert(alert),
+    agentPresence: (event) => grouper.agentPresence(event),
+  };
+  // Room-network outages: simultaneous `down`s of one agent's devices become one site alert (site-grouping.ts).
+  const grouper: SiteOutageGrouper = new SiteOutageGrouper({
+    clock,
+    sink: announced,
+    agentDevices: (agentId): ReadonlySet<string> | undefined => detector.agentDevices(agentId),
+    pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
+    isDown: (serial) => detector.state(serial)?.state === 'down',
+  });
+  const detector: Detector = new Detector({
     config: config.detection,
     clock,
     isInMaintenance: (serial, site, atMs) => registry.isInMaintenance(serial, site, atMs),
     deviceInfo: (serial) => registry.get(serial),
-    sink: {
-      transition(t) {
-        store.insertTransition(t);
-        const level = t.to === 'up' || t.to === 'unknown' ? 'info' : 'warn';
-        log[level](
-          { serial: t.serial, from: t.from, to: t.to, reason: t.reason, inMaintenance: t.inMaintenance },
-          'device state changed',
-        );
-        bus.emit('device-state', t);
-        const v = view(t.serial);
-        if (v !== undefined) bus.emit('device', v);
-      },
-      siteAlert(alert) {
-        log.warn(
-          {
-            site: alert.site,
-            agentId: alert.agentId,
-            status: alert.status,
-            reason: alert.reason,
-            devices: alert.serials.length,
-          },
-          'site alert',
-        );
-        bus.emit('site-alert', alert);
-      },
-      agentPresence(event) {
-        log.info({ agentId: event.agentId, site: event.site, status: event.status }, 'agent presence');
-        bus.emit('agent-presence', event);
-      },
-    },
+    sink: detected,
   });
 
   function view(serial: string): DeviceView | undefined {
@@ -93,7 +163,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       customer: reg?.customer ?? '',
       state: st?.state ?? 'unknown',
       since: new Date(st?.sinceMs ?? Date.parse(reg?.createdAt ?? new Date(now).toISOString())).toISOString(),
-      lastSeen: info?.lastSeen ?? null,
+      lastSeen: info === undefined ? null : isoOf(info.lastSeenMs),
       agentId: info?.agentId ?? st?.agentId ?? null,
       firmware: info?.firmware ?? null,
       contract: contract?.number ?? null,
@@ -106,7 +176,43 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     return result;
   }
 
-  function remember(record: HealthRecord): void {
+  /** Build the view and emit `device`, remembering what it showed. */
+  function announceDevice(serial: string, now: number): void {
+    const v = view(serial);
+    if (v === undefined) return;
+    shown.set(serial, {
+      emittedAtMs: now,
+      registered: registry.get(serial),
+      state: v.state,
+      reason: v.reason ?? '',
+      problems: v.problems ?? [],
+      agentId: v.agentId,
+      firmware: v.firmware,
+      maintenance: v.maintenance === true,
+      contract: v.contract,
+      coverage: v.coverage ?? 'none',
+    });
+    bus.emit('device', v);
+  }
+
+  /** Whether the view of `serial` would differ from the last one emitted in anything but lastSeen (no view built). */
+  function hasVisibleChange(serial: string, prev: Shown, now: number): boolean {
+    const reg = registry.get(serial);
+    const st = detector.state(serial);
+    const info = live.get(serial);
+    if (reg !== prev.registered || st === undefined) return true;
+    if (st.state !== prev.state || st.reason !== prev.reason || !isSameList(st.problems, prev.problems)) return true;
+    if ((info?.agentId ?? st.agentId ?? null) !== prev.agentId || (info?.firmware ?? null) !== prev.firmware)
+      return true;
+    if (registry.isInMaintenance(serial, reg?.site ?? '', now) !== prev.maintenance) return true;
+    const contract = registry.contractFor(serial, now);
+    return (
+      (contract?.number ?? null) !== prev.contract ||
+      (contract?.isActive === true ? 'active' : 'none') !== prev.coverage
+    );
+  }
+
+  function remember(record: HealthRecord, json: string | undefined): void {
     const serial = record.identity.serial;
     let ring = rings.get(serial);
     if (ring === undefined) {
@@ -125,13 +231,17 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       pending = [];
       pendingRecords.set(serial, pending);
     }
-    pending.push(record);
+    pending.push({ record, json });
     if (pending.length > ringSize) pending.shift();
   }
 
   function flush(): void {
     if (dirtyLive.size === 0 && pendingRecords.size === 0) return;
-    const liveBatch = [...dirtyLive].map((serial) => [serial, live.get(serial)!] as [string, LiveInfo]);
+    const liveBatch = [...dirtyLive].map((serial) => {
+      const info = live.get(serial)!;
+      const row: LiveInfo = { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware };
+      return [serial, row] as [string, LiveInfo];
+    });
     const records = [...pendingRecords.values()].flat();
     dirtyLive.clear();
     pendingRecords.clear();
@@ -183,7 +293,9 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     flush,
     start() {
       store.migrate();
-      for (const [serial, info] of store.liveInfo()) live.set(serial, info);
+      for (const [serial, info] of store.liveInfo()) {
+        live.set(serial, { lastSeenMs: Date.parse(info.lastSeen), agentId: info.agentId, firmware: info.firmware });
+      }
       detector.restore(
         store.lastStates().map((d) => {
           const reg = registry.get(d.serial);
@@ -195,20 +307,37 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
           const record = inbound.message;
           registry.ensureFromRecord(record);
           const isLive = detector.onHealth(inbound);
-          remember(record);
+          if (isLive && grouper.isHolding(inbound.agentId) && hasAnsweringChannel(record)) {
+            grouper.noteReachable(inbound.agentId, record.identity.serial);
+          }
+          remember(record, inbound.json);
           const serial = record.identity.serial;
           if (isLive) {
-            live.set(serial, {
-              lastSeen: new Date(inbound.receivedAtMs).toISOString(),
-              agentId: inbound.agentId,
-              firmware: record.identity.firmware ?? live.get(serial)?.firmware ?? null,
-            });
+            const info = live.get(serial);
+            if (info === undefined) {
+              live.set(serial, {
+                lastSeenMs: inbound.receivedAtMs,
+                agentId: inbound.agentId,
+                firmware: record.identity.firmware ?? null,
+              });
+            } else {
+              info.lastSeenMs = inbound.receivedAtMs;
+              info.agentId = inbound.agentId;
+              if (record.identity.firmware !== undefined) info.firmware = record.identity.firmware;
+            }
             dirtyLive.add(serial);
           }
-          bus.emit('health', { record, receivedAt: new Date(inbound.receivedAtMs).toISOString() });
+          bus.emit('health', { record, receivedAt: isoOf(inbound.receivedAtMs) });
           if (isLive) {
-            const v = view(serial);
-            if (v !== undefined) bus.emit('device', v);
+            const now = clock.now();
+            const prev = shown.get(serial);
+            if (
+              prev === undefined ||
+              now - prev.emittedAtMs >= LAST_SEEN_REFRESH_MS ||
+              hasVisibleChange(serial, prev, now)
+            ) {
+              announceDevice(serial, now);
+            }
           }
         }),
         bus.on('ingest:event', (inbound) => detector.onDeviceEvent(inbound)),
@@ -221,6 +350,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     stop() {
       for (const off of unsubscribe.splice(0)) off();
       cancelFlush?.();
+      grouper.stop();
       detector.stop();
       flush();
       return Promise.resolve();

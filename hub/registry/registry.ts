@@ -69,6 +69,10 @@ export class Registry implements DeviceRegistry {
   private readonly contracts = new Map<string, ContractRecord>();
   private readonly contractsBySerial = new Map<string, string[]>();
   private windows: WindowMs[] = [];
+  /** contractFor results per serial for one local date (hot path: every health record builds a view). */
+  private readonly contractCache = new Map<string, { today: string; info: ContractInfo | undefined }>();
+  private todayMinute = Number.NaN;
+  private todayDate = '';
 
   constructor(db: Db, config: Readonly<HubConfig>, now: () => number) {
     this.db = db;
@@ -97,7 +101,20 @@ export class Registry implements DeviceRegistry {
     return [...this.devices.values()];
   }
 
+  /**
+   * Cached per serial and local date: the answer depends on `atMs` only through the local date, and the cache is
+   * dropped whenever the contracts change.
+   */
   contractFor(serial: string, atMs: number): ContractInfo | undefined {
+    const today = this.localToday(atMs);
+    const cached = this.contractCache.get(serial);
+    if (cached !== undefined && cached.today === today) return cached.info;
+    const info = this.computeContractFor(serial, atMs);
+    this.contractCache.set(serial, { today, info });
+    return info;
+  }
+
+  private computeContractFor(serial: string, atMs: number): ContractInfo | undefined {
     const numbers = this.contractsBySerial.get(serial);
     if (numbers === undefined || numbers.length === 0) return undefined;
     const infos = numbers.map((n) => this.info(this.contracts.get(n)!, atMs));
@@ -171,9 +188,22 @@ export class Registry implements DeviceRegistry {
     return this.listMaintenance().find((w) => w.id === id)!;
   }
 
+  /**
+   * The local date of `atMs`, memoised per minute: every time zone's offset is a whole number of minutes (in
+   * practice quarter hours), so the local date never changes inside one UTC minute.
+   */
+  private localToday(atMs: number): string {
+    const minute = Math.floor(atMs / 60_000);
+    if (minute !== this.todayMinute) {
+      this.todayMinute = minute;
+      this.todayDate = localDate(atMs, this.config.calendar.timeZone);
+    }
+    return this.todayDate;
+  }
+
   private info(c: ContractRecord, atMs: number): ContractInfo {
     const end = contractEnd(c.start, c.termYears, c.extensionYears);
-    const today = localDate(atMs, this.config.calendar.timeZone);
+    const today = this.localToday(atMs);
     return { number: c.number, customer: c.customer, start: c.start, end, isActive: isActiveOn(today, c.start, end) };
   }
 
@@ -236,6 +266,7 @@ export class Registry implements DeviceRegistry {
   }
 
   private loadContracts(): void {
+    this.contractCache.clear();
     this.contracts.clear();
     this.contractsBySerial.clear();
     const rows = this.db.prepare('SELECT * FROM contracts').all() as ContractRow[];

@@ -17,6 +17,10 @@ export function handleDeviceTransition(service: TicketsService, t: DeviceTransit
     logger.debug({ serial: t.serial, to: t.to }, 'device change in maintenance: no ticket');
     return;
   }
+  if (t.groupedInSiteAlert === true) {
+    logger.debug({ serial: t.serial, to: t.to }, 'device down within a site alert: no ticket');
+    return;
+  }
   switch (t.to) {
     case 'down':
     case 'degraded':

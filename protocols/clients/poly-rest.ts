@@ -51,14 +51,28 @@ function clientContext(): tls.SecureContext {
   return sharedContext;
 }
 
-/** An https.Agent that verifies the peer certificate's fingerprint before handing the socket to HTTP. */
+/**
+ * An https.Agent that verifies the peer certificate's fingerprint before handing the socket to HTTP.
+ * It keeps the device's last TLS session (ticket) and offers it on the next connection: when the device
+ * closed the idle socket between polls, the reconnect is an abbreviated handshake (no certificate
+ * signature to check). A resumed session reports the certificate of the full handshake it came from,
+ * which the check already accepted; only the holder of that device's ticket key can resume it.
+ * The session is dropped with the agent (`reset()`: reboot, outage, certificate change) and on refusal.
+ */
 class FingerprintAgent extends https.Agent {
   private readonly check: CertificateCheck;
+  private tlsSession: Buffer | undefined;
+  private sessionFingerprint: string | undefined;
   lastFingerprint: string | undefined;
 
   constructor(check: CertificateCheck, timeoutMs: number) {
     super({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, maxCachedSessions: 0, timeout: timeoutMs * 10 });
     this.check = check;
+  }
+
+  private keepSession(session: Buffer, fingerprint: string): void {
+    this.tlsSession = session;
+    this.sessionFingerprint = fingerprint;
   }
 
   override createConnection(
@@ -71,21 +85,38 @@ class FingerprintAgent extends https.Agent {
       rejectUnauthorized: false,
       secureContext: clientContext(),
       ...(options.servername ? { servername: options.servername } : {}),
+      ...(this.tlsSession ? { session: this.tlsSession } : {}),
     });
-    const onError = (err: Error) => callback?.(toDeviceError(err, 'tls connect'), socket);
+    // a ticket counts only once this socket's certificate is accepted (TLS 1.2 may send it before that)
+    let accepted: string | undefined;
+    let pending: Buffer | undefined;
+    socket.on('session', (session: Buffer) => {
+      if (accepted === undefined) pending = session;
+      else this.keepSession(session, accepted);
+    });
+    const onError = (err: Error) => {
+      this.tlsSession = undefined;
+      callback?.(toDeviceError(err, 'tls connect'), socket);
+    };
     socket.once('error', onError);
     socket.once('secureConnect', () => {
       socket.removeListener('error', onError);
-      const fingerprint = socket.getPeerCertificate().fingerprint256;
+      // a resumed TLS 1.3 session carries no certificate: it is the one of the handshake that issued it
+      const fingerprint =
+        socket.getPeerCertificate().fingerprint256 || (socket.isSessionReused() ? this.sessionFingerprint : undefined);
       this.lastFingerprint = fingerprint;
       const refusal = fingerprint
         ? this.check(fingerprint)
         : new DeviceError('tls', 'tls: the device sent no certificate');
       if (refusal) {
+        this.tlsSession = undefined;
+        socket.on('error', () => {}); // destroyed below; the refusal goes to the request
         socket.destroy();
         callback?.(refusal, socket);
         return;
       }
+      accepted = fingerprint;
+      if (pending && fingerprint) this.keepSession(pending, fingerprint);
       callback?.(null, socket);
     });
     return undefined;

@@ -76,7 +76,7 @@ describe('agents', () => {
       ({ v: 1, id, kind: 'collect-logs', serial: 'SN-1', issuedAt: new Date().toISOString(), timeoutMs }) as const;
 
     await expect(commands.send(target, command('cmd-offline'))).rejects.toSatisfy((e) =>
-      isAppError(e, 'COMMAND_TIMEOUT'),
+      isAppError(e, 'AGENT_OFFLINE'),
     );
     const online = nextBusEvent(t.hub.ctx.bus, 'agent-presence', (e) => e.status === 'online');
     await agent.send('presence', makePresence('online'));
@@ -103,7 +103,9 @@ describe('agents', () => {
     const offline = nextBusEvent(t.hub.ctx.bus, 'agent-presence', (e) => e.status === 'offline');
     await agent.send('presence', makePresence('offline'));
     await offline;
-    expect(String(await pending)).toMatch(/agent went offline/);
+    const dropped = await pending;
+    expect(String(dropped)).toMatch(/agent went offline/);
+    expect(isAppError(dropped, 'AGENT_OFFLINE')).toBe(true);
   });
 
   it('keeps device state and history across a restart (same data folder)', async () => {

@@ -1,0 +1,251 @@
+/**
+ * B8 agent footprint: the real agent (child process, core 0) polling a simulated fleet (child, core 1) of
+ * 200 devices every 10 s over REST + SNMP, publishing to a bare aedes broker in this process (core 1).
+ * Figures: agent RSS peak and CPU % of one core (from /proc, after a warm-up cycle).
+ * SNMP throughput vs the baseline in the same run: both the agent (SNMP only, every device every second) and
+ * Debian's Prometheus `snmp_exporter` 0.21 (core 0; one generated module per device with the agent's 14
+ * Poly/MIB-II OIDs, since each simulated device has its own community; scraped once per device per second like
+ * Prometheus with `scrape_interval: 1s`) get the same 200 devices/s to do: devices/s answered and CPU per device.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { join } from 'node:path';
+import { Aedes } from 'aedes';
+import { SCALARS } from '../agent/poll/snmp.ts';
+import { buildAgentConfig } from '../simulator/agent-config.ts';
+import type { SimDeviceInfo, SimNetworkDeviceInfo } from '../simulator/fleet.ts';
+import type { Figure, Profile, Scenario } from './harness.ts';
+import { round } from './harness.ts';
+import {
+  BENCH_DIR,
+  Child,
+  CORES,
+  freePort,
+  pinNote,
+  pinSelf,
+  procStats,
+  sleep,
+  tempDir,
+  watchProcess,
+} from './load/common.ts';
+
+const PROFILES = {
+  tiny: { devices: 4, pollMs: 1000, warmMs: 1000, measureMs: 1000, snmpMs: 1000 },
+  quick: { devices: 200, pollMs: 10_000, warmMs: 10_500, measureMs: 12_000, snmpMs: 5000 },
+  full: { devices: 200, pollMs: 10_000, warmMs: 15_000, measureMs: 120_000, snmpMs: 30_000 },
+} as const;
+const EXPORTER = '/usr/bin/prometheus-snmp-exporter';
+
+interface AgentStats {
+  records: number;
+  failedRecords: number;
+  snmpOk: number;
+  cpuMs: number;
+  rssMb: number;
+}
+
+function exporterConfig(devices: readonly SimNetworkDeviceInfo[]): string {
+  const gets = Object.values(SCALARS).map(([oid]) => oid);
+  const metrics = Object.entries(SCALARS)
+    .filter(([, [, type]]) => type !== 'oid')
+    .map(
+      ([name, [oid, type]]) =>
+        `    - {name: ${name}, oid: ${oid.replace(/\.0$/, '')}, type: ${type === 'string' ? 'DisplayString' : 'gauge'}, help: ${name}}`,
+    );
+  return devices
+    .map((d, i) =>
+      [
+        `d${i}:`,
+        '  version: 2',
+        `  auth: {community: ${d.snmpCommunity}}`,
+        '  retries: 0',
+        '  timeout: 2s',
+        `  get: [${gets.join(', ')}]`,
+        '  metrics:',
+        ...metrics,
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
+async function run(profile: Profile) {
+  const p = PROFILES[profile];
+  const tmp = tempDir('b8');
+  const unpin = pinSelf(1);
+  const fleet = Child.start(`${BENCH_DIR}/load/fleet-proc.ts`, { core: 1 });
+  let health = 0;
+  const broker = await Aedes.createBroker({
+    published: (packet, client, done) => {
+      if (client && packet.topic.includes('/health/')) health += 1;
+      done(null);
+    },
+  });
+  const server = createServer(broker.handle).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const mqttUrl = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const children: Child[] = [];
+  let exporter: ReturnType<typeof spawn> | undefined;
+  try {
+    const { devices } = await fleet.request<{ devices: SimDeviceInfo[] }>(
+      { cmd: 'start', devices: p.devices, seed: 8 },
+      'ready',
+      180_000,
+    );
+    const networked = devices.filter((d): d is SimNetworkDeviceInfo => d.usb === undefined);
+    const raw = buildAgentConfig(networked, { mqttUrl, agentId: 'b8-agent', site: 'b8-site' });
+    const agentConfig = (channels: string[], pollIntervalMs: number, dir: string) => ({
+      ...raw,
+      devices: (raw.devices as Array<Record<string, unknown>>).map((d) => ({ ...d, channels })),
+      pollIntervalMs,
+      requestTimeoutMs: 2000,
+      dataDir: join(tmp.dir, dir),
+    });
+
+    // A. Footprint: REST + SNMP, every device every 10 s.
+    // HEZO_BENCH_AGENT_PROF=<dir>: CPU-profile the footprint agent (bench/load/profile-top.ts reads it).
+    const profDir = process.env.HEZO_BENCH_AGENT_PROF;
+    const agent = Child.start(`${BENCH_DIR}/load/agent-proc.ts`, {
+      core: 0,
+      ...(profDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+    });
+    children.push(agent);
+    const idle = await agent.request<AgentStats>({ cmd: 'stats' }, 'stats', 60_000);
+    await agent.request({ cmd: 'start', config: agentConfig(['rest', 'snmp'], p.pollMs, 'a') }, 'started', 60_000);
+    await sleep(p.warmMs);
+    const s0 = await agent.request<AgentStats>({ cmd: 'stats' }, 'stats', 5000);
+    const watch = watchProcess(agent.pid, 200);
+    await sleep(p.measureMs);
+    const w = watch.stop();
+    const s1 = await agent.request<AgentStats>({ cmd: 'stats' }, 'stats', 5000);
+    await agent.stop();
+    const footprintPerS = ((s1.records - s0.records) / w.wallMs) * 1000;
+
+    // B1. Agent, SNMP only, every device every second.
+    const snmpAgent = Child.start(`${BENCH_DIR}/load/agent-proc.ts`, { core: 0 });
+    children.push(snmpAgent);
+    await snmpAgent.request({ cmd: 'start', config: agentConfig(['snmp'], 1000, 'b') }, 'started', 60_000);
+    await sleep(2000);
+    const a0 = await snmpAgent.request<AgentStats>({ cmd: 'stats' }, 'stats', 5000);
+    const aw = watchProcess(snmpAgent.pid, 200);
+    await sleep(p.snmpMs);
+    const aStop = aw.stop();
+    const a1 = await snmpAgent.request<AgentStats>({ cmd: 'stats' }, 'stats', 5000);
+    await snmpAgent.stop();
+    const agentSnmpPerS = ((a1.snmpOk - a0.snmpOk) / aStop.wallMs) * 1000;
+    const agentCpuPerDeviceMs = aStop.cpuMs / Math.max(1, a1.snmpOk - a0.snmpOk);
+
+    // B2. snmp_exporter, same devices, same schedule (each device once per second).
+    const configFile = join(tmp.dir, 'snmp.yml');
+    writeFileSync(configFile, `${exporterConfig(networked)}\n`);
+    const port = await freePort();
+    const args = [`--config.file=${configFile}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'];
+    exporter = spawn(CORES >= 2 ? 'taskset' : EXPORTER, CORES >= 2 ? ['-c', '0', EXPORTER, ...args] : args, {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i += 1) {
+      if (
+        await fetch(`${base}/`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      await sleep(50);
+    }
+    const scrape = async (i: number) => {
+      const d = networked[i]!;
+      try {
+        const res = await fetch(`${base}/snmp?target=127.0.0.1:${d.snmpPort}&module=d${i}`);
+        const text = await res.text();
+        return res.ok && text.includes('sysUpTime ');
+      } catch {
+        return false;
+      }
+    };
+    let ok = 0;
+    const schedule = async (ms: number, count: boolean) => {
+      const t0 = performance.now();
+      const pending: Promise<void>[] = [];
+      // Paced on absolute time: device i of round r is scraped at t0 + r s + i / n s.
+      for (let k = 0; performance.now() - t0 < ms; k += 1) {
+        const i = k % networked.length;
+        pending.push(
+          scrape(i).then((isOk) => {
+            if (isOk && count) ok += 1;
+          }),
+        );
+        const dueMs = ((k + 1) * 1000) / networked.length - (performance.now() - t0);
+        if (dueMs > 0) await sleep(dueMs);
+      }
+      await Promise.all(pending);
+    };
+    await schedule(1500, false);
+    const ew = watchProcess(exporter.pid ?? -1, 200);
+    await schedule(p.snmpMs, true);
+    const eStop = ew.stop();
+    const exporterRss = procStats(exporter.pid ?? -1).rssMb;
+    const exporterPerS = (ok / eStop.wallMs) * 1000;
+    const exporterCpuPerDeviceMs = eStop.cpuMs / Math.max(1, ok);
+
+    const judged = profile !== 'tiny';
+    const figures: Figure[] = [
+      {
+        name: 'agent RSS peak (REST + SNMP)',
+        value: round(w.rssPeak),
+        unit: 'MB',
+        target: '<= 80',
+        ...(judged ? { met: w.rssPeak <= 80 } : {}),
+      },
+      {
+        name: 'agent CPU (REST + SNMP)',
+        value: round(w.cpuPct),
+        unit: '% of a core',
+        target: '<= 5',
+        ...(judged ? { met: w.cpuPct <= 5 } : {}),
+      },
+      {
+        name: 'SNMP devices/s (offered 1/s each)',
+        value: round(agentSnmpPerS),
+        unit: 'dev/s',
+        baseline: round(exporterPerS),
+        baselineName: 'snmp_exporter',
+        target: '>= 1.0 x snmp_exporter',
+        ...(judged ? { met: agentSnmpPerS >= 0.98 * exporterPerS } : {}),
+      },
+      {
+        name: 'SNMP CPU per device poll',
+        value: round(agentCpuPerDeviceMs, 3),
+        unit: 'ms',
+        baseline: round(exporterCpuPerDeviceMs, 3),
+        baselineName: 'snmp_exporter',
+      },
+    ];
+    const notes = [
+      `${pinNote('agent / snmp_exporter on core 0; fleet, broker and scrape driver on core 1')}; ${networked.length} devices`,
+      `REST + SNMP every ${p.pollMs / 1000} s: ${round(footprintPerS)} records/s, ${s1.failedRecords} records with a failed probe; ` +
+        `CPU ${round(w.cpuPct)} %, RSS peak ${round(w.rssPeak)} MB over ${round(w.wallMs / 1000)} s; broker got ${health} health messages`,
+      `SNMP only, every device every 1 s: agent ${round(agentSnmpPerS)} dev/s at ${round(aStop.cpuPct)} % CPU, RSS ${round(
+        aStop.rssPeak,
+      )} MB; snmp_exporter ${round(exporterPerS)} dev/s at ${round(eStop.cpuPct)} % CPU, RSS ${round(exporterRss)} MB`,
+      `agent process RSS before start (node + tsx loader + the agent's modules imported, nothing polled): ${round(
+        idle.rssMb,
+      )} MB`,
+      'the agent also normalises each poll into a health record and publishes it over MQTT (QoS 1); the exporter only renders text',
+      'the simulated fleet (net-snmp agents in Node, core 1) caps what either side can get',
+    ];
+    return { figures, notes };
+  } finally {
+    exporter?.kill();
+    for (const c of children) await c.stop();
+    await fleet.stop();
+    await new Promise<void>((r) => broker.close(() => r()));
+    server.close();
+    unpin();
+    tmp.remove();
+  }
+}
+
+export const scenario: Scenario = { id: 'B8', title: 'agent footprint vs snmp_exporter', run };

@@ -1,0 +1,43 @@
+/**
+ * The real agent in its own process (so it can be killed, hung with SIGSTOP, or measured from /proc).
+ * IPC: {cmd:'start', config} (raw AgentConfig) -> {ev:'started'}; every health record -> counted;
+ *      {cmd:'stats'} -> {ev:'stats', records, failedRecords, snmpOk, cpuMs, rssMb}.
+ */
+import { pino } from 'pino';
+import { type Agent, createAgent } from '../../agent/agent.ts';
+import { AgentConfig } from '../../protocols/agent-config.ts';
+import { buildConfig } from '../../protocols/config-common.ts';
+
+let agent: Agent | undefined;
+let records = 0;
+let failedRecords = 0;
+let snmpOk = 0;
+const send = (m: Record<string, unknown>) => process.send?.(m);
+
+process.on('message', (m: { cmd: string } & Record<string, any>) => {
+  if (m.cmd === 'start') {
+    const config = buildConfig(AgentConfig, m.config, {}, {}, 'bench agent config');
+    agent = createAgent(config, { logger: pino({ level: process.env.HEZO_BENCH_AGENT_LOG ?? 'silent' }) });
+    agent.on('record', (r) => {
+      records += 1;
+      if (Object.values(r.reachability).some((p) => p !== undefined && !p.ok)) failedRecords += 1;
+      if (r.reachability.snmp?.ok === true) snmpOk += 1;
+    });
+    void agent.start().then(() => send({ ev: 'started' }));
+  } else if (m.cmd === 'stats') {
+    const cpu = process.cpuUsage();
+    send({
+      ev: 'stats',
+      records,
+      failedRecords,
+      snmpOk,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      rssMb: process.memoryUsage.rss() / 2 ** 20,
+    });
+  }
+});
+const stop = () => {
+  void (agent?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+};
+process.on('disconnect', stop);
+process.on('SIGTERM', stop);

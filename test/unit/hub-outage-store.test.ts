@@ -1,0 +1,42 @@
+/** The outage store's SQLite side: the health ring migrates to its rowid table with its rows intact. */
+import { describe, expect, it } from 'vitest';
+import { migrate, openDb } from '../../hub/db.ts';
+import { OutageStore } from '../../hub/outage/store.ts';
+import { makeHealthRecord } from '../helpers/health-record.ts';
+
+describe('outage store', () => {
+  it('migrates health_history from the WITHOUT ROWID table keeping every record, then upserts in place', () => {
+    const db = openDb(':memory:');
+    const old = makeHealthRecord({ serial: 'SN-1', seq: 1, at: '2026-01-01T10:00:00.000Z' });
+    // The first schema only (as written by the previous release), with one stored record.
+    const store = new OutageStore(db, 2);
+    migrate(db, 'outage', [
+      `CREATE TABLE device_transitions (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, serial TEXT NOT NULL, site TEXT NOT NULL, customer TEXT NOT NULL,
+         agent_id TEXT, from_state TEXT NOT NULL, to_state TEXT NOT NULL, at TEXT NOT NULL, reason TEXT NOT NULL,
+         evidence TEXT NOT NULL, problems TEXT NOT NULL, in_maintenance INTEGER NOT NULL);
+       CREATE TABLE device_live (serial TEXT PRIMARY KEY, last_seen TEXT NOT NULL, agent_id TEXT, firmware TEXT);
+       CREATE TABLE health_history (
+         serial TEXT NOT NULL, slot INTEGER NOT NULL, observed_at TEXT NOT NULL, replayed INTEGER NOT NULL,
+         record TEXT NOT NULL, PRIMARY KEY (serial, slot)) WITHOUT ROWID;`,
+    ]);
+    db.prepare('INSERT INTO health_history VALUES (?, ?, ?, ?, ?)').run(
+      'SN-1',
+      0,
+      old.observedAt,
+      0,
+      JSON.stringify(old),
+    );
+
+    store.migrate();
+    expect(store.recentRecords('SN-1')).toEqual([old]);
+
+    const newer = makeHealthRecord({ serial: 'SN-1', seq: 2, at: '2026-01-01T10:00:10.000Z' });
+    const newest = makeHealthRecord({ serial: 'SN-1', seq: 3, at: '2026-01-01T10:00:20.000Z' });
+    // The validated JSON text is stored as given (no second serialisation); without it, the record is serialised.
+    store.flush([], [{ record: newer, json: JSON.stringify(newer) }, { record: newest }]);
+    expect(store.recentRecords('SN-1')).toEqual([newest, newer]);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM health_history').get()).toEqual({ n: 2 });
+    db.close();
+  });
+});
