@@ -61,7 +61,10 @@ async function run(profile: Profile) {
       hub.hub.ctx.bus.on('device-state', (t) => {
         if (t.to === 'down' && !down.has(t.serial)) down.set(t.serial, Date.now());
       });
+      const ticketEvents = new Map<string, number>();
       hub.hub.ctx.bus.on('ticket', ({ ticket: tk, change }) => {
+        const key = `${change}:${tk.priority}`;
+        ticketEvents.set(key, (ticketEvents.get(key) ?? 0) + 1);
         if ((change === 'opened' || change === 'escalated') && tk.priority === 'P1' && !ticket.has(tk.serial)) {
           ticket.set(tk.serial, Date.now());
         }
@@ -117,6 +120,9 @@ async function run(profile: Profile) {
         }
         const t0 = Date.now();
         while (wsDown.size < serials.length && Date.now() - t0 < 45_000) await sleep(50);
+        notes.push(
+          `round ${round_ + 1}: ${injected.size} faults, ${down.size} down, ${ticket.size} P1 tickets, ${wsDown.size} ws deltas; ticket events ${JSON.stringify([...ticketEvents])}`,
+        );
         for (const [serial, at] of injected) {
           const d = down.get(serial);
           const tk = ticket.get(serial);

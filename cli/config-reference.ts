@@ -50,7 +50,8 @@ function rows(schema: JsonSchema, prefix: string, out: string[]): void {
   const required = new Set(schema.required ?? []);
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     const path = prefix === '' ? key : `${prefix}.${key}`;
-    const shown = child.default === undefined || child.properties !== undefined ? '' : `\`${JSON.stringify(child.default)}\``;
+    const shown =
+      child.default === undefined || child.properties !== undefined ? '' : `\`${JSON.stringify(child.default)}\``;
     const isRequired = required.has(key) && child.default === undefined;
     out.push(`| \`${path}\` | ${typeOf(child)} | ${isRequired ? 'yes' : ''} | ${shown} | ${constraints(child)} |`);
     if (child.properties !== undefined) rows(child, path, out);

@@ -17,7 +17,8 @@ import { buildConfig } from '../../protocols/config-common.ts';
 export const BENCH_DIR = resolve(import.meta.dirname, '..');
 export const API_TOKEN = 'bench-admin-token-0123456789';
 export const AGENT_PASSWORD = 'bench-agent-password';
-export const silentLogger = () => pino({ level: 'silent' });
+/** Silent unless HEZO_BENCH_LOG (e.g. `error`) asks for the product's logs on stderr. */
+export const silentLogger = () => pino({ level: process.env.HEZO_BENCH_LOG ?? 'silent' }, pino.destination(2));
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const CORES = availableParallelism();
 

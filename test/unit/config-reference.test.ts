@@ -12,7 +12,12 @@ describe('docs/configuration.md', () => {
     for (const field of ['api.token', 'mqtt.tls.certFile', 'detection.downAfterFailedPolls', 'devices[].serial']) {
       expect(text).toContain(`| \`${field}\` |`);
     }
-    for (const field of ['mqtt.keepaliveS', 'devices[].rest.tls.mode', 'devices[].snmp.v3.privProtocol', 'outbox.maxRecords']) {
+    for (const field of [
+      'mqtt.keepaliveS',
+      'devices[].rest.tls.mode',
+      'devices[].snmp.v3.privProtocol',
+      'outbox.maxRecords',
+    ]) {
       expect(text).toContain(`| \`${field}\` |`);
     }
   });
