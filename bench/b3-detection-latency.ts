@@ -3,7 +3,8 @@
  * core 1, polls every 5 s, REST + SNMP, 2 s timeout, keepalive 5 s) and a complete hub (this process, core 0)
  * with a NOC websocket client. For each device: power-off injected -> `down` stored (bus `device-state`, emitted
  * after the SQLite insert) -> P1 ticket stored (bus `ticket`, emitted after the commit) -> websocket `device`
- * delta with state down. Faults are spread over a poll interval so they hit every poll phase.
+ * delta with state down. Faults hit half the devices (80 % down together would be one site-network alert and no
+ * tickets, hub/outage/site-grouping.ts), spread over a poll interval so they hit every poll phase.
  * Then: agent crash (SIGKILL) -> site alert raised; hung agent (SIGSTOP) -> site alert vs 1.5 x keepalive.
  * Baseline (on paper, defaults of the tools): Zabbix ICMP ~3 min / agent unavailable 5 min, Prometheus +
  * Alertmanager ~0.5-2.7 min, Uptime Kuma 60 s heartbeat.
@@ -19,9 +20,9 @@ import { startBenchHub } from './load/hub.ts';
 
 /** tiny (CI) polls every second so the harness is proven in seconds; quick/full use the 5-s polls of the target. */
 const PROFILES = {
-  tiny: { devices: 2, rounds: 1, pollMs: 1000, keepaliveS: 1, timeoutMs: 300 },
-  quick: { devices: 8, rounds: 1, pollMs: 5000, keepaliveS: 5, timeoutMs: 2000 },
-  full: { devices: 12, rounds: 4, pollMs: 5000, keepaliveS: 5, timeoutMs: 2000 },
+  tiny: { devices: 3, faults: 1, rounds: 1, pollMs: 1000, keepaliveS: 1, timeoutMs: 300 },
+  quick: { devices: 12, faults: 6, rounds: 1, pollMs: 5000, keepaliveS: 5, timeoutMs: 2000 },
+  full: { devices: 12, faults: 6, rounds: 5, pollMs: 5000, keepaliveS: 5, timeoutMs: 2000 },
 } as const;
 const AGENT = { id: 'b3-agent', site: 'b3-site' };
 /** Zabbix ICMP ~3 min, Prometheus + Alertmanager defaults 0.5-2.7 min (benchmarks.md): the faster one. */
@@ -112,14 +113,16 @@ async function run(profile: Profile) {
         ticket.clear();
         wsDown.clear();
         const injected = new Map<string, number>();
-        const spacing = POLL_MS / serials.length;
-        for (const serial of serials) {
+        // Half the site's devices: >= 80 % down together is a room-network outage (one site alert, no tickets).
+        const victims = serials.slice((round_ * p.faults) % serials.length).concat(serials).slice(0, p.faults);
+        const spacing = POLL_MS / victims.length;
+        for (const serial of victims) {
           const r = await fleet.request<{ atMs: number }>({ cmd: 'fault', serial, kind: 'power-off' }, 'faulted', 5000);
           injected.set(serial, r.atMs);
           await sleep(spacing * (0.5 + Math.random()));
         }
         const t0 = Date.now();
-        while (wsDown.size < serials.length && Date.now() - t0 < 45_000) await sleep(50);
+        while ((wsDown.size < victims.length || ticket.size < victims.length) && Date.now() - t0 < 45_000) await sleep(50);
         notes.push(
           `round ${round_ + 1}: ${injected.size} faults, ${down.size} down, ${ticket.size} P1 tickets, ${wsDown.size} ws deltas; ticket events ${JSON.stringify([...ticketEvents])}`,
         );
@@ -170,7 +173,8 @@ async function run(profile: Profile) {
       const judged = profile !== 'tiny';
       const hungTarget = 1.5 * KEEPALIVE_S;
       notes.push(
-        `${pinNote('hub on core 0; fleet + agent on core 1')}; ${serials.length} devices x ${p.rounds} round(s), ` +
+        `${pinNote('hub on core 0; fleet + agent on core 1')}; power-off on ${p.faults} of ${serials.length} devices ` +
+          `(below the 80 % site-outage share) x ${p.rounds} round(s), ` +
           `poll ${POLL_MS / 1000} s, request timeout ${p.timeoutMs} ms, retries 2, downAfterFailedPolls 2, keepalive ${KEEPALIVE_S} s`,
         `fault -> down stored: p50 ${round(sd.p50)} / p95 ${round(sd.p95)} / max ${round(sd.max)} s; -> P1 ticket: p50 ${round(
           st.p50,

@@ -7,3 +7,4 @@ export * from './health.ts';
 export * from './messages.ts';
 export * from './topics.ts';
 export * from './validation.ts';
+export * from './tar-archive.ts';

@@ -5,7 +5,7 @@
  * patterns: `password=...`, `"password":"..."`, `session_id=...`, `XSRF-TOKEN=...`, `sessionId":"PS...`.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Header, Parser, Pax } from 'tar';
+import { isGzip, isTar, packTar, readTarEntries } from './tar-archive.ts';
 
 export const MASK = '***';
 
@@ -41,84 +41,32 @@ export function isProbablyText(data: Buffer): boolean {
   return !data.subarray(0, 8192).includes(0);
 }
 
-/** Mask known secrets inside binary data, byte for byte (keeps lengths). */
-function redactBinary(data: Buffer, knownSecrets: readonly string[]): Buffer {
-  const out = Buffer.from(data);
+/** Mask known secrets inside binary data, byte for byte (keeps lengths); the same buffer when none is found. */
+export function redactBinary(data: Buffer, knownSecrets: readonly string[]): Buffer {
+  let out: Buffer | undefined;
   for (const secret of knownSecrets) {
     if (secret.length < 4) continue;
     const needle = Buffer.from(secret);
-    for (let at = out.indexOf(needle); at !== -1; at = out.indexOf(needle, at + needle.length)) {
+    for (let at = data.indexOf(needle); at !== -1; at = data.indexOf(needle, at + needle.length)) {
+      out ??= Buffer.from(data);
       out.fill(0x2a, at, at + needle.length);
     }
   }
-  return out;
-}
-
-interface TarEntry {
-  path: string;
-  type: string;
-  mode: number;
-  mtime: Date;
-  data: Buffer;
-}
-
-function readTar(archive: Buffer): Promise<TarEntry[]> {
-  return new Promise((resolve, reject) => {
-    const entries: TarEntry[] = [];
-    const parser = new Parser({ strict: true });
-    parser.on('entry', (entry) => {
-      const chunks: Buffer[] = [];
-      entry.on('data', (c: Buffer) => chunks.push(c));
-      entry.on('end', () =>
-        entries.push({
-          path: entry.path,
-          type: entry.type,
-          mode: entry.mode ?? 0o644,
-          mtime: entry.mtime ?? new Date(0),
-          data: Buffer.concat(chunks),
-        }),
-      );
-    });
-    parser.on('error', reject);
-    parser.on('warn', (_code: string, message: string | Error) => reject(new Error(String(message))));
-    parser.on('end', () => resolve(entries));
-    parser.end(archive);
-  });
-}
-
-function writeTar(entries: readonly TarEntry[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const entry of entries) {
-    const type = entry.type === 'Directory' ? 'Directory' : 'File';
-    const size = type === 'File' ? entry.data.length : 0;
-    const header = new Header({ path: entry.path, mode: entry.mode, size, mtime: entry.mtime, type, uid: 0, gid: 0 });
-    const block = Buffer.alloc(512);
-    if (header.encode(block, 0)) {
-      blocks.push(new Pax({ path: entry.path, mtime: entry.mtime, size }).encode());
-      header.encode(block, 0);
-    }
-    blocks.push(block);
-    if (size > 0) {
-      blocks.push(entry.data);
-      const pad = (512 - (size % 512)) % 512;
-      if (pad > 0) blocks.push(Buffer.alloc(pad));
-    }
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
-}
-
-function isTar(data: Buffer): boolean {
-  return data.length >= 512 && data.subarray(257, 262).toString('latin1') === 'ustar';
+  return out ?? data;
 }
 
 /**
- * Redact a log archive: a tar (optionally gzipped) has each text entry redacted and is re-packed
- * (gzipped again when it came gzipped); plain text is redacted as text; other binary data has the
- * known secret values masked in place.
+ * Redact a log archive: a tar (optionally gzipped) has each text entry and entry name redacted and is re-packed
+ * (gzipped again when it came gzipped; links and devices are dropped); text is redacted as text; other binary
+ * data has the known secret values masked in place. Rejects when a tar cannot be parsed (never keep it then).
+ * `redact` is the text redactor: the agent uses `redactText`, the hub adds broader patterns.
  */
-export async function redactArchive(data: Buffer, knownSecrets: readonly string[] = []): Promise<Buffer> {
-  const gzipped = data.length > 2 && data[0] === 0x1f && data[1] === 0x8b;
+export async function redactArchive(
+  data: Buffer,
+  knownSecrets: readonly string[] = [],
+  redact: (text: string, knownSecrets: readonly string[]) => string = redactText,
+): Promise<Buffer> {
+  const gzipped = isGzip(data);
   let plain = data;
   if (gzipped) {
     try {
@@ -128,31 +76,30 @@ export async function redactArchive(data: Buffer, knownSecrets: readonly string[
     }
   }
   if (isTar(plain)) {
-    const entries = await readTar(plain);
+    const entries = await readTarEntries(plain);
     const redacted = entries
       .filter((e) => e.type === 'File' || e.type === 'OldFile' || e.type === 'Directory')
       .map((e) => ({
         ...e,
-        type: e.type === 'Directory' ? 'Directory' : 'File',
+        path: redact(e.path, knownSecrets),
         data: isProbablyText(e.data)
-          ? Buffer.from(redactText(e.data.toString('utf8'), knownSecrets))
+          ? Buffer.from(redact(e.data.toString('utf8'), knownSecrets))
           : redactBinary(e.data, knownSecrets),
       }));
-    const tar = writeTar(redacted);
-    return gzipped ? gzipSync(tar) : tar;
+    return packTar(redacted, gzipped);
   }
   if (isProbablyText(plain)) {
-    const text = Buffer.from(redactText(plain.toString('utf8'), knownSecrets));
+    const text = Buffer.from(redact(plain.toString('utf8'), knownSecrets));
     return gzipped ? gzipSync(text) : text;
   }
   const masked = redactBinary(plain, knownSecrets);
+  if (masked === plain) return data;
   return gzipped ? gzipSync(masked) : masked;
 }
 
 /** List the entry names of a tar (optionally gzipped); [] when it is not a tar. */
 export async function listArchive(data: Buffer): Promise<string[]> {
-  let plain = data;
-  if (data[0] === 0x1f && data[1] === 0x8b) plain = gunzipSync(data);
+  const plain = isGzip(data) ? gunzipSync(data) : data;
   if (!isTar(plain)) return [];
-  return (await readTar(plain)).map((e) => e.path);
+  return (await readTarEntries(plain)).map((e) => e.path);
 }

@@ -2,14 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import {
-  archiveLines,
-  isGzip,
-  packTar,
-  readTarEntries,
-  redactAttachment,
-  redactEvidenceText,
-} from '../../hub/evidence/redaction.ts';
+import { archiveLines, redactAttachment, redactEvidenceText } from '../../hub/evidence/redaction.ts';
+import { isGzip, packTar, readTarEntries } from '../../protocols/tar-archive.ts';
 import { PLANTED, plantedFiles } from '../helpers/evidence-planted.ts';
 
 const leaks = (text: string) => Object.values(PLANTED).filter((secret) => text.includes(secret));
