@@ -15,7 +15,7 @@ import { startBenchHub } from './load/hub.ts';
 
 const PROFILES = {
   tiny: { agents: 2, devices: 5, rates: [200, 400], stepMs: 800 },
-  quick: { agents: 50, devices: 40, rates: [5000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000], stepMs: 2500 },
+  quick: { agents: 50, devices: 40, rates: [2500, 5000, 10_000, 15_000, 20_000, 25_000, 30_000, 40_000], stepMs: 2000 },
   full: {
     agents: 100,
     devices: 100,

@@ -23,7 +23,7 @@ async function run(profile: Profile) {
   const durationMs = Number.isFinite(override) && override > 0 ? override * 1000 : p.durationMs;
   const setup = await setupSteady(p.agents, p.devices, 'b10');
   try {
-    await runSteady(setup, p.rate, Math.max(1500, (setup.devices / p.rate) * 1000 + 500));
+    await runSteady(setup, p.rate, Math.max(1500, (setup.devices / p.rate) * 1000 + 500), 1000, 20_000);
     const everyMs = Math.max(250, Math.round(durationMs / 200));
     const r = await runSteady(setup, p.rate, durationMs, everyMs, profile === 'full' ? 120_000 : 5000);
     const fifth = Math.max(1, Math.floor(r.rss.length / 5));

@@ -114,7 +114,10 @@ async function run(profile: Profile) {
         wsDown.clear();
         const injected = new Map<string, number>();
         // Half the site's devices: >= 80 % down together is a room-network outage (one site alert, no tickets).
-        const victims = serials.slice((round_ * p.faults) % serials.length).concat(serials).slice(0, p.faults);
+        const victims = serials
+          .slice((round_ * p.faults) % serials.length)
+          .concat(serials)
+          .slice(0, p.faults);
         const spacing = POLL_MS / victims.length;
         for (const serial of victims) {
           const r = await fleet.request<{ atMs: number }>({ cmd: 'fault', serial, kind: 'power-off' }, 'faulted', 5000);
@@ -122,7 +125,8 @@ async function run(profile: Profile) {
           await sleep(spacing * (0.5 + Math.random()));
         }
         const t0 = Date.now();
-        while ((wsDown.size < victims.length || ticket.size < victims.length) && Date.now() - t0 < 45_000) await sleep(50);
+        while ((wsDown.size < victims.length || ticket.size < victims.length) && Date.now() - t0 < 45_000)
+          await sleep(50);
         notes.push(
           `round ${round_ + 1}: ${injected.size} faults, ${down.size} down, ${ticket.size} P1 tickets, ${wsDown.size} ws deltas; ticket events ${JSON.stringify([...ticketEvents])}`,
         );

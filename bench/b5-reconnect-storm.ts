@@ -27,7 +27,7 @@ import { LoadGenerator } from './load/driver.ts';
 
 const PROFILES = {
   tiny: { agents: 20, authAgents: 4, settleMs: 500, watchMs: 1000 },
-  quick: { agents: 2000, authAgents: 12, settleMs: 3000, watchMs: 3000 },
+  quick: { agents: 2000, authAgents: 12, settleMs: 2000, watchMs: 2000 },
   full: { agents: 2000, authAgents: 2000, settleMs: 15_000, watchMs: 30_000 },
 } as const;
 const DEVICES_PER_AGENT = 5;

@@ -9,9 +9,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '../helpers/deadline.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 import { runCmd } from '../helpers/run-cmd.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -76,7 +76,7 @@ describe('hezo demo (issue 9)', () => {
     child.stderr?.on('data', (b: Buffer) => {
       stderr += b.toString();
     });
-    await waitUntil(() => /Ctrl-C stops everything/.test(stdout), {
+    await waitFor(() => /Ctrl-C stops everything/.test(stdout), {
       timeoutMs: 90_000,
       what: `demo start (stdout: ${stdout.slice(-300)} stderr: ${stderr.slice(-500)} exit: ${child.exitCode})`,
     });
@@ -103,7 +103,7 @@ describe('hezo demo (issue 9)', () => {
   it('every simulated device is up within 30 s, across two customers and three sites', async () => {
     const sim = (await (await fetch(`http://127.0.0.1:${httpPort + 1}/sim/devices`)).json()) as { serial: string }[];
     expect(sim.length).toBe(12);
-    const devices = await waitUntil(
+    const devices = await waitFor(
       async () => {
         const list = await api<{ serial: string; state: string; site: string; customer: string }[]>('/api/devices');
         return list.length === sim.length && list.every((d) => d.state === 'up') ? list : undefined;
@@ -126,7 +126,7 @@ describe('hezo demo (issue 9)', () => {
     const result = await runCmd('bash', ['-c', readmePowerOffLine(httpPort + 1)], { env: { SERIAL: serial } });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('power-off');
-    const tickets = await waitUntil(
+    const tickets = await waitFor(
       async () => {
         const list = await api<{ serial: string; priority: string; channel: string }[]>('/api/tickets?state=open');
         const mine = list.filter((t) => t.serial === serial);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitUntil } from './deadline.ts';
+import { waitFor } from './wait-for.ts';
 
 export const INFLUXD_PATH = process.env.HEZO_INFLUXD ?? '/usr/bin/influxd';
 
@@ -79,7 +79,7 @@ bind-address = "127.0.0.1:${rpcPort}"
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
     child = proc;
-    await waitUntil(
+    await waitFor(
       async () => {
         if (proc.exitCode !== null) throw new Error(`influxd exited ${proc.exitCode}: ${stderr}`);
         const res = await fetch(`${url}/ping`);

@@ -4,7 +4,11 @@ import type { HubBus, HubEventMap, HubEventName } from '../../hub/events.ts';
 /** Re-check `predicate` (on a short timer) until it returns a truthy value, or fail after `timeoutMs`. */
 export async function waitFor<T>(
   predicate: () => T | Promise<T>,
-  { timeoutMs = 5000, what = 'condition' }: { timeoutMs?: number; what?: string } = {},
+  {
+    timeoutMs = 5000,
+    intervalMs = 10,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -20,7 +24,7 @@ export async function waitFor<T>(
         `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 

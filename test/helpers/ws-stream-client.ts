@@ -1,7 +1,7 @@
 /** A raw `ws` client for the hub's `/ws` stream that records every message, for tests and the B6 bench. */
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { withDeadline } from './deadline.ts';
+import { withDeadline } from './wait-for.ts';
 
 /** Test messages are inspected loosely. */
 export type AnyMessage = Record<string, any>;

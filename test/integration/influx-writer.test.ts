@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JSON_DIR } from '../../dashboards/grafana/build.ts';
 import { createInfluxModule, type InfluxModule } from '../../hub/influx/module.ts';
 import type { HealthRecord } from '../../protocols/health.ts';
-import { waitUntil } from '../helpers/deadline.ts';
 import { makeFakeHubContext, makeTicket } from '../helpers/fake-hub-context.ts';
 import { type InfluxdHandle, startInfluxd } from '../helpers/influxd.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 let influxd: InfluxdHandle;
 
@@ -135,7 +135,7 @@ describe('InfluxDB writer + Grafana dashboards', () => {
 
     // 36 records x (2 reachability + health + call) + 2 transitions + 3 tickets + 2 sla + 1 site alert
     const expected = 36 * 4 + 2 + 3 + 2 + 1;
-    await waitUntil(() => s.writer.stats().written === expected, { timeoutMs: 10_000, what: 'all points written' });
+    await waitFor(() => s.writer.stats().written === expected, { timeoutMs: 10_000, what: 'all points written' });
     expect(s.writer.stats()).toMatchObject({ dropped: 0, queued: 0 });
 
     const reaction = await influxd.query(
@@ -191,18 +191,18 @@ describe('InfluxDB writer + Grafana dashboards', () => {
       }
     };
     emitRecords(5); // 20 points
-    await waitUntil(() => s.writer.stats().written === 20, { what: 'first points written' });
+    await waitFor(() => s.writer.stats().written === 20, { what: 'first points written' });
 
     await influxd.stop();
     emitRecords(60); // 240 points into a queue of 100
-    await waitUntil(() => s.writer.stats().failures >= 1, { what: 'a failed write' });
+    await waitFor(() => s.writer.stats().failures >= 1, { what: 'a failed write' });
     expect(s.writer.stats().queued).toBeLessThanOrEqual(100);
     expect(s.writer.stats().dropped).toBe(140);
     const dropped = await s.ctx.metrics.getSingleMetricAsString('hezo_influx_points_dropped_total');
     expect(dropped).toMatch(/hezo_influx_points_dropped_total 140/);
 
     await influxd.start();
-    await waitUntil(() => s.writer.stats().written === 120, {
+    await waitFor(() => s.writer.stats().written === 120, {
       timeoutMs: 10_000,
       what: 'catch-up after InfluxDB returned',
     });

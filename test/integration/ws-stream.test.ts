@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createWsModule, type WsModule } from '../../hub/ws/module.ts';
 import { ManualClock } from '../../protocols/clock.ts';
-import { waitUntil } from '../helpers/deadline.ts';
 import {
   ADMIN_TOKEN,
   type FakeHubContext,
@@ -15,6 +14,7 @@ import {
   makeTicket,
   READ_TOKEN,
 } from '../helpers/fake-hub-context.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 import { connectStream, type StreamTestClient, upgradeStatus } from '../helpers/ws-stream-client.ts';
 
 const START = '2026-11-25T10:00:00.000Z';
@@ -198,7 +198,7 @@ describe('ws stream: slow and dead clients', () => {
     await fast.next((m) => m.data?.serial === 'SN-extra');
 
     slowSocket.resume();
-    await waitUntil(
+    await waitFor(
       async () => {
         s.clock.advance(100);
         await ioTurn();
