@@ -10,9 +10,9 @@
  * Alertmanager ~0.5-2.7 min, Uptime Kuma 60 s heartbeat.
  */
 
+import WebSocket from 'ws';
 import { buildAgentConfig } from '../simulator/agent-config.ts';
 import type { SimDeviceInfo } from '../simulator/fleet.ts';
-import { connectStream } from '../test/helpers/ws-stream-client.ts';
 import type { Figure, Profile, Scenario } from './harness.ts';
 import { round, summarise } from './harness.ts';
 import { AGENT_PASSWORD, API_TOKEN, BENCH_DIR, Child, pinNote, pinSelf, sleep, tempDir } from './load/common.ts';
@@ -52,7 +52,12 @@ async function run(profile: Profile) {
       },
     });
     const unpin = pinSelf(0);
-    const ws = await connectStream(`${hub.urls.httpUrl.replace('http', 'ws')}/ws?token=${API_TOKEN}`);
+    const ws = new WebSocket(`${hub.urls.httpUrl.replace('http', 'ws')}/ws?token=${API_TOKEN}`);
+    ws.on('error', () => {});
+    await new Promise((resolveOpen, reject) => {
+      ws.once('open', resolveOpen);
+      ws.once('error', reject);
+    });
     try {
       const down = new Map<string, number>();
       const ticket = new Map<string, number>();
@@ -74,7 +79,7 @@ async function run(profile: Profile) {
       hub.hub.ctx.bus.on('agent-presence', (e) => {
         if (e.status === 'online') online += 1;
       });
-      ws.ws.on('message', (data) => {
+      ws.on('message', (data) => {
         const m = JSON.parse(String(data)) as { type: string; data?: { serial?: string; state?: string } };
         if (m.type === 'device' && m.data?.state === 'down' && m.data.serial && !wsDown.has(m.data.serial)) {
           wsDown.set(m.data.serial, Date.now());
@@ -227,7 +232,7 @@ async function run(profile: Profile) {
       return { figures, notes };
     } finally {
       unpin();
-      await ws.close();
+      ws.terminate();
       if (agentProc !== undefined) {
         agentProc.proc.kill('SIGCONT');
         await agentProc.stop('SIGKILL');

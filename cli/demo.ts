@@ -54,10 +54,13 @@ export interface DemoOptions {
 }
 
 export interface Demo {
-  hub: Hub;
+  /** The running hub (a new object after `restartHub`). */
+  readonly hub: Hub;
   fleet: Fleet;
   agents: Agent[];
   urls: { httpUrl: string; nocUrl: string; mqttUrl: string; simUrl: string };
+  /** Stop the hub and start a new one on the same ports and data folder (agents reconnect by themselves). */
+  restartHub(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -122,8 +125,20 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     { HEZO_API_TOKEN: HUB_ENV_OVERRIDES.HEZO_API_TOKEN },
     'demo hub config',
   );
-  const hub = createHub(hubConfig, { logger });
+  let hub = createHub(hubConfig, { logger });
   const hubUrls = await hub.start();
+  // A restarted hub keeps the ports the first one was given (the agents and NOC pages know those).
+  const restartConfig = buildConfig(
+    HubConfig,
+    {
+      ...hubConfig,
+      http: { ...hubConfig.http, port: Number(new URL(hubUrls.httpUrl).port) },
+      mqtt: { ...hubConfig.mqtt, port: Number(new URL(hubUrls.mqttUrl).port) },
+    },
+    {},
+    {},
+    'demo hub config',
+  );
 
   const agents: Agent[] = [];
   try {
@@ -176,10 +191,17 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const nocUrl = `${hubUrls.httpUrl}/?token=${encodeURIComponent(options.apiToken)}`;
   let stopped = false;
   return {
-    hub,
+    get hub() {
+      return hub;
+    },
     fleet,
     agents,
     urls: { httpUrl: hubUrls.httpUrl, nocUrl, mqttUrl: hubUrls.mqttUrl, simUrl: fleet.controlUrl },
+    async restartHub() {
+      await hub.stop();
+      hub = createHub(restartConfig, { logger });
+      await hub.start();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

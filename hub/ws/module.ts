@@ -94,6 +94,20 @@ export function createWsModule(ctx: HubContext): WsModule {
     wss.handleUpgrade(req, socket, head, (ws) => stream.addClient(ws));
   };
 
+  let closing: Promise<void> | undefined;
+  /** Idempotent: runs when the HTTP server starts closing (websocket clients would keep it open) or at stop. */
+  function closeStream(): Promise<void> {
+    closing ??= (async () => {
+      server.off('upgrade', onUpgrade);
+      for (const off of unsubscribe.splice(0)) off();
+      await stream.stop();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    })();
+    return closing;
+  }
+  // Upgraded sockets are not HTTP connections: fastify's close would wait for them forever. Close them first.
+  ctx.http.addHook('preClose', closeStream);
+
   ctx.http.get(WS_PATH, async (_req, reply) =>
     reply.code(426).header('Upgrade', 'websocket').send({ error: 'expected a websocket upgrade' }),
   );
@@ -148,11 +162,6 @@ export function createWsModule(ctx: HubContext): WsModule {
       server.on('upgrade', onUpgrade);
       stream.start();
     },
-    async stop() {
-      server.off('upgrade', onUpgrade);
-      for (const off of unsubscribe.splice(0)) off();
-      await stream.stop();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
+    stop: closeStream,
   };
 }

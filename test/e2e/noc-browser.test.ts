@@ -2,7 +2,8 @@
  * Issue 8, end to end: a real simulated fleet (createFleet), agents (createAgent) and hub (createHub), composed
  * by the demo's `startDemo`, and the NOC page in headless Chromium. Every device shows up; a power-off fault
  * turns its tile DOWN and brings its automatic P1 ticket with a live reaction countdown; the ticket's detail
- * panel shows its history and attachments from the real API.
+ * panel shows its history and attachments from the real API. The ticket shows within 2 s of the hub's event;
+ * stopping the hub shows the lost-stream banner and a restarted hub brings the page back.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,6 +63,10 @@ describe('NOC page on the real hub, fleet and agents', () => {
     const target = sim.find((d) => d.usb === undefined && d.model !== 'StudioUSB');
     expect(target).toBeDefined();
     const serial = target!.serial;
+    let ticketEventAt: number | undefined;
+    const offTicket = demo.hub.ctx.bus.on('ticket', ({ ticket, change }) => {
+      if (ticket.serial === serial && change === 'opened') ticketEventAt ??= Date.now();
+    });
     const res = await fetch(`${demo.urls.simUrl}/sim/devices/${serial}/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -74,6 +79,10 @@ describe('NOC page on the real hub, fleet and agents', () => {
     });
     const ticket = page.locator(`[data-testid="ticket"][data-ticket-serial="${serial}"][data-priority="P1"]`);
     await ticket.waitFor({ timeout: 30_000 });
+    const shownAt = Date.now();
+    offTicket();
+    expect(ticketEventAt).toBeDefined();
+    expect(shownAt - ticketEventAt!).toBeLessThanOrEqual(2000);
     const countdown = ticket.locator('[data-clock="reaction"] [data-testid="countdown"]');
     expect(await countdown.textContent()).toMatch(/^(◆ )?(\d\d:\d\d|1h 00m)$/);
     await page.screenshot({ path: artifactPath('noc-e2e.png') });
@@ -82,5 +91,18 @@ describe('NOC page on the real hub, fleet and agents', () => {
     await page.waitForSelector('[data-testid="ticket-history"] tr:nth-child(2)', { timeout: 10_000 });
     expect(await page.locator('[data-testid="ticket-detail"] h2').textContent()).toContain('P1');
     await page.screenshot({ path: artifactPath('noc-e2e-detail.png') });
+  });
+
+  it('shows STREAM LOST when the hub stops and recovers when a hub is back on the same port', async () => {
+    await page.click('[data-testid="detail-close"]');
+    const stopped = demo.hub.stop();
+    await page.waitForSelector('[data-testid="stream-banner"]:not([hidden])', { timeout: 10_000 });
+    await stopped;
+    await page.screenshot({ path: artifactPath('noc-e2e-stream-lost.png') });
+    await demo.restartHub();
+    await page.waitForSelector('body[data-stream="live"]', { timeout: 30_000 });
+    expect(await page.locator('[data-testid="stream-banner"]').isHidden()).toBe(true);
+    // the restarted hub still knows the dead device and its ticket
+    await page.waitForSelector('[data-testid="ticket"][data-priority="P1"]', { timeout: 10_000 });
   });
 });
