@@ -127,7 +127,12 @@ export const DetectionConfig = z.strictObject({
   /** How often lastSeen and the recent health records are written to SQLite (batched). */
   flushIntervalMs: z.number().int().min(100).default(5000),
   /** Recent health records kept per device (memory ring and SQLite ring). */
-  recentRecordsPerDevice: z.number().int().min(1).max(1000).default(50),
+  recentRecordsPerDevice: z.number().int().min(1).max(1000).default(10),
+  /**
+   * Health history in SQLite: at most one record per device per this interval, plus every record that shows a
+   * failed channel or component (the evidence of a problem is always kept). 0 = every record.
+   */
+  historyEveryMs: z.number().int().min(0).default(60_000),
 });
 export type DetectionConfig = z.infer<typeof DetectionConfig>;
 

@@ -90,6 +90,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   const shown = new Map<string, Shown>();
   const dirtyLive = new Set<string>();
   const pendingRecords = new Map<string, RecordToStore[]>();
+  const lastStoredAt = new Map<string, number>();
   const isoOf = isoFormatter();
   const unsubscribe: Array<() => void> = [];
   let cancelFlush: (() => void) | undefined;
@@ -133,12 +134,15 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     agentPresence: (event) => grouper.agentPresence(event),
   };
   // Room-network outages: simultaneous `down`s of one agent's devices become one site alert (site-grouping.ts).
+  /** When each device last answered a poll (hub clock at arrival), for the room-network grouping. */
+  const lastAnsweredAt = new Map<string, number>();
   const grouper: SiteOutageGrouper = new SiteOutageGrouper({
     clock,
     sink: announced,
     agentDevices: (agentId): ReadonlySet<string> | undefined => detector.agentDevices(agentId),
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     isDown: (serial) => detector.state(serial)?.state === 'down',
+    answeredSince: (serial, sinceMs) => (lastAnsweredAt.get(serial) ?? Number.NEGATIVE_INFINITY) >= sinceMs,
   });
   const detector: Detector = new Detector({
     config: config.detection,
@@ -226,6 +230,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       ring[i - 1] = record;
     }
     if (ring.length > ringSize) ring.shift();
+    // SQLite keeps a sampled history (the hot path must not write every record), but every sign of trouble.
+    const nowMs = clock.now();
+    const lastStored = lastStoredAt.get(serial);
+    const isDue = lastStored === undefined || nowMs - lastStored >= config.detection.historyEveryMs;
+    if (!isDue && !showsTrouble(record)) return;
+    lastStoredAt.set(serial, nowMs);
     let pending = pendingRecords.get(serial);
     if (pending === undefined) {
       pending = [];
@@ -307,8 +317,9 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
           const record = inbound.message;
           registry.ensureFromRecord(record);
           const isLive = detector.onHealth(inbound);
-          if (isLive && grouper.isHolding(inbound.agentId) && hasAnsweringChannel(record)) {
-            grouper.noteReachable(inbound.agentId, record.identity.serial);
+          if (isLive && hasAnsweringChannel(record)) {
+            lastAnsweredAt.set(record.identity.serial, clock.now());
+            if (grouper.isHolding(inbound.agentId)) grouper.noteReachable(inbound.agentId, record.identity.serial);
           }
           remember(record, inbound.json);
           const serial = record.identity.serial;
@@ -358,4 +369,10 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   };
   ctx.services.devices = directory;
   return directory;
+}
+
+/** A record with a failed channel or component: always stored in the SQLite history. */
+function showsTrouble(record: HealthRecord): boolean {
+  for (const probe of Object.values(record.reachability)) if (probe !== undefined && !probe.ok) return true;
+  return record.components.some((c) => c.status === 'failed');
 }

@@ -11,8 +11,8 @@
  *   `groupedInSiteAlert` (stored and shown as usual; the tickets module opens no ticket for them). The alert is
  *   `cleared` (reason `site-network-back`) once none of the grouped devices is down any more.
  * - otherwise the held transitions are released unchanged, in order. This is decided EARLY, as soon as enough of
- *   the agent's other devices answered a poll after the hold began (`noteReachable`) that the share can no
- *   longer be reached: usually within a fraction of a poll interval, since the agent polls its devices together.
+ *   the agent's other devices answered a poll in the same round (`answeredSince`, at once) or after the hold
+ *   began (`noteReachable`) that the share can no longer be reached.
  * Any other transition of a held device (it came back, its agent went offline, ...) first releases the held one,
  * so the order of a device's transitions never changes. Latency cost: a `down` reaches the tickets module up to
  * one hold later (`holdMs`); nothing else is delayed.
@@ -37,6 +37,8 @@ export interface SiteGroupingDeps {
   pollIntervalMs(serial: string): number;
   /** The device's current state is `down` (to clear a site alert). */
   isDown(serial: string): boolean;
+  /** The device answered a poll (a channel ok) at or after `sinceMs` (hub clock, when the record arrived). */
+  answeredSince?(serial: string, sinceMs: number): boolean;
 }
 
 interface HeldGroup {
@@ -150,6 +152,17 @@ export class SiteOutageGrouper implements DetectorSink {
     group.held.set(t.serial, t);
     group.reachable.delete(t.serial);
     const devices = this.deps.agentDevices(agentId);
+    // Devices that answered in this same poll round (within one interval) are not behind a dead switch; their
+    // answers usually arrive before the dead device's timeouts, so count them now instead of a round later.
+    const since = this.deps.clock.now() - this.deps.pollIntervalMs(t.serial);
+    for (const serial of devices ?? []) {
+      if (!group.held.has(serial) && this.deps.answeredSince?.(serial, since) === true) group.reachable.add(serial);
+    }
+    const total = devices?.size ?? 0;
+    if (total - group.reachable.size < needed(total)) {
+      this.release(group, false);
+      return;
+    }
     // Every device of the agent is down: nothing more can join, decide now.
     if (devices !== undefined && group.held.size >= devices.size) this.decide(group);
   }

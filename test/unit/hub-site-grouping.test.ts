@@ -27,6 +27,8 @@ let grouper: SiteOutageGrouper;
 let seq: number;
 /** Automatic tickets the tickets module would open for the released transitions. */
 let opened: string[];
+/** When set, devices' answers are remembered as the outage module does (`answeredSince`). */
+let answered: Map<string, number> | undefined;
 
 beforeEach(() => {
   clock = new ManualClock(START);
@@ -34,6 +36,7 @@ beforeEach(() => {
   alerts = [];
   opened = [];
   seq = 0;
+  answered = undefined;
   const service = {
     openAuto: (input: { serial: string; state: string }) => {
       opened.push(`${input.serial}:${input.state === 'down' ? 'P1' : 'P2'}`);
@@ -55,6 +58,7 @@ beforeEach(() => {
     agentDevices: (agentId) => detector.agentDevices(agentId),
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     isDown: (serial) => detector.state(serial)?.state === 'down',
+    answeredSince: (serial, sinceMs) => (answered?.get(serial) ?? Number.NEGATIVE_INFINITY) >= sinceMs,
   });
   detector = new Detector({
     config: DetectionConfig.parse({}),
@@ -69,6 +73,7 @@ beforeEach(() => {
 function record(serial: string, reachable: boolean, agentId = 'agent-1', site = 'site-a'): void {
   const message = makeHealthRecord({ serial, agentId, site, seq: ++seq, at: clock.now(), reachable });
   const isLive = detector.onHealth({ message, agentId, site, clientId: agentId, receivedAtMs: clock.now() });
+  if (isLive && reachable) answered?.set(serial, clock.now());
   if (isLive && reachable && grouper.isHolding(agentId)) grouper.noteReachable(agentId, serial);
 }
 
@@ -217,5 +222,31 @@ describe('site grouping: room network down', () => {
     });
     expect(released.filter((t) => t.serial === 'SN-1').map((t) => t.to)).toEqual(['up', 'down', 'unknown']);
     expect(grouper.heldCount).toBe(0);
+  });
+});
+
+describe('site grouping: answers of the same poll round count at once', () => {
+  it('a sibling that answered earlier in the round releases a single down immediately', () => {
+    answered = new Map();
+    round(FOUR, new Set());
+    round(FOUR, new Set(['SN-2']));
+    round(FOUR, new Set(['SN-2']));
+    const [t] = downs();
+    expect(t?.serial).toBe('SN-2');
+    // SN-1 answered one step before SN-2's second failed poll: no hold at all.
+    expect(t!.releasedAtMs - detector.state('SN-2')!.sinceMs).toBe(0);
+    expect(opened).toEqual(['SN-2:P1']);
+  });
+
+  it('answers from the round before the switch died do not count: still one site alert', () => {
+    answered = new Map();
+    round(FOUR, new Set());
+    const all = new Set(FOUR);
+    round(FOUR, all);
+    round(FOUR, all);
+    expect(downs()).toHaveLength(4);
+    expect(downs().every((t) => t.groupedInSiteAlert === true)).toBe(true);
+    expect(alerts.filter((a) => a.status === 'raised')).toHaveLength(1);
+    expect(opened).toEqual([]);
   });
 });
