@@ -2,7 +2,7 @@
  * `npm run bench [-- --full | --tiny] [B1 B3 ...]`: runs the scenarios, writes bench/results/<id>.json and
  * bench/results/summary.md, prints the Markdown table with baselines, ratios and targets.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,17 @@ export async function runScenarios(
   return results;
 }
 
+/** summary.md from every `<id>.json` in the folder, so running some scenarios keeps the others' latest figures. */
+function summaryOfAllResults(outDir: string, info: Record<string, unknown>): string {
+  const all = readdirSync(outDir)
+    .filter((f) => /^B\d+\.json$/.test(f))
+    .map((f) => JSON.parse(readFileSync(resolve(outDir, f), 'utf8')) as ScenarioResult)
+    .sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1)));
+  const profiles = [...new Set(all.map((r) => r.profile))].join(', ');
+  const notes = all.flatMap((r) => r.notes.map((n) => `- ${r.id}: ${n}`)).join('\n');
+  return `# Benchmarks (${profiles})\n\nMachine: \`${JSON.stringify(info)}\`\n\n${markdownTable(all)}\n\n${notes}\n`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -57,8 +68,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   const table = markdownTable(results);
   const notes = results.flatMap((r) => r.notes.map((n) => `- ${r.id}: ${n}`)).join('\n');
-  const summary = `# Benchmarks (${profile})\n\nMachine: \`${JSON.stringify(info)}\`\n\n${table}\n\n${notes}\n`;
-  writeFileSync(resolve(outDir, 'summary.md'), summary);
+  writeFileSync(resolve(outDir, 'summary.md'), summaryOfAllResults(outDir, info));
   process.stdout.write(`\n${table}\n\n${notes}\n`);
   return results.some((r) => r.notes.some((n) => n.startsWith('FAILED'))) ? 1 : 0;
 }

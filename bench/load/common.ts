@@ -63,8 +63,10 @@ export function benchHubConfig(options: {
   mqttPort?: number;
   httpPort?: number;
   extra?: Record<string, unknown>;
+  /** `scrypt` (default): a shared `passwordHash`; `plain`: the password itself (checked as an HMAC, no scrypt). */
+  credential?: 'scrypt' | 'plain';
 }): HubConfig {
-  const hash = agentPasswordHash();
+  const secret = options.credential === 'plain' ? { password: AGENT_PASSWORD } : { passwordHash: agentPasswordHash() };
   return buildConfig(HubConfig, {
     version: 1,
     dataDir: options.dataDir,
@@ -72,7 +74,7 @@ export function benchHubConfig(options: {
     http: { host: '127.0.0.1', port: options.httpPort ?? 0 },
     api: { token: API_TOKEN },
     mqtt: { host: '127.0.0.1', port: options.mqttPort ?? 0, allowAnonymous: options.allowAnonymous ?? false },
-    agents: (options.agents ?? []).map((a) => ({ id: a.id, site: a.site, passwordHash: hash })),
+    agents: (options.agents ?? []).map((a) => ({ id: a.id, site: a.site, ...secret })),
     ...options.extra,
   }) as HubConfig;
 }
