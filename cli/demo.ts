@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type Agent, createAgent } from '../agent/agent.ts';
+import { REDACT_PATHS as AGENT_REDACT_PATHS } from '../agent/main.ts';
 import { HUB_ENV_OVERRIDES, HubConfig } from '../hub/config.ts';
 import { createHub, type Hub } from '../hub/hub.ts';
+import { REDACT_PATHS as HUB_REDACT_PATHS } from '../hub/main.ts';
 import { AgentConfig } from '../protocols/agent-config.ts';
 import { intFlag, parseFlags } from '../protocols/cli-flags.ts';
 import { buildConfig } from '../protocols/config-common.ts';
@@ -224,7 +226,11 @@ export async function runDemo(args: string[]): Promise<number> {
     );
   }
   const logger = pino(
-    { name: 'demo', level, redact: ['*.password', '*.community', '*.token', '*.authKey', '*.privKey'] },
+    {
+      name: 'demo',
+      level,
+      redact: { paths: [...new Set([...HUB_REDACT_PATHS, ...AGENT_REDACT_PATHS])], censor: '***' },
+    },
     pino.destination(2),
   );
   const dataDir = resolve(values.data ?? process.env.HEZO_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hezo-demo-')));
