@@ -3,7 +3,7 @@
  * unit's would when it has no power. The listening socket is closed on `down` and reopened on the same port
  * at `boot`.
  */
-import type { Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 
 export function closeListener(server: Server | undefined): void {
   if (server?.listening) server.close();
@@ -18,4 +18,22 @@ export function reopenListener(
   if (server === undefined || server.listening || port === 0) return;
   server.once('error', onError);
   server.listen(port, host, () => server.off('error', onError));
+}
+
+/** Listen on host:port (0 = a free port); resolves with the bound port. */
+export async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Destroy the open connections and stop listening (resolves also when the device was off and not listening). */
+export function closeServer(server: Server, sockets: ReadonlySet<Socket>): Promise<void> {
+  for (const socket of sockets) socket.destroy();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
 }

@@ -6,12 +6,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DeviceSession, SimDevice } from './device.ts';
 import { compareVersions } from './identity.ts';
 import { buildLogArchive } from './logs.ts';
-import { closeListener, reopenListener } from './power-listener.ts';
+import { closeListener, closeServer, listen, reopenListener } from './power-listener.ts';
 import * as payloads from './rest-payloads.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024; // "The API refuses bodies over 10 MB" [2ND]
@@ -284,14 +284,7 @@ export function createRestServer(device: SimDevice, host: string): RestServer {
       srv.on('tlsClientError', () => {});
       device.on('down', onDown);
       device.on('boot', onBoot);
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(port, host, () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
-      port = (srv.address() as AddressInfo).port;
+      port = await listen(srv, port, host);
     },
     async stop() {
       device.off('down', onDown);
@@ -299,8 +292,7 @@ export function createRestServer(device: SimDevice, host: string): RestServer {
       const srv = server;
       server = undefined;
       if (!srv) return;
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => srv.close(() => resolve()));
+      await closeServer(srv, sockets);
     },
   };
 }

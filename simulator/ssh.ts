@@ -5,13 +5,12 @@
  * SSH on port 22 is a [GUESS]; here every device has its own port on the loopback.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import { PROMPT, runCommand, whoami } from './cli.ts';
 import type { SimDevice } from './device.ts';
-import { closeListener, reopenListener } from './power-listener.ts';
+import { closeListener, closeServer, listen, reopenListener } from './power-listener.ts';
 
 const { Server, utils } = ssh2;
 const EOL = '\r\n';
@@ -143,14 +142,7 @@ export function createSshServer(device: SimDevice, host: string): SshServer {
       net = srv;
       device.on('down', onDown);
       device.on('boot', onBoot);
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(0, host, () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
-      port = (srv.address() as AddressInfo).port;
+      port = await listen(srv, 0, host);
     },
     async stop() {
       device.off('down', onDown);
@@ -158,8 +150,7 @@ export function createSshServer(device: SimDevice, host: string): SshServer {
       const srv = net;
       net = undefined;
       if (!srv) return;
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => srv.close(() => resolve()));
+      await closeServer(srv, sockets);
     },
   };
 }
