@@ -7,44 +7,23 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Agent, createAgent } from '../../agent/agent.ts';
 import type { TicketView } from '../../hub/types.ts';
 import { readTarEntries } from '../../protocols/tar-archive.ts';
 import type { Fleet, SimNetworkDeviceInfo } from '../../simulator/fleet.ts';
-import { agentConfigForFleet, silentLogger, tempDir } from '../helpers/agent-harness.ts';
-import { type EvidenceHub, startEvidenceHub } from '../helpers/evidence-hub.ts';
-import { networked, startSimFleet } from '../helpers/sim-clients.ts';
+import type { EvidenceHub } from '../helpers/evidence-hub.ts';
+import { type LiveProduct, startLiveProduct } from '../helpers/live-product.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-
-const AGENT = { id: 'agent-1', site: 'site-1', password: 'e2e-agent-password-1' };
 
 describe('evidence on automatic tickets, end to end', () => {
   let hub: EvidenceHub;
   let fleet: Fleet;
-  let agent: Agent;
   let devices: SimNetworkDeviceInfo[];
-  const cleanups: (() => Promise<void> | void)[] = [];
+  let product: LiveProduct | undefined;
 
   beforeAll(async () => {
-    const sim = await startSimFleet({ devices: 2, seed: 7, models: ['StudioX50'], tuning: { autoCalls: false } });
-    cleanups.push(sim.close);
-    fleet = sim.fleet;
-    devices = networked(fleet.devices());
-    hub = await startEvidenceHub({
-      agents: [AGENT],
-      customers: [{ id: 'cust-1', name: 'Customer One' }],
-      devices: devices.map((d) => ({ serial: d.serial, model: d.model, site: AGENT.site, customer: 'cust-1' })),
-    });
-    cleanups.push(() => hub.close());
-    const tmp = tempDir('hezo-evidence-agent-');
-    cleanups.push(tmp.close);
-    const config = agentConfigForFleet(devices, hub.urls.mqttUrl, tmp.dir, {
-      mqtt: { url: hub.urls.mqttUrl, username: AGENT.id, password: AGENT.password, keepaliveS: 5 },
-      pollIntervalMs: 1000,
-    });
-    agent = createAgent(config, { logger: silentLogger });
-    await agent.start();
-    cleanups.unshift(() => agent.stop());
+    product = await startLiveProduct({ devices: 2, seed: 7, models: ['StudioX50'], tuning: { autoCalls: false } });
+    ({ fleet, devices, hub } = product);
+    const tmp = { dir: product.agentDataDir };
     // every device up, and the agent has cached an archive of each (the dead device will need it)
     await waitFor(
       () =>
@@ -58,7 +37,7 @@ describe('evidence on automatic tickets, end to end', () => {
   });
 
   afterAll(async () => {
-    for (const c of cleanups) await c();
+    await product?.close();
   });
 
   async function ticketWithEvidence(serial: string, priority: 'P1' | 'P2'): Promise<TicketView> {

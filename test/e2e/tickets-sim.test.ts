@@ -5,60 +5,39 @@
  * the middle keeps every ticket and clock, and nothing is duplicated after the restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Agent, createAgent } from '../../agent/agent.ts';
+import type { Agent } from '../../agent/agent.ts';
 import type { TicketView } from '../../hub/types.ts';
 import type { Fleet, SimNetworkDeviceInfo } from '../../simulator/fleet.ts';
-import { agentConfigForFleet, silentLogger, tempDir } from '../helpers/agent-harness.ts';
-import { type EvidenceHub, startEvidenceHub } from '../helpers/evidence-hub.ts';
-import { networked, startSimFleet } from '../helpers/sim-clients.ts';
+import type { EvidenceHub } from '../helpers/evidence-hub.ts';
+import { LIVE_CUSTOMER, type LiveProduct, startLiveProduct } from '../helpers/live-product.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-
-const AGENT = { id: 'agent-1', site: 'site-1', password: 'e2e-agent-password-1' };
 
 describe('automatic tickets from real faults (issue 6)', () => {
   let hub: EvidenceHub;
   let fleet: Fleet;
   let agent: Agent;
   let devices: SimNetworkDeviceInfo[];
-  const cleanups: (() => Promise<void> | void)[] = [];
+  let product: LiveProduct | undefined;
 
   const openTickets = (serial: string): TicketView[] =>
     hub.tickets.list({ state: 'open' }).filter((t) => t.serial === serial);
 
   beforeAll(async () => {
-    const sim = await startSimFleet({
-      devices: 4,
-      seed: 11,
-      models: ['StudioX50', 'StudioX30'],
-      tuning: { autoCalls: false },
-    });
-    cleanups.push(sim.close);
-    fleet = sim.fleet;
-    devices = networked(fleet.devices());
-    hub = await startEvidenceHub({
-      agents: [AGENT],
-      customers: [{ id: 'cust-1', name: 'Customer One' }],
-      contracts: [
-        {
-          number: 'HZ-E2E-0001',
-          customer: 'cust-1',
-          start: '2025-03-01',
-          termYears: 3,
-          serials: devices.map((d) => d.serial),
-        },
-      ],
-      devices: devices.map((d) => ({ serial: d.serial, model: d.model, site: AGENT.site, customer: 'cust-1' })),
-    });
-    cleanups.push(() => hub.close());
-    const tmp = tempDir('hezo-tickets-e2e-agent-');
-    cleanups.push(tmp.close);
-    const config = agentConfigForFleet(devices, hub.urls.mqttUrl, tmp.dir, {
-      mqtt: { url: hub.urls.mqttUrl, username: AGENT.id, password: AGENT.password, keepaliveS: 5 },
-      pollIntervalMs: 1000,
-    });
-    agent = createAgent(config, { logger: silentLogger });
-    await agent.start();
-    cleanups.unshift(() => agent.stop());
+    product = await startLiveProduct(
+      { devices: 4, seed: 11, models: ['StudioX50', 'StudioX30'], tuning: { autoCalls: false } },
+      (list) => ({
+        contracts: [
+          {
+            number: 'HZ-E2E-0001',
+            customer: LIVE_CUSTOMER,
+            start: '2025-03-01',
+            termYears: 3,
+            serials: list.map((d) => d.serial),
+          },
+        ],
+      }),
+    );
+    ({ fleet, devices, hub, agent } = product);
     await waitFor(() => devices.every((d) => hub.hub.ctx.services.devices?.get(d.serial)?.state === 'up'), {
       timeoutMs: 30_000,
       what: 'every device up',
@@ -66,7 +45,7 @@ describe('automatic tickets from real faults (issue 6)', () => {
   });
 
   afterAll(async () => {
-    for (const c of cleanups) await c();
+    await product?.close();
   });
 
   it('power-off: exactly one open P1 auto ticket with its contract number and attachments', async () => {
