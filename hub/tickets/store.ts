@@ -4,24 +4,28 @@
  * Every write that belongs together runs in one transaction; callers announce on the bus only afterwards.
  */
 import { type Db, migrate } from '../db.ts';
-import type { AttachmentMeta, Channel, Priority, SiteAlert, SlaClockName, TicketState } from '../types.ts';
+import type { AttachmentMeta, Priority, SiteAlert, SlaClockName, TicketState, TicketView } from '../types.ts';
 import type { SlaClocks } from './lifecycle.ts';
 import { fromRaw, fromRawAttachment, type RawAttachment, type RawTicket, TICKET_MIGRATIONS } from './store-schema.ts';
 
-export interface TicketRow {
+/** A ticket as stored: the API view's own fields plus what only the store and the clocks need. */
+export interface TicketRow
+  extends Pick<
+    TicketView,
+    | 'id'
+    | 'serial'
+    | 'model'
+    | 'site'
+    | 'customer'
+    | 'priority'
+    | 'channel'
+    | 'state'
+    | 'contract'
+    | 'coverage'
+    | 'openedAt'
+    | 'title'
+  > {
   seq: number;
-  id: string;
-  serial: string;
-  model: string | null;
-  site: string | null;
-  customer: string | null;
-  priority: Priority;
-  channel: Channel;
-  state: TicketState;
-  contract: string | null;
-  coverage: 'active' | 'none';
-  openedAt: string;
-  title: string;
   summary: string | null;
   reporter: string | null;
   description: string | null;
