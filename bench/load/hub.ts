@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { HubModuleFactory } from '../../hub/context.ts';
 import { createHub, type Hub, type HubUrls } from '../../hub/hub.ts';
+import { sumMetric } from '../../test/helpers/hub-fixture.ts';
 import { API_TOKEN, type BenchAgent, benchHubConfig, silentLogger, tempDir } from './common.ts';
 
 export interface BenchHub {
@@ -49,14 +50,7 @@ export async function startBenchHub(
     processed: () => processed,
     api,
     async metric(name, labels = {}) {
-      const text = await (await api('/metrics')).text();
-      const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-      let total = 0;
-      for (const line of text.split('\n')) {
-        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-        if (wanted.every((w) => line.includes(w))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-      }
-      return total;
+      return sumMetric(await (await api('/metrics')).text(), name, labels);
     },
     async close() {
       await hub.stop();

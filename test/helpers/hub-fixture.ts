@@ -84,18 +84,22 @@ export async function startTestHub(
     dataDir,
     api,
     async metric(name, labels = {}) {
-      const text = await (await api('/metrics')).text();
-      const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-      let total = 0;
-      for (const line of text.split('\n')) {
-        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-        if (wanted.every((w) => line.includes(w))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-      }
-      return total;
+      return sumMetric(await (await api('/metrics')).text(), name, labels);
     },
     async close() {
       await hub.stop();
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The sum of a metric's samples in Prometheus text format, over the series that carry every given label. */
+export function sumMetric(text: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((w) => line.includes(w))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
 }
