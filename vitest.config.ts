@@ -14,6 +14,28 @@ export default defineConfig({
         },
       },
       {
+        // Attacks against the real hub and agent, plus fast-check fuzzing of every door
+        // (HEZO_FUZZ_RUNS cases per door: 1,000 in `npm test`, 10,000 in `npm run fuzz`).
+        test: {
+          name: 'security',
+          include: ['test/security/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // Short chaos rounds (kill, cut, fill, skew); `npm run chaos` runs the long ones.
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
