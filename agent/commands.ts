@@ -130,6 +130,9 @@ export class CommandHandler {
         return this.diagnose(command, poller);
       case 'collect-logs':
         return this.collectLogs(command, poller);
+      case 'accept-identity':
+      case 'reboot':
+        throw new CommandError('UNSUPPORTED', `kind: this agent does not handle "${command.kind}" yet`);
     }
   }
 

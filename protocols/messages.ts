@@ -19,7 +19,8 @@ export const Presence = z.strictObject({
   v: z.literal(1),
   agentId: AgentId,
   site: z.string().min(1).max(64),
-  status: z.enum(['online', 'offline']),
+  /** `stopping`: a planned stop (SIGTERM) - the hub raises nothing for it. */
+  status: z.enum(['online', 'offline', 'stopping']),
   at: IsoInstant,
   agentVersion: z.string().max(32).optional(),
   /** Serials this agent watches; lets the hub mark them `unknown` when the agent goes offline. */
@@ -48,14 +49,26 @@ export const DeviceEvent = z.strictObject({
   serial: Serial,
   at: IsoInstant,
   replayed: z.boolean(),
-  type: z.enum(['snmp-trap', 'device-gone', 'device-found', 'reboot-detected', 'certificate-changed', 'session-limit']),
+  type: z.enum([
+    'snmp-trap',
+    'device-gone',
+    'device-found',
+    'reboot-detected',
+    'certificate-changed',
+    'ssh-host-key-changed',
+    'session-limit',
+  ]),
   detail: z.string().max(1000),
   /** For traps: the trap OID and its varbinds as text. */
   trapOid: z.string().max(200).optional(),
 });
 export type DeviceEvent = z.infer<typeof DeviceEvent>;
 
-export const CommandKind = z.enum(['collect-logs', 'diagnose', 'poll-now']);
+/**
+ * `accept-identity`: an admin accepted a device's new REST certificate or SSH host key (`identity`);
+ * `reboot`: reboot the device through the channel that still answers (`reason` says why).
+ */
+export const CommandKind = z.enum(['collect-logs', 'diagnose', 'poll-now', 'accept-identity', 'reboot']);
 export type CommandKind = z.infer<typeof CommandKind>;
 
 export const Command = z.strictObject({
@@ -70,6 +83,10 @@ export const Command = z.strictObject({
   ticketId: z.string().max(64).optional(),
   /** Resume an attachment transfer from this chunk (after a reconnect). */
   resumeFrom: z.record(z.string(), z.number().int().min(0)).optional(),
+  /** For `accept-identity`: which identity of the device to pin from now on (sha256 fingerprint as the event gave it). */
+  identity: z.strictObject({ channel: z.enum(['rest', 'ssh']), fingerprint: z.string().min(1).max(200) }).optional(),
+  /** For `reboot`: why (recorded by the agent and on the ticket). */
+  reason: z.string().max(500).optional(),
 });
 export type Command = z.infer<typeof Command>;
 

@@ -228,7 +228,7 @@ export async function startEvidenceAgent(options: EvidenceAgentOptions): Promise
       return;
     }
     if (options.isSilent) return;
-    const list = command.kind === 'poll-now' ? [] : (files[command.kind] ?? []);
+    const list = command.kind === 'collect-logs' || command.kind === 'diagnose' ? (files[command.kind] ?? []) : [];
     const mine = list.map((file) => {
       const t: FakeTransfer = {
         transferId: `t${randomBytes(8).toString('hex')}`,
