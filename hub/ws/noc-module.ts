@@ -3,11 +3,16 @@
  * `dashboards/noc/static/` and cached in memory. The page itself needs no token; it reads its token from
  * `?token=` and uses it for `/ws` and `/api/tickets/:id`.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { HubContext, HubModule } from '../context.ts';
 
-export const NOC_STATIC_DIR = fileURLToPath(new URL('../../dashboards/noc/static/', import.meta.url));
+/** The page's files: dist/noc-static/ in a build (build/build.mjs copies them next to the chunks), else the sources. */
+export const NOC_STATIC_DIR =
+  ['./noc-static/', '../noc-static/']
+    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+    .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../dashboards/noc/static/', import.meta.url));
 
 const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
