@@ -12,6 +12,7 @@ import type { Command, CommandReply } from '../protocols/messages.ts';
 import type { HubConfig } from './config.ts';
 import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
+import type { DeviceOwnership } from './registry/ownership.ts';
 import type { AttachmentMeta, DeviceView, TicketHistoryEntry, TicketView } from './types.ts';
 
 export interface ContractInfo {
@@ -99,6 +100,8 @@ export interface HubServices {
   tickets?: TicketDirectory;
   ticketService?: TicketService;
   commands?: AgentCommands;
+  /** Which site may speak for (and receive commands about) which device (hub/registry/ownership.ts). */
+  ownership?: DeviceOwnership;
 }
 
 export interface HubContext {

@@ -23,6 +23,7 @@ import { createEvidenceModule } from './evidence/module.ts';
 import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
+import { createAdoptionModule } from './registry/adoption.ts';
 import { createRegistryModule } from './registry/module.ts';
 import { createTicketsModule } from './tickets/module.ts';
 import { createWsModule } from './ws/module.ts';
@@ -88,6 +89,7 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
   const outage = createOutageModule(ctx, registryModule.registry);
   const modules: HubModule[] = [
     registryModule,
+    createAdoptionModule(ctx, registryModule.registry),
     outage,
     createApiModule(ctx, registryModule.registry, outage),
     createMetricsModule(ctx),

@@ -57,6 +57,8 @@ export class AgentCredentials {
       if (agent.passwordHash !== undefined) {
         this.byId.set(agent.id, { agentId: agent.id, site: agent.site, scrypt: parseHash(agent.passwordHash) });
       } else {
+        // Never an empty secret: an agent without any password can never log in.
+        if (agent.password === undefined || agent.password === '') continue;
         this.byId.set(agent.id, { agentId: agent.id, site: agent.site });
         this.verified.set(agent.id, this.mac(agent.id, Buffer.from(agent.password ?? '')));
       }

@@ -177,7 +177,7 @@ export class EmbeddedBroker implements MqttTransport {
     if (credentials === undefined) return BAD_USERNAME_OR_PASSWORD;
     let identity: AgentIdentity | undefined;
     if (username === undefined && password === undefined) {
-      if (!this.deps.config.mqtt.allowAnonymous) {
+      if (!this.deps.config.mqtt.allowAnonymous || !this.deps.config.mqtt.insecureDevelopmentOnly) {
         this.deny('connect', 'anonymous', client, '');
         return BAD_USERNAME_OR_PASSWORD;
       }

@@ -8,6 +8,7 @@ import { CommandRouter } from '../ingest/commands.ts';
 import { Ingest, type MessageSource } from '../ingest/ingest.ts';
 import { EmbeddedBroker } from './embedded.ts';
 import { ExternalBroker } from './external.ts';
+import { startInsecureWarning } from './insecure-warning.ts';
 import type { MqttTransport, TransportUrls } from './transport.ts';
 
 export interface BrokerModule extends HubModule {
@@ -30,6 +31,7 @@ export function createBrokerModule(ctx: HubContext): BrokerModule {
     clock,
     logger,
     publish: (topic, payload) => transport?.publish(topic, payload) ?? Promise.reject(new Error('mqtt not started')),
+    mayCommand: (site, serial) => ctx.services.ownership?.mayCommand(site, serial) ?? { ok: true },
   });
   const ingest = new Ingest({
     bus,
@@ -40,11 +42,13 @@ export function createBrokerModule(ctx: HubContext): BrokerModule {
     maxMessagesPerSecond: config.mqtt.maxMessagesPerSecond,
     knownAgent: (agentId) => knownAgents.get(agentId),
     onReply: (reply, from) => commands.handleReply(reply, from),
+    ownership: () => ctx.services.ownership,
   });
   ctx.services.commands = commands;
   const onMessage = (topic: string, payload: Buffer, source: MessageSource) => ingest.handle(topic, payload, source);
   let urls: TransportUrls | undefined;
   let cancelSweep: (() => void) | undefined;
+  let stopInsecureWarning: () => void = () => {};
 
   const sweep = () => {
     ingest.sweep();
@@ -64,9 +68,11 @@ export function createBrokerModule(ctx: HubContext): BrokerModule {
           : new EmbeddedBroker({ config, logger, metrics, onMessage });
       urls = await transport.start();
       cancelSweep = clock.setTimer(SWEEP_MS, sweep);
+      stopInsecureWarning = startInsecureWarning(config, clock, logger);
     },
     async stop() {
       cancelSweep?.();
+      stopInsecureWarning();
       await transport?.stop();
       commands.stop();
     },

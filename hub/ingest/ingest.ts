@@ -13,6 +13,7 @@ import { type ParsedTopic, parseTopic } from '../../protocols/topics.ts';
 import type { AgentIdentity } from '../broker/credentials.ts';
 import type { DetectionConfig } from '../config.ts';
 import type { HubBus } from '../events.ts';
+import type { DeviceOwnership } from '../registry/ownership.ts';
 
 /** Reasons beyond the protocol error codes. */
 export const RejectReason = {
@@ -38,6 +39,8 @@ export interface IngestDeps {
   /** Registered agents (config `agents[]`): their site is checked for messages that carry no client identity. */
   knownAgent(agentId: string): AgentIdentity | undefined;
   onReply(reply: CommandReply, from: { site: string; agentId: string }): void;
+  /** Which site owns which device (absent: no ownership checks, e.g. unit tests of the ingest alone). */
+  ownership?(): DeviceOwnership | undefined;
 }
 
 const LOG_EVERY_MS = 60_000;
@@ -119,6 +122,7 @@ export class Ingest {
         mustMatch('health.site', record.site, parsed.site);
         mustMatch('health.identity.serial', record.identity.serial, parsed.serial);
         this.checkRecordTime(Date.parse(record.observedAt), now);
+        this.checkOwner(parsed, record.identity.serial, record.identity.model);
         this.countIn('health');
         bus.emit('ingest:health', { ...base, message: record, json });
         return;
@@ -128,6 +132,7 @@ export class Ingest {
         mustMatch('event.agentId', event.agentId, parsed.agentId);
         mustMatch('event.serial', event.serial, parsed.serial);
         this.checkRecordTime(Date.parse(event.at), now);
+        this.checkOwner(parsed, event.serial);
         this.countIn('event');
         bus.emit('ingest:event', { ...base, message: event });
         return;
@@ -136,8 +141,12 @@ export class Ingest {
         const presence = decodeMessage('presence', payload);
         mustMatch('presence.agentId', presence.agentId, parsed.agentId);
         mustMatch('presence.site', presence.site, parsed.site);
+        const owned = this.ownedPresence(parsed, presence.devices);
         this.countIn('presence');
-        bus.emit('ingest:presence', { ...base, message: presence });
+        bus.emit('ingest:presence', {
+          ...base,
+          message: owned === undefined ? presence : { ...presence, devices: owned },
+        });
         return;
       }
       case 'heartbeat': {
@@ -155,6 +164,7 @@ export class Ingest {
       }
       case 'attachment': {
         const chunk = decodeMessage('attachment', payload);
+        this.checkOwner(parsed, chunk.serial);
         this.countIn('attachment');
         bus.emit('attachment-chunk', { ...base, message: chunk });
         return;
@@ -175,6 +185,22 @@ export class Ingest {
       this.inByKind.set(kind, child);
     }
     child.inc();
+  }
+
+  /** The device must belong to the topic's site (hub/registry/ownership.ts). */
+  private checkOwner(parsed: ParsedTopic, serial: string, model?: string): void {
+    const verdict = this.deps.ownership?.()?.check({ site: parsed.site, agentId: parsed.agentId }, serial, model);
+    if (verdict !== undefined && !verdict.ok) throw new IngestRejection(verdict.reason, verdict.detail);
+  }
+
+  /** The presence list the hub acts on (unknown serials left out), or undefined when unchanged. */
+  private ownedPresence(parsed: ParsedTopic, devices: readonly string[] | undefined): string[] | undefined {
+    const ownership = this.deps.ownership?.();
+    if (ownership === undefined || devices === undefined) return undefined;
+    const verdict = ownership.presenceDevices({ site: parsed.site, agentId: parsed.agentId }, devices);
+    if ('devices' in verdict) return verdict.devices.length === devices.length ? undefined : verdict.devices;
+    if (!verdict.ok) throw new IngestRejection(verdict.reason, verdict.detail);
+    return undefined;
   }
 
   /** The topic's agent must be the connected client's identity (or, without one, a registered agent's site). */
