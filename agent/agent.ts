@@ -14,10 +14,11 @@ import type { HealthRecord } from '../protocols/health.ts';
 import { type DeviceEvent, encodeMessage, type Heartbeat, type Presence } from '../protocols/messages.ts';
 import { topics } from '../protocols/topics.ts';
 import { TransferStore } from './attachments.ts';
-import { type CertChange, CertTrustStore } from './cert-trust.ts';
+import { CertTrustStore } from './cert-trust.ts';
 import { CommandHandler } from './commands.ts';
 import { collectSecrets, isUsbDevice } from './config.ts';
 import { type DeviceEventType, DevicePoller } from './device-poller.ts';
+import { type IdentityChange, IdentityStore, RebootLedger } from './identity-trust.ts';
 import { LogCache } from './log-cache.ts';
 import { MqttLink } from './mqtt-link.ts';
 import type { RecordContext, RecordDraft } from './normalise.ts';
@@ -52,7 +53,13 @@ export interface Agent {
   pollOnce(): Promise<HealthRecord[]>;
   on<K extends keyof AgentEvents>(event: K, listener: (...args: AgentEvents[K]) => void): Agent;
   off<K extends keyof AgentEvents>(event: K, listener: (...args: AgentEvents[K]) => void): Agent;
-  readonly stats: { connected: boolean; outboxDepth: number; outboxDropped: number; replaying: boolean };
+  readonly stats: {
+    connected: boolean;
+    outboxDepth: number;
+    outboxDropped: number;
+    replaying: boolean;
+    identityChanges: { accepted: number; refused: number };
+  };
 }
 
 class AgentImpl extends EventEmitter implements Agent {
@@ -63,6 +70,7 @@ class AgentImpl extends EventEmitter implements Agent {
   private initialised = false;
   private running = false;
   private certs!: CertTrustStore;
+  private hostKeys!: IdentityStore;
   private snmpSocket!: SharedV2cSocket;
   private pollers = new Map<string, DevicePoller>();
   private usb: UsbWatcher | undefined;
@@ -76,6 +84,8 @@ class AgentImpl extends EventEmitter implements Agent {
   private readonly history = new Map<string, HealthRecord[]>();
   private readonly progress = new Map<string, { done: number; total: number }>();
   private localSeq = 0;
+  /** Identity changes (certificate, SSH host key) accepted after a seen reboot, and refused. */
+  private readonly identityChanges = { accepted: 0, refused: 0 };
 
   constructor(config: Readonly<AgentConfig>, deps: AgentDeps) {
     super();
@@ -91,6 +101,7 @@ class AgentImpl extends EventEmitter implements Agent {
       outboxDepth: this.outbox?.depth ?? 0,
       outboxDropped: this.outbox?.dropped ?? 0,
       replaying: this.link?.replaying ?? false,
+      identityChanges: { ...this.identityChanges },
     };
   }
 
@@ -104,12 +115,17 @@ class AgentImpl extends EventEmitter implements Agent {
     this.initialised = true;
     const c = this.config;
     mkdirSync(c.dataDir, { recursive: true });
-    this.certs = new CertTrustStore(
-      c.dataDir,
-      (change) => this.onCertChange(change),
-      () => new Date(this.clock.now()).toISOString(),
-    );
+    const ledger = new RebootLedger(this.clock);
+    const trust = {
+      dataDir: c.dataDir,
+      ledger,
+      onChange: (change: IdentityChange) => this.onIdentityChange(change),
+      now: () => new Date(this.clock.now()).toISOString(),
+    };
+    this.certs = new CertTrustStore(trust);
     this.certs.load();
+    this.hostKeys = new IdentityStore({ ...trust, file: 'known-ssh-host-keys.json', channel: 'ssh' });
+    this.hostKeys.load();
     this.snmpSocket = new SharedV2cSocket();
     const emitEvent = (serial: string, type: DeviceEventType, detail: string) =>
       this.emitDeviceEvent(serial, type, detail);
@@ -120,6 +136,8 @@ class AgentImpl extends EventEmitter implements Agent {
         new DevicePoller(device, {
           config: c,
           certs: this.certs,
+          hostKeys: this.hostKeys,
+          ledger,
           snmpSocket: this.snmpSocket,
           clock: this.clock,
           logger: this.logger,
@@ -146,15 +164,17 @@ class AgentImpl extends EventEmitter implements Agent {
     this.transfers = new TransferStore(c.dataDir);
   }
 
-  private onCertChange(change: CertChange): void {
+  private onIdentityChange(change: IdentityChange): void {
+    const rest = change.channel === 'rest';
+    const what = rest ? 'certificate' : 'SSH host key';
     const detail = change.accepted
-      ? `certificate changed after the device was seen down/rebooting; new one accepted (was ${change.previous}, now ${change.next})`
-      : `certificate changed without a reboot being seen; refused, REST not used (was ${change.previous}, now ${change.next})`;
-    this.logger.warn(
-      { serial: change.serial, accepted: change.accepted, next: change.next },
-      'device certificate changed',
-    );
-    this.emitDeviceEvent(change.serial, 'certificate-changed', detail);
+      ? `${what} changed after the device was seen rebooting (uptime reset); new one accepted (was ${change.previous}, now ${change.next})`
+      : `${what} changed without a reboot being seen; refused, ${rest ? 'REST' : 'SSH'} not used, no credentials sent (was ${change.previous}, now ${change.next})`;
+    this.identityChanges[change.accepted ? 'accepted' : 'refused']++;
+    const log = { serial: change.serial, channel: change.channel, accepted: change.accepted, next: change.next };
+    if (change.accepted) this.logger.warn(log, 'device identity changed');
+    else this.logger.error(log, 'device identity changed; refused');
+    this.emitDeviceEvent(change.serial, rest ? 'certificate-changed' : 'ssh-host-key-changed', detail);
   }
 
   private isReplayedNow(): boolean {
@@ -342,6 +362,7 @@ class AgentImpl extends EventEmitter implements Agent {
     this.commands = new CommandHandler({
       pollers: this.pollers,
       certs: this.certs,
+      hostKeys: this.hostKeys,
       logCache: this.logCache,
       transfers: this.transfers,
       clock: this.clock,

@@ -86,19 +86,10 @@ export class LogCache {
         restError = toDeviceError(err, 'rest logs');
       }
     }
-    const ssh = device.ssh;
+    // the host key is checked (trust on first use, pinned) before the password is sent
+    const ssh = poller.sshTarget(this.deps.requestTimeoutMs * 2);
     if (ssh) {
-      const session = await runSshCommands(
-        {
-          host: device.address,
-          port: ssh.port,
-          username: ssh.username,
-          password: ssh.password,
-          privateKeyPath: ssh.privateKeyPath,
-          timeoutMs: this.deps.requestTimeoutMs * 2,
-        },
-        SSH_BUNDLE_COMMANDS,
-      );
+      const session = await runSshCommands(ssh, SSH_BUNDLE_COMMANDS);
       const lines = [
         `# ${device.serial} CLI bundle over SSH (Video OS has no log CLI; REST logs failed: ${restError?.message ?? 'REST not configured'})`,
         `# host key sha256: ${session.hostKeySha256 ?? 'unknown'}; captured ${capturedAt}`,

@@ -3,6 +3,7 @@
  * commands one at a time (the CLI has no flow control), disconnect. Every step has a deadline.
  * The exec channel is tried first; a CLI that refuses exec is driven through an interactive shell.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
 import { DeviceError, toDeviceError } from './device-error.ts';
@@ -14,6 +15,17 @@ export interface SshTarget {
   password?: string | undefined;
   privateKeyPath?: string | undefined;
   timeoutMs: number;
+  /**
+   * Decide on the server's host key (`SHA256:<base64>`, as `ssh-keygen -lf` prints it) during the key
+   * exchange, before any credential is sent: undefined = go ahead, a DeviceError = disconnect with it.
+   * Without it every host key is accepted (only for tools and tests).
+   */
+  verifyHostKey?: ((fingerprint: string) => Promise<DeviceError | undefined>) | undefined;
+}
+
+/** The OpenSSH form of a host key fingerprint: `SHA256:` + unpadded base64 of the key blob's sha256. */
+export function sshFingerprint(keyBlob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
 }
 
 export interface SshCommandResult {
@@ -85,6 +97,7 @@ async function runInShell(ssh: NodeSSH, commands: readonly string[], timeoutMs: 
 export async function runSshCommands(target: SshTarget, commands: readonly string[]): Promise<SshSessionResult> {
   const ssh = new NodeSSH();
   let hostKeySha256: string | undefined;
+  let hostKeyRefusal: DeviceError | undefined;
   const started = performance.now();
   try {
     const privateKey = target.privateKeyPath ? await readFile(target.privateKeyPath, 'utf8') : undefined;
@@ -97,10 +110,19 @@ export async function runSshCommands(target: SshTarget, commands: readonly strin
         ...(privateKey ? { privateKey } : {}),
         readyTimeout: target.timeoutMs,
         tryKeyboard: false,
-        hostHash: 'sha256',
-        hostVerifier: (hash: string) => {
-          hostKeySha256 = hash;
-          return true;
+        hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+          hostKeySha256 = sshFingerprint(key);
+          if (!target.verifyHostKey) return verify(true);
+          target.verifyHostKey(hostKeySha256).then(
+            (refusal) => {
+              hostKeyRefusal = refusal;
+              verify(refusal === undefined);
+            },
+            (err: unknown) => {
+              hostKeyRefusal = toDeviceError(err, 'ssh host key check');
+              verify(false);
+            },
+          );
         },
       }),
       target.timeoutMs + 500,
@@ -108,7 +130,7 @@ export async function runSshCommands(target: SshTarget, commands: readonly strin
     );
   } catch (err) {
     ssh.dispose();
-    throw sshError(err, `ssh ${target.host}:${target.port}`);
+    throw hostKeyRefusal ?? sshError(err, `ssh ${target.host}:${target.port}`);
   }
   const connectMs = performance.now() - started;
   const results: SshCommandResult[] = [];
