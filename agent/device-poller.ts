@@ -17,7 +17,7 @@ import type {
   SystemStatus,
 } from '../protocols/clients/poly-rest-schemas.ts';
 import { createV2cClient, createV3Client, type SharedV2cSocket, type SnmpClient } from '../protocols/clients/snmp.ts';
-import type { Clock } from '../protocols/clock.ts';
+import { type Clock, monotonicNow } from '../protocols/clock.ts';
 import type { Evidence, Probe } from '../protocols/health.ts';
 import type { DeviceEvent } from '../protocols/messages.ts';
 import type { CertTrustStore } from './cert-trust.ts';
@@ -151,7 +151,7 @@ export class DevicePoller {
   }
 
   private noteUptime(uptimeS: number, source: string): void {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const last = this.lastUptime;
     if (last) {
       const expected = last.uptimeS + (nowMs - last.atMs) / 1000;
@@ -169,7 +169,7 @@ export class DevicePoller {
 
   /** SNMP agent uptime going backwards = a reboot (reported as an event when REST cannot say it). */
   private noteSnmpUptime(uptimeS: number): void {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const last = this.lastSnmpUptime;
     if (last && isReboot(uptimeS, last.uptimeS, last.uptimeS + (nowMs - last.atMs) / 1000)) {
       this.deps.certs.expectChange(this.device.serial);
@@ -200,7 +200,7 @@ export class DevicePoller {
    * problem, and while the last detail read showed one; calls while the device may be in one.
    */
   private planRest(system: SystemInfo, status: SystemStatus | undefined): RestReadPlan {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const key = statusKey(status);
     const last = this.lastDetail;
     const detail =
@@ -227,7 +227,7 @@ export class DevicePoller {
         cameras: value.cameras,
         peripherals: value.peripherals,
         at: observedAt,
-        atMs: this.deps.clock.now(),
+        atMs: monotonicNow(this.deps.clock),
         hasProblem,
       };
       return;
