@@ -30,6 +30,11 @@ export interface OutageModule extends HubModule, DeviceDirectory {
   detail(serial: string): DeviceDetail | undefined;
   /** Write pending lastSeen and recent records now. */
   flush(): void;
+  /**
+   * Stop listening to agent messages and stop every detection timer (a graceful hub stop calls this BEFORE the
+   * broker closes, so the agents' Last Wills are never processed and nothing is marked `unknown`).
+   */
+  detach(): void;
 }
 
 const STATES: readonly DeviceState[] = ['up', 'degraded', 'down', 'unknown'];
@@ -315,6 +320,11 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       return { ...v, health, history: store.transitions(serial, HISTORY_LIMIT) };
     },
     flush,
+    detach() {
+      for (const off of unsubscribe.splice(0)) off();
+      freshness.stop();
+      detector.stop();
+    },
     start() {
       store.migrate();
       for (const [serial, info] of store.liveInfo()) {
