@@ -55,7 +55,9 @@ describe('graceful hub stop', () => {
     await t.close();
     expect(seen).toEqual([]);
     const db = new Database(join(dataDir, 'hezo.sqlite'), { readonly: true });
-    cleanups.unshift(() => db.close());
+    cleanups.unshift(() => {
+      db.close();
+    });
     const unknown = db.prepare("SELECT count(*) AS n FROM device_transitions WHERE to_state = 'unknown'").get() as {
       n: number;
     };
