@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { AgentConfig } from '../protocols/agent-config.ts';
 import { SharedV2cSocket } from '../protocols/clients/snmp.ts';
-import { type Clock, systemClock } from '../protocols/clock.ts';
+import { type Clock, monotonicNow, systemClock } from '../protocols/clock.ts';
 import type { HealthRecord } from '../protocols/health.ts';
 import { type DeviceEvent, encodeMessage, type Heartbeat, type Presence } from '../protocols/messages.ts';
 import { topics } from '../protocols/topics.ts';
@@ -259,26 +259,28 @@ class AgentImpl extends EventEmitter implements Agent {
     this.timers.set(poller.device.serial, cancel);
   }
 
+  /** Polls are scheduled on the monotonic clock: a wall-clock step never stalls or bunches them (issue 19). */
   private async runDevice(poller: DevicePoller): Promise<void> {
-    const started = this.clock.now();
+    const started = monotonicNow(this.clock);
     try {
       await this.pollDevice(poller);
     } catch (err) {
       this.logger.error({ serial: poller.device.serial, err: { message: (err as Error).message } }, 'poll crashed');
     }
     if (!this.running) return;
-    this.scheduleDevice(poller, Math.max(0, started + this.config.pollIntervalMs - this.clock.now()));
+    this.scheduleDevice(poller, Math.max(0, started + this.config.pollIntervalMs - monotonicNow(this.clock)));
   }
 
   private async runUsb(): Promise<void> {
-    const started = this.clock.now();
+    const started = monotonicNow(this.clock);
     try {
       await this.pollUsb();
     } catch (err) {
       this.logger.error({ err: { message: (err as Error).message } }, 'usb poll crashed');
     }
     if (!this.running) return;
-    const cancel = this.clock.setTimer(Math.max(0, started + this.config.pollIntervalMs - this.clock.now()), () => {
+    const delayMs = Math.max(0, started + this.config.pollIntervalMs - monotonicNow(this.clock));
+    const cancel = this.clock.setTimer(delayMs, () => {
       void this.track(this.runUsb());
     });
     this.timers.set('usb', cancel);

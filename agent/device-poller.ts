@@ -24,7 +24,7 @@ import {
   SnmpType,
 } from '../protocols/clients/snmp.ts';
 import type { SshTarget } from '../protocols/clients/ssh.ts';
-import type { Clock } from '../protocols/clock.ts';
+import { type Clock, monotonicNow } from '../protocols/clock.ts';
 import type { Evidence, Probe } from '../protocols/health.ts';
 import type { DeviceEvent } from '../protocols/messages.ts';
 import type { CertTrustStore } from './cert-trust.ts';
@@ -205,7 +205,7 @@ export class DevicePoller {
   }
 
   private noteUptime(uptimeS: number, source: string): void {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const last = this.lastUptime;
     if (last) {
       const expected = last.uptimeS + (nowMs - last.atMs) / 1000;
@@ -223,7 +223,7 @@ export class DevicePoller {
 
   /** SNMP agent uptime going backwards = a reboot (reported as an event when REST cannot say it). */
   private noteSnmpUptime(uptimeS: number): void {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const last = this.lastSnmpUptime;
     if (last && isReboot(uptimeS, last.uptimeS, last.uptimeS + (nowMs - last.atMs) / 1000)) {
       this.deps.ledger.rebootSeen(this.device.serial);
@@ -254,7 +254,7 @@ export class DevicePoller {
    * problem, and while the last detail read showed one; calls while the device may be in one.
    */
   private planRest(system: SystemInfo, status: SystemStatus | undefined): RestReadPlan {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const key = statusKey(status);
     const last = this.lastDetail;
     const detail =
@@ -281,7 +281,7 @@ export class DevicePoller {
         cameras: value.cameras,
         peripherals: value.peripherals,
         at: observedAt,
-        atMs: this.deps.clock.now(),
+        atMs: monotonicNow(this.deps.clock),
         hasProblem,
       };
       return;

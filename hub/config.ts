@@ -135,6 +135,13 @@ export const DetectionConfig = z.strictObject({
    * failed channel or component (the evidence of a problem is always kept). 0 = every record.
    */
   historyEveryMs: z.number().int().min(0).default(60_000),
+  /**
+   * Freshness deadline: a device with no USED health record for this many of its poll intervals becomes
+   * `unknown` (reason `stale`, cause named in a `records-stale` site alert), whatever the reason.
+   */
+  freshnessPolls: z.number().int().min(2).max(100).default(3),
+  /** How often the freshness deadlines are checked. */
+  freshnessCheckMs: z.number().int().min(100).default(5000),
 });
 export type DetectionConfig = z.infer<typeof DetectionConfig>;
 

@@ -6,7 +6,8 @@
  *   (ctx.services.devices), API, metrics, then OPTIONAL_MODULES (tickets, evidence, ws, influx, noc).
  * start(): every module starts in creation order, except that the network listeners open last: the MQTT
  *   broker once every consumer is ready, then HTTP. Ports 0 work; the real bound URLs are returned.
- * stop(): stop accepting (HTTP, then MQTT), then the other modules in reverse order (they flush), then SQLite.
+ * stop(): stop accepting (HTTP), detach detection from the bus, close MQTT, then the other modules in reverse
+ *   order (they flush), then SQLite.
  */
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
@@ -104,6 +105,9 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     isStopped = true;
     log.info({}, 'hub stopping');
     await closeQuietly('http', () => http.close());
+    // Detection first: the broker's closing runs each agent's Last Will, which must not mark devices unknown,
+    // raise a site alert or add "agent offline" notes on every deploy (issue 19).
+    outage.detach();
     await closeQuietly('broker', () => broker.stop());
     for (const module of started.splice(0).reverse()) {
       await closeQuietly(module.name, () => module.stop?.() ?? Promise.resolve());

@@ -64,6 +64,8 @@ export interface SiteAlert {
   at: string;
   reason: string;
   serials: string[];
+  /** The cause in words, when the reason code alone does not say it (e.g. "agent clock 600 s ahead"). */
+  detail?: string;
 }
 
 export type Priority = 'P1' | 'P2' | 'P3';

@@ -14,6 +14,7 @@ import type { AgentIdentity } from '../broker/credentials.ts';
 import type { DetectionConfig } from '../config.ts';
 import type { HubBus } from '../events.ts';
 import type { DeviceOwnership } from '../registry/ownership.ts';
+import { AgentClocks, describeOffset } from './agent-clocks.ts';
 
 /** Reasons beyond the protocol error codes. */
 export const RejectReason = {
@@ -44,6 +45,8 @@ export interface IngestDeps {
 }
 
 const LOG_EVERY_MS = 60_000;
+/** Agent clock offsets within this are transit and poll-duration noise: timestamps are used as sent. */
+export const CLOCK_TOLERANCE_MS = 2000;
 
 export class Ingest {
   private readonly deps: IngestDeps;
@@ -54,9 +57,16 @@ export class Ingest {
   private readonly rates = new Map<string, { windowStart: number; count: number }>();
   private readonly lastLogged = new Map<string, number>();
   private readonly log: Logger;
+  /** Each agent's measured clock offset: timestamps are corrected or rejected by one rule (agent-clocks.ts). */
+  readonly clocks: AgentClocks;
 
   constructor(deps: IngestDeps) {
     this.deps = deps;
+    this.clocks = new AgentClocks({
+      toleranceMs: CLOCK_TOLERANCE_MS,
+      maxCorrectableMs: deps.detection.maxClockSkewMs,
+      metrics: deps.metrics,
+    });
     this.log = deps.logger.child({ component: 'ingest' });
     this.inTotal = new Counter({
       name: 'hezo_messages_in_total',
@@ -121,20 +131,22 @@ export class Ingest {
         mustMatch('health.agentId', record.agentId, parsed.agentId);
         mustMatch('health.site', record.site, parsed.site);
         mustMatch('health.identity.serial', record.identity.serial, parsed.serial);
-        this.checkRecordTime(Date.parse(record.observedAt), now);
+        const observedMs = Date.parse(record.observedAt);
+        if (!record.replayed) this.clocks.noteLiveRecord(parsed.agentId, observedMs, now);
+        const clockOffsetMs = this.checkRecordTime(parsed.agentId, observedMs, now);
         this.checkOwner(parsed, record.identity.serial, record.identity.model);
         this.countIn('health');
-        bus.emit('ingest:health', { ...base, message: record, json });
+        bus.emit('ingest:health', { ...base, clockOffsetMs, message: record, json });
         return;
       }
       case 'event': {
         const event = decodeMessage('event', payload);
         mustMatch('event.agentId', event.agentId, parsed.agentId);
         mustMatch('event.serial', event.serial, parsed.serial);
-        this.checkRecordTime(Date.parse(event.at), now);
+        const clockOffsetMs = this.checkRecordTime(parsed.agentId, Date.parse(event.at), now);
         this.checkOwner(parsed, event.serial);
         this.countIn('event');
-        bus.emit('ingest:event', { ...base, message: event });
+        bus.emit('ingest:event', { ...base, clockOffsetMs, message: event });
         return;
       }
       case 'presence': {
@@ -152,8 +164,13 @@ export class Ingest {
       case 'heartbeat': {
         const heartbeat = decodeMessage('heartbeat', payload);
         mustMatch('heartbeat.agentId', heartbeat.agentId, parsed.agentId);
+        this.clocks.noteHeartbeat(parsed.agentId, Date.parse(heartbeat.at), now);
         this.countIn('heartbeat');
-        bus.emit('ingest:heartbeat', { ...base, message: heartbeat });
+        bus.emit('ingest:heartbeat', {
+          ...base,
+          clockOffsetMs: this.clocks.offsetMs(parsed.agentId),
+          message: heartbeat,
+        });
         return;
       }
       case 'reply': {
@@ -216,17 +233,25 @@ export class Ingest {
   }
 
   /**
-   * DECISION: a record stamped further in the future than `maxClockSkewMs` is rejected (CLOCK_SKEW): it would
-   * sort ahead of every real record. One older than `maxReplayAgeMs` is rejected (STALE_RECORD). Anything
-   * between is accepted; the detector treats old or replayed records as history, never as live state.
+   * DECISION: the agent's measured clock offset corrects its timestamps, or rejects them beyond
+   * `maxClockSkewMs` in either direction (CLOCK_SKEW, agent-clocks.ts). A corrected time still further in the
+   * future than `maxClockSkewMs` is rejected (CLOCK_SKEW): it would sort ahead of every real record. One older
+   * than `maxReplayAgeMs` is rejected (STALE_RECORD). Anything between is accepted; the detector treats old or
+   * replayed records as history, never as live state. Returns the offset applied (undefined: none).
    */
-  private checkRecordTime(atMs: number, now: number): void {
-    if (atMs - now > this.deps.detection.maxClockSkewMs) {
-      throw new IngestRejection(RejectReason.CLOCK_SKEW, `time: ${atMs - now} ms ahead of the hub clock`);
+  private checkRecordTime(agentId: string, atMs: number, now: number): number | undefined {
+    const judged = this.clocks.judge(agentId, atMs);
+    if (judged.action === 'rejected') {
+      throw new IngestRejection(RejectReason.CLOCK_SKEW, `time: ${describeOffset(judged.offsetMs)} of the hub`);
     }
-    if (now - atMs > this.deps.detection.maxReplayAgeMs) {
-      throw new IngestRejection(RejectReason.STALE_RECORD, `time: ${now - atMs} ms old`);
+    const correctedMs = judged.correctedMs;
+    if (correctedMs - now > this.deps.detection.maxClockSkewMs) {
+      throw new IngestRejection(RejectReason.CLOCK_SKEW, `time: ${correctedMs - now} ms ahead of the hub clock`);
     }
+    if (now - correctedMs > this.deps.detection.maxReplayAgeMs) {
+      throw new IngestRejection(RejectReason.STALE_RECORD, `time: ${now - correctedMs} ms old`);
+    }
+    return judged.action === 'corrected' ? judged.offsetMs : undefined;
   }
 
   private reject(reason: string, clientId: string, topic: string, now: number, detail: string): void {

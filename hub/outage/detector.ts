@@ -93,7 +93,8 @@ export class Detector {
     const now = this.deps.clock.now();
     const agent = this.touchAgent(inbound.agentId, inbound.site, now);
     const device = this.track(record.identity.serial, record.site, record.customer, agent);
-    const observedMs = Date.parse(record.observedAt);
+    // Corrected by the agent's measured clock offset (hub/ingest/agent-clocks.ts).
+    const observedMs = Date.parse(record.observedAt) - (inbound.clockOffsetMs ?? 0);
     const isLive =
       !record.replayed &&
       observedMs >= device.lastLiveObservedMs &&
@@ -108,7 +109,8 @@ export class Detector {
     const event = inbound.message;
     const now = this.deps.clock.now();
     const agent = this.touchAgent(inbound.agentId, inbound.site, now);
-    if (event.replayed || now - Date.parse(event.at) > this.deps.config.maxClockSkewMs) return;
+    const atMs = Date.parse(event.at) - (inbound.clockOffsetMs ?? 0);
+    if (event.replayed || now - atMs > this.deps.config.maxClockSkewMs) return;
     if (event.type !== 'device-gone' && event.type !== 'device-found' && event.type !== 'reboot-detected') return;
     const info = this.deps.deviceInfo(event.serial);
     const device = this.track(event.serial, info?.site ?? inbound.site, info?.customer ?? inbound.site, agent);
@@ -136,6 +138,19 @@ export class Detector {
       agent.cancelTimer = undefined;
     }
     this.armHeartbeatTimer(agent);
+  }
+
+  /**
+   * The device's records stopped being used (freshness deadline passed, hub/outage/freshness.ts): it becomes
+   * `unknown` with reason `stale` until its next live record. Returns whether it moved.
+   */
+  markStale(serial: string, now: number, evidence: string[]): boolean {
+    const device = this.devices.get(serial);
+    if (device === undefined) return false;
+    const transition = device.machine.onAgentOffline(now, 'stale', evidence);
+    if (transition === null) return false;
+    this.announce(serial, device, transition);
+    return true;
   }
 
   /** Cancel every timer. */

@@ -9,10 +9,12 @@
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { HealthRecord } from '../../protocols/health.ts';
+import { parseTopic } from '../../protocols/topics.ts';
 import type { DeviceDirectory, HubContext, HubModule } from '../context.ts';
 import type { Registry } from '../registry/registry.ts';
 import type { DeviceState, DeviceView, StoredTransition } from '../types.ts';
 import { Detector, type DetectorSink } from './detector.ts';
+import { FreshnessWatch } from './freshness.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
 import { type LiveInfo, OutageStore, type RecordToStore } from './store.ts';
 
@@ -28,6 +30,11 @@ export interface OutageModule extends HubModule, DeviceDirectory {
   detail(serial: string): DeviceDetail | undefined;
   /** Write pending lastSeen and recent records now. */
   flush(): void;
+  /**
+   * Stop listening to agent messages and stop every detection timer (a graceful hub stop calls this BEFORE the
+   * broker closes, so the agents' Last Wills are never processed and nothing is marked `unknown`).
+   */
+  detach(): void;
 }
 
 const STATES: readonly DeviceState[] = ['up', 'degraded', 'down', 'unknown'];
@@ -150,6 +157,18 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     isInMaintenance: (serial, site, atMs) => registry.isInMaintenance(serial, site, atMs),
     deviceInfo: (serial) => registry.get(serial),
     sink: detected,
+  });
+
+  const freshness = new FreshnessWatch({
+    clock,
+    freshnessPolls: config.detection.freshnessPolls,
+    checkEveryMs: config.detection.freshnessCheckMs,
+    maxCorrectableMs: config.detection.maxClockSkewMs,
+    serials: () => detector.serials(),
+    state: (serial) => detector.state(serial),
+    pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
+    markStale: (serial, now, evidence) => detector.markStale(serial, now, evidence),
+    siteAlert: (alert) => grouper.siteAlert(alert),
   });
 
   function view(serial: string): DeviceView | undefined {
@@ -301,6 +320,11 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       return { ...v, health, history: store.transitions(serial, HISTORY_LIMIT) };
     },
     flush,
+    detach() {
+      for (const off of unsubscribe.splice(0)) off();
+      freshness.stop();
+      detector.stop();
+    },
     start() {
       store.migrate();
       for (const [serial, info] of store.liveInfo()) {
@@ -317,6 +341,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
           const record = inbound.message;
           registry.ensureFromRecord(record);
           const isLive = detector.onHealth(inbound);
+          if (isLive) freshness.noteUsed(record.identity.serial, inbound.agentId, inbound.site, clock.now());
           if (isLive && hasAnsweringChannel(record)) {
             lastAnsweredAt.set(record.identity.serial, clock.now());
             if (grouper.isHolding(inbound.agentId)) grouper.noteReachable(inbound.agentId, record.identity.serial);
@@ -353,14 +378,23 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
         }),
         bus.on('ingest:event', (inbound) => detector.onDeviceEvent(inbound)),
         bus.on('ingest:presence', (inbound) => detector.onPresence(inbound)),
-        bus.on('ingest:heartbeat', (inbound) => detector.onHeartbeat(inbound)),
+        bus.on('ingest:heartbeat', (inbound) => {
+          freshness.noteHeard(inbound.agentId, inbound.site, clock.now(), inbound.clockOffsetMs);
+          detector.onHeartbeat(inbound);
+        }),
+        bus.on('rejected', (r) => {
+          const parsed = safeParseTopic(r.topic);
+          if (parsed !== undefined) freshness.noteRejected(parsed.agentId, parsed.site, r.reason, clock.now());
+        }),
       );
+      freshness.start();
       scheduleFlush();
       return Promise.resolve();
     },
     stop() {
       for (const off of unsubscribe.splice(0)) off();
       cancelFlush?.();
+      freshness.stop();
       grouper.stop();
       detector.stop();
       flush();
@@ -369,6 +403,14 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   };
   ctx.services.devices = directory;
   return directory;
+}
+
+function safeParseTopic(topic: string): { site: string; agentId: string } | undefined {
+  try {
+    return parseTopic(topic);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A record with a failed channel or component: always stored in the SQLite history. */

@@ -166,7 +166,10 @@
           class: 'site-alert',
           'data-testid': 'site-alert',
           'data-site': a.site,
-          text: `⚠ SITE ${a.site}: agent ${a.agentId} offline - ${a.serials.length} device(s) not watched (${a.reason})`,
+          // `detail` names the cause when it is not the agent being offline (e.g. "agent clock 600 s ahead").
+          text: a.detail
+            ? `⚠ SITE ${a.site}: ${a.serials.length} device(s) not watched - ${a.detail} (${a.reason})`
+            : `⚠ SITE ${a.site}: agent ${a.agentId} offline - ${a.serials.length} device(s) not watched (${a.reason})`,
         }),
       ),
     );
