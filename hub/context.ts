@@ -3,15 +3,18 @@
  * `createHub` (hub/hub.ts) builds the context, then creates the modules in order; a module that provides a
  * service sets its slot in `ctx.services` when created, so later modules can use it.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Clock } from '../protocols/clock.ts';
 import type { DeviceModel } from '../protocols/health.ts';
 import type { Command, CommandReply } from '../protocols/messages.ts';
+import type { AuditStore } from './audit/store.ts';
 import type { HubConfig } from './config.ts';
 import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
+import type { Principal } from './people/roles.ts';
 import type { DeviceOwnership } from './registry/ownership.ts';
 import type { AttachmentMeta, DeviceView, TicketHistoryEntry, TicketView } from './types.ts';
 
@@ -102,6 +105,10 @@ export interface HubServices {
   commands?: AgentCommands;
   /** Which site may speak for (and receive commands about) which device (hub/registry/ownership.ts). */
   ownership?: DeviceOwnership;
+  /** People module (hub/people): who is calling a websocket upgrade. */
+  people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined };
+  /** The append-only audit trail (hub/audit). */
+  audit?: AuditStore;
 }
 
 export interface HubContext {

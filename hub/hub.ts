@@ -24,6 +24,7 @@ import { createEvidenceModule } from './evidence/module.ts';
 import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
+import { createPeopleModule } from './people/module.ts';
 import { createAdoptionModule } from './registry/adoption.ts';
 import { createRegistryModule } from './registry/module.ts';
 import { createTicketsModule } from './tickets/module.ts';
@@ -85,10 +86,13 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     http,
   };
 
+  // First: its access hooks and route table must see every route the other modules add.
+  const people = createPeopleModule(ctx);
   const broker = createBrokerModule(ctx);
   const registryModule = createRegistryModule(ctx);
   const outage = createOutageModule(ctx, registryModule.registry);
   const modules: HubModule[] = [
+    people,
     registryModule,
     createAdoptionModule(ctx, registryModule.registry),
     outage,

@@ -3,7 +3,7 @@
  * Errors answer `{error, code}`: 400 malformed body (zod, naming the field), 404 unknown ticket,
  * 409 disallowed transition, 422 unknown serial / contract not covering it (SLA-15).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../../protocols/clock.ts';
 import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
@@ -15,7 +15,15 @@ import { TICKET_STATES } from './lifecycle.ts';
 import type { TicketsService } from './service.ts';
 import type { TicketStore } from './store.ts';
 
-const Actor = z.string().trim().min(1).max(200);
+/**
+ * Who acted is the signed-in caller (`request.principal`), never what the body says; `actor` in a body is accepted
+ * for old clients and used only when no access control runs (module tests without the people module).
+ */
+const Actor = z.string().trim().min(1).max(200).optional();
+
+function actorOf(req: FastifyRequest, given: string | undefined): string {
+  return req.principal?.name ?? given ?? 'unknown';
+}
 const Note = z.string().max(10_000).default('');
 
 export const ManualTicketBody = z.strictObject({
@@ -89,51 +97,80 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
     }
   };
 
-  http.get('/api/tickets', (req, reply) =>
+  http.get('/api/tickets', { config: { access: 'read' } }, (req, reply) =>
     handle(reply, 200, () => {
       const q = parseBody(ListQuery, req.query, 'query');
       return service.list({ state: q.state }, q.limit);
     }),
   );
 
-  http.get<{ Params: { id: string } }>('/api/tickets/:id', (req, reply) =>
-    handle(reply, 200, () => {
-      const ticket = service.get(req.params.id);
-      if (ticket === undefined) throw new AppError(ErrorCode.NOT_FOUND, `ticket "${req.params.id}" not found`);
-      return ticket;
-    }),
+  http.get<{ Params: { id: string } }>(
+    '/api/tickets/:id',
+    { config: { access: 'read', scope: { ticket: 'params.id' } } },
+    (req, reply) =>
+      handle(reply, 200, () => {
+        const ticket = service.get(req.params.id);
+        if (ticket === undefined) throw new AppError(ErrorCode.NOT_FOUND, `ticket "${req.params.id}" not found`);
+        return ticket;
+      }),
   );
 
-  http.post('/api/tickets', (req, reply) =>
-    handle(reply, 201, () => service.createManual(parseBody(ManualTicketBody, req.body, 'body'))),
+  http.post(
+    '/api/tickets',
+    {
+      config: {
+        access: 'customer',
+        scope: { device: 'body.serial', contract: 'body.contract' },
+        audit: { action: 'ticket.open' },
+      },
+    },
+    (req, reply) =>
+      handle(reply, 201, () =>
+        service.createManual(parseBody(ManualTicketBody, req.body, 'body'), req.principal?.name),
+      ),
   );
 
-  http.post<{ Params: { id: string } }>('/api/tickets/:id/transitions', (req, reply) =>
-    handle(reply, 200, () => {
-      const body = parseBody(TransitionBody, req.body, 'body');
-      return service.transition(req.params.id, body.to, body.actor, body.note);
-    }),
+  http.post<{ Params: { id: string } }>(
+    '/api/tickets/:id/transitions',
+    { config: { access: 'engineer', audit: { action: 'ticket.transition', kind: 'ticket', id: 'params.id' } } },
+    (req, reply) =>
+      handle(reply, 200, () => {
+        const body = parseBody(TransitionBody, req.body, 'body');
+        return service.transition(req.params.id, body.to, actorOf(req, body.actor), body.note);
+      }),
   );
 
-  http.post<{ Params: { id: string } }>('/api/tickets/:id/contacts', (req, reply) =>
-    handle(reply, 201, () => {
-      const body = parseBody(ContactBody, req.body, 'body');
-      return service.addContact(req.params.id, body.actor, body.note);
-    }),
+  http.post<{ Params: { id: string } }>(
+    '/api/tickets/:id/contacts',
+    { config: { access: 'engineer', audit: { action: 'ticket.contact', kind: 'ticket', id: 'params.id' } } },
+    (req, reply) =>
+      handle(reply, 201, () => {
+        const body = parseBody(ContactBody, req.body, 'body');
+        return service.addContact(req.params.id, actorOf(req, body.actor), body.note);
+      }),
   );
 
-  http.post<{ Params: { id: string } }>('/api/tickets/:id/delivery-agreement', (req, reply) =>
-    handle(reply, 200, () => {
-      const body = parseBody(DeliveryAgreementBody, req.body, 'body');
-      return service.agreeDelivery(req.params.id, Date.parse(body.dueAt), body.actor, body.note);
-    }),
+  http.post<{ Params: { id: string } }>(
+    '/api/tickets/:id/delivery-agreement',
+    {
+      config: {
+        access: 'customer',
+        scope: { ticket: 'params.id' },
+        audit: { action: 'ticket.delivery-agreement', kind: 'ticket', id: 'params.id' },
+      },
+    },
+    (req, reply) =>
+      handle(reply, 200, () => {
+        const body = parseBody(DeliveryAgreementBody, req.body, 'body');
+        return service.agreeDelivery(req.params.id, Date.parse(body.dueAt), actorOf(req, body.actor), body.note);
+      }),
   );
 
-  http.get('/api/site-alerts', (req, reply) =>
+  http.get('/api/site-alerts', { config: { access: 'read' } }, (req, reply) =>
     handle(reply, 200, () => deps.store.siteAlerts(parseBody(SiteAlertsQuery, req.query, 'query').limit)),
   );
 
-  http.get('/api/contracts/expiring', (req, reply) =>
+  http.get('/api/contracts/expiring', { config: { access: 'read' } }, (req, reply) =>
     handle(reply, 200, () => {
       const { days } = parseBody(ExpiringQuery, req.query, 'query');
       return expiringContracts(deps.config, deps.registry(), deps.clock.now(), days);

@@ -99,7 +99,7 @@ export class TicketsService implements TicketServiceApi {
 
   // --- manual tickets (SLA-4, SLA-15, SLA-16) ---
 
-  createManual(input: ManualTicketInput): TicketWithHistory {
+  createManual(input: ManualTicketInput, actor?: string): TicketWithHistory {
     const registry = this.requireRegistry();
     const device = registry.get(input.serial);
     if (device === undefined) {
@@ -148,7 +148,7 @@ export class TicketsService implements TicketServiceApi {
       },
       {
         at: new Date(now).toISOString(),
-        actor: input.reporter,
+        actor: actor ?? input.reporter,
         note: `${input.priority} ticket by ${input.channel}: ${input.description}`,
       },
       new Date(now).toISOString(),

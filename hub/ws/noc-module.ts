@@ -61,10 +61,12 @@ export function createNocModule(ctx: HubContext, options: NocModuleOptions = {})
       .send(bytes);
   }
 
-  ctx.http.get('/', async (_req, reply) => serve('index.html', reply));
-  ctx.http.get('/noc', async (_req, reply) => reply.redirect('/noc/'));
-  ctx.http.get('/noc/', async (_req, reply) => serve('index.html', reply));
-  ctx.http.get<{ Params: { file: string } }>('/noc/:file', async (req, reply) => serve(req.params.file, reply));
+  ctx.http.get('/', { config: { access: 'public' } }, async (_req, reply) => serve('index.html', reply));
+  ctx.http.get('/noc', { config: { access: 'public' } }, async (_req, reply) => reply.redirect('/noc/'));
+  ctx.http.get('/noc/', { config: { access: 'public' } }, async (_req, reply) => serve('index.html', reply));
+  ctx.http.get<{ Params: { file: string } }>('/noc/:file', { config: { access: 'public' } }, async (req, reply) =>
+    serve(req.params.file, reply),
+  );
 
   return { name: 'noc' };
 }
