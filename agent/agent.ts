@@ -22,6 +22,7 @@ import { LogCache } from './log-cache.ts';
 import { MqttLink } from './mqtt-link.ts';
 import type { RecordContext, RecordDraft } from './normalise.ts';
 import { Outbox } from './outbox.ts';
+import { type ReceivedTrap, type TrapCounters, TrapReceiver } from './traps/trap-receiver.ts';
 import { UsbWatcher } from './usb-watch.ts';
 
 export const AGENT_VERSION = '0.1.0';
@@ -52,7 +53,14 @@ export interface Agent {
   pollOnce(): Promise<HealthRecord[]>;
   on<K extends keyof AgentEvents>(event: K, listener: (...args: AgentEvents[K]) => void): Agent;
   off<K extends keyof AgentEvents>(event: K, listener: (...args: AgentEvents[K]) => void): Agent;
-  readonly stats: { connected: boolean; outboxDepth: number; outboxDropped: number; replaying: boolean };
+  readonly stats: {
+    connected: boolean;
+    outboxDepth: number;
+    outboxDropped: number;
+    replaying: boolean;
+    /** The trap receiver's bound UDP port and counters (when `traps.enabled`). */
+    traps?: TrapCounters & { port: number };
+  };
 }
 
 class AgentImpl extends EventEmitter implements Agent {
@@ -76,6 +84,10 @@ class AgentImpl extends EventEmitter implements Agent {
   private readonly history = new Map<string, HealthRecord[]>();
   private readonly progress = new Map<string, { done: number; total: number }>();
   private localSeq = 0;
+  private traps: TrapReceiver | undefined;
+  /** Devices with a poll running now, and those to poll again as soon as it ends (a trap, a liveness miss). */
+  private readonly polling = new Set<string>();
+  private readonly repollWanted = new Set<string>();
 
   constructor(config: Readonly<AgentConfig>, deps: AgentDeps) {
     super();
@@ -91,6 +103,7 @@ class AgentImpl extends EventEmitter implements Agent {
       outboxDepth: this.outbox?.depth ?? 0,
       outboxDropped: this.outbox?.dropped ?? 0,
       replaying: this.link?.replaying ?? false,
+      ...(this.traps ? { traps: { ...this.traps.counters, port: this.traps.port } } : {}),
     };
   }
 
@@ -162,7 +175,7 @@ class AgentImpl extends EventEmitter implements Agent {
     return !this.link.connected || this.link.replaying;
   }
 
-  private emitDeviceEvent(serial: string, type: DeviceEventType, detail: string): void {
+  private emitDeviceEvent(serial: string, type: DeviceEventType, detail: string, trapOid?: string): void {
     const event: DeviceEvent = {
       v: 1,
       agentId: this.config.agentId,
@@ -171,6 +184,7 @@ class AgentImpl extends EventEmitter implements Agent {
       replayed: this.isReplayedNow(),
       type,
       detail: detail.slice(0, 1000),
+      ...(trapOid === undefined ? {} : { trapOid: trapOid.slice(0, 200) }),
     };
     if (this.outbox && this.running) {
       const payload = encodeMessage('event', event);
@@ -240,14 +254,43 @@ class AgentImpl extends EventEmitter implements Agent {
   }
 
   private async runDevice(poller: DevicePoller): Promise<void> {
+    const serial = poller.device.serial;
     const started = this.clock.now();
+    this.polling.add(serial);
+    this.repollWanted.delete(serial);
     try {
       await this.pollDevice(poller);
     } catch (err) {
-      this.logger.error({ serial: poller.device.serial, err: { message: (err as Error).message } }, 'poll crashed');
+      this.logger.error({ serial, err: { message: (err as Error).message } }, 'poll crashed');
+    } finally {
+      this.polling.delete(serial);
     }
     if (!this.running) return;
-    this.scheduleDevice(poller, Math.max(0, started + this.config.pollIntervalMs - this.clock.now()));
+    const again = this.repollWanted.delete(serial);
+    this.scheduleDevice(poller, again ? 0 : Math.max(0, started + this.config.pollIntervalMs - this.clock.now()));
+  }
+
+  /**
+   * Poll a device now instead of at its next turn (a trap, a liveness miss); the regular schedule restarts from
+   * this poll. A poll already running is followed at once by one more (requests coalesce).
+   */
+  repollNow(serial: string): void {
+    const poller = this.pollers.get(serial);
+    if (!poller || !this.running) return;
+    if (this.polling.has(serial)) {
+      this.repollWanted.add(serial);
+      return;
+    }
+    this.timers.get(serial)?.();
+    this.scheduleDevice(poller, 0);
+  }
+
+  private onTrap(trap: ReceivedTrap): void {
+    const name = trap.meaning?.name ?? 'unknown trap';
+    const detail = `${name} (${trap.trapOid}) from ${trap.from}${trap.varbinds.length > 0 ? `: ${trap.varbinds.join('; ')}` : ''}`;
+    this.logger.info({ serial: trap.serial, trap: name, trapOid: trap.trapOid }, 'trap received');
+    this.emitDeviceEvent(trap.serial, 'snmp-trap', detail, trap.trapOid);
+    if (trap.meaning?.repoll) this.repollNow(trap.serial);
   }
 
   private async runUsb(): Promise<void> {
@@ -317,6 +360,14 @@ class AgentImpl extends EventEmitter implements Agent {
     if (this.running) return;
     await this.init();
     const c = this.config;
+    if (c.traps.enabled && !this.traps) {
+      const traps = new TrapReceiver(c.traps, c.devices, {
+        logger: this.logger,
+        onTrap: (trap) => this.onTrap(trap),
+      });
+      await traps.start();
+      this.traps = traps;
+    }
     this.outbox = new Outbox(c.dataDir, c.outbox.maxRecords);
     this.outbox.open();
     this.running = true;
@@ -404,6 +455,8 @@ class AgentImpl extends EventEmitter implements Agent {
       Promise.allSettled([...this.running_polls]),
       new Promise((resolve) => setTimeout(resolve, this.config.requestTimeoutMs * 2).unref()),
     ]);
+    await this.traps?.stop();
+    this.traps = undefined;
     await this.link?.stop();
     this.link = undefined;
     await Promise.allSettled([...this.pollers.values()].map((p) => p.close()));

@@ -100,6 +100,17 @@ export const AgentConfig = z.strictObject({
   usb: z
     .strictObject({ enabled: z.boolean().default(false), sysfsRoot: z.string().default('/sys/bus/usb/devices') })
     .default({ enabled: false, sysfsRoot: '/sys/bus/usb/devices' }),
+  /**
+   * SNMP notifications from the devices (v1/v2c with their communities, v3 with their USM users): each one
+   * becomes an event and an immediate re-poll of its device. Port 0 = any free port (tests).
+   */
+  traps: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      address: z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4/IPv6 address' }).default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(162),
+    })
+    .default({ enabled: false, address: '0.0.0.0', port: 162 }),
   devices: z.array(AgentDevice).max(5000),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
