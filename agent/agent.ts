@@ -18,9 +18,10 @@ import { type CertChange, CertTrustStore } from './cert-trust.ts';
 import { CommandHandler } from './commands.ts';
 import { collectSecrets, isUsbDevice } from './config.ts';
 import { type DeviceEventType, DevicePoller } from './device-poller.ts';
+import { LivenessWatch, realLivenessProbes } from './liveness.ts';
 import { LogCache } from './log-cache.ts';
 import { MqttLink } from './mqtt-link.ts';
-import type { RecordContext, RecordDraft } from './normalise.ts';
+import { normalise, type RecordContext, type RecordDraft } from './normalise.ts';
 import { Outbox } from './outbox.ts';
 import { type ReceivedTrap, type TrapCounters, TrapReceiver } from './traps/trap-receiver.ts';
 import { UsbWatcher } from './usb-watch.ts';
@@ -85,6 +86,7 @@ class AgentImpl extends EventEmitter implements Agent {
   private readonly progress = new Map<string, { done: number; total: number }>();
   private localSeq = 0;
   private traps: TrapReceiver | undefined;
+  private liveness: LivenessWatch | undefined;
   /** Devices with a poll running now, and those to poll again as soon as it ends (a trap, a liveness miss). */
   private readonly polling = new Set<string>();
   private readonly repollWanted = new Set<string>();
@@ -423,6 +425,17 @@ class AgentImpl extends EventEmitter implements Agent {
     const spacing = pollers.length > 0 ? Math.min(STAGGER_MS, c.pollIntervalMs / pollers.length) : 0;
     for (const [i, poller] of pollers.entries()) this.scheduleDevice(poller, Math.round(i * spacing));
     if (this.usb) void this.track(this.runUsb());
+    if (c.liveness.enabled) {
+      this.liveness = new LivenessWatch(pollers, c.liveness, {
+        clock: this.clock,
+        logger: this.logger,
+        probes: realLivenessProbes(c.liveness.timeoutMs, this.snmpSocket),
+        onConfirmedMiss: (observation) => {
+          if (this.running) this.publishRecord(normalise(observation, this.ctx));
+        },
+      });
+      this.liveness.start();
+    }
     this.heartbeat();
     this.logger.info(
       { agentId: c.agentId, site: c.site, devices: c.devices.length, outbox: this.outbox.depth },
@@ -449,6 +462,8 @@ class AgentImpl extends EventEmitter implements Agent {
   async stop(): Promise<void> {
     const wasRunning = this.running;
     this.running = false;
+    this.liveness?.stop();
+    this.liveness = undefined;
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
     await Promise.race([
