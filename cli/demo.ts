@@ -171,6 +171,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
           },
           pollIntervalMs: options.pollIntervalMs,
           requestTimeoutMs: 2000,
+          traps: { enabled: true, address: '127.0.0.1', port: 0 },
           dataDir: join(options.dataDir, 'agents', site.agentId),
         },
         {},
@@ -182,6 +183,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       const agent = createAgent(config, { logger: logger.child({ agentId: site.agentId }) });
       await agent.start();
       agents.push(agent);
+      // each site's devices send their traps to their own agent
+      const trapPort = agent.stats.traps?.port;
+      for (const d of mine) {
+        if (d.usb === undefined && trapPort) fleet.setTrapTarget(d.serial, { host: '127.0.0.1', port: trapPort });
+      }
     }
   } catch (err) {
     for (const agent of agents) await agent.stop();

@@ -100,6 +100,30 @@ export const AgentConfig = z.strictObject({
   usb: z
     .strictObject({ enabled: z.boolean().default(false), sysfsRoot: z.string().default('/sys/bus/usb/devices') })
     .default({ enabled: false, sysfsRoot: '/sys/bus/usb/devices' }),
+  /**
+   * SNMP notifications from the devices (v1/v2c with their communities, v3 with their USM users): each one
+   * becomes an event and an immediate re-poll of its device. Port 0 = any free port (tests).
+   */
+  traps: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      address: z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4/IPv6 address' }).default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(162),
+    })
+    .default({ enabled: false, address: '0.0.0.0', port: 162 }),
+  /**
+   * Between full polls, a bare TCP connect to each device's service port every `intervalMs` (spread over the
+   * fleet); `missesToConfirm` misses in a row -> confirmed at once over SNMP + TCP and reported as a failed poll.
+   */
+  liveness: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      intervalMs: z.number().int().min(200).max(60_000).default(1000),
+      timeoutMs: z.number().int().min(50).max(10_000).default(800),
+      missesToConfirm: z.number().int().min(1).max(10).default(2),
+      maxConfirmsPerEpisode: z.number().int().min(1).max(10).default(3),
+    })
+    .default({ enabled: true, intervalMs: 1000, timeoutMs: 800, missesToConfirm: 2, maxConfirmsPerEpisode: 3 }),
   devices: z.array(AgentDevice).max(5000),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;

@@ -3,6 +3,7 @@
  *  [--site S] [--customer C] [--agent-id A] [--firmware V] [--usb-sysfs DIR] [--log-level L]`
  * Starts a simulated fleet, prints the control URL, runs until SIGINT/SIGTERM, then stops cleanly.
  */
+import { createSocket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { intFlag, parseFlags, requireFlag } from '../protocols/cli-flags.ts';
@@ -10,6 +11,18 @@ import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { agentConfigYaml } from './agent-config.ts';
 import { createFleet } from './fleet.ts';
 import type { TrapTarget } from './traps.ts';
+
+/** A UDP port the OS says is free now (bind to 0, read, close). */
+async function freeUdpPort(host: string): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, host, () => resolve());
+  });
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
 
 const FLAGS = {
   devices: { type: 'string' },
@@ -42,8 +55,11 @@ export async function runSim(args: string[]): Promise<number> {
   const devices = intFlag('sim', 'devices', values.devices, 0, 5000) ?? 12;
   const port = intFlag('sim', 'port', values.port, 0, 65535) ?? 8081;
   const seed = intFlag('sim', 'seed', values.seed, 0, 2 ** 31 - 1) ?? 1;
-  const trapTarget = parseTrapTarget(values['trap-target']);
   const agentConfigFile = values['agent-config'];
+  // with --agent-config, the fleet's traps go to the agent it configures (a free UDP port of 127.0.0.1)
+  const trapTarget =
+    parseTrapTarget(values['trap-target']) ??
+    (agentConfigFile !== undefined ? { host: '127.0.0.1', port: await freeUdpPort('127.0.0.1') } : undefined);
   const mqttUrl =
     agentConfigFile !== undefined ? requireFlag('sim', 'mqtt-url', values['mqtt-url']) : values['mqtt-url'];
   if (values.firmware !== undefined && !/^\d+\.\d+\.\d+(\.\d+)?$/.test(values.firmware)) {
@@ -77,6 +93,7 @@ export async function runSim(args: string[]): Promise<number> {
         ...(values.site !== undefined ? { site: values.site } : {}),
         ...(values.customer !== undefined ? { customer: values.customer } : {}),
         ...(usbRoot !== undefined ? { usbSysfsRoot: usbRoot } : {}),
+        ...(trapTarget?.host === '127.0.0.1' ? { trapPort: trapTarget.port } : {}),
       });
       await writeFile(agentConfigFile, yaml, { mode: 0o600 });
     }
