@@ -51,7 +51,9 @@ describe('mqtt.urls in the configs', () => {
     expect(buildAgentConfig({ ...base, mqtt: { url: A } }).mqtt.url).toBe(A);
     expect(buildAgentConfig({ ...base, mqtt: { urls: [A, B] } }).mqtt.urls).toEqual([A, B]);
     expect(() => buildAgentConfig({ ...base, mqtt: {} })).toThrow(/mqtt\.url: expected `url` or `urls`/);
-    expect(() => buildAgentConfig({ ...base, mqtt: { urls: ['http://x'] } })).toThrow(/mqtt\.urls\[0\]: expected an mqtt/);
+    expect(() => buildAgentConfig({ ...base, mqtt: { urls: ['http://x'] } })).toThrow(
+      /mqtt\.urls\[0\]: expected an mqtt/,
+    );
   });
 
   it('hub config: external mode needs url or urls; node id from config or host name', () => {
