@@ -12,6 +12,7 @@ import { SharedV2cSocket } from '../protocols/clients/snmp.ts';
 import { type Clock, monotonicNow, systemClock } from '../protocols/clock.ts';
 import type { HealthRecord } from '../protocols/health.ts';
 import { type DeviceEvent, encodeMessage, type Heartbeat, type Presence } from '../protocols/messages.ts';
+import { brokerUrls } from '../protocols/mqtt-failover.ts';
 import { topics } from '../protocols/topics.ts';
 import { TransferStore } from './attachments.ts';
 import { CertTrustStore } from './cert-trust.ts';
@@ -395,7 +396,7 @@ class AgentImpl extends EventEmitter implements Agent {
     this.running = true;
     const link = new MqttLink(
       {
-        url: c.mqtt.url,
+        urls: brokerUrls(c.mqtt),
         username: c.mqtt.username,
         password: c.mqtt.password,
         caFile: c.mqtt.caFile,

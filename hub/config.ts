@@ -3,6 +3,7 @@
  * Sections are owned by the module that uses them; each is validated once at start and passed down frozen.
  */
 import { z } from 'zod';
+import { MqttUrl } from '../protocols/config-common.ts';
 import { DeviceModel, Serial } from '../protocols/health.ts';
 import { SEGMENT_PATTERN } from '../protocols/topics.ts';
 
@@ -167,6 +168,8 @@ export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
 
 export const HubConfig = z.strictObject({
   version: z.literal(1),
+  /** This hub node's id (shown by `/healthz`, part of the default MQTT client id); default the host name. */
+  node: Segment.optional(),
   dataDir: z.string().min(1).default('./hezo-data'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   http: z
@@ -215,10 +218,21 @@ export const HubConfig = z.strictObject({
         .default(5 * 60_000),
       /** For `external`: the broker URL and the hub's own credentials. */
       url: z.string().optional(),
+      /** For `external`: several broker URLs (a cluster's nodes), tried in turn with back-off; wins over `url`. */
+      urls: z.array(MqttUrl).min(1).optional(),
+      /** For `external`: the persistent-session client id (`clean: false`); default `hezo-hub-<node>`. */
+      clientId: Segment.optional(),
+      /** For `external`: wait before reconnecting, doubled after each failed round over `urls`. */
+      reconnectMinMs: z.number().int().min(10).default(500),
+      reconnectMaxMs: z.number().int().min(10).default(10_000),
       username: z.string().optional(),
       password: z.string().optional(),
       /** Max messages per second per client before its messages are dropped (flood guard). */
       maxMessagesPerSecond: z.number().int().min(1).default(2000),
+    })
+    .refine((m) => m.mode !== 'external' || m.url !== undefined || m.urls !== undefined, {
+      error: 'expected `url` or `urls` (the external broker) when mode is external',
+      path: ['url'],
     })
     .default({
       mode: 'embedded',
@@ -233,6 +247,8 @@ export const HubConfig = z.strictObject({
       loginBaseDelayMs: 1000,
       loginMaxDelayMs: 5 * 60_000,
       maxMessagesPerSecond: 2000,
+      reconnectMinMs: 500,
+      reconnectMaxMs: 10_000,
     }),
   agents: z.array(AgentCredential).default([]),
   customers: z.array(CustomerConfig).default([]),

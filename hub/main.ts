@@ -37,7 +37,7 @@ function checkConfig(config: Readonly<HubConfig>, file: string): void {
       throw new AppError(ErrorCode.CONFIG_INVALID, `${file}: agents[${i}].id: duplicate agent id "${agent.id}"`);
     seen.add(agent.id);
   });
-  if (config.mqtt.mode === 'external' && config.mqtt.url === undefined) {
+  if (config.mqtt.mode === 'external' && config.mqtt.url === undefined && config.mqtt.urls === undefined) {
     throw new AppError(
       ErrorCode.CONFIG_INVALID,
       `${file}: mqtt.url: expected the external broker URL when mqtt.mode is external`,

@@ -77,15 +77,19 @@ export const AgentConfig = z.strictObject({
   agentId: Segment,
   site: Segment,
   customer: Segment,
-  mqtt: z.strictObject({
-    url: MqttUrl,
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    /** Short keepalive: the broker publishes the Last Will after 1.5 x keepalive of silence. */
-    keepaliveS: z.number().int().min(1).max(600).default(10),
-    maxInflight: z.number().int().min(1).max(10_000).default(100),
-    caFile: z.string().optional(),
-  }),
+  mqtt: z
+    .strictObject({
+      /** The broker URL; or `urls`: several (a cluster's nodes), tried in turn with back-off. */
+      url: MqttUrl.optional(),
+      urls: z.array(MqttUrl).min(1).optional(),
+      username: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      /** Short keepalive: the broker publishes the Last Will after 1.5 x keepalive of silence. */
+      keepaliveS: z.number().int().min(1).max(600).default(10),
+      maxInflight: z.number().int().min(1).max(10_000).default(100),
+      caFile: z.string().optional(),
+    })
+    .refine((m) => m.url !== undefined || m.urls !== undefined, { error: 'expected `url` or `urls`', path: ['url'] }),
   pollIntervalMs: z.number().int().min(1000).max(3_600_000).default(10_000),
   requestTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
   retries: z.number().int().min(0).max(5).default(2),

@@ -64,7 +64,7 @@ export function createBrokerModule(ctx: HubContext): BrokerModule {
       commands.start();
       transport =
         config.mqtt.mode === 'external'
-          ? new ExternalBroker({ config, logger, onMessage })
+          ? new ExternalBroker({ config, logger, clock, metrics, onMessage })
           : new EmbeddedBroker({ config, logger, metrics, onMessage });
       urls = await transport.start();
       cancelSweep = clock.setTimer(SWEEP_MS, sweep);

@@ -28,6 +28,8 @@ export interface MessageSource {
   clientId: string;
   /** The authenticated agent; undefined for an anonymous client or an external broker (identity = topic). */
   identity: AgentIdentity | undefined;
+  /** Already held to `maxMessagesPerSecond` by the transport, which delays instead of dropping (external broker). */
+  isPaced?: boolean;
 }
 
 export interface IngestDeps {
@@ -85,7 +87,7 @@ export class Ingest {
   /** One message from the broker. */
   handle(topic: string, payload: Buffer, source: MessageSource): void {
     const now = this.deps.clock.now();
-    if (this.isOverRate(source, topic, now)) {
+    if (source.isPaced !== true && this.isOverRate(source, topic, now)) {
       this.reject(RejectReason.RATE_LIMITED, source.clientId, topic, now, 'message rate over the per-client cap');
       return;
     }
