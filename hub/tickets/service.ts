@@ -15,6 +15,7 @@ import type {
 } from '../context.ts';
 import type { HubEventMap } from '../events.ts';
 import type { Channel, DeviceTransition, Priority, TicketHistoryEntry, TicketState, TicketView } from '../types.ts';
+import { humanReason } from './human-reason.ts';
 import {
   applyContact,
   applyDeliveryAgreement,
@@ -402,7 +403,7 @@ export class TicketsService implements TicketServiceApi {
   }
 
   private autoTitle(model: string | null, serial: string, input: AutoTicketInput): string {
-    return `${model ?? 'device'} ${serial} ${input.state}: ${describeReason(input.reason)}`;
+    return `${model ?? 'device'} ${serial} ${input.state}: ${humanReason(input.reason, [], input.evidence)}`;
   }
 
   /** Insert a new automatic ticket; undefined when another open one won the unique index meanwhile. */
