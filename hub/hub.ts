@@ -24,6 +24,7 @@ import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
 import { createRegistryModule } from './registry/module.ts';
+import { createReportsModule } from './reports/module.ts';
 import { createTicketsModule } from './tickets/module.ts';
 import { createPagesModule } from './web/pages-module.ts';
 import { createWsModule } from './ws/module.ts';
@@ -39,6 +40,7 @@ export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   createInfluxModule, // no-op unless config.influx
   (ctx) => createNocModule(ctx), // GET /noc/*
   (ctx) => createPagesModule(ctx), // GET /, /signin, /desk/, /portal/, /web/*, /favicon.ico, /api/calendars
+  createReportsModule, // GET /api/reports/sla
 ];
 
 export interface HubDeps {
