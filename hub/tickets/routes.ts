@@ -104,9 +104,15 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
     }),
   );
 
-  http.post('/api/tickets', (req, reply) =>
-    handle(reply, 201, () => service.createManual(parseBody(ManualTicketBody, req.body, 'body'))),
-  );
+  // 201 with the new ticket; 200 with the device's open automatic ticket (`linkedTo`) when the report joined it.
+  http.post('/api/tickets', (req, reply) => {
+    try {
+      const ticket = service.createManual(parseBody(ManualTicketBody, req.body, 'body'));
+      return reply.code(ticket.linkedTo === undefined ? 201 : 200).send(ticket);
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
 
   http.post<{ Params: { id: string } }>('/api/tickets/:id/transitions', (req, reply) =>
     handle(reply, 200, () => {
