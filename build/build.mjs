@@ -73,10 +73,16 @@ export async function runBuild({ ifStale = false } = {}) {
     chunkNames: 'chunks/[name]-[hash]',
   });
   const agent = await build({ ...common, entryPoints: { agent: 'build/agent-entry.ts' }, outdir: tmp });
-  // The NOC page's static files (hub/ws/noc-module.ts finds them here in a build).
-  cpSync(join(ROOT, 'dashboards/noc/static'), join(tmp, 'noc-static'), { recursive: true });
-  const inputs = new Set(['dashboards/noc/static']);
-  for (const f of readdirSync(join(ROOT, 'dashboards/noc/static'))) inputs.add(`dashboards/noc/static/${f}`);
+  // The pages' static files (hub/ws/noc-module.ts and hub/web/pages-module.ts find them here in a build).
+  const inputs = new Set();
+  for (const [from, to] of [
+    ['dashboards/noc/static', 'noc-static'],
+    ['dashboards/web', 'web-static'],
+  ]) {
+    cpSync(join(ROOT, from), join(tmp, to), { recursive: true });
+    inputs.add(from);
+    for (const f of readdirSync(join(ROOT, from))) inputs.add(`${from}/${f}`);
+  }
   for (const result of [cli, agent]) {
     for (const file of Object.keys(result.metafile.inputs)) {
       if (!file.includes('node_modules/')) inputs.add(file);

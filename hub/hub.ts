@@ -27,7 +27,9 @@ import { createOutageModule } from './outage/module.ts';
 import { createPeopleModule } from './people/module.ts';
 import { createAdoptionModule } from './registry/adoption.ts';
 import { createRegistryModule } from './registry/module.ts';
+import { createReportsModule } from './reports/module.ts';
 import { createTicketsModule } from './tickets/module.ts';
+import { createPagesModule } from './web/pages-module.ts';
 import { createWsModule } from './ws/module.ts';
 import { createNocModule } from './ws/noc-module.ts';
 
@@ -39,7 +41,9 @@ export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   createEvidenceModule, // consumes 'attachment-chunk'; uses ctx.services.commands and the tickets service
   createWsModule, // GET /ws live stream
   createInfluxModule, // no-op unless config.influx
-  (ctx) => createNocModule(ctx), // GET / and /noc/*
+  (ctx) => createNocModule(ctx), // GET /noc/*
+  (ctx) => createPagesModule(ctx), // GET /, /signin, /desk/, /portal/, /web/*, /favicon.ico, /api/calendars
+  createReportsModule, // GET /api/reports/sla
 ];
 
 export interface HubDeps {

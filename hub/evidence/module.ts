@@ -4,7 +4,8 @@
  * content-addressed under `<dataDir>/attachments/`, listed on the ticket, downloadable at
  * `GET /api/tickets/:id/attachments/:name`, and summarised in one line on the ticket.
  *
- * Consumes bus `ticket` (opened/escalated, channel auto), `attachment-chunk`, `agent-presence`;
+ * Consumes bus `ticket` (auto: opened/escalated; phone/e-mail/portal for a monitored device: opened),
+ * `attachment-chunk`, `agent-presence`;
  * emits `attachment-progress`. State lives in SQLite (`evidence_*` tables) so transfers survive restarts.
  */
 import { readFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import type { Logger } from 'pino';
 import type { HubContext, HubModule } from '../context.ts';
 import { TransferAssembler } from './assembler.ts';
 import { EVIDENCE_ACTOR, EvidenceCollector, type LogsInfo } from './collector.ts';
+import { startsEvidenceRound } from './evidence-trigger.ts';
 import { archiveLines, hubKnownSecrets, redactEvidenceText } from './redaction.ts';
 import { registerAttachmentRoute, storedFile } from './routes.ts';
 import { EvidenceStore, type TransferRow } from './store.ts';
@@ -152,7 +154,8 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
       }
       offs.push(
         ctx.bus.on('ticket', ({ ticket, change }) => {
-          if (ticket.channel !== 'auto' || (change !== 'opened' && change !== 'escalated')) return;
+          const isMonitored = ticket.channel !== 'auto' && collector.resolveAgent(ticket.serial) !== undefined;
+          if (!startsEvidenceRound(ticket, change, isMonitored)) return;
           // After the other listeners have seen the change (the collection adds notes to the same ticket).
           queueMicrotask(() => track(collector.startRound(ticket.id, ticket.serial)));
         }),

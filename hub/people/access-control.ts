@@ -14,7 +14,7 @@ import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import { type Authenticator, credentialsFrom } from './authenticate.ts';
 import { type Access, isReadMethod, isScoped, mayCall, maySee, type Principal } from './roles.ts';
 
-export type ScopeKind = 'device' | 'ticket' | 'contract';
+export type ScopeKind = 'device' | 'ticket' | 'contract' | 'customer';
 /** Where the id of a customer's thing is in the request: `{ device: 'params.serial' }`, `{ ticket: 'params.id' }`. */
 export type ScopeRule = Partial<Record<ScopeKind, `${'params' | 'body' | 'query'}.${string}`>>;
 
@@ -48,7 +48,12 @@ export interface AccessControl {
   routes(): RouteEntry[];
 }
 
-const SCOPE_LABEL: Record<ScopeKind, string> = { device: 'device', ticket: 'ticket', contract: 'contract' };
+const SCOPE_LABEL: Record<ScopeKind, string> = {
+  device: 'device',
+  ticket: 'ticket',
+  contract: 'contract',
+  customer: 'customer',
+};
 
 function pick(request: FastifyRequest, path: string): string | undefined {
   const [where, key] = path.split('.', 2) as ['params' | 'body' | 'query', string];

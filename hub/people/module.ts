@@ -38,6 +38,7 @@ export function createPeopleModule(ctx: HubContext): PeopleModule {
       return ticket === undefined ? undefined : ticket.customer;
     },
     contract: (number) => ctx.services.registry?.contract(number)?.customer,
+    customer: (id) => (ctx.config.customers.some((c) => c.id === id) ? id : undefined),
   };
   const access = installAccessControl(ctx.http, {
     authenticator: () => authenticator,

@@ -115,6 +115,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
       }),
   );
 
+  // 201 with the new ticket; 200 with the device's open automatic ticket (`linkedTo`) when the report joined it.
   http.post(
     '/api/tickets',
     {
@@ -124,10 +125,14 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
         audit: { action: 'ticket.open' },
       },
     },
-    (req, reply) =>
-      handle(reply, 201, () =>
-        service.createManual(parseBody(ManualTicketBody, req.body, 'body'), req.principal?.name),
-      ),
+    (req, reply) => {
+      try {
+        const ticket = service.createManual(parseBody(ManualTicketBody, req.body, 'body'), req.principal?.name);
+        return reply.code(ticket.linkedTo === undefined ? 201 : 200).send(ticket);
+      } catch (err) {
+        return fail(reply, err);
+      }
+    },
   );
 
   http.post<{ Params: { id: string } }>(

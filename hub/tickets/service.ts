@@ -15,6 +15,7 @@ import type {
 } from '../context.ts';
 import type { HubEventMap } from '../events.ts';
 import type { Channel, DeviceTransition, Priority, TicketHistoryEntry, TicketState, TicketView } from '../types.ts';
+import { humanReason } from './human-reason.ts';
 import {
   applyContact,
   applyDeliveryAgreement,
@@ -24,12 +25,13 @@ import {
   nextDueMs,
   type SlaClocks,
 } from './lifecycle.ts';
+import { linkToOpenAuto } from './manual-link.ts';
 import { describeReason } from './reasons.ts';
 import type { HistoryInput, TicketRow, TicketStore } from './store.ts';
 import { toHistoryEntry, toTicketView } from './views.ts';
 
 export type TicketChange = HubEventMap['ticket'][0]['change'];
-export type TicketWithHistory = TicketView & { history: TicketHistoryEntry[] };
+export type TicketWithHistory = TicketView & { history: TicketHistoryEntry[]; linkedTo?: string };
 
 /** Automatic tickets about a device's health share one key: at most one open per device (DB-enforced). */
 export const AUTO_KEY = 'device-health';
@@ -123,6 +125,12 @@ export class TicketsService implements TicketServiceApi {
         ErrorCode.CONTRACT_NOT_COVERING,
         `contract: contract "${input.contract}" is not active on ${today} (covers ${contract.start} to ${contract.end})`,
       );
+    }
+    // Issue 15: the device's automatic ticket is still open -> record the report there, no duplicate.
+    const linked = linkToOpenAuto(this.deps.store, AUTO_KEY, input, new Date(now).toISOString());
+    if (linked !== undefined) {
+      this.committed(linked, 'note');
+      return { ...this.withHistory(linked), linkedTo: linked.id };
     }
     const clocks = initialClocks(input.priority, 'active', now, cal);
     const firstLine = input.description.split('\n')[0]!.slice(0, 100);
@@ -402,7 +410,7 @@ export class TicketsService implements TicketServiceApi {
   }
 
   private autoTitle(model: string | null, serial: string, input: AutoTicketInput): string {
-    return `${model ?? 'device'} ${serial} ${input.state}: ${describeReason(input.reason)}`;
+    return `${model ?? 'device'} ${serial} ${input.state}: ${humanReason(input.reason, [], input.evidence)}`;
   }
 
   /** Insert a new automatic ticket; undefined when another open one won the unique index meanwhile. */

@@ -18,7 +18,11 @@
     progress: new Map(),
     seq: -1,
     offsetMs: 0,
+    /** GET /api/calendars: per customer {timeZone, openNow, nextOpening}, refreshed every minute. */
+    calendars: new Map(),
+    defaultCalendar: null,
   };
+  const T = window.HezoText;
   const PROGRESS_STALE_MS = 120_000;
   const conn = { ws: null, attempt: 0, awaitingSnapshot: true, lastMessageAt: 0, retryTimer: 0 };
   let renderQueued = false;
@@ -55,23 +59,9 @@
   // ---------- time ----------
   const now = () => Date.now() + model.offsetMs;
 
-  function formatSpan(ms) {
-    const totalS = Math.floor(Math.abs(ms) / 1000);
-    const d = Math.floor(totalS / 86_400);
-    const hh = Math.floor((totalS % 86_400) / 3600);
-    const mm = Math.floor((totalS % 3600) / 60);
-    const ss = totalS % 60;
-    if (d > 0) return `${d}d ${hh}h`;
-    if (hh > 0) return `${hh}h ${String(mm).padStart(2, '0')}m`;
-    return `${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}`;
-  }
-
-  function formatLate(ms) {
-    const totalM = Math.floor(ms / 60_000);
-    if (totalM < 60) return `+${totalM}m`;
-    const hh = Math.floor(totalM / 60);
-    return hh < 48 ? `+${hh}h ${totalM % 60}m` : `+${Math.floor(hh / 24)}d ${hh % 24}h`;
-  }
+  const formatSpan = T.formatSpan;
+  const formatLate = T.formatLate;
+  const calendarOf = (customer) => model.calendars.get(customer) || model.defaultCalendar;
 
   function formatSince(iso) {
     if (!iso) return '';
@@ -96,11 +86,12 @@
     }
   }
 
-  /** [{clock, due, running, breached, warned, remainingMs}] for the clocks worth showing. */
+  /** [{clock, due, running, breached, warned, waiting, paused, remainingMs}] for the clocks worth showing. */
   function clocksOf(ticket) {
     const sla = ticket.sla || {};
     const breached = sla.breached || [];
     const warned = sla.warned || [];
+    const cal = calendarOf(ticket.customer);
     const out = [];
     for (const clock of Object.keys(CLOCK_DUE)) {
       const due = sla[CLOCK_DUE[clock]];
@@ -108,8 +99,18 @@
       const isBreached = breached.includes(clock) || (running && Date.parse(due) <= now());
       if (!running && !isBreached) continue;
       const remainingMs = due ? Date.parse(due) - now() : Number.NEGATIVE_INFINITY;
-      const isWarned = !isBreached && (warned.includes(clock) || remainingMs <= WARN_BEFORE_MS);
-      out.push({ clock, due, running, breached: isBreached, warned: isWarned, remainingMs });
+      // P2/P3 sent outside business hours: the clock starts at the next opening (SLA-5); 8x5 clocks pause at night.
+      const waiting =
+        !isBreached && clock === 'reaction' && Boolean(sla.clockStart) && Date.parse(sla.clockStart) > now();
+      const paused =
+        !isBreached &&
+        !waiting &&
+        ticket.priority !== 'P1' &&
+        clock !== 'return' &&
+        cal !== null &&
+        cal.openNow === false;
+      const isWarned = !isBreached && !waiting && !paused && (warned.includes(clock) || remainingMs <= WARN_BEFORE_MS);
+      out.push({ clock, due, running, breached: isBreached, warned: isWarned, waiting, paused, remainingMs });
     }
     return out;
   }
@@ -120,9 +121,30 @@
     return min;
   }
 
-  function clockText(c) {
+  /** The room name (devices[].name) first, the serial second. */
+  function roomOf(serial) {
+    const d = model.devices.get(serial);
+    return d?.name || serial;
+  }
+
+  /** Evidence lines of the device's open ticket (its summary), for reasons in words on the tile. */
+  function evidenceOf(serial) {
+    for (const t of model.tickets.values()) if (t.serial === serial && t.summary) return t.summary.split('\n');
+    return [];
+  }
+
+  function clockText(c, ticket) {
+    const tz = calendarOf(ticket.customer)?.timeZone;
     if (c.breached) return c.running && c.due ? `BREACHED ${formatLate(-c.remainingMs)}` : 'BREACHED';
+    if (c.waiting) return `starts ${T.weekdayTime(ticket.sla.clockStart, tz)}`;
+    if (c.paused) return `paused until ${T.weekdayTime(calendarOf(ticket.customer).nextOpening, tz)}`;
     return c.warned ? `◆ ${formatSpan(c.remainingMs)}` : formatSpan(c.remainingMs);
+  }
+
+  function clockLevel(c) {
+    if (c.breached) return 'breached';
+    if (c.waiting || c.paused) return 'paused';
+    return c.warned ? 'warned' : c.running ? 'running' : 'stopped';
   }
 
   // ---------- render ----------
@@ -168,8 +190,8 @@
           'data-site': a.site,
           // `detail` names the cause when it is not the agent being offline (e.g. "agent clock 600 s ahead").
           text: a.detail
-            ? `⚠ SITE ${a.site}: ${a.serials.length} device(s) not watched - ${a.detail} (${a.reason})`
-            : `⚠ SITE ${a.site}: agent ${a.agentId} offline - ${a.serials.length} device(s) not watched (${a.reason})`,
+            ? `⚠ SITE ${a.site}: ${a.serials.length} device(s) not watched - ${a.detail} (${T.problemText(a.reason)})`
+            : `⚠ SITE ${a.site}: agent ${a.agentId} offline - ${a.serials.length} device(s) not watched (${T.problemText(a.reason)})`,
         }),
       ),
     );
@@ -217,7 +239,12 @@
   function ticketCard(t) {
     const clocks = clocksOf(t);
     const breached = clocks.filter((c) => c.breached).map((c) => c.clock);
-    const where = [t.serial, t.site, t.customer].filter(Boolean).join(' · ');
+    const room = roomOf(t.serial);
+    const where = [room === t.serial ? null : t.serial, t.site, t.customer].filter(Boolean).join(' · ');
+    const coverage =
+      t.coverage === 'active'
+        ? `✓ covered by ${t.contract}`
+        : `✖ no contract coverage${t.contract ? ` (${t.contract} ended)` : ''}`;
     return h(
       'li',
       {
@@ -236,23 +263,25 @@
         'div',
         { class: 't-head' },
         h('span', { class: `prio ${t.priority}`, text: t.priority }),
-        h('span', { class: 't-title', text: t.title }),
+        h('span', { class: 't-room', 'data-testid': 'ticket-room', text: room }),
         h('span', { class: 't-id', text: t.id }),
       ),
+      h('div', { class: 't-title', 'data-testid': 'ticket-title', text: t.title }),
       h('div', { class: 't-meta', text: `${where} · ${t.state.replaceAll('_', ' ').toUpperCase()} · ${t.channel}` }),
+      h('div', { class: `t-coverage ${t.coverage}`, 'data-testid': 'ticket-coverage', text: coverage }),
       clocks.length
-        ? h('div', { class: 'clocks' }, ...clocks.map((c) => clockBox(c)))
+        ? h('div', { class: 'clocks' }, ...clocks.map((c) => clockBox(c, t)))
         : h('div', { class: 'no-sla', text: t.coverage === 'none' ? 'no contract coverage - no SLA clocks' : '' }),
     );
   }
 
-  function clockBox(c) {
-    const cls = c.breached ? 'breached' : c.warned ? 'warned' : c.running ? 'running' : 'stopped';
+  function clockBox(c, t) {
+    const cls = clockLevel(c);
     return h(
       'div',
       { class: `clock ${cls}`, 'data-testid': 'clock', 'data-clock': c.clock, 'data-due': c.due, 'data-level': cls },
       h('span', { class: 'c-label', text: CLOCK_LABEL[c.clock] }),
-      h('span', { class: 'c-value', 'data-testid': 'countdown', text: clockText(c) }),
+      h('span', { class: 'c-value', 'data-testid': 'countdown', text: clockText(c, t) }),
     );
   }
 
@@ -275,7 +304,9 @@
           { class: 'customer', 'data-testid': 'customer', 'data-customer': customer },
           h('h3', { text: customer }),
           ...[...sites.keys()].sort().map((site) => {
-            const devices = sites.get(site).sort((a, b) => rank(a) - rank(b) || a.serial.localeCompare(b.serial));
+            const devices = sites
+              .get(site)
+              .sort((a, b) => rank(a) - rank(b) || (a.name || a.serial).localeCompare(b.name || b.serial));
             return h(
               'div',
               { class: `site${alertedSites.has(site) ? ' alerted' : ''}`, 'data-testid': 'site', 'data-site': site },
@@ -290,7 +321,8 @@
 
   function deviceTile(d) {
     const state = STATE_LABEL[d.state] ? d.state : 'unknown';
-    const sub = d.state === 'up' ? d.model : [d.reason, formatSince(d.since)].filter(Boolean).join(' · ');
+    const why = T.deviceReason({ ...d, evidence: evidenceOf(d.serial) });
+    const sub = d.state === 'up' ? d.model : [why, formatSince(d.since)].filter(Boolean).join(' · ');
     return h(
       'div',
       {
@@ -302,14 +334,14 @@
       },
       h('div', { class: 'st', text: `${STATE_LABEL[state]}${d.maintenance ? ' (maint.)' : ''}` }),
       h('div', { class: 'nm', text: d.name || d.serial }),
-      h('div', { class: 'sub', text: sub || d.serial }),
+      h('div', { class: 'serial', text: d.name ? d.serial : d.model }),
+      h('div', { class: 'sub', 'data-testid': 'device-reason', text: sub || d.serial }),
     );
   }
 
   /** Every second: countdown texts only; a clock that crossed into warning/breach triggers a full render. */
   function tick() {
-    const clockEl = $('wall-clock');
-    clockEl.textContent = new Date(now()).toLocaleTimeString([], { hour12: false });
+    renderWallClock();
     let changed = false;
     for (const card of document.querySelectorAll('[data-testid="ticket"]')) {
       const ticket = model.tickets.get(card.dataset.ticketId);
@@ -317,14 +349,43 @@
       const byName = new Map(clocksOf(ticket).map((c) => [c.clock, c]));
       for (const box of card.querySelectorAll('[data-testid="clock"]')) {
         const c = byName.get(box.dataset.clock);
-        const level = c ? (c.breached ? 'breached' : c.warned ? 'warned' : c.running ? 'running' : 'stopped') : '';
+        const level = c ? clockLevel(c) : '';
         if (!c || level !== box.dataset.level) changed = true;
-        else box.querySelector('[data-testid="countdown"]').textContent = clockText(c);
+        else box.querySelector('[data-testid="countdown"]').textContent = clockText(c, ticket);
       }
     }
     if (changed) scheduleRender();
     if (conn.ws && conn.ws.readyState === WebSocket.OPEN && Date.now() - conn.lastMessageAt > SILENCE_LIMIT_MS) {
       conn.ws.close(4000, 'silent stream');
+    }
+  }
+
+  /** One clock per customer time zone (the hub's default first), e.g. `14:03:22 Warsaw`. */
+  function renderWallClock() {
+    const zones = [];
+    for (const cal of [model.defaultCalendar, ...model.calendars.values()]) {
+      if (cal && !zones.includes(cal.timeZone)) zones.push(cal.timeZone);
+    }
+    if (zones.length === 0) zones.push(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    const text = zones
+      .map((tz) => {
+        const time = new Date(now()).toLocaleTimeString('en-GB', { timeZone: tz, hour12: false });
+        return `${time} ${tz.split('/').at(-1).replaceAll('_', ' ')}`;
+      })
+      .join(' · ');
+    const el = $('wall-clock');
+    if (el.textContent !== text) el.textContent = text;
+    el.dataset.timeZones = zones.join(' ');
+  }
+
+  async function loadCalendars() {
+    try {
+      const body = await (await api('/api/calendars')).json();
+      model.defaultCalendar = body.default;
+      model.calendars = new Map(body.customers.map((c) => [c.customer, c]));
+      scheduleRender();
+    } catch {
+      // older hub or no access: countdowns without "paused", the browser's time zone
     }
   }
 
@@ -465,12 +526,12 @@
     const history = t.history || [];
     const attachments = t.attachments || [];
     return [
-      h('h2', { text: `${t.priority} ${t.id}: ${t.title}` }),
+      h('h2', { text: `${t.priority} ${t.id}: ${roomOf(t.serial)} - ${t.title}` }),
       h(
         'table',
         {},
         row('State', t.state),
-        row('Device', [t.serial, t.model].filter(Boolean).join(' ')),
+        row('Room / device', [roomOf(t.serial), t.serial, t.model].filter(Boolean).join(' · ')),
         row('Site / customer', [t.site, t.customer].filter(Boolean).join(' / ')),
         row('Contract', `${t.contract ?? '-'} (coverage: ${t.coverage})`),
         row('Channel', t.channel),
@@ -555,4 +616,6 @@
   }, KEEPALIVE_MS);
   tick();
   connect();
+  void loadCalendars();
+  setInterval(() => void loadCalendars(), 60_000);
 })();
