@@ -41,9 +41,9 @@ export function createAdoptionModule(ctx: HubContext, registry: Registry): Adopt
 
   const visible = () => pending.list().filter((d) => registry.get(d.serial) === undefined);
 
-  http.get('/api/devices/pending', async () => visible());
+  http.get('/api/devices/pending', { config: { access: 'internal' } }, async () => visible());
 
-  http.post('/api/devices/pending/:serial/adopt', async (request, reply) => {
+  http.post('/api/devices/pending/:serial/adopt', { config: { access: 'admin' } }, async (request, reply) => {
     const { serial } = parseOrThrow(SerialParam, request.params, ErrorCode.PAYLOAD_INVALID, 'params');
     const body = parseOrThrow(AdoptBody, request.body ?? {}, ErrorCode.PAYLOAD_INVALID, 'body');
     const found = pending.get(serial);
@@ -88,7 +88,7 @@ export function createAdoptionModule(ctx: HubContext, registry: Registry): Adopt
     return reply.status(201).send(registry.get(serial));
   });
 
-  http.post('/api/devices/pending/:serial/reject', async (request) => {
+  http.post('/api/devices/pending/:serial/reject', { config: { access: 'admin' } }, async (request) => {
     const { serial } = parseOrThrow(SerialParam, request.params, ErrorCode.PAYLOAD_INVALID, 'params');
     if (pending.get(serial) === undefined) {
       throw new AppError(ErrorCode.NOT_FOUND, `device ${serial}: not pending adoption`);
