@@ -79,6 +79,8 @@ function isoFormatter(): (ms: number) => string {
   };
 }
 const HISTORY_LIMIT = 100;
+/** Rows (lastSeen + history) per transaction of the timed flush: ~2-5 ms of SQLite each. */
+export const FLUSH_CHUNK_ROWS = 500;
 
 export function createOutageModule(ctx: HubContext, registry: Registry): OutageModule {
   const { bus, clock, config, logger, db } = ctx;
@@ -245,27 +247,73 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     if (pending.length > ringSize) pending.shift();
   }
 
-  function flush(): void {
-    if (dirtyLive.size === 0 && pendingRecords.size === 0) return;
-    const liveBatch = [...dirtyLive].map((serial) => {
+  /** Taken from the dirty sets, not written yet (the timed flush writes it in chunks). */
+  let backlogLive: Array<[string, LiveInfo]> = [];
+  let backlogRecords: RecordToStore[] = [];
+  let liveAt = 0;
+  let recordsAt = 0;
+  let nextChunk: NodeJS.Immediate | undefined;
+  let running = false;
+
+  function takeDirty(): void {
+    for (const serial of dirtyLive) {
       const info = live.get(serial)!;
-      const row: LiveInfo = { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware };
-      return [serial, row] as [string, LiveInfo];
-    });
-    const records = [...pendingRecords.values()].flat();
+      backlogLive.push([serial, { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware }]);
+    }
+    for (const pending of pendingRecords.values()) for (const r of pending) backlogRecords.push(r);
     dirtyLive.clear();
     pendingRecords.clear();
-    try {
-      store.flush(liveBatch, records);
-    } catch (err) {
-      log.error({ err, devices: liveBatch.length }, 'flush failed');
+  }
+
+  /** Write up to `maxRows` rows of the backlog in one transaction; true while rows remain. */
+  function writeChunk(maxRows: number): boolean {
+    const liveEnd = Math.min(backlogLive.length, liveAt + maxRows);
+    const recordsEnd = Math.min(backlogRecords.length, recordsAt + maxRows - (liveEnd - liveAt));
+    const liveRows = backlogLive.slice(liveAt, liveEnd);
+    const records = backlogRecords.slice(recordsAt, recordsEnd);
+    liveAt = liveEnd;
+    recordsAt = recordsEnd;
+    if (liveRows.length > 0 || records.length > 0) {
+      try {
+        store.flush(liveRows, records);
+      } catch (err) {
+        log.error({ err, devices: liveRows.length }, 'flush failed');
+      }
     }
+    if (liveAt < backlogLive.length || recordsAt < backlogRecords.length) return true;
+    backlogLive = [];
+    backlogRecords = [];
+    liveAt = 0;
+    recordsAt = 0;
+    return false;
+  }
+
+  /** Everything now, in one go (stop, explicit calls). */
+  function flush(): void {
+    const wasChunking = nextChunk !== undefined;
+    if (nextChunk !== undefined) clearImmediate(nextChunk);
+    nextChunk = undefined;
+    takeDirty();
+    while (writeChunk(Number.POSITIVE_INFINITY));
+    // The timed flush was between chunks (its timer not armed yet): arm it again.
+    if (wasChunking && running) scheduleFlush();
+  }
+
+  /**
+   * The timed flush: one transaction of at most FLUSH_CHUNK_ROWS rows, then the event loop serves messages
+   * before the next chunk, so no flush holds the loop for long (10k devices: ~20 short transactions).
+   */
+  function flushInChunks(): void {
+    nextChunk = undefined;
+    if (writeChunk(FLUSH_CHUNK_ROWS)) nextChunk = setImmediate(flushInChunks);
+    else scheduleFlush();
   }
 
   function scheduleFlush(): void {
     cancelFlush = clock.setTimer(config.detection.flushIntervalMs, () => {
-      flush();
-      scheduleFlush();
+      cancelFlush = undefined;
+      takeDirty();
+      flushInChunks();
     });
   }
 
@@ -355,12 +403,15 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
         bus.on('ingest:presence', (inbound) => detector.onPresence(inbound)),
         bus.on('ingest:heartbeat', (inbound) => detector.onHeartbeat(inbound)),
       );
+      running = true;
       scheduleFlush();
       return Promise.resolve();
     },
     stop() {
+      running = false;
       for (const off of unsubscribe.splice(0)) off();
       cancelFlush?.();
+      cancelFlush = undefined;
       grouper.stop();
       detector.stop();
       flush();
