@@ -30,6 +30,11 @@ export interface OutageModule extends HubModule, DeviceDirectory {
   flush(): void;
 }
 
+interface RingEntry {
+  observedAt: string;
+  json: string;
+}
+
 const STATES: readonly DeviceState[] = ['up', 'degraded', 'down', 'unknown'];
 /** A device whose visible fields did not change gets a `device` event (lastSeen refresh) at most this often. */
 export const LAST_SEEN_REFRESH_MS = 5000;
@@ -87,7 +92,11 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   const log: Logger = logger.child({ component: 'outage' });
   const ringSize = config.detection.recentRecordsPerDevice;
   const store = new OutageStore(db, ringSize);
-  const rings = new Map<string, HealthRecord[]>();
+  /**
+   * Recent records per device as their JSON text (one string each instead of ~50 live objects: 10k devices x 10
+   * records kept as objects made the old generation, and every major GC, several times larger). Parsed on read.
+   */
+  const rings = new Map<string, RingEntry[]>();
   const live = new Map<string, Live>();
   const shown = new Map<string, Shown>();
   const dirtyLive = new Set<string>();
@@ -225,11 +234,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       ring = [];
       rings.set(serial, ring);
     }
-    ring.push(record);
+    const entry: RingEntry = { observedAt: record.observedAt, json: json ?? JSON.stringify(record) };
+    ring.push(entry);
     // Replayed records arrive late: keep the ring in time order (a short insertion from the end).
     for (let i = ring.length - 1; i > 0 && (ring[i - 1]?.observedAt ?? '') > record.observedAt; i--) {
       ring[i] = ring[i - 1]!;
-      ring[i - 1] = record;
+      ring[i - 1] = entry;
     }
     if (ring.length > ringSize) ring.shift();
     // SQLite keeps a sampled history (the hot path must not write every record), but every sign of trouble.
@@ -345,7 +355,10 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       const v = view(serial);
       if (v === undefined) return undefined;
       const ring = rings.get(serial);
-      const health = ring !== undefined && ring.length > 0 ? [...ring].reverse() : store.recentRecords(serial);
+      const health =
+        ring !== undefined && ring.length > 0
+          ? ring.map((e) => JSON.parse(e.json) as HealthRecord).reverse()
+          : store.recentRecords(serial);
       return { ...v, health, history: store.transitions(serial, HISTORY_LIMIT) };
     },
     flush,
