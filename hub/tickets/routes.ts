@@ -12,6 +12,7 @@ import type { HubConfig } from '../config.ts';
 import type { DeviceRegistry } from '../context.ts';
 import { expiringContracts } from './contracts.ts';
 import { TICKET_STATES } from './lifecycle.ts';
+import { ListQuery, type TicketPages } from './list-page.ts';
 import type { TicketsService } from './service.ts';
 import type { TicketStore } from './store.ts';
 
@@ -34,10 +35,6 @@ export const DeliveryAgreementBody = z.strictObject({
   dueAt: z.iso.datetime({ offset: true }),
   actor: Actor,
   note: Note,
-});
-const ListQuery = z.strictObject({
-  state: z.enum(['open', 'closed', 'all']).default('open'),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 const ExpiringQuery = z.strictObject({ days: z.coerce.number().int().min(0).max(3650).default(60) });
 const SiteAlertsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(200) });
@@ -64,6 +61,7 @@ export interface TicketRoutesDeps {
   config: Readonly<HubConfig>;
   clock: Clock;
   registry: () => DeviceRegistry | undefined;
+  pages: TicketPages;
   onError: (err: unknown) => void;
 }
 
@@ -89,12 +87,20 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
     }
   };
 
-  http.get('/api/tickets', (req, reply) =>
-    handle(reply, 200, () => {
-      const q = parseBody(ListQuery, req.query, 'query');
-      return service.list({ state: q.state }, q.limit);
-    }),
-  );
+  // Cached, pre-serialised pages with a cursor (list-page.ts).
+  http.get('/api/tickets', (req, reply) => {
+    try {
+      const query = parseBody(ListQuery, req.query, 'query');
+      const page = deps.pages.page(query);
+      if (page.next !== null) {
+        const params = new URLSearchParams({ state: query.state, limit: String(query.limit), cursor: page.next });
+        reply.header('x-next-cursor', page.next).header('link', `</api/tickets?${params}>; rel="next"`);
+      }
+      return reply.code(200).type('application/json; charset=utf-8').send(page.body);
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
 
   http.get<{ Params: { id: string } }>('/api/tickets/:id', (req, reply) =>
     handle(reply, 200, () => {
