@@ -37,6 +37,11 @@ export interface OutageModule extends HubModule, DeviceDirectory {
   detach(): void;
 }
 
+interface RingEntry {
+  observedAt: string;
+  json: string;
+}
+
 const STATES: readonly DeviceState[] = ['up', 'degraded', 'down', 'unknown'];
 /** A device whose visible fields did not change gets a `device` event (lastSeen refresh) at most this often. */
 export const LAST_SEEN_REFRESH_MS = 5000;
@@ -86,13 +91,19 @@ function isoFormatter(): (ms: number) => string {
   };
 }
 const HISTORY_LIMIT = 100;
+/** Rows (lastSeen + history) per transaction of the timed flush: ~2-5 ms of SQLite each. */
+export const FLUSH_CHUNK_ROWS = 500;
 
 export function createOutageModule(ctx: HubContext, registry: Registry): OutageModule {
   const { bus, clock, config, logger, db } = ctx;
   const log: Logger = logger.child({ component: 'outage' });
   const ringSize = config.detection.recentRecordsPerDevice;
   const store = new OutageStore(db, ringSize);
-  const rings = new Map<string, HealthRecord[]>();
+  /**
+   * Recent records per device as their JSON text (one string each instead of ~50 live objects: 10k devices x 10
+   * records kept as objects made the old generation, and every major GC, several times larger). Parsed on read.
+   */
+  const rings = new Map<string, RingEntry[]>();
   const live = new Map<string, Live>();
   const shown = new Map<string, Shown>();
   const dirtyLive = new Set<string>();
@@ -242,11 +253,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       ring = [];
       rings.set(serial, ring);
     }
-    ring.push(record);
+    const entry: RingEntry = { observedAt: record.observedAt, json: json ?? JSON.stringify(record) };
+    ring.push(entry);
     // Replayed records arrive late: keep the ring in time order (a short insertion from the end).
     for (let i = ring.length - 1; i > 0 && (ring[i - 1]?.observedAt ?? '') > record.observedAt; i--) {
       ring[i] = ring[i - 1]!;
-      ring[i - 1] = record;
+      ring[i - 1] = entry;
     }
     if (ring.length > ringSize) ring.shift();
     // SQLite keeps a sampled history (the hot path must not write every record), but every sign of trouble.
@@ -264,27 +276,73 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     if (pending.length > ringSize) pending.shift();
   }
 
-  function flush(): void {
-    if (dirtyLive.size === 0 && pendingRecords.size === 0) return;
-    const liveBatch = [...dirtyLive].map((serial) => {
+  /** Taken from the dirty sets, not written yet (the timed flush writes it in chunks). */
+  let backlogLive: Array<[string, LiveInfo]> = [];
+  let backlogRecords: RecordToStore[] = [];
+  let liveAt = 0;
+  let recordsAt = 0;
+  let nextChunk: NodeJS.Immediate | undefined;
+  let running = false;
+
+  function takeDirty(): void {
+    for (const serial of dirtyLive) {
       const info = live.get(serial)!;
-      const row: LiveInfo = { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware };
-      return [serial, row] as [string, LiveInfo];
-    });
-    const records = [...pendingRecords.values()].flat();
+      backlogLive.push([serial, { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware }]);
+    }
+    for (const pending of pendingRecords.values()) for (const r of pending) backlogRecords.push(r);
     dirtyLive.clear();
     pendingRecords.clear();
-    try {
-      store.flush(liveBatch, records);
-    } catch (err) {
-      log.error({ err, devices: liveBatch.length }, 'flush failed');
+  }
+
+  /** Write up to `maxRows` rows of the backlog in one transaction; true while rows remain. */
+  function writeChunk(maxRows: number): boolean {
+    const liveEnd = Math.min(backlogLive.length, liveAt + maxRows);
+    const recordsEnd = Math.min(backlogRecords.length, recordsAt + maxRows - (liveEnd - liveAt));
+    const liveRows = backlogLive.slice(liveAt, liveEnd);
+    const records = backlogRecords.slice(recordsAt, recordsEnd);
+    liveAt = liveEnd;
+    recordsAt = recordsEnd;
+    if (liveRows.length > 0 || records.length > 0) {
+      try {
+        store.flush(liveRows, records);
+      } catch (err) {
+        log.error({ err, devices: liveRows.length }, 'flush failed');
+      }
     }
+    if (liveAt < backlogLive.length || recordsAt < backlogRecords.length) return true;
+    backlogLive = [];
+    backlogRecords = [];
+    liveAt = 0;
+    recordsAt = 0;
+    return false;
+  }
+
+  /** Everything now, in one go (stop, explicit calls). */
+  function flush(): void {
+    const wasChunking = nextChunk !== undefined;
+    if (nextChunk !== undefined) clearImmediate(nextChunk);
+    nextChunk = undefined;
+    takeDirty();
+    while (writeChunk(Number.POSITIVE_INFINITY));
+    // The timed flush was between chunks (its timer not armed yet): arm it again.
+    if (wasChunking && running) scheduleFlush();
+  }
+
+  /**
+   * The timed flush: one transaction of at most FLUSH_CHUNK_ROWS rows, then the event loop serves messages
+   * before the next chunk, so no flush holds the loop for long (10k devices: ~20 short transactions).
+   */
+  function flushInChunks(): void {
+    nextChunk = undefined;
+    if (writeChunk(FLUSH_CHUNK_ROWS)) nextChunk = setImmediate(flushInChunks);
+    else scheduleFlush();
   }
 
   function scheduleFlush(): void {
     cancelFlush = clock.setTimer(config.detection.flushIntervalMs, () => {
-      flush();
-      scheduleFlush();
+      cancelFlush = undefined;
+      takeDirty();
+      flushInChunks();
     });
   }
 
@@ -316,7 +374,10 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       const v = view(serial);
       if (v === undefined) return undefined;
       const ring = rings.get(serial);
-      const health = ring !== undefined && ring.length > 0 ? [...ring].reverse() : store.recentRecords(serial);
+      const health =
+        ring !== undefined && ring.length > 0
+          ? ring.map((e) => JSON.parse(e.json) as HealthRecord).reverse()
+          : store.recentRecords(serial);
       return { ...v, health, history: store.transitions(serial, HISTORY_LIMIT) };
     },
     flush,
@@ -388,13 +449,16 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
         }),
       );
       freshness.start();
+      running = true;
       scheduleFlush();
       return Promise.resolve();
     },
     stop() {
+      running = false;
       for (const off of unsubscribe.splice(0)) off();
       cancelFlush?.();
       freshness.stop();
+      cancelFlush = undefined;
       grouper.stop();
       detector.stop();
       flush();

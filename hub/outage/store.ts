@@ -2,6 +2,8 @@
  * SQLite side of detection: every transition (written synchronously: they are rare), and a batched, throttled
  * write of lastSeen/agent/firmware plus a per-device ring of recent health records (never one write per record).
  */
+
+import type { Statement } from 'better-sqlite3';
 import type { HealthRecord } from '../../protocols/health.ts';
 import { type Db, migrate } from '../db.ts';
 import type { DeviceState, DeviceTransition, StoredTransition } from '../types.ts';
@@ -59,6 +61,10 @@ export class OutageStore {
   private readonly db: Db;
   private readonly ringSize: number;
   private readonly nextSlot = new Map<string, number>();
+  /** Statements of the hot path, prepared once (after migrate). */
+  private insertStmt: Statement | undefined;
+  private upsertLiveStmt: Statement | undefined;
+  private putRecordStmt: Statement | undefined;
 
   constructor(db: Db, ringSize: number) {
     this.db = db;
@@ -70,25 +76,24 @@ export class OutageStore {
   }
 
   insertTransition(t: DeviceTransition): number {
-    const result = this.db
-      .prepare(
-        `INSERT INTO device_transitions
-           (serial, site, customer, agent_id, from_state, to_state, at, reason, evidence, problems, in_maintenance)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        t.serial,
-        t.site,
-        t.customer,
-        t.agentId,
-        t.from,
-        t.to,
-        t.at,
-        t.reason,
-        JSON.stringify(t.evidence),
-        JSON.stringify(t.problems),
-        t.inMaintenance ? 1 : 0,
-      );
+    this.insertStmt ??= this.db.prepare(
+      `INSERT INTO device_transitions
+         (serial, site, customer, agent_id, from_state, to_state, at, reason, evidence, problems, in_maintenance)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const result = this.insertStmt.run(
+      t.serial,
+      t.site,
+      t.customer,
+      t.agentId,
+      t.from,
+      t.to,
+      t.at,
+      t.reason,
+      JSON.stringify(t.evidence),
+      JSON.stringify(t.problems),
+      t.inMaintenance ? 1 : 0,
+    );
     return Number(result.lastInsertRowid);
   }
 
@@ -138,16 +143,18 @@ export class OutageStore {
 
   /** One transaction for a whole batch. */
   flush(live: Iterable<[string, LiveInfo]>, records: Iterable<RecordToStore>): void {
-    const upsertLive = this.db.prepare(
+    this.upsertLiveStmt ??= this.db.prepare(
       `INSERT INTO device_live (serial, last_seen, agent_id, firmware) VALUES (?, ?, ?, ?)
        ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, agent_id = excluded.agent_id,
          firmware = excluded.firmware`,
     );
-    const putRecord = this.db.prepare(
+    this.putRecordStmt ??= this.db.prepare(
       `INSERT INTO health_history (serial, slot, observed_at, replayed, record) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(serial, slot) DO UPDATE SET observed_at = excluded.observed_at, replayed = excluded.replayed,
          record = excluded.record`,
     );
+    const upsertLive = this.upsertLiveStmt;
+    const putRecord = this.putRecordStmt;
     this.db.transaction(() => {
       for (const [serial, info] of live) upsertLive.run(serial, info.lastSeen, info.agentId, info.firmware);
       for (const { record, json } of records) {

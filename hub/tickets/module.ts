@@ -9,6 +9,7 @@ import type { HubContext, HubModule } from '../context.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { attachAutoTickets } from './auto-tickets.ts';
 import { scheduleExpiryCheck } from './contracts.ts';
+import { TicketPages } from './list-page.ts';
 import { createTicketMetrics } from './metrics.ts';
 import { registerTicketRoutes } from './routes.ts';
 import { TicketsService } from './service.ts';
@@ -64,9 +65,12 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
   });
   ctx.services.tickets = service;
   ctx.services.ticketService = service;
+  // Serialised list pages, dropped on every ticket or SLA change.
+  const pages = new TicketPages(ctx.db, store);
   registerTicketRoutes(ctx.http, {
     service,
     store,
+    pages,
     config: ctx.config,
     clock: ctx.clock,
     registry: () => ctx.services.registry,
@@ -82,6 +86,11 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     store,
     start() {
       monitor.start();
+      pages.invalidate();
+      offs.push(
+        ctx.bus.on('ticket', () => pages.invalidate()),
+        ctx.bus.on('sla', () => pages.invalidate()),
+      );
       offs.push(attachAutoTickets({ bus: ctx.bus, service, store, logger }));
       offs.push(
         ctx.bus.on('ticket', ({ ticket, change }) => {

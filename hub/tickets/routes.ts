@@ -10,8 +10,10 @@ import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
 import { Serial } from '../../protocols/health.ts';
 import type { HubConfig } from '../config.ts';
 import type { DeviceRegistry } from '../context.ts';
+import { isScoped } from '../people/roles.ts';
 import { expiringContracts } from './contracts.ts';
 import { TICKET_STATES } from './lifecycle.ts';
+import { ListQuery, type TicketPages } from './list-page.ts';
 import type { TicketsService } from './service.ts';
 import type { TicketStore } from './store.ts';
 
@@ -19,6 +21,9 @@ import type { TicketStore } from './store.ts';
  * Who acted is the signed-in caller (`request.principal`), never what the body says; `actor` in a body is accepted
  * for old clients and used only when no access control runs (module tests without the people module).
  */
+/** A scoped caller's list is filtered from this many of every customer's tickets (newest first). */
+const SCOPED_LIST_LIMIT = 10_000;
+
 const Actor = z.string().trim().min(1).max(200).optional();
 
 function actorOf(req: FastifyRequest, given: string | undefined): string {
@@ -42,10 +47,6 @@ export const DeliveryAgreementBody = z.strictObject({
   dueAt: z.iso.datetime({ offset: true }),
   actor: Actor,
   note: Note,
-});
-const ListQuery = z.strictObject({
-  state: z.enum(['open', 'closed', 'all']).default('open'),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 const ExpiringQuery = z.strictObject({ days: z.coerce.number().int().min(0).max(3650).default(60) });
 const SiteAlertsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(200) });
@@ -72,6 +73,7 @@ export interface TicketRoutesDeps {
   config: Readonly<HubConfig>;
   clock: Clock;
   registry: () => DeviceRegistry | undefined;
+  pages: TicketPages;
   onError: (err: unknown) => void;
 }
 
@@ -97,12 +99,24 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
     }
   };
 
-  http.get('/api/tickets', { config: { access: 'read' } }, (req, reply) =>
-    handle(reply, 200, () => {
-      const q = parseBody(ListQuery, req.query, 'query');
-      return service.list({ state: q.state }, q.limit);
-    }),
-  );
+  // Cached, pre-serialised pages with a cursor (list-page.ts) for callers who see every customer. Scoped callers
+  // (customer users, limited walls) get objects, which the access layer's preSerialization hook filters.
+  http.get('/api/tickets', { config: { access: 'read' } }, (req, reply) => {
+    try {
+      const query = parseBody(ListQuery, req.query, 'query');
+      if (req.principal !== undefined && isScoped(req.principal)) {
+        return reply.code(200).send(service.list({ state: query.state }, SCOPED_LIST_LIMIT));
+      }
+      const page = deps.pages.page(query);
+      if (page.next !== null) {
+        const params = new URLSearchParams({ state: query.state, limit: String(query.limit), cursor: page.next });
+        reply.header('x-next-cursor', page.next).header('link', `</api/tickets?${params}>; rel="next"`);
+      }
+      return reply.code(200).type('application/json; charset=utf-8').send(page.body);
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
 
   http.get<{ Params: { id: string } }>(
     '/api/tickets/:id',
