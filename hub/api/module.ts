@@ -11,6 +11,7 @@ import type { HubContext, HubModule } from '../context.ts';
 import type { OutageModule } from '../outage/module.ts';
 import type { Registry } from '../registry/registry.ts';
 import { bearerToken, checkToken, isPublicPath, isReadMethod } from './auth.ts';
+import { installBodyGuard } from './body-guard.ts';
 import { installErrorHandlers } from './errors.ts';
 
 const DeviceEdit = DeviceConfig.omit({ serial: true });
@@ -25,6 +26,7 @@ function body<S extends z.ZodType>(schema: S, value: unknown, where: string): z.
 export function createApiModule(ctx: HubContext, registry: Registry, outage: OutageModule): HubModule {
   const { http, config, clock } = ctx;
   installErrorHandlers(http);
+  installBodyGuard(http);
 
   http.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '/';

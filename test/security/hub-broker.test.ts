@@ -132,7 +132,7 @@ describe('broker hardening', () => {
     ).rejects.toThrow(/bad user ?name or password/i);
     expect(first.connected).toBe(true);
     // The same agent again (its credentials): the new connection replaces the old one.
-    const firstClosed = new Promise((resolve) => first.once('close', resolve));
+    const firstClosed = new Promise<void>((resolve) => first.once('close', () => resolve()));
     const second = await mqttConnect(t.urls.mqttUrl, { clientId: victimId, username: A1.id, password: A1.password });
     await withDeadline(firstClosed, 10_000, 'the replaced session to close');
     expect(second.connected).toBe(true);
