@@ -13,7 +13,7 @@ import type { HubConfig } from './config.ts';
 import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
 import type { DeviceOwnership } from './registry/ownership.ts';
-import type { AttachmentMeta, DeviceView, TicketHistoryEntry, TicketView } from './types.ts';
+import type { AttachmentMeta, DeviceView, IdentityAlertView, TicketHistoryEntry, TicketView } from './types.ts';
 
 export interface ContractInfo {
   number: string;
@@ -102,6 +102,8 @@ export interface HubServices {
   commands?: AgentCommands;
   /** Which site may speak for (and receive commands about) which device (hub/registry/ownership.ts). */
   ownership?: DeviceOwnership;
+  /** Open identity alerts per device (hub/identity/module.ts). */
+  identityAlerts?: { forSerial(serial: string): IdentityAlertView[] };
 }
 
 export interface HubContext {

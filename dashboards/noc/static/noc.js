@@ -300,6 +300,13 @@
       h('div', { class: 'st', text: `${STATE_LABEL[state]}${d.maintenance ? ' (maint.)' : ''}` }),
       h('div', { class: 'nm', text: d.name || d.serial }),
       h('div', { class: 'sub', text: sub || d.serial }),
+      d.identityAlerts && d.identityAlerts.length > 0
+        ? h('div', {
+            class: 'idalert',
+            'data-testid': 'identity-alert',
+            text: `⚠ ${d.identityAlerts.map((a) => (a.channel === 'rest' ? 'certificate' : 'SSH host key')).join(' + ')} changed`,
+          })
+        : null,
     );
   }
 
