@@ -81,6 +81,9 @@ export function createIdentityModule(ctx: HubContext): IdentityModule {
   http.post('/api/devices/:serial/accept-identity', async (request) => {
     const { serial } = parseOrThrow(SerialParam, request.params, ErrorCode.PAYLOAD_INVALID, 'params');
     const body = parseOrThrow(AcceptBody, request.body ?? {}, ErrorCode.PAYLOAD_INVALID, 'body');
+    if (ctx.services.registry?.get(serial) === undefined) {
+      throw new AppError(ErrorCode.NOT_FOUND, `device ${serial}: not registered`);
+    }
     const alert = store.get(serial, body.channel);
     const fingerprint = body.fingerprint ?? alert?.fingerprint ?? undefined;
     if (fingerprint === undefined) {
