@@ -212,7 +212,10 @@ export class EmbeddedBroker implements MqttTransport {
     let identity: AgentIdentity | undefined;
     const remote = (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress ?? 'unknown';
     const keys = [`ip:${remote}`, ...(username !== undefined ? [`user:${username}`] : [])];
-    if (this.throttle.blockedFor(keys) > 0) {
+    // DECISION: a blocked IP still lets a KNOWN agent name try (its own username key throttles the guesses), so
+    // one misconfigured agent behind a NAT does not lock out every healthy agent sharing that address.
+    const isKnown = username !== undefined && credentials.identity(username) !== undefined;
+    if (this.throttle.blockedFor(isKnown ? keys.slice(1) : keys) > 0) {
       this.deny('connect', 'throttled', client, '');
       return BAD_USERNAME_OR_PASSWORD;
     }

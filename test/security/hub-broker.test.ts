@@ -159,6 +159,17 @@ describe('broker hardening', () => {
     expect(await t.metric('hezo_mqtt_auth_denied_total', { reason: 'bad-credentials' })).toBe(6);
     clock.advance(1000);
     expect(await guess(A1.password)).toBe('in');
+    // Made-up usernames from the guessing address are refused unchecked...
+    for (let i = 0; i < 5; i++) {
+      await mqttConnect(t.urls.mqttUrl, { clientId: `x${i}`, username: `nobody-${i}`, password: 'x' }).catch(() => {});
+    }
+    const throttled = await t.metric('hezo_mqtt_auth_denied_total', { reason: 'throttled' });
+    await expect(mqttConnect(t.urls.mqttUrl, { clientId: 'y', username: 'nobody-9', password: 'x' })).rejects.toThrow(
+      /bad user ?name or password/i,
+    );
+    expect(await t.metric('hezo_mqtt_auth_denied_total', { reason: 'throttled' })).toBe(throttled + 1);
+    // ...but another real agent behind the same address (a NAT) still logs in: its own name was never guessed.
+    await mqttConnect(t.urls.mqttUrl, { clientId: `${A2.id}-ok`, username: A2.id, password: A2.password });
   });
 
   it('an agent may hold at most maxConnectionsPerAgent connections', async () => {
