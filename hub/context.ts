@@ -16,7 +16,7 @@ import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
 import type { Principal } from './people/roles.ts';
 import type { DeviceOwnership } from './registry/ownership.ts';
-import type { AttachmentMeta, DeviceView, TicketHistoryEntry, TicketView } from './types.ts';
+import type { AttachmentMeta, DeviceView, IdentityAlertView, TicketHistoryEntry, TicketView } from './types.ts';
 
 export interface ContractInfo {
   number: string;
@@ -109,6 +109,8 @@ export interface HubServices {
   people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined };
   /** The append-only audit trail (hub/audit). */
   audit?: AuditStore;
+  /** Open identity alerts per device (hub/identity/module.ts). */
+  identityAlerts?: { forSerial(serial: string): IdentityAlertView[] };
 }
 
 export interface HubContext {

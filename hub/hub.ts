@@ -21,6 +21,7 @@ import type { HubContext, HubModule, HubModuleFactory } from './context.ts';
 import { openDb } from './db.ts';
 import { HubBus } from './events.ts';
 import { createEvidenceModule } from './evidence/module.ts';
+import { createIdentityModule } from './identity/module.ts';
 import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
@@ -39,6 +40,7 @@ import { createNocModule } from './ws/noc-module.ts';
 export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   createTicketsModule, // consumes 'device-state', 'site-alert'; sets ctx.services.tickets
   createEvidenceModule, // consumes 'attachment-chunk'; uses ctx.services.commands and the tickets service
+  createIdentityModule, // certificate / SSH host key alerts, POST /api/devices/:serial/accept-identity
   createWsModule, // GET /ws live stream
   createInfluxModule, // no-op unless config.influx
   (ctx) => createNocModule(ctx), // GET /noc/*

@@ -24,6 +24,16 @@ export interface DeviceView {
   problems?: string[];
   /** SLA-2 coverage of `contract` today: `active`, or `none` (no contract, or expired). */
   coverage?: 'active' | 'none';
+  /** The device's REST certificate or SSH host key changed and no admin accepted it yet (hub/identity). */
+  identityAlerts?: IdentityAlertView[];
+}
+
+export interface IdentityAlertView {
+  channel: 'rest' | 'ssh';
+  fingerprint: string | null;
+  status: 'refused' | 'accepted-after-reboot';
+  detail: string;
+  at: string;
 }
 
 /** One stored and announced device state change. */

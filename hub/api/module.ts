@@ -10,6 +10,7 @@ import { ContractConfig, DeviceConfig, MaintenanceWindow } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import type { OutageModule } from '../outage/module.ts';
 import type { Registry } from '../registry/registry.ts';
+import { installBodyGuard } from './body-guard.ts';
 import { installErrorHandlers } from './errors.ts';
 
 const DeviceEdit = DeviceConfig.omit({ serial: true });
@@ -24,6 +25,7 @@ function body<S extends z.ZodType>(schema: S, value: unknown, where: string): z.
 export function createApiModule(ctx: HubContext, registry: Registry, outage: OutageModule): HubModule {
   const { http, clock } = ctx;
   installErrorHandlers(http);
+  installBodyGuard(http);
 
   http.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
 

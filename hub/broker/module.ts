@@ -65,7 +65,7 @@ export function createBrokerModule(ctx: HubContext): BrokerModule {
       transport =
         config.mqtt.mode === 'external'
           ? new ExternalBroker({ config, logger, clock, metrics, onMessage })
-          : new EmbeddedBroker({ config, logger, metrics, onMessage });
+          : new EmbeddedBroker({ config, logger, metrics, onMessage, clock });
       urls = await transport.start();
       cancelSweep = clock.setTimer(SWEEP_MS, sweep);
       stopInsecureWarning = startInsecureWarning(config, clock, logger);

@@ -86,7 +86,8 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
     }
     const logsRow = newest('device-logs');
     const logsFile = fileOf(logsRow);
-    if (logsFile !== undefined) input.logLines = await archiveLines(await readFile(logsFile));
+    if (logsFile !== undefined)
+      input.logLines = await archiveLines(await readFile(logsFile), ctx.config.attachments.maxDecompressedBytes);
     if (logsRow !== undefined) {
       input.logs = { capturedAt: logsRow.capturedAt, cached: logsInfo?.cached === true };
     } else if (logsInfo !== undefined && logsInfo.source === null) {

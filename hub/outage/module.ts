@@ -207,6 +207,16 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       maintenance: registry.isInMaintenance(serial, site, now),
     };
     if (reg?.name !== undefined) result.name = reg.name;
+    const alerts = ctx.services.identityAlerts?.forSerial(serial);
+    if (alerts !== undefined && alerts.length > 0) {
+      result.identityAlerts = alerts.map((a) => ({
+        channel: a.channel,
+        fingerprint: a.fingerprint,
+        status: a.status,
+        detail: a.detail,
+        at: a.at,
+      }));
+    }
     return result;
   }
 

@@ -336,6 +336,13 @@
       h('div', { class: 'nm', text: d.name || d.serial }),
       h('div', { class: 'serial', text: d.name ? d.serial : d.model }),
       h('div', { class: 'sub', 'data-testid': 'device-reason', text: sub || d.serial }),
+      d.identityAlerts && d.identityAlerts.length > 0
+        ? h('div', {
+            class: 'idalert',
+            'data-testid': 'identity-alert',
+            text: `⚠ ${d.identityAlerts.map((a) => (a.channel === 'rest' ? 'certificate' : 'SSH host key')).join(' + ')} changed`,
+          })
+        : null,
     );
   }
 
@@ -601,6 +608,32 @@
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   }
 
+  // ---------- devices pending adoption (reported by an agent, registered by nobody) ----------
+  const PENDING_POLL_MS = 30_000;
+  async function loadPending() {
+    try {
+      const list = await (await api('/api/devices/pending')).json();
+      const box = $('pending');
+      box.hidden = list.length === 0;
+      box.replaceChildren(
+        h('h3', { text: `Pending adoption (${list.length}) - not monitored until an admin adopts them` }),
+        h(
+          'ul',
+          {},
+          ...list.map((d) =>
+            h('li', {
+              'data-testid': 'pending-device',
+              'data-serial': d.serial,
+              text: `${d.serial} ${d.model} · site ${d.site} · agent ${d.agentId} · since ${d.firstSeen}`,
+            }),
+          ),
+        ),
+      );
+    } catch {
+      // shown again on the next poll
+    }
+  }
+
   // ---------- start ----------
   $('detail-close').addEventListener('click', closeDetail);
   document.addEventListener('keydown', (e) => e.key === 'Escape' && closeDetail());
@@ -618,4 +651,6 @@
   connect();
   void loadCalendars();
   setInterval(() => void loadCalendars(), 60_000);
+  void loadPending();
+  setInterval(() => void loadPending(), PENDING_POLL_MS);
 })();
