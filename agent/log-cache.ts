@@ -11,10 +11,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { DeviceError, toDeviceError } from '../protocols/clients/device-error.ts';
 import { runSshCommands } from '../protocols/clients/ssh.ts';
 import type { Clock } from '../protocols/clock.ts';
+import { gunzipBounded, isGzipped } from '../protocols/gunzip-bounded.ts';
 import { redactArchive, redactText } from '../protocols/redact.ts';
 import type { DevicePoller } from './device-poller.ts';
 
@@ -42,6 +45,8 @@ export interface LogCacheDeps {
   clock: Clock;
   logger: Logger;
   requestTimeoutMs: number;
+  /** Largest size a device's log archive may unpack to (`logCache.maxUnpackedBytes`). */
+  maxUnpackedBytes?: number;
   /**
    * Devices without any cached archive get their first one spread over this window after start-up
    * (device k of n at k/n of it), not all at once: a log archive is heavy for the device and the agent.
@@ -53,6 +58,8 @@ export interface LogCacheDeps {
 }
 
 const MAX_PARALLEL_REFRESH = 2;
+const DEFAULT_MAX_UNPACKED_BYTES = 256 * 1024 * 1024;
+const gzipAsync = promisify(gzip);
 
 export class LogCache {
   private readonly deps: LogCacheDeps;
@@ -79,8 +86,18 @@ export class LogCache {
     if (rest) {
       try {
         const raw = await rest.getLogs();
-        const data = await redactArchive(raw, this.deps.secrets);
-        const gz = data[0] === 0x1f && data[1] === 0x8b;
+        // unpacked here with a limit (a gzip bomb is refused), redacted, then packed again for the transfer
+        const gz = isGzipped(raw);
+        const plain = await gunzipBounded(
+          raw,
+          this.deps.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES,
+          'GET /rest/system/logs',
+          'logCache.maxUnpackedBytes',
+        ).catch((err: unknown) => {
+          throw new DeviceError('parse', (err as Error).message, { cause: err });
+        });
+        const redacted = await redactArchive(plain, this.deps.secrets);
+        const data = gz ? await gzipAsync(redacted) : redacted;
         return this.archive(`device-logs${gz ? '.tar.gz' : '.tar'}`, data, capturedAt, 'rest');
       } catch (err) {
         restError = toDeviceError(err, 'rest logs');
