@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { DeviceError, toDeviceError } from '../protocols/clients/device-error.ts';
-import { runSshCommands } from '../protocols/clients/ssh.ts';
+import { runSshCommands, type SshSessionResult } from '../protocols/clients/ssh.ts';
 import type { Clock } from '../protocols/clock.ts';
 import { gunzipBounded, isGzipped } from '../protocols/gunzip-bounded.ts';
 import { redactArchive, redactText } from '../protocols/redact.ts';
@@ -58,6 +58,24 @@ export interface LogCacheDeps {
 }
 
 const MAX_PARALLEL_REFRESH = 2;
+
+/** The SSH fallback's text: the CLI outputs of one session, one section per command, redacted. */
+export function formatCliBundle(
+  serial: string,
+  restError: Error | undefined,
+  session: SshSessionResult,
+  capturedAt: string,
+  secrets: readonly string[],
+): string {
+  const lines = [
+    `# ${serial} CLI bundle over SSH (Video OS has no log CLI; REST logs failed: ${restError?.message ?? 'REST not configured'})`,
+    `# host key sha256: ${session.hostKeySha256 ?? 'unknown'}; captured ${capturedAt}`,
+  ];
+  for (const r of session.results) {
+    lines.push('', `### ${r.command} (exit ${r.exitCode ?? 'n/a'}, ${Math.round(r.latencyMs)} ms)`, r.output.trimEnd());
+  }
+  return redactText(`${lines.join('\n')}\n`, secrets);
+}
 const DEFAULT_MAX_UNPACKED_BYTES = 256 * 1024 * 1024;
 const gzipAsync = promisify(gzip);
 
@@ -107,18 +125,7 @@ export class LogCache {
     const ssh = poller.sshTarget(this.deps.requestTimeoutMs * 2);
     if (ssh) {
       const session = await runSshCommands(ssh, SSH_BUNDLE_COMMANDS);
-      const lines = [
-        `# ${device.serial} CLI bundle over SSH (Video OS has no log CLI; REST logs failed: ${restError?.message ?? 'REST not configured'})`,
-        `# host key sha256: ${session.hostKeySha256 ?? 'unknown'}; captured ${capturedAt}`,
-      ];
-      for (const r of session.results) {
-        lines.push(
-          '',
-          `### ${r.command} (exit ${r.exitCode ?? 'n/a'}, ${Math.round(r.latencyMs)} ms)`,
-          r.output.trimEnd(),
-        );
-      }
-      const text = redactText(`${lines.join('\n')}\n`, this.deps.secrets);
+      const text = formatCliBundle(device.serial, restError, session, capturedAt, this.deps.secrets);
       return this.archive('device-cli-bundle.txt', Buffer.from(text), capturedAt, 'ssh');
     }
     throw restError ?? new DeviceError('other', 'logs: neither REST nor SSH is configured for this device');
