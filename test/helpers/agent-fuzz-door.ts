@@ -10,7 +10,8 @@ import fc from 'fast-check';
 export const FUZZ_RUNS = Number(process.env.HEZO_FUZZ_RUNS ?? 1000);
 const MiB = 1024 * 1024;
 
-export type CaseOutcome = 'accepted' | 'rejected';
+/** How the agent treated the input; a batch of several cases (one SSH session, say) reports counts. */
+export type CaseOutcome = 'accepted' | 'rejected' | { accepted: number; rejected: number };
 
 export interface DoorSummary {
   door: string;
@@ -53,10 +54,19 @@ export async function fuzzDoor<T>(
   try {
     await fc.assert(
       fc.asyncProperty(arb, async (value) => {
-        const index = summary.cases++;
+        const index = summary.cases;
         try {
-          summary[await runCase(value, index)]++;
+          const outcome = await runCase(value, index);
+          if (typeof outcome === 'string') {
+            summary.cases++;
+            summary[outcome]++;
+          } else {
+            summary.cases += outcome.accepted + outcome.rejected;
+            summary.accepted += outcome.accepted;
+            summary.rejected += outcome.rejected;
+          }
         } catch (err) {
+          summary.cases++;
           summary.crashes++;
           throw err;
         } finally {
