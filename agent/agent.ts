@@ -168,6 +168,7 @@ class AgentImpl extends EventEmitter implements Agent {
       clock: this.clock,
       logger: this.logger,
       requestTimeoutMs: c.requestTimeoutMs,
+      maxUnpackedBytes: c.logCache.maxUnpackedBytes,
       // first archives: about one a second at most, over at least ten polls
       firstFillWindowMs: Math.max(10 * c.pollIntervalMs, this.pollers.size * 1000),
       deviceCount: this.pollers.size,

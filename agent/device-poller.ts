@@ -130,6 +130,7 @@ export class DevicePoller {
       username: settings.username,
       password: settings.password,
       timeoutMs: this.timeoutMs,
+      maxLogBytes: this.deps.config.logCache.maxArchiveBytes,
       checkCertificate: (fingerprint) =>
         this.deps.certs.checkWithEvidence(this.device, fingerprint, () => this.seekRebootEvidence('rest')),
     });

@@ -15,6 +15,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Clock } from '../protocols/clock.ts';
 import { BrokerFailover, redactBrokerUrl } from '../protocols/mqtt-failover.ts';
+import { describeMqttError, type LoginFailure } from './broker-login.ts';
 import type { Outbox } from './outbox.ts';
 
 export interface MqttLinkOptions {
@@ -55,6 +56,10 @@ export class MqttLink extends EventEmitter {
   private isConnectedNow = false;
   private stopping = false;
   private cancelReconnect: (() => void) | undefined;
+  /** Why the current connection attempt failed (reported once it closes, with the next retry). */
+  private failure: LoginFailure | undefined;
+  /** Failed attempts in a row (login refusals and network failures), for the logs. */
+  private failedAttempts = 0;
   private inflight = 0;
   /** Highest outbox position handed to the current connection. */
   private cursor = 0;
@@ -142,7 +147,9 @@ export class MqttLink extends EventEmitter {
       if (gen === this.generation) this.emit('command', topic, payload);
     });
     client.on('error', (err) => {
-      this.deps.logger.debug({ err: { message: err.message } }, 'mqtt error');
+      if (gen !== this.generation) return;
+      if (!this.isConnectedNow) this.failure ??= describeMqttError(err, o.username !== undefined);
+      else this.deps.logger.debug({ err: { message: err.message } }, 'mqtt error');
     });
     client.on('close', () => {
       if (gen !== this.generation) return;
@@ -152,6 +159,8 @@ export class MqttLink extends EventEmitter {
 
   private onConnect(client: MqttClient, gen: number): void {
     this.failover.connected();
+    this.failure = undefined;
+    this.failedAttempts = 0;
     this.isConnectedNow = true;
     this.inflight = 0;
     this.cursor = 0;
@@ -182,15 +191,43 @@ export class MqttLink extends EventEmitter {
       this.deps.logger.warn({ url: this.brokerUrl }, 'mqtt connection lost');
       this.emit('disconnected');
     }
-    if (!this.stopping) this.scheduleReconnect();
+    const failure = wasConnected
+      ? undefined
+      : (this.failure ?? { isRefusal: false, reason: 'connection closed', code: undefined });
+    this.failure = undefined;
+    if (this.stopping) return;
+    const delayMs = this.scheduleReconnect();
+    if (failure) this.reportFailure(failure, delayMs);
   }
 
-  private scheduleReconnect(): void {
+  /**
+   * Every failed attempt is logged with its reason and the next retry: a refused login at `error` (a person
+   * must fix the credentials; records pile up in the outbox meanwhile), a network failure at `warn`.
+   */
+  private reportFailure(failure: LoginFailure, retryInMs: number): void {
+    this.failedAttempts++;
+    const fields = {
+      url: this.brokerUrl,
+      username: this.options.username ?? null,
+      clientId: this.options.clientId,
+      reason: failure.reason,
+      code: failure.code ?? null,
+      attempt: this.failedAttempts,
+      retryInMs,
+      outboxDepth: this.deps.outbox.depth,
+    };
+    if (failure.isRefusal) this.deps.logger.error(fields, 'mqtt login refused by the broker');
+    else this.deps.logger.warn(fields, 'mqtt connection failed');
+    this.emit('connect-failed', failure);
+  }
+
+  private scheduleReconnect(): number {
     const { delayMs: delay } = this.failover.fail();
     this.cancelReconnect = this.deps.clock.setTimer(delay, () => {
       this.cancelReconnect = undefined;
       if (!this.stopping) this.connect();
     });
+    return delay;
   }
 
   /** Send outbox rows in order while there is inflight room. Call after appending rows. */

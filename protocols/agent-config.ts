@@ -99,8 +99,24 @@ export const AgentConfig = z.strictObject({
     .strictObject({ maxRecords: z.number().int().min(10).max(10_000_000).default(100_000) })
     .default({ maxRecords: 100_000 }),
   logCache: z
-    .strictObject({ refreshMs: z.number().int().min(10_000).default(3_600_000) })
-    .default({ refreshMs: 3_600_000 }),
+    .strictObject({
+      refreshMs: z.number().int().min(10_000).default(3_600_000),
+      /** Largest log archive downloaded from a device (as sent, maybe gzipped). */
+      maxArchiveBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024 * 1024)
+        .default(64 * 1024 * 1024),
+      /** Largest size a (gzipped) log archive may unpack to; a bigger one (a gzip bomb) is refused, nothing kept. */
+      maxUnpackedBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(4 * 1024 * 1024 * 1024)
+        .default(256 * 1024 * 1024),
+    })
+    .default({ refreshMs: 3_600_000, maxArchiveBytes: 64 * 1024 * 1024, maxUnpackedBytes: 256 * 1024 * 1024 }),
   usb: z
     .strictObject({ enabled: z.boolean().default(false), sysfsRoot: z.string().default('/sys/bus/usb/devices') })
     .default({ enabled: false, sysfsRoot: '/sys/bus/usb/devices' }),

@@ -1,7 +1,10 @@
 /**
  * `hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL] [--trap-target host:port]
- *  [--site S] [--customer C] [--agent-id A] [--firmware V] [--usb-sysfs DIR] [--log-level L]`
+ *  [--site S] [--customer C] [--agent-id A] [--agent-password P] [--firmware V] [--usb-sysfs DIR] [--log-level L]`
  * Starts a simulated fleet, prints the control URL, runs until SIGINT/SIGTERM, then stops cleanly.
+ * The agent config it writes logs in as `--agent-id` (default `sim-agent`) with the password from
+ * `--agent-password`, else from `HEZO_AGENT_<ID>_PASSWORD` (the variable the hub reads for that agent), else
+ * none: the agent then needs HEZO_MQTT_PASSWORD when it starts (printed as a hint).
  */
 import { createSocket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
@@ -34,6 +37,7 @@ const FLAGS = {
   site: { type: 'string' },
   customer: { type: 'string' },
   'agent-id': { type: 'string' },
+  'agent-password': { type: 'string' },
   firmware: { type: 'string' },
   'usb-sysfs': { type: 'string' },
   'log-level': { type: 'string' },
@@ -47,6 +51,15 @@ function parseTrapTarget(value: string | undefined): TrapTarget | undefined {
     throw new AppError(ErrorCode.USAGE, `hezo sim: --trap-target: expected host:port, got "${value}"`);
   }
   return { host: m[1]!, port };
+}
+
+/** The environment variable the hub reads an agent's password from: `sim-agent` -> HEZO_AGENT_SIM_AGENT_PASSWORD. */
+export function agentPasswordEnv(agentId: string): string {
+  return `HEZO_AGENT_${agentId.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }
 
 export async function runSim(args: string[]): Promise<number> {
@@ -86,9 +99,16 @@ export async function runSim(args: string[]): Promise<number> {
     const list = fleet.devices();
     const usbRoot = values['usb-sysfs'];
     if (usbRoot !== undefined) await fleet.writeUsbSysfs(usbRoot);
+    let passwordHint: string | undefined;
     if (agentConfigFile !== undefined && mqttUrl !== undefined) {
+      const agentId = values['agent-id'] ?? 'sim-agent';
+      const passwordEnv = agentPasswordEnv(agentId);
+      const mqttPassword = values['agent-password'] ?? nonEmpty(process.env[passwordEnv]);
+      if (mqttPassword === undefined)
+        passwordHint = `no agent password given (--agent-password or ${passwordEnv}): start the agent with HEZO_MQTT_PASSWORD set`;
       const yaml = agentConfigYaml(list, {
         mqttUrl,
+        ...(mqttPassword !== undefined ? { mqttPassword } : {}),
         ...(values['agent-id'] !== undefined ? { agentId: values['agent-id'] } : {}),
         ...(values.site !== undefined ? { site: values.site } : {}),
         ...(values.customer !== undefined ? { customer: values.customer } : {}),
@@ -103,6 +123,7 @@ export async function runSim(args: string[]): Promise<number> {
     );
     process.stdout.write(`control: ${fleet.controlUrl}/sim/devices\n`);
     if (agentConfigFile !== undefined) process.stdout.write(`agent config: ${agentConfigFile}\n`);
+    if (passwordHint !== undefined) process.stdout.write(`agent config: ${passwordHint}\n`);
     if (usbRoot !== undefined) process.stdout.write(`usb sysfs: ${usbRoot}\n`);
     await new Promise<void>((resolve) => {
       const stop = (): void => {

@@ -21,7 +21,11 @@ export interface SshTarget {
    * Without it every host key is accepted (only for tools and tests).
    */
   verifyHostKey?: ((fingerprint: string) => Promise<DeviceError | undefined>) | undefined;
+  /** Most output kept per command (stdout + stderr); beyond it the channel is closed and the output cut. */
+  maxOutputBytes?: number;
 }
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 
 /** The OpenSSH form of a host key fingerprint: `SHA256:` + unpadded base64 of the key blob's sha256. */
 export function sshFingerprint(keyBlob: Buffer): string {
@@ -60,11 +64,26 @@ function sshError(err: unknown, where: string): DeviceError {
   return mapped.kind === 'other' ? new DeviceError('ssh', mapped.message, { cause: err }) : mapped;
 }
 
-async function runInShell(ssh: NodeSSH, commands: readonly string[], timeoutMs: number): Promise<SshCommandResult[]> {
+function cutNote(maxBytes: number): string {
+  return `\n[output cut at ${maxBytes} bytes]`;
+}
+
+async function runInShell(
+  ssh: NodeSSH,
+  commands: readonly string[],
+  timeoutMs: number,
+  maxBytes: number,
+): Promise<SshCommandResult[]> {
   const channel = await ssh.requestShell(false);
   let buffer = '';
+  let isCut = false;
   channel.on('data', (chunk: Buffer) => {
+    if (isCut) return;
     buffer += chunk.toString('utf8');
+    if (buffer.length > maxBytes * commands.length) {
+      isCut = true;
+      buffer = buffer.slice(0, maxBytes * commands.length) + cutNote(maxBytes);
+    }
   });
   const results: SshCommandResult[] = [];
   try {
@@ -78,7 +97,7 @@ async function runInShell(ssh: NodeSSH, commands: readonly string[], timeoutMs: 
         const deadline = Date.now() + timeoutMs;
         const tick = setInterval(() => {
           const ended = /status end|callinfo end|system is not in a call|\n[^\n]*[>#$] ?$/.test(buffer.slice(mark));
-          if ((buffer.length > mark && buffer.length === last && ended) || Date.now() > deadline) {
+          if ((buffer.length > mark && buffer.length === last && ended) || isCut || Date.now() > deadline) {
             clearInterval(tick);
             resolve();
           }
@@ -133,18 +152,41 @@ export async function runSshCommands(target: SshTarget, commands: readonly strin
     throw hostKeyRefusal ?? sshError(err, `ssh ${target.host}:${target.port}`);
   }
   const connectMs = performance.now() - started;
+  const maxBytes = target.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const results: SshCommandResult[] = [];
   try {
     for (const command of commands) {
       const t0 = performance.now();
       try {
-        const res = await withDeadline(ssh.execCommand(command), target.timeoutMs, `ssh ${command}`);
-        const output = res.stdout + (res.stderr ? `\n${res.stderr}` : '');
-        results.push({ command, output, exitCode: res.code, latencyMs: performance.now() - t0 });
+        // a device that never stops talking is cut off: memory stays bounded
+        let bytes = 0;
+        let isCut = false;
+        let channel: { close(): void } | undefined;
+        const count = (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > maxBytes && !isCut) {
+            isCut = true;
+            channel?.close();
+          }
+        };
+        const res = await withDeadline(
+          ssh.execCommand(command, {
+            onChannel: (c) => {
+              channel = c;
+            },
+            onStdout: count,
+            onStderr: count,
+          }),
+          target.timeoutMs,
+          `ssh ${command}`,
+        );
+        let output = res.stdout + (res.stderr ? `\n${res.stderr}` : '');
+        if (isCut) output = output.slice(0, maxBytes) + cutNote(maxBytes);
+        results.push({ command, output, exitCode: isCut ? null : res.code, latencyMs: performance.now() - t0 });
       } catch (err) {
         if (results.length === 0 && !(err instanceof DeviceError)) {
           // the CLI refused an exec channel: drive it through a shell instead
-          return { hostKeySha256, connectMs, results: await runInShell(ssh, commands, target.timeoutMs) };
+          return { hostKeySha256, connectMs, results: await runInShell(ssh, commands, target.timeoutMs, maxBytes) };
         }
         results.push({
           command,
