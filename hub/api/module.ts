@@ -10,6 +10,7 @@ import { ContractConfig, DeviceConfig, MaintenanceWindow } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import type { OutageModule } from '../outage/module.ts';
 import type { Registry } from '../registry/registry.ts';
+import { storageHealthOf } from '../storage/storage-health.ts';
 import { bearerToken, checkToken, isPublicPath, isReadMethod } from './auth.ts';
 import { installErrorHandlers } from './errors.ts';
 
@@ -41,7 +42,12 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
     }
   });
 
-  http.get('/healthz', async () => ({ status: 'ok' }));
+  // 503 + reasons while store writes wait for a retry (disk full): monitors that check `ok` see it (README).
+  http.get('/healthz', async (_request, reply) => {
+    const storage = storageHealthOf(ctx).status();
+    if (storage.status === 'ok') return { status: 'ok' };
+    return reply.status(503).send({ status: 'degraded', reasons: storage.reasons, freeBytes: storage.freeBytes });
+  });
 
   http.get('/metrics', async (_request, reply) => {
     const text = await ctx.metrics.metrics();

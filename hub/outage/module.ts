@@ -12,7 +12,9 @@ import type { HealthRecord } from '../../protocols/health.ts';
 import { parseTopic } from '../../protocols/topics.ts';
 import type { DeviceDirectory, HubContext, HubModule } from '../context.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { DeviceState, DeviceView, StoredTransition } from '../types.ts';
+import { OrderedRetry } from '../storage/ordered-retry.ts';
+import { storageHealthOf } from '../storage/storage-health.ts';
+import type { DeviceState, DeviceTransition, DeviceView, StoredTransition } from '../types.ts';
 import { Detector, type DetectorSink } from './detector.ts';
 import { FreshnessWatch } from './freshness.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
@@ -86,6 +88,8 @@ function isoFormatter(): (ms: number) => string {
   };
 }
 const HISTORY_LIMIT = 100;
+/** A failed store write is retried this often until it succeeds. */
+export const STORE_RETRY_MS = 5000;
 
 export function createOutageModule(ctx: HubContext, registry: Registry): OutageModule {
   const { bus, clock, config, logger, db } = ctx;
@@ -125,10 +129,18 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       bus.emit('agent-presence', event);
     },
   };
-  // At detection: every transition is stored, logged and shown (`device`) at once, then handed to the grouper.
-  const detected: DetectorSink = {
-    transition(t) {
-      store.insertTransition(t);
+  // At detection: every transition is stored FIRST, then logged and shown (`device`), then handed to the grouper.
+  // A failed write (disk full) keeps it, and every later one, in order until the store takes them (issue 19).
+  const storage = storageHealthOf(ctx);
+  const transitionWrites = new OrderedRetry<DeviceTransition>({
+    store: 'device-transitions',
+    waitingWhat: 'device transition(s) not yet stored or announced',
+    clock,
+    retryMs: STORE_RETRY_MS,
+    health: storage,
+    log,
+    apply: (t) => store.insertTransition(t),
+    after(t) {
       const level = t.to === 'up' || t.to === 'unknown' ? 'info' : 'warn';
       log[level](
         { serial: t.serial, from: t.from, to: t.to, reason: t.reason, inMaintenance: t.inMaintenance },
@@ -137,6 +149,9 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       announceDevice(t.serial, clock.now());
       grouper.transition(t);
     },
+  });
+  const detected: DetectorSink = {
+    transition: (t) => transitionWrites.push(t),
     siteAlert: (alert) => grouper.siteAlert(alert),
     agentPresence: (event) => grouper.agentPresence(event),
   };
@@ -276,7 +291,11 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     pendingRecords.clear();
     try {
       store.flush(liveBatch, records);
+      storage.noteRecovered('health-history');
     } catch (err) {
+      // lastSeen and sampled history only: the next flush writes the newest values again.
+      for (const [serial] of liveBatch) dirtyLive.add(serial);
+      storage.noteFailure('health-history', err, 'lastSeen and recent records not written');
       log.error({ err, devices: liveBatch.length }, 'flush failed');
     }
   }
@@ -339,7 +358,13 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       unsubscribe.push(
         bus.on('ingest:health', (inbound) => {
           const record = inbound.message;
-          registry.ensureFromRecord(record);
+          try {
+            registry.ensureFromRecord(record);
+            storage.noteRecovered('registry');
+          } catch (err) {
+            // A new device's registry row could not be written (disk full): detection goes on; the next record retries.
+            storage.noteFailure('registry', err, 'new devices not yet registered');
+          }
           const isLive = detector.onHealth(inbound);
           if (isLive) freshness.noteUsed(record.identity.serial, inbound.agentId, inbound.site, clock.now());
           if (isLive && hasAnsweringChannel(record)) {
@@ -396,6 +421,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       cancelFlush?.();
       freshness.stop();
       grouper.stop();
+      transitionWrites.drain();
+      transitionWrites.stop();
       detector.stop();
       flush();
       return Promise.resolve();
