@@ -103,6 +103,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   const pendingRecords = new Map<string, RecordToStore[]>();
   const lastStoredAt = new Map<string, number>();
   const isoOf = isoFormatter();
+  /** serial -> first failed poll of its current `down` (outage start, from the records). */
+  const faultAt = new Map<string, string>();
   const unsubscribe: Array<() => void> = [];
   let cancelFlush: (() => void) | undefined;
 
@@ -141,6 +143,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     log,
     apply: (t) => store.insertTransition(t),
     after(t) {
+      if (t.to === 'down' && t.faultAt !== undefined) faultAt.set(t.serial, t.faultAt);
+      else if (t.from !== t.to) faultAt.delete(t.serial);
       const level = t.to === 'up' || t.to === 'unknown' ? 'info' : 'warn';
       log[level](
         { serial: t.serial, from: t.from, to: t.to, reason: t.reason, inMaintenance: t.inMaintenance },
@@ -211,6 +215,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       maintenance: registry.isInMaintenance(serial, site, now),
     };
     if (reg?.name !== undefined) result.name = reg.name;
+    const fault = result.state === 'down' ? faultAt.get(serial) : undefined;
+    if (fault !== undefined) result.faultAt = fault;
     return result;
   }
 
@@ -349,8 +355,10 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       for (const [serial, info] of store.liveInfo()) {
         live.set(serial, { lastSeenMs: Date.parse(info.lastSeen), agentId: info.agentId, firmware: info.firmware });
       }
+      const restored = store.lastStates();
+      for (const d of restored) if (d.faultAt !== undefined) faultAt.set(d.serial, d.faultAt);
       detector.restore(
-        store.lastStates().map((d) => {
+        restored.map((d) => {
           const reg = registry.get(d.serial);
           return reg === undefined ? d : { ...d, site: reg.site, customer: reg.customer };
         }),

@@ -26,6 +26,8 @@ const MIGRATIONS = [
    INSERT INTO health_history_v2 SELECT serial, slot, observed_at, replayed, record FROM health_history;
    DROP TABLE health_history;
    ALTER TABLE health_history_v2 RENAME TO health_history;`,
+  // Issue 19: the first failed poll's time of a `down` (from the records), next to the detection time `at`.
+  'ALTER TABLE device_transitions ADD COLUMN fault_at TEXT',
 ];
 
 export interface LiveInfo {
@@ -53,6 +55,7 @@ interface TransitionRow {
   evidence: string;
   problems: string;
   in_maintenance: number;
+  fault_at: string | null;
 }
 
 export class OutageStore {
@@ -73,8 +76,9 @@ export class OutageStore {
     const result = this.db
       .prepare(
         `INSERT INTO device_transitions
-           (serial, site, customer, agent_id, from_state, to_state, at, reason, evidence, problems, in_maintenance)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           (serial, site, customer, agent_id, from_state, to_state, at, reason, evidence, problems, in_maintenance,
+            fault_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         t.serial,
@@ -88,6 +92,7 @@ export class OutageStore {
         JSON.stringify(t.evidence),
         JSON.stringify(t.problems),
         t.inMaintenance ? 1 : 0,
+        t.faultAt ?? null,
       );
     return Number(result.lastInsertRowid);
   }
@@ -116,6 +121,7 @@ export class OutageStore {
       sinceMs: Date.parse(r.at),
       reason: r.reason,
       problems: JSON.parse(r.problems) as string[],
+      ...(r.to_state === 'down' && r.fault_at !== null ? { faultAt: r.fault_at } : {}),
     }));
   }
 
@@ -174,5 +180,6 @@ function toTransition(r: TransitionRow): StoredTransition {
     evidence: JSON.parse(r.evidence) as string[],
     problems: JSON.parse(r.problems) as string[],
     inMaintenance: r.in_maintenance === 1,
+    ...(r.fault_at !== null ? { faultAt: r.fault_at } : {}),
   };
 }
