@@ -184,6 +184,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     checkEveryMs: config.detection.freshnessCheckMs,
     maxCorrectableMs: config.detection.maxClockSkewMs,
     serials: () => detector.serials(),
+    agentStatus: (agentId) => detector.agentStatus(agentId),
     state: (serial) => detector.state(serial),
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     markStale: (serial, now, evidence) => detector.markStale(serial, now, evidence),

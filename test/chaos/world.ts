@@ -13,6 +13,7 @@ import { agentConfigForFleet, silentLogger } from '../helpers/agent-harness.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 import { networked, startSimFleet } from '../helpers/sim-clients.ts';
 import { writeJson } from './harness.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 export const CHAOS_TOKEN = 'chaos-admin-token-0123456789';
 export const CHAOS_AGENT = { id: 'agent-1', site: 'site-1', password: 'chaos-agent-password-1' };
@@ -25,6 +26,8 @@ export interface ChaosWorld {
   httpUrl: string;
   mqttPort: number;
   devices: SimNetworkDeviceInfo[];
+  /** Between the agent and the hub's MQTT port, when asked for (`viaProxy`). */
+  proxy: TcpProxy | undefined;
   fault(serial: string, kind: string): void;
   clearFaults(serial: string): void;
   agentConfig: Readonly<AgentConfig>;
@@ -38,6 +41,8 @@ export async function startChaosWorld(options: {
   seed: number;
   detection?: Record<string, unknown>;
   agent?: Record<string, unknown>;
+  viaProxy?: boolean;
+  keepaliveS?: number;
 }): Promise<ChaosWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'hezo-chaos-'));
   const sim = await startSimFleet({
@@ -66,9 +71,11 @@ export async function startChaosWorld(options: {
   };
   const hubConfigFile = join(dir, 'hub.json');
   writeJson(hubConfigFile, hubConfig);
-  const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
+  const proxy = options.viaProxy === true ? await startTcpProxy(mqttPort) : undefined;
+  const mqttUrl = `mqtt://127.0.0.1:${proxy?.port ?? mqttPort}`;
+  const keepaliveS = options.keepaliveS ?? 5;
   const agentConfig = agentConfigForFleet(sim.fleet.devices(), mqttUrl, join(dir, 'agent'), {
-    mqtt: { url: mqttUrl, username: CHAOS_AGENT.id, password: CHAOS_AGENT.password, keepaliveS: 5 },
+    mqtt: { url: mqttUrl, username: CHAOS_AGENT.id, password: CHAOS_AGENT.password, keepaliveS },
     pollIntervalMs: 1000,
     ...options.agent,
   });
@@ -82,6 +89,7 @@ export async function startChaosWorld(options: {
     httpUrl,
     mqttPort,
     devices,
+    proxy,
     fault: (serial, kind) => sim.fleet.injectFault(serial, { kind }),
     clearFaults: (serial) => sim.fleet.clearFaults(serial),
     agentConfig,
@@ -103,6 +111,7 @@ export async function startChaosWorld(options: {
     },
     async close() {
       for (const agent of agents.splice(0)) await agent.stop();
+      await proxy?.close();
       await sim.close();
       rmSync(dir, { recursive: true, force: true });
     },
