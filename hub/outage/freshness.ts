@@ -170,9 +170,7 @@ export class FreshnessWatch {
    */
   private isSilentOnlineAgent(agentId: string, now: number, intervalMs: number): boolean {
     const facts = this.agents.get(agentId);
-    return (
-      facts !== undefined && now - facts.lastHeardMs > intervalMs && this.deps.agentStatus(agentId) === 'online'
-    );
+    return facts !== undefined && now - facts.lastHeardMs > intervalMs && this.deps.agentStatus(agentId) === 'online';
   }
 
   private heard(agentId: string, site: string, now: number): AgentFacts {

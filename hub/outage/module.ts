@@ -107,11 +107,24 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   const faultAt = new Map<string, string>();
   const unsubscribe: Array<() => void> = [];
   let cancelFlush: (() => void) | undefined;
+  let cancelReplay: (() => void) | undefined;
 
   // Past the site grouper (which may hold a `down` up to one poll interval): announced to the tickets module.
+  /** Stored transitions waiting in the grouper: `serial|at|to` -> row id, marked announced when they leave it. */
+  const storedIds = new Map<string, number>();
+  const keyOf = (t: DeviceTransition) => `${t.serial}|${t.at}|${t.to}`;
   const announced: DetectorSink = {
     transition(t) {
+      const id = storedIds.get(keyOf(t));
+      storedIds.delete(keyOf(t));
       bus.emit('device-state', t);
+      if (id === undefined) return;
+      try {
+        store.markAnnounced(id);
+      } catch (err) {
+        // Worst case after a crash: announced again (the tickets module adds a note to the open ticket).
+        storage.noteFailure('device-transitions', err, 'an announced transition not marked');
+      }
     },
     siteAlert(alert) {
       log.warn(
@@ -141,7 +154,9 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     retryMs: STORE_RETRY_MS,
     health: storage,
     log,
-    apply: (t) => store.insertTransition(t),
+    apply: (t) => {
+      storedIds.set(keyOf(t), store.insertTransition(t));
+    },
     after(t) {
       if (t.to === 'down' && t.faultAt !== undefined) faultAt.set(t.serial, t.faultAt);
       else if (t.from !== t.to) faultAt.delete(t.serial);
@@ -169,7 +184,18 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     isDown: (serial) => detector.state(serial)?.state === 'down',
     answeredSince: (serial, sinceMs) => (lastAnsweredAt.get(serial) ?? Number.NEGATIVE_INFINITY) >= sinceMs,
+    persist: {
+      raised: (agentId, site, serials, at) => guardedWrite(() => store.saveOpenSiteAlert(agentId, site, serials, at)),
+      cleared: (agentId) => guardedWrite(() => store.deleteOpenSiteAlert(agentId)),
+    },
   });
+  function guardedWrite(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      storage.noteFailure('site-alerts', err, 'an open site alert not saved');
+    }
+  }
   const detector: Detector = new Detector({
     config: config.detection,
     clock,
@@ -347,6 +373,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     },
     flush,
     detach() {
+      cancelReplay?.();
       for (const off of unsubscribe.splice(0)) off();
       freshness.stop();
       detector.stop();
@@ -356,6 +383,17 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       for (const [serial, info] of store.liveInfo()) {
         live.set(serial, { lastSeenMs: Date.parse(info.lastSeen), agentId: info.agentId, firmware: info.firmware });
       }
+      // Transitions stored but never announced (the hub died while the grouper held them) go through it again
+      // once every module listens (a timer: the tickets module starts after this one).
+      const waiting = store.unannounced();
+      if (waiting.length > 0) {
+        for (const t of waiting) storedIds.set(keyOf(t), t.id);
+        log.warn({ transitions: waiting.length }, 'announcing transitions held when the hub stopped');
+        cancelReplay = clock.setTimer(0, () => {
+          for (const { id: _id, ...t } of waiting) grouper.transition(t);
+        });
+      }
+      for (const a of store.openSiteAlerts()) grouper.restoreRaised(a.agentId, a.site, a.serials);
       const restored = store.lastStates();
       for (const d of restored) if (d.faultAt !== undefined) faultAt.set(d.serial, d.faultAt);
       detector.restore(
