@@ -10,6 +10,7 @@ import { ContractConfig, DeviceConfig, MaintenanceWindow } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import type { OutageModule } from '../outage/module.ts';
 import type { Registry } from '../registry/registry.ts';
+import { storageHealthOf } from '../storage/storage-health.ts';
 import { installBodyGuard } from './body-guard.ts';
 import { installErrorHandlers } from './errors.ts';
 
@@ -28,6 +29,13 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
   installBodyGuard(http);
 
   http.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
+
+  // 503 + reasons while store writes wait for a retry (disk full): monitors that check `ok` see it (README).
+  http.get('/healthz', { config: { access: 'public' } }, async (_request, reply) => {
+    const storage = storageHealthOf(ctx).status();
+    if (storage.status === 'ok') return { status: 'ok' };
+    return reply.status(503).send({ status: 'degraded', reasons: storage.reasons, freeBytes: storage.freeBytes });
+  });
 
   http.get('/metrics', { config: { access: 'internal' } }, async (_request, reply) => {
     const text = await ctx.metrics.metrics();

@@ -17,6 +17,7 @@ import { startsEvidenceRound } from './evidence-trigger.ts';
 import { archiveLines, hubKnownSecrets, redactEvidenceText } from './redaction.ts';
 import { registerAttachmentRoute, storedFile } from './routes.ts';
 import { EvidenceStore, type TransferRow } from './store.ts';
+import { watchStuckTransfers } from './stuck-transfers.ts';
 import { type EvidenceInput, summariseEvidence } from './summary.ts';
 
 export interface EvidenceModule extends HubModule {
@@ -29,6 +30,8 @@ export interface EvidenceModule extends HubModule {
 
 /** Longest wait at stop for running evidence tasks. */
 const STOP_WAIT_MS = 5000;
+/** A transfer with no new chunk between two looks this far apart is resumed (its agent online). */
+const STUCK_CHECK_MS = 60_000;
 
 async function readJson(path: string): Promise<unknown> {
   try {
@@ -154,6 +157,14 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
         logger.info({ interrupted, receiving }, 'evidence collections and transfers waiting for their agents');
       }
       offs.push(
+        watchStuckTransfers({
+          clock: ctx.clock,
+          everyMs: STUCK_CHECK_MS,
+          transfersReceiving: () => store.transfersInState('receiving'),
+          isOnline: (agentId) => ctx.services.commands?.isOnline(agentId) === true,
+          resume: (target, serial, from, tickets) => collector.resume(target, serial, from, tickets),
+          track,
+        }),
         ctx.bus.on('ticket', ({ ticket, change }) => {
           const isMonitored = ticket.channel !== 'auto' && collector.resolveAgent(ticket.serial) !== undefined;
           if (!startsEvidenceRound(ticket, change, isMonitored)) return;

@@ -5,7 +5,8 @@
  * an agent that never came back after a hub restart - becomes `unknown` (reason `stale`, the cause in its
  * evidence) instead of staying green. One site alert per agent (`records-stale`, `detail` = the cause, e.g.
  * "agent clock 600 s ahead") covers all its stale devices; it is cleared once each of them is fresh again.
- * Devices already `unknown` (agent offline) are left alone: that has its own alert.
+ * Devices already `unknown` (agent offline) are left alone, and so are those of a silent agent the detector
+ * still has online (its missed-heartbeat timer is about to mark it offline): that has its own alert.
  * Pure logic on the injected clock: one check timer, no I/O.
  */
 import type { Clock } from '../../protocols/clock.ts';
@@ -21,6 +22,8 @@ export interface FreshnessDeps {
   /** The largest agent clock offset the hub corrects (beyond it the agent's records are rejected). */
   maxCorrectableMs: number;
   serials(): Iterable<string>;
+  /** The detector's view of the agent: a silent `online` agent is its heartbeat timer's job, not ours. */
+  agentStatus(agentId: string): 'unseen' | 'online' | 'offline';
   state(serial: string): { state: DeviceState; agentId: string | null } | undefined;
   pollIntervalMs(serial: string): number;
   /** Move the device to `unknown` (reason `stale`); returns whether it moved. */
@@ -112,6 +115,7 @@ export class FreshnessWatch {
       const deadlineMs = this.deps.freshnessPolls * intervalMs;
       const lastMs = this.lastUsedMs.get(serial) ?? this.startedMs;
       if (now - lastMs < deadlineMs) continue;
+      if (st.agentId !== null && this.isSilentOnlineAgent(st.agentId, now, intervalMs)) continue;
       const cause = this.causeOf(st.agentId, now, deadlineMs);
       const evidence = [
         `no usable health record for ${Math.round((now - lastMs) / 1000)} s (deadline ${this.deps.freshnessPolls} polls of ${Math.round(intervalMs / 1000)} s)`,
@@ -158,6 +162,15 @@ export class FreshnessWatch {
       return `agent ${agentId} is online but sends no usable record for this device (poller stalled?)`;
     }
     return `nothing heard from agent ${agentId}`;
+  }
+
+  /**
+   * The agent sent nothing for a poll interval but the detector still has it online: its missed-heartbeat
+   * timer will mark it offline (devices `unknown`, one agent-offline site alert) - no second alert from here.
+   */
+  private isSilentOnlineAgent(agentId: string, now: number, intervalMs: number): boolean {
+    const facts = this.agents.get(agentId);
+    return facts !== undefined && now - facts.lastHeardMs > intervalMs && this.deps.agentStatus(agentId) === 'online';
   }
 
   private heard(agentId: string, site: string, now: number): AgentFacts {

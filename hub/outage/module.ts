@@ -12,7 +12,9 @@ import type { HealthRecord } from '../../protocols/health.ts';
 import { parseTopic } from '../../protocols/topics.ts';
 import type { DeviceDirectory, HubContext, HubModule } from '../context.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { DeviceState, DeviceView, StoredTransition } from '../types.ts';
+import { OrderedRetry } from '../storage/ordered-retry.ts';
+import { storageHealthOf } from '../storage/storage-health.ts';
+import type { DeviceState, DeviceTransition, DeviceView, StoredTransition } from '../types.ts';
 import { Detector, type DetectorSink } from './detector.ts';
 import { FreshnessWatch } from './freshness.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
@@ -93,6 +95,8 @@ function isoFormatter(): (ms: number) => string {
 const HISTORY_LIMIT = 100;
 /** Rows (lastSeen + history) per transaction of the timed flush: ~2-5 ms of SQLite each. */
 export const FLUSH_CHUNK_ROWS = 500;
+/** A failed store write is retried this often until it succeeds. */
+export const STORE_RETRY_MS = 5000;
 
 export function createOutageModule(ctx: HubContext, registry: Registry): OutageModule {
   const { bus, clock, config, logger, db } = ctx;
@@ -110,13 +114,28 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   const pendingRecords = new Map<string, RecordToStore[]>();
   const lastStoredAt = new Map<string, number>();
   const isoOf = isoFormatter();
+  /** serial -> first failed poll of its current `down` (outage start, from the records). */
+  const faultAt = new Map<string, string>();
   const unsubscribe: Array<() => void> = [];
   let cancelFlush: (() => void) | undefined;
+  let cancelReplay: (() => void) | undefined;
 
   // Past the site grouper (which may hold a `down` up to one poll interval): announced to the tickets module.
+  /** Stored transitions waiting in the grouper: `serial|at|to` -> row id, marked announced when they leave it. */
+  const storedIds = new Map<string, number>();
+  const keyOf = (t: DeviceTransition) => `${t.serial}|${t.at}|${t.to}`;
   const announced: DetectorSink = {
     transition(t) {
+      const id = storedIds.get(keyOf(t));
+      storedIds.delete(keyOf(t));
       bus.emit('device-state', t);
+      if (id === undefined) return;
+      try {
+        store.markAnnounced(id);
+      } catch (err) {
+        // Worst case after a crash: announced again (the tickets module adds a note to the open ticket).
+        storage.noteFailure('device-transitions', err, 'an announced transition not marked');
+      }
     },
     siteAlert(alert) {
       log.warn(
@@ -136,10 +155,22 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       bus.emit('agent-presence', event);
     },
   };
-  // At detection: every transition is stored, logged and shown (`device`) at once, then handed to the grouper.
-  const detected: DetectorSink = {
-    transition(t) {
-      store.insertTransition(t);
+  // At detection: every transition is stored FIRST, then logged and shown (`device`), then handed to the grouper.
+  // A failed write (disk full) keeps it, and every later one, in order until the store takes them (issue 19).
+  const storage = storageHealthOf(ctx);
+  const transitionWrites = new OrderedRetry<DeviceTransition>({
+    store: 'device-transitions',
+    waitingWhat: 'device transition(s) not yet stored or announced',
+    clock,
+    retryMs: STORE_RETRY_MS,
+    health: storage,
+    log,
+    apply: (t) => {
+      storedIds.set(keyOf(t), store.insertTransition(t));
+    },
+    after(t) {
+      if (t.to === 'down' && t.faultAt !== undefined) faultAt.set(t.serial, t.faultAt);
+      else if (t.from !== t.to) faultAt.delete(t.serial);
       const level = t.to === 'up' || t.to === 'unknown' ? 'info' : 'warn';
       log[level](
         { serial: t.serial, from: t.from, to: t.to, reason: t.reason, inMaintenance: t.inMaintenance },
@@ -148,6 +179,9 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       announceDevice(t.serial, clock.now());
       grouper.transition(t);
     },
+  });
+  const detected: DetectorSink = {
+    transition: (t) => transitionWrites.push(t),
     siteAlert: (alert) => grouper.siteAlert(alert),
     agentPresence: (event) => grouper.agentPresence(event),
   };
@@ -161,7 +195,18 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     isDown: (serial) => detector.state(serial)?.state === 'down',
     answeredSince: (serial, sinceMs) => (lastAnsweredAt.get(serial) ?? Number.NEGATIVE_INFINITY) >= sinceMs,
+    persist: {
+      raised: (agentId, site, serials, at) => guardedWrite(() => store.saveOpenSiteAlert(agentId, site, serials, at)),
+      cleared: (agentId) => guardedWrite(() => store.deleteOpenSiteAlert(agentId)),
+    },
   });
+  function guardedWrite(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      storage.noteFailure('site-alerts', err, 'an open site alert not saved');
+    }
+  }
   const detector: Detector = new Detector({
     config: config.detection,
     clock,
@@ -176,6 +221,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     checkEveryMs: config.detection.freshnessCheckMs,
     maxCorrectableMs: config.detection.maxClockSkewMs,
     serials: () => detector.serials(),
+    agentStatus: (agentId) => detector.agentStatus(agentId),
     state: (serial) => detector.state(serial),
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     markStale: (serial, now, evidence) => detector.markStale(serial, now, evidence),
@@ -217,6 +263,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
         at: a.at,
       }));
     }
+    const fault = result.state === 'down' ? faultAt.get(serial) : undefined;
+    if (fault !== undefined) result.faultAt = fault;
     return result;
   }
 
@@ -315,7 +363,11 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     if (liveRows.length > 0 || records.length > 0) {
       try {
         store.flush(liveRows, records);
+        storage.noteRecovered('health-history');
       } catch (err) {
+        // lastSeen and sampled history only: the next flush writes the newest values again.
+        for (const [serial] of liveRows) dirtyLive.add(serial);
+        storage.noteFailure('health-history', err, 'lastSeen and recent records not written');
         log.error({ err, devices: liveRows.length }, 'flush failed');
       }
     }
@@ -392,6 +444,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     },
     flush,
     detach() {
+      cancelReplay?.();
       for (const off of unsubscribe.splice(0)) off();
       freshness.stop();
       detector.stop();
@@ -401,8 +454,21 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       for (const [serial, info] of store.liveInfo()) {
         live.set(serial, { lastSeenMs: Date.parse(info.lastSeen), agentId: info.agentId, firmware: info.firmware });
       }
+      // Transitions stored but never announced (the hub died while the grouper held them) go through it again
+      // once every module listens (a timer: the tickets module starts after this one).
+      const waiting = store.unannounced();
+      if (waiting.length > 0) {
+        for (const t of waiting) storedIds.set(keyOf(t), t.id);
+        log.warn({ transitions: waiting.length }, 'announcing transitions held when the hub stopped');
+        cancelReplay = clock.setTimer(0, () => {
+          for (const { id: _id, ...t } of waiting) grouper.transition(t);
+        });
+      }
+      for (const a of store.openSiteAlerts()) grouper.restoreRaised(a.agentId, a.site, a.serials);
+      const restored = store.lastStates();
+      for (const d of restored) if (d.faultAt !== undefined) faultAt.set(d.serial, d.faultAt);
       detector.restore(
-        store.lastStates().map((d) => {
+        restored.map((d) => {
           const reg = registry.get(d.serial);
           return reg === undefined ? d : { ...d, site: reg.site, customer: reg.customer };
         }),
@@ -410,7 +476,13 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       unsubscribe.push(
         bus.on('ingest:health', (inbound) => {
           const record = inbound.message;
-          registry.ensureFromRecord(record);
+          try {
+            registry.ensureFromRecord(record);
+            storage.noteRecovered('registry');
+          } catch (err) {
+            // A new device's registry row could not be written (disk full): detection goes on; the next record retries.
+            storage.noteFailure('registry', err, 'new devices not yet registered');
+          }
           const isLive = detector.onHealth(inbound);
           if (isLive) freshness.noteUsed(record.identity.serial, inbound.agentId, inbound.site, clock.now());
           if (isLive && hasAnsweringChannel(record)) {
@@ -470,6 +542,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       freshness.stop();
       cancelFlush = undefined;
       grouper.stop();
+      transitionWrites.drain();
+      transitionWrites.stop();
       detector.stop();
       flush();
       return Promise.resolve();

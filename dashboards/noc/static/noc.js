@@ -9,6 +9,7 @@
   const CLOCK_DUE = { reaction: 'reactionDue', update: 'nextUpdateDue', delivery: 'deliveryDue', return: 'returnDue' };
   const WARN_BEFORE_MS = 15 * 60_000;
   const KEEPALIVE_MS = 20_000;
+  const HEALTH_CHECK_MS = 15_000;
   const SILENCE_LIMIT_MS = 45_000;
 
   const model = {
@@ -643,6 +644,20 @@
     $('stream-banner').hidden = true;
     return;
   }
+  // The hub's own health (disk full: store writes waiting for a retry), from the public /healthz.
+  async function checkHubHealth() {
+    try {
+      const res = await fetch('/healthz');
+      const body = await res.json();
+      const banner = $('storage-banner');
+      banner.hidden = body.status !== 'degraded';
+      if (!banner.hidden) banner.textContent = `✖ HUB DEGRADED - ${(body.reasons ?? []).join('; ')}`;
+    } catch {
+      // the stream banner already says when the hub is unreachable
+    }
+  }
+  setInterval(checkHubHealth, HEALTH_CHECK_MS);
+  void checkHubHealth();
   setInterval(tick, 1000);
   setInterval(() => {
     if (conn.ws && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(JSON.stringify({ type: 'ping' }));
