@@ -84,7 +84,7 @@ export interface TicketService extends TicketDirectory {
   openAuto(input: AutoTicketInput): { ticket: TicketView; change: 'opened' | 'escalated' | 'note' };
   addAttachment(ticketId: string, meta: AttachmentInput): TicketView;
   attachment(ticketId: string, name: string): AttachmentInput | undefined;
-  addNote(ticketId: string, actor: string, note: string): TicketView;
+  addNote(ticketId: string, actor: string, note: string, kind?: 'note' | 'internal-note'): TicketView;
   setSummary(ticketId: string, text: string): TicketView;
 }
 

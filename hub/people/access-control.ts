@@ -164,5 +164,9 @@ export function filterForScope(payload: unknown, principal: Principal, owners: O
   if ('customer' in record && !maySee(principal, record.customer as string | null)) {
     throw new AppError(ErrorCode.NOT_FOUND, 'not found');
   }
+  if (principal.role === 'customer' && Array.isArray(record.history)) {
+    // Internal notes are for staff: a customer's view of a ticket never has them.
+    return { ...record, history: record.history.filter((e) => (e as { kind?: string }).kind !== 'internal-note') };
+  }
   return payload;
 }

@@ -10,6 +10,7 @@ import { Notifier } from '../notify/notifier.ts';
 import { attachAutoTickets } from './auto-tickets.ts';
 import { scheduleExpiryCheck } from './contracts.ts';
 import { createTicketMetrics } from './metrics.ts';
+import { registerNoteRoutes } from './note-routes.ts';
 import { registerTicketRoutes } from './routes.ts';
 import { TicketsService } from './service.ts';
 import { SlaMonitor } from './sla-monitor.ts';
@@ -72,6 +73,7 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     registry: () => ctx.services.registry,
     onError: (err) => logger.error({ err }, 'ticket API request failed'),
   });
+  registerNoteRoutes(ctx.http, service);
 
   const offs: (() => void)[] = [];
   return {

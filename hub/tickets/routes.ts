@@ -121,7 +121,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
       config: {
         access: 'customer',
         scope: { device: 'body.serial', contract: 'body.contract' },
-        audit: { action: 'ticket.open' },
+        audit: { action: 'ticket.open', kind: 'ticket' },
       },
     },
     (req, reply) =>
