@@ -44,6 +44,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
       '(password from HEZO_USER_PASSWORD or stdin) | hezo user list|remove NAME|passwd NAME --config FILE',
     run: async (args) => (await import('../hub/people/cli.ts')).runUser(args),
   },
+  import: {
+    summary: 'customers, contracts and devices from CSV in one transaction (every bad row named; none imported then)',
+    usage: 'hezo import FILE.csv --config FILE',
+    run: async (args) => (await import('../hub/registry/import-cli.ts')).runImport(args),
+  },
   token: {
     summary: 'personal API tokens: `hezo token create USER [--label L]`, `token list [USER]`, `token revoke ID`',
     usage:

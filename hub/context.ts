@@ -104,6 +104,8 @@ export interface HubServices {
   commands?: AgentCommands;
   /** People module (hub/people): who is calling a websocket upgrade. */
   people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined };
+  /** Customers known to the registry (config and API): the reference for referential checks. */
+  customers?: { exists(id: string): boolean };
   /** The append-only audit trail (hub/audit). */
   audit?: AuditStore;
 }

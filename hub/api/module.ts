@@ -9,6 +9,7 @@ import { parseOrThrow } from '../../protocols/validation.ts';
 import { ContractConfig, DeviceConfig, MaintenanceWindow } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import type { OutageModule } from '../outage/module.ts';
+import { checkContractReferences, checkDeviceReferences } from '../registry/references.ts';
 import type { Registry } from '../registry/registry.ts';
 import { installErrorHandlers } from './errors.ts';
 
@@ -51,6 +52,8 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
     async (request) => {
       const { serial } = body(RegisterSerialParam, request.params, 'params');
       const edit = body(DeviceEdit, request.body, 'body');
+      if (ctx.services.customers !== undefined)
+        checkDeviceReferences(registry, ctx.services.customers, { ...edit, serial });
       registry.upsertDevice({ ...edit, serial }, 'api');
       return outage.get(serial);
     },
@@ -63,7 +66,8 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
     { config: { access: 'admin', audit: { action: 'contract.add', kind: 'contract', id: 'body.number' } } },
     async (request, reply) => {
       const contract = body(ContractConfig, request.body, 'body');
-      return reply.status(201).send(registry.upsertContract(contract));
+      if (ctx.services.customers !== undefined) checkContractReferences(registry, ctx.services.customers, contract);
+      return reply.status(201).send(registry.insertContract(contract));
     },
   );
 

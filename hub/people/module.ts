@@ -61,9 +61,7 @@ export function createPeopleModule(ctx: HubContext): PeopleModule {
   registerSessionRoutes(ctx.http, { store, throttle, audit: () => audit, now });
   registerPeopleRoutes(ctx.http, {
     store,
-    customerExists: (id) =>
-      ctx.config.customers.some((c) => c.id === id) ||
-      (ctx.services.registry?.list().some((d) => d.customer === id) ?? false),
+    customerExists: (id) => ctx.services.customers?.exists(id) ?? ctx.config.customers.some((c) => c.id === id),
   });
   registerAuditRoutes(ctx.http, audit);
   const module: PeopleModule = {

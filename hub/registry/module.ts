@@ -1,19 +1,33 @@
-/** The registry as a hub module: provides `ctx.services.registry`. */
+/**
+ * The registry as a hub module: provides `ctx.services.registry` and `ctx.services.customers`; registry
+ * management routes (hub/registry/admin-routes.ts) and the CSV import (hub/registry/import-routes.ts).
+ */
 import type { HubContext, HubModule } from '../context.ts';
+import { registerRegistryAdminRoutes } from './admin-routes.ts';
+import { CustomerDirectory } from './customers.ts';
+import { registerImportRoutes } from './import-routes.ts';
 import { Registry } from './registry.ts';
 
 export interface RegistryModule extends HubModule {
   readonly registry: Registry;
+  readonly customers: CustomerDirectory;
 }
 
 export function createRegistryModule(ctx: HubContext): RegistryModule {
-  const registry = new Registry(ctx.db, ctx.config, () => ctx.clock.now());
+  const now = () => ctx.clock.now();
+  const registry = new Registry(ctx.db, ctx.config, now);
+  const customers = new CustomerDirectory(ctx.db, now);
   ctx.services.registry = registry;
+  ctx.services.customers = customers;
+  registerRegistryAdminRoutes(ctx.http, { registry, customers, now, timeZone: ctx.config.calendar.timeZone });
+  registerImportRoutes(ctx.http, { db: ctx.db, registry, customers, now });
   return {
     name: 'registry',
     registry,
+    customers,
     start() {
       registry.start();
+      customers.start(ctx.config);
       return Promise.resolve();
     },
   };
