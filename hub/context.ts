@@ -106,6 +106,11 @@ export interface HubServices {
   people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined };
   /** Customers known to the registry (config and API): the reference for referential checks. */
   customers?: { exists(id: string): boolean };
+  /** Agents added, rotated or removed at run time (registry API): the broker accepts them at once. */
+  agentAccounts?: {
+    set(agent: { id: string; site: string; passwordHash: string }): void;
+    delete(agentId: string): void;
+  };
   /** The append-only audit trail (hub/audit). */
   audit?: AuditStore;
 }

@@ -30,6 +30,8 @@ export interface EmbeddedBrokerDeps {
   logger: Logger;
   metrics: Registry;
   onMessage(topic: string, payload: Buffer, source: MessageSource): void;
+  /** Shared with the registry API (agents added at run time); default: the config's agents. */
+  credentials?: AgentCredentials;
 }
 
 export class EmbeddedBroker implements MqttTransport {
@@ -73,7 +75,7 @@ export class EmbeddedBroker implements MqttTransport {
 
   async start(): Promise<TransportUrls> {
     const { mqtt, agents } = this.deps.config;
-    this.credentials = new AgentCredentials(agents);
+    this.credentials = this.deps.credentials ?? new AgentCredentials(agents);
     const broker = await Aedes.createBroker({
       drainTimeout: 10_000,
       authenticate: (client, username, password, done) => {

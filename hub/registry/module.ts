@@ -4,6 +4,7 @@
  */
 import type { HubContext, HubModule } from '../context.ts';
 import { registerRegistryAdminRoutes } from './admin-routes.ts';
+import { AgentAccounts, registerAgentRoutes } from './agents.ts';
 import { CustomerDirectory } from './customers.ts';
 import { registerImportRoutes } from './import-routes.ts';
 import { Registry } from './registry.ts';
@@ -21,6 +22,15 @@ export function createRegistryModule(ctx: HubContext): RegistryModule {
   ctx.services.customers = customers;
   registerRegistryAdminRoutes(ctx.http, { registry, customers, now, timeZone: ctx.config.calendar.timeZone });
   registerImportRoutes(ctx.http, { db: ctx.db, registry, customers, now });
+  const agents = new AgentAccounts(ctx.db, ctx.config, ctx.services, now);
+  registerAgentRoutes(ctx.http, {
+    agents,
+    // A known site: registered as such, or the site of a device or of a config agent.
+    siteExists: (site) =>
+      customers.sites().some((s) => s.id === site) ||
+      registry.list().some((d) => d.site === site) ||
+      ctx.config.agents.some((a) => a.site === site),
+  });
   return {
     name: 'registry',
     registry,
@@ -28,6 +38,7 @@ export function createRegistryModule(ctx: HubContext): RegistryModule {
     start() {
       registry.start();
       customers.start(ctx.config);
+      agents.start();
       return Promise.resolve();
     },
   };
