@@ -48,7 +48,13 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
 
   http.put(
     '/api/devices/:serial',
-    { config: { access: 'admin', audit: { action: 'device.put', kind: 'device', id: 'params.serial' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'device.put', kind: 'device', id: 'params.serial' },
+        docs: { body: DeviceEdit },
+      },
+    },
     async (request) => {
       const { serial } = body(RegisterSerialParam, request.params, 'params');
       const edit = body(DeviceEdit, request.body, 'body');
@@ -63,7 +69,13 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
 
   http.post(
     '/api/contracts',
-    { config: { access: 'admin', audit: { action: 'contract.add', kind: 'contract', id: 'body.number' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'contract.add', kind: 'contract', id: 'body.number' },
+        docs: { body: ContractConfig },
+      },
+    },
     async (request, reply) => {
       const contract = body(ContractConfig, request.body, 'body');
       if (ctx.services.customers !== undefined) checkContractReferences(registry, ctx.services.customers, contract);
@@ -75,7 +87,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
 
   http.post(
     '/api/maintenance',
-    { config: { access: 'engineer', audit: { action: 'maintenance.add' } } },
+    { config: { access: 'engineer', audit: { action: 'maintenance.add' }, docs: { body: MaintenanceWindow } } },
     async (request, reply) => {
       const window = body(MaintenanceWindow, request.body, 'body');
       if (Date.parse(window.to) <= Date.parse(window.from)) {

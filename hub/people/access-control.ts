@@ -39,6 +39,7 @@ export interface RouteEntry {
   access: Access | undefined;
   scope: ScopeRule | undefined;
   schema: unknown;
+  docs: { summary?: string; body?: unknown; query?: unknown } | undefined;
 }
 
 export const CSRF_HEADER = 'x-csrf-token';
@@ -66,11 +67,18 @@ export function installAccessControl(
 
   http.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const config = (route.config ?? {}) as { access?: Access; scope?: ScopeRule };
+    const config = (route.config ?? {}) as { access?: Access; scope?: ScopeRule; docs?: RouteEntry['docs'] };
     for (const method of methods) {
       // fastify adds a HEAD twin to every GET route; it shares the GET route's config.
       if (method === 'HEAD') continue;
-      table.push({ method, url: route.url, access: config.access, scope: config.scope, schema: route.schema });
+      table.push({
+        method,
+        url: route.url,
+        access: config.access,
+        scope: config.scope,
+        schema: route.schema,
+        docs: config.docs,
+      });
     }
   });
 

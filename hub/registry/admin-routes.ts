@@ -45,7 +45,13 @@ export function registerRegistryAdminRoutes(
   http.get('/api/customers', { config: { access: 'internal' } }, async () => customers.list());
   http.post(
     '/api/customers',
-    { config: { access: 'admin', audit: { action: 'customer.add', kind: 'customer', id: 'body.id' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'customer.add', kind: 'customer', id: 'body.id' },
+        docs: { body: NewCustomer },
+      },
+    },
     async (request, reply) => reply.code(201).send(customers.add(parse(NewCustomer, request.body, 'body'))),
   );
   http.get('/api/customers/:id', { config: { access: 'internal' } }, async (request) => {
@@ -56,7 +62,13 @@ export function registerRegistryAdminRoutes(
   });
   http.patch(
     '/api/customers/:id',
-    { config: { access: 'admin', audit: { action: 'customer.update', kind: 'customer', id: 'params.id' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'customer.update', kind: 'customer', id: 'params.id' },
+        docs: { body: EditCustomer },
+      },
+    },
     async (request) =>
       customers.update(parse(IdParam, request.params, 'params').id, parse(EditCustomer, request.body, 'body')),
   );
@@ -78,7 +90,9 @@ export function registerRegistryAdminRoutes(
   http.get('/api/sites', { config: { access: 'read' } }, async () => customers.sites());
   http.post(
     '/api/sites',
-    { config: { access: 'admin', audit: { action: 'site.add', kind: 'site', id: 'body.id' } } },
+    {
+      config: { access: 'admin', audit: { action: 'site.add', kind: 'site', id: 'body.id' }, docs: { body: NewSite } },
+    },
     async (request, reply) => reply.code(201).send(customers.addSite(parse(NewSite, request.body, 'body'))),
   );
   http.delete(
@@ -95,7 +109,13 @@ export function registerRegistryAdminRoutes(
 
   http.post(
     '/api/devices',
-    { config: { access: 'admin', audit: { action: 'device.add', kind: 'device', id: 'body.serial' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'device.add', kind: 'device', id: 'body.serial' },
+        docs: { body: DeviceConfig },
+      },
+    },
     async (request, reply) => {
       const device = parse(DeviceConfig, request.body, 'body');
       if (registry.get(device.serial) !== undefined)
@@ -125,7 +145,13 @@ export function registerRegistryAdminRoutes(
   );
   http.put(
     '/api/contracts/:number',
-    { config: { access: 'admin', audit: { action: 'contract.update', kind: 'contract', id: 'params.number' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'contract.update', kind: 'contract', id: 'params.number' },
+        docs: { body: EditContract },
+      },
+    },
     async (request) => {
       const { number } = parse(NumberParam, request.params, 'params');
       if (registry.contract(number) === undefined)
@@ -137,7 +163,13 @@ export function registerRegistryAdminRoutes(
   );
   http.post(
     '/api/contracts/:number/end',
-    { config: { access: 'admin', audit: { action: 'contract.end', kind: 'contract', id: 'params.number' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'contract.end', kind: 'contract', id: 'params.number' },
+        docs: { body: EndContract },
+      },
+    },
     async (request) => {
       const { number } = parse(NumberParam, request.params, 'params');
       const { lastDay } = parse(EndContract, request.body, 'body');

@@ -121,7 +121,13 @@ export function registerAgentRoutes(
   http.get('/api/agents', { config: { access: 'internal' } }, async () => deps.agents.list());
   http.post(
     '/api/agents',
-    { config: { access: 'admin', audit: { action: 'agent.add', kind: 'agent', id: 'body.id' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'agent.add', kind: 'agent', id: 'body.id' },
+        docs: { body: NewAgent },
+      },
+    },
     async (request, reply) => {
       const { id, site } = parse(NewAgent, request.body, 'body');
       if (!deps.siteExists(site)) throw new AppError(ErrorCode.REFERENCE_INVALID, `site: no site "${site}"`);

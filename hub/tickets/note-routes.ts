@@ -22,6 +22,7 @@ export function registerNoteRoutes(http: FastifyInstance, service: TicketsServic
         access: 'customer',
         scope: { ticket: 'params.id' },
         audit: { action: 'ticket.note', kind: 'ticket', id: 'params.id' },
+        docs: { body: NoteBody },
       },
     },
     async (request, reply) => {

@@ -97,7 +97,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
     }
   };
 
-  http.get('/api/tickets', { config: { access: 'read' } }, (req, reply) =>
+  http.get('/api/tickets', { config: { access: 'read', docs: { query: ListQuery } } }, (req, reply) =>
     handle(reply, 200, () => {
       const q = parseBody(ListQuery, req.query, 'query');
       return service.list({ state: q.state }, q.limit);
@@ -122,6 +122,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
         access: 'customer',
         scope: { device: 'body.serial', contract: 'body.contract' },
         audit: { action: 'ticket.open', kind: 'ticket' },
+        docs: { body: ManualTicketBody },
       },
     },
     (req, reply) =>
@@ -132,7 +133,13 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
 
   http.post<{ Params: { id: string } }>(
     '/api/tickets/:id/transitions',
-    { config: { access: 'engineer', audit: { action: 'ticket.transition', kind: 'ticket', id: 'params.id' } } },
+    {
+      config: {
+        access: 'engineer',
+        audit: { action: 'ticket.transition', kind: 'ticket', id: 'params.id' },
+        docs: { body: TransitionBody },
+      },
+    },
     (req, reply) =>
       handle(reply, 200, () => {
         const body = parseBody(TransitionBody, req.body, 'body');
@@ -142,7 +149,13 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
 
   http.post<{ Params: { id: string } }>(
     '/api/tickets/:id/contacts',
-    { config: { access: 'engineer', audit: { action: 'ticket.contact', kind: 'ticket', id: 'params.id' } } },
+    {
+      config: {
+        access: 'engineer',
+        audit: { action: 'ticket.contact', kind: 'ticket', id: 'params.id' },
+        docs: { body: ContactBody },
+      },
+    },
     (req, reply) =>
       handle(reply, 201, () => {
         const body = parseBody(ContactBody, req.body, 'body');
@@ -157,6 +170,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
         access: 'customer',
         scope: { ticket: 'params.id' },
         audit: { action: 'ticket.delivery-agreement', kind: 'ticket', id: 'params.id' },
+        docs: { body: DeliveryAgreementBody },
       },
     },
     (req, reply) =>
