@@ -8,6 +8,7 @@ import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { attachAutoTickets } from './auto-tickets.ts';
+import { registerConfirmRoute } from './confirm-routes.ts';
 import { scheduleExpiryCheck } from './contracts.ts';
 import { createTicketMetrics } from './metrics.ts';
 import { registerNoteRoutes } from './note-routes.ts';
@@ -74,6 +75,7 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     onError: (err) => logger.error({ err }, 'ticket API request failed'),
   });
   registerNoteRoutes(ctx.http, service);
+  registerConfirmRoute(ctx.http, service);
 
   const offs: (() => void)[] = [];
   return {

@@ -127,3 +127,47 @@ describe('audit trail', () => {
     expect(all).not.toContain(token.body.token);
   });
 });
+
+describe('customer actions', () => {
+  it('a customer confirms a recovery (closing from acknowledged), never from open or for another customer', async () => {
+    h = await startPeopleHub();
+    const open = async (serial: string, contract: string) =>
+      (
+        await h!.json('/api/tickets', {
+          method: 'POST',
+          body: { channel: 'phone', serial, contract, priority: 'P3', reporter: 'R', description: 'd' },
+        })
+      ).body.id as string;
+    const mine = await open('ACME-0001', 'C-ACME');
+    const theirs = await open('GLOBEX-0001', 'C-GLOBEX');
+    const confirm = (id: string) =>
+      h!.json(`/api/tickets/${id}/confirm-recovery`, { method: 'POST', token: h!.tokens.customer, body: {} });
+    expect(await confirm(mine)).toMatchObject({ status: 409, body: { code: 'TRANSITION_NOT_ALLOWED' } });
+    await h.json(`/api/tickets/${mine}/transitions`, {
+      method: 'POST',
+      token: h.tokens.engineer,
+      body: { to: 'acknowledged' },
+    });
+    const done = await confirm(mine);
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ state: 'closed' });
+    expect(done.body.history.at(-1)).toMatchObject({ to: 'closed', actor: 'acme-rep' });
+    expect((await confirm(theirs)).status).toBe(404);
+  });
+
+  it('a wall user limited to one customer sees only it and cannot write', async () => {
+    h = await startPeopleHub();
+    const { hashUserPassword } = await import('../../hub/people/passwords.ts');
+    h.people.store.addUser({
+      name: 'globex-wall',
+      role: 'wall',
+      customers: ['globex'],
+      passwordHash: await hashUserPassword('x'.repeat(12), 10),
+    });
+    const token = h.people.store.createToken('globex-wall', 'screen').token;
+    const devices = await h.json('/api/devices', { token });
+    expect(devices.body.map((d: { serial: string }) => d.serial)).toEqual(['GLOBEX-0001']);
+    expect((await h.json('/api/devices/ACME-0001', { token })).status).toBe(404);
+    expect((await h.json('/api/tokens', { method: 'POST', token, body: {} })).status).toBe(403);
+  });
+});
