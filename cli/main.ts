@@ -38,6 +38,24 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'hezo sla deadlines --priority P1|P2|P3 --opened ISO [--acknowledged ISO] [--accepted ISO] [--delivered ISO]',
     run: async (args) => (await import('../hub/tickets/sla-cli.ts')).runSla(args),
   },
+  user: {
+    summary: 'people: `hezo user add NAME --role R [--customer C]`, `user list|remove NAME|passwd NAME`',
+    usage:
+      'hezo user add NAME --role admin|engineer|customer|wall [--customer C] [--customers A,B] --config FILE ' +
+      '(password from HEZO_USER_PASSWORD or stdin) | hezo user list|remove NAME|passwd NAME --config FILE',
+    run: async (args) => (await import('../hub/people/cli.ts')).runUser(args),
+  },
+  import: {
+    summary: 'customers, contracts and devices from CSV in one transaction (every bad row named; none imported then)',
+    usage: 'hezo import FILE.csv --config FILE',
+    run: async (args) => (await import('../hub/registry/import-cli.ts')).runImport(args),
+  },
+  token: {
+    summary: 'personal API tokens: `hezo token create USER [--label L]`, `token list [USER]`, `token revoke ID`',
+    usage:
+      'hezo token create USER [--label L] --config FILE | hezo token list [USER] | hezo token revoke ID --config FILE',
+    run: async (args) => (await import('../hub/people/cli.ts')).runToken(args),
+  },
 };
 
 export function helpText(): string {

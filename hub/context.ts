@@ -85,7 +85,7 @@ export interface TicketService extends TicketDirectory {
   openAuto(input: AutoTicketInput): { ticket: TicketView; change: 'opened' | 'escalated' | 'note' };
   addAttachment(ticketId: string, meta: AttachmentInput): TicketView;
   attachment(ticketId: string, name: string): AttachmentInput | undefined;
-  addNote(ticketId: string, actor: string, note: string): TicketView;
+  addNote(ticketId: string, actor: string, note: string, kind?: 'note' | 'internal-note'): TicketView;
   setSummary(ticketId: string, text: string): TicketView;
 }
 
@@ -107,6 +107,13 @@ export interface HubServices {
   ownership?: DeviceOwnership;
   /** People module (hub/people): who is calling a websocket upgrade. */
   people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined };
+  /** Customers known to the registry (config and API): the reference for referential checks. */
+  customers?: { exists(id: string): boolean };
+  /** Agents added, rotated or removed at run time (registry API): the broker accepts them at once. */
+  agentAccounts?: {
+    set(agent: { id: string; site: string; passwordHash: string }): void;
+    delete(agentId: string): void;
+  };
   /** The append-only audit trail (hub/audit). */
   audit?: AuditStore;
   /** Open identity alerts per device (hub/identity/module.ts). */

@@ -9,6 +9,7 @@ import { parseOrThrow } from '../../protocols/validation.ts';
 import { ContractConfig, DeviceConfig, MaintenanceWindow } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import type { OutageModule } from '../outage/module.ts';
+import { checkContractReferences, checkDeviceReferences } from '../registry/references.ts';
 import type { Registry } from '../registry/registry.ts';
 import { storageHealthOf } from '../storage/storage-health.ts';
 import { installBodyGuard } from './body-guard.ts';
@@ -57,10 +58,18 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
 
   http.put(
     '/api/devices/:serial',
-    { config: { access: 'admin', audit: { action: 'device.put', kind: 'device', id: 'params.serial' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'device.put', kind: 'device', id: 'params.serial' },
+        docs: { body: DeviceEdit },
+      },
+    },
     async (request) => {
       const { serial } = body(RegisterSerialParam, request.params, 'params');
       const edit = body(DeviceEdit, request.body, 'body');
+      if (ctx.services.customers !== undefined)
+        checkDeviceReferences(registry, ctx.services.customers, { ...edit, serial });
       registry.upsertDevice({ ...edit, serial }, 'api');
       return outage.get(serial);
     },
@@ -70,10 +79,17 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
 
   http.post(
     '/api/contracts',
-    { config: { access: 'admin', audit: { action: 'contract.add', kind: 'contract', id: 'body.number' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'contract.add', kind: 'contract', id: 'body.number' },
+        docs: { body: ContractConfig },
+      },
+    },
     async (request, reply) => {
       const contract = body(ContractConfig, request.body, 'body');
-      return reply.status(201).send(registry.upsertContract(contract));
+      if (ctx.services.customers !== undefined) checkContractReferences(registry, ctx.services.customers, contract);
+      return reply.status(201).send(registry.insertContract(contract));
     },
   );
 
@@ -81,7 +97,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
 
   http.post(
     '/api/maintenance',
-    { config: { access: 'engineer', audit: { action: 'maintenance.add' } } },
+    { config: { access: 'engineer', audit: { action: 'maintenance.add' }, docs: { body: MaintenanceWindow } } },
     async (request, reply) => {
       const window = body(MaintenanceWindow, request.body, 'body');
       if (Date.parse(window.to) <= Date.parse(window.from)) {

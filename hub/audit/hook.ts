@@ -68,7 +68,10 @@ export function installAuditTrail(
     if (audit === false) return payload;
     const store = deps.store();
     if (store === undefined) return payload;
-    const id = idOf(request, audit?.id);
+    // A create names its new thing in the answer (`{id}`, `{number}`, `{serial}`, `{name}`).
+    const created = request.auditAfter as Record<string, unknown> | undefined;
+    const createdId = created?.id ?? created?.number ?? created?.serial ?? created?.name;
+    const id = idOf(request, audit?.id) ?? (typeof createdId === 'string' ? createdId : undefined);
     const detail = request.auditDetail ?? {};
     const params = Object.values((request.params ?? {}) as Record<string, string>);
     store.record({

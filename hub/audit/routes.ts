@@ -16,7 +16,9 @@ const AuditQuery = z.strictObject({
 });
 
 export function registerAuditRoutes(http: FastifyInstance, store: AuditStore): void {
-  http.get('/api/audit', { config: { access: 'admin' } }, async (request) =>
-    store.query(parseOrThrow(AuditQuery, request.query ?? {}, ErrorCode.PAYLOAD_INVALID, 'query')),
+  http.get(
+    '/api/audit',
+    { config: { access: 'admin', docs: { summary: 'the audit trail', query: AuditQuery } } },
+    async (request) => store.query(parseOrThrow(AuditQuery, request.query ?? {}, ErrorCode.PAYLOAD_INVALID, 'query')),
   );
 }

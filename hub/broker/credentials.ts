@@ -65,6 +65,18 @@ export class AgentCredentials {
     }
   }
 
+  /** Add or replace an agent at run time (registry API): new agents connect without a restart. */
+  set(agent: { id: string; site: string; passwordHash: string }): void {
+    this.byId.set(agent.id, { agentId: agent.id, site: agent.site, scrypt: parseHash(agent.passwordHash) });
+    this.verified.delete(agent.id);
+  }
+
+  /** Forget an agent: its next connect is refused. */
+  delete(agentId: string): void {
+    this.byId.delete(agentId);
+    this.verified.delete(agentId);
+  }
+
   private mac(agentId: string, password: Buffer): Buffer {
     return createHmac('sha256', this.cacheKey).update(agentId).update('\0').update(password).digest();
   }

@@ -39,6 +39,8 @@ export interface EmbeddedBrokerDeps {
   metrics: Registry;
   onMessage(topic: string, payload: Buffer, source: MessageSource): void;
   clock?: Clock;
+  /** Shared with the registry API (agents added at run time); default: the config's agents. */
+  credentials?: AgentCredentials;
 }
 
 export class EmbeddedBroker implements MqttTransport {
@@ -97,7 +99,7 @@ export class EmbeddedBroker implements MqttTransport {
 
   async start(): Promise<TransportUrls> {
     const { mqtt, agents } = this.deps.config;
-    this.credentials = new AgentCredentials(agents);
+    this.credentials = this.deps.credentials ?? new AgentCredentials(agents);
     const broker = await Aedes.createBroker({
       drainTimeout: 10_000,
       connectTimeout: mqtt.connectTimeoutMs,

@@ -6,6 +6,7 @@
 import type { HubContext, HubModule } from '../context.ts';
 import { CommandRouter } from '../ingest/commands.ts';
 import { Ingest, type MessageSource } from '../ingest/ingest.ts';
+import { AgentCredentials } from './credentials.ts';
 import { EmbeddedBroker } from './embedded.ts';
 import { ExternalBroker } from './external.ts';
 import { startInsecureWarning } from './insecure-warning.ts';
@@ -25,6 +26,18 @@ const SWEEP_MS = 60_000;
 export function createBrokerModule(ctx: HubContext): BrokerModule {
   const { config, clock, bus, logger, metrics } = ctx;
   const knownAgents = new Map(config.agents.map((a) => [a.id, { agentId: a.id, site: a.site }]));
+  // Shared with the registry API: agents created or rotated there connect without a restart.
+  const credentials = new AgentCredentials(config.agents);
+  ctx.services.agentAccounts = {
+    set(agent) {
+      credentials.set(agent);
+      knownAgents.set(agent.id, { agentId: agent.id, site: agent.site });
+    },
+    delete(agentId) {
+      credentials.delete(agentId);
+      knownAgents.delete(agentId);
+    },
+  };
   let transport: MqttTransport | undefined;
   const commands = new CommandRouter({
     bus,
@@ -65,7 +78,7 @@ export function createBrokerModule(ctx: HubContext): BrokerModule {
       transport =
         config.mqtt.mode === 'external'
           ? new ExternalBroker({ config, logger, clock, metrics, onMessage })
-          : new EmbeddedBroker({ config, logger, metrics, onMessage, clock });
+          : new EmbeddedBroker({ config, logger, metrics, onMessage, clock, credentials });
       urls = await transport.start();
       cancelSweep = clock.setTimer(SWEEP_MS, sweep);
       stopInsecureWarning = startInsecureWarning(config, clock, logger);

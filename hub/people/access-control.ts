@@ -39,6 +39,7 @@ export interface RouteEntry {
   access: Access | undefined;
   scope: ScopeRule | undefined;
   schema: unknown;
+  docs: { summary?: string; body?: unknown; query?: unknown } | undefined;
 }
 
 export const CSRF_HEADER = 'x-csrf-token';
@@ -71,11 +72,18 @@ export function installAccessControl(
 
   http.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const config = (route.config ?? {}) as { access?: Access; scope?: ScopeRule };
+    const config = (route.config ?? {}) as { access?: Access; scope?: ScopeRule; docs?: RouteEntry['docs'] };
     for (const method of methods) {
       // fastify adds a HEAD twin to every GET route; it shares the GET route's config.
       if (method === 'HEAD') continue;
-      table.push({ method, url: route.url, access: config.access, scope: config.scope, schema: route.schema });
+      table.push({
+        method,
+        url: route.url,
+        access: config.access,
+        scope: config.scope,
+        schema: route.schema,
+        docs: config.docs,
+      });
     }
   });
 
@@ -168,6 +176,10 @@ export function filterForScope(payload: unknown, principal: Principal, owners: O
   }
   if ('customer' in record && !maySee(principal, record.customer as string | null)) {
     throw new AppError(ErrorCode.NOT_FOUND, 'not found');
+  }
+  if (principal.role === 'customer' && Array.isArray(record.history)) {
+    // Internal notes are for staff: a customer's view of a ticket never has them.
+    return { ...record, history: record.history.filter((e) => (e as { kind?: string }).kind !== 'internal-note') };
   }
   return payload;
 }

@@ -11,11 +11,15 @@ import { AuditStore } from '../audit/store.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { type AccessControl, installAccessControl, type OwnerResolvers } from './access-control.ts';
 import { Authenticator, credentialsFrom } from './authenticate.ts';
+import { registerOpenApiRoute } from './openapi.ts';
 import { registerPeopleRoutes } from './people-routes.ts';
 import type { Principal } from './roles.ts';
 import { registerSessionRoutes } from './session-routes.ts';
 import { PeopleStore } from './store.ts';
 import { DEFAULT_THROTTLE, SignInThrottle } from './throttle.ts';
+
+/** The API's version in the OpenAPI description (the package's). */
+const API_VERSION = '0.1.0';
 
 export interface PeopleModule extends HubModule {
   readonly store: PeopleStore;
@@ -62,11 +66,10 @@ export function createPeopleModule(ctx: HubContext): PeopleModule {
   registerSessionRoutes(ctx.http, { store, throttle, audit: () => audit, now });
   registerPeopleRoutes(ctx.http, {
     store,
-    customerExists: (id) =>
-      ctx.config.customers.some((c) => c.id === id) ||
-      (ctx.services.registry?.list().some((d) => d.customer === id) ?? false),
+    customerExists: (id) => ctx.services.customers?.exists(id) ?? ctx.config.customers.some((c) => c.id === id),
   });
   registerAuditRoutes(ctx.http, audit);
+  registerOpenApiRoute(ctx.http, access, API_VERSION);
   const module: PeopleModule = {
     name: 'people',
     store,

@@ -59,7 +59,13 @@ export function registerPeopleRoutes(
 
   http.post(
     '/api/users',
-    { config: { access: 'admin', audit: { action: 'user.add', kind: 'user', id: 'body.name' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'user.add', kind: 'user', id: 'body.name' },
+        docs: { body: NewUserBody },
+      },
+    },
     async (request, reply) => {
       const body = parse(NewUserBody, request.body, 'body');
       checkCustomers([body.customer, ...(body.customers ?? [])]);
@@ -85,7 +91,13 @@ export function registerPeopleRoutes(
 
   http.patch(
     '/api/users/:name',
-    { config: { access: 'admin', audit: { action: 'user.update', kind: 'user', id: 'params.name' } } },
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'user.update', kind: 'user', id: 'params.name' },
+        docs: { body: EditUserBody },
+      },
+    },
     async (request) => {
       const { name } = parse(NameParam, request.params, 'params');
       const body = parse(EditUserBody, request.body, 'body');
@@ -116,7 +128,14 @@ export function registerPeopleRoutes(
 
   http.post(
     '/api/tokens',
-    { config: { access: 'customer', isCallerData: true, audit: { action: 'token.create' } } },
+    {
+      config: {
+        access: 'customer',
+        isCallerData: true,
+        audit: { action: 'token.create' },
+        docs: { body: NewTokenBody },
+      },
+    },
     async (request, reply) => {
       const p = request.principal!;
       const body = parse(NewTokenBody, request.body, 'body');

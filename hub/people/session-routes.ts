@@ -53,31 +53,35 @@ export function registerSessionRoutes(
   http: FastifyInstance,
   deps: { store: PeopleStore; throttle: SignInThrottle; audit: () => AuditStore | undefined; now: () => number },
 ): void {
-  http.post('/api/session', { config: { access: 'public', audit: false } }, async (request, reply) => {
-    const { user: name, password } = parseOrThrow(SignInBody, request.body ?? {}, ErrorCode.PAYLOAD_INVALID, 'body');
-    const address = request.ip;
-    const audit = (action: string, after?: unknown) =>
-      deps.audit()?.record({ actor: { id: `user:${name}`, name }, address, action, target: `user:${name}`, after });
-    const locked = deps.throttle.lockedUntil(address, name);
-    if (locked !== undefined) {
-      audit('session.sign-in-locked');
-      reply.header('retry-after', String(Math.ceil((locked - deps.now()) / 1000)));
-      throw new AppError(ErrorCode.TOO_MANY_ATTEMPTS, 'too many failed sign-ins: try again later');
-    }
-    const hash = deps.store.passwordHash(name);
-    const isValid = await verifyUserPassword(password, hash ?? (await dummyPasswordHash()));
-    const user = hash !== undefined && isValid ? deps.store.user(name) : undefined;
-    if (user === undefined) {
-      deps.throttle.recordFailure(address, name);
-      audit('session.sign-in-failed');
-      throw new AppError(ErrorCode.UNAUTHENTICATED, 'wrong user name or password');
-    }
-    deps.throttle.recordSuccess(name);
-    const { sessionId, csrfToken } = deps.store.createSession(name, SESSION_TTL_MS, address);
-    audit('session.sign-in', { role: user.role });
-    setCookie(reply, sessionId, SESSION_TTL_MS / 1000, request.protocol === 'https');
-    return sessionBody(user, csrfToken);
-  });
+  http.post(
+    '/api/session',
+    { config: { access: 'public', audit: false, docs: { summary: 'sign in', body: SignInBody } } },
+    async (request, reply) => {
+      const { user: name, password } = parseOrThrow(SignInBody, request.body ?? {}, ErrorCode.PAYLOAD_INVALID, 'body');
+      const address = request.ip;
+      const audit = (action: string, after?: unknown) =>
+        deps.audit()?.record({ actor: { id: `user:${name}`, name }, address, action, target: `user:${name}`, after });
+      const locked = deps.throttle.lockedUntil(address, name);
+      if (locked !== undefined) {
+        audit('session.sign-in-locked');
+        reply.header('retry-after', String(Math.ceil((locked - deps.now()) / 1000)));
+        throw new AppError(ErrorCode.TOO_MANY_ATTEMPTS, 'too many failed sign-ins: try again later');
+      }
+      const hash = deps.store.passwordHash(name);
+      const isValid = await verifyUserPassword(password, hash ?? (await dummyPasswordHash()));
+      const user = hash !== undefined && isValid ? deps.store.user(name) : undefined;
+      if (user === undefined) {
+        deps.throttle.recordFailure(address, name);
+        audit('session.sign-in-failed');
+        throw new AppError(ErrorCode.UNAUTHENTICATED, 'wrong user name or password');
+      }
+      deps.throttle.recordSuccess(name);
+      const { sessionId, csrfToken } = deps.store.createSession(name, SESSION_TTL_MS, address);
+      audit('session.sign-in', { role: user.role });
+      setCookie(reply, sessionId, SESSION_TTL_MS / 1000, request.protocol === 'https');
+      return sessionBody(user, csrfToken);
+    },
+  );
 
   http.get('/api/session', { config: { access: 'read', isCallerData: true } }, async (request) =>
     principalBody(request.principal!),

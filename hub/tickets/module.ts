@@ -11,9 +11,11 @@ import { OrderedRetry } from '../storage/ordered-retry.ts';
 import { isStorageError, storageHealthOf } from '../storage/storage-health.ts';
 import type { DeviceTransition } from '../types.ts';
 import { attachAutoTickets, handleDeviceTransition } from './auto-tickets.ts';
+import { registerConfirmRoute } from './confirm-routes.ts';
 import { scheduleExpiryCheck } from './contracts.ts';
 import { TicketPages } from './list-page.ts';
 import { createTicketMetrics } from './metrics.ts';
+import { registerNoteRoutes } from './note-routes.ts';
 import { registerTicketRoutes } from './routes.ts';
 import { TicketsService } from './service.ts';
 import { SlaMonitor } from './sla-monitor.ts';
@@ -79,6 +81,8 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     registry: () => ctx.services.registry,
     onError: (err) => logger.error({ err }, 'ticket API request failed'),
   });
+  registerNoteRoutes(ctx.http, service);
+  registerConfirmRoute(ctx.http, service);
 
   // Automatic tickets are written in transition order; a storage failure (disk full) keeps the transition and
   // every later one for a retry, so the ticket opens once space returns (issue 19). Other errors are logged.

@@ -101,7 +101,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
 
   // Cached, pre-serialised pages with a cursor (list-page.ts) for callers who see every customer. Scoped callers
   // (customer users, limited walls) get objects, which the access layer's preSerialization hook filters.
-  http.get('/api/tickets', { config: { access: 'read' } }, (req, reply) => {
+  http.get('/api/tickets', { config: { access: 'read', docs: { query: ListQuery } } }, (req, reply) => {
     try {
       const query = parseBody(ListQuery, req.query, 'query');
       if (req.principal !== undefined && isScoped(req.principal)) {
@@ -136,7 +136,8 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
       config: {
         access: 'customer',
         scope: { device: 'body.serial', contract: 'body.contract' },
-        audit: { action: 'ticket.open' },
+        audit: { action: 'ticket.open', kind: 'ticket' },
+        docs: { body: ManualTicketBody },
       },
     },
     (req, reply) => {
@@ -151,7 +152,13 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
 
   http.post<{ Params: { id: string } }>(
     '/api/tickets/:id/transitions',
-    { config: { access: 'engineer', audit: { action: 'ticket.transition', kind: 'ticket', id: 'params.id' } } },
+    {
+      config: {
+        access: 'engineer',
+        audit: { action: 'ticket.transition', kind: 'ticket', id: 'params.id' },
+        docs: { body: TransitionBody },
+      },
+    },
     (req, reply) =>
       handle(reply, 200, () => {
         const body = parseBody(TransitionBody, req.body, 'body');
@@ -161,7 +168,13 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
 
   http.post<{ Params: { id: string } }>(
     '/api/tickets/:id/contacts',
-    { config: { access: 'engineer', audit: { action: 'ticket.contact', kind: 'ticket', id: 'params.id' } } },
+    {
+      config: {
+        access: 'engineer',
+        audit: { action: 'ticket.contact', kind: 'ticket', id: 'params.id' },
+        docs: { body: ContactBody },
+      },
+    },
     (req, reply) =>
       handle(reply, 201, () => {
         const body = parseBody(ContactBody, req.body, 'body');
@@ -176,6 +189,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
         access: 'customer',
         scope: { ticket: 'params.id' },
         audit: { action: 'ticket.delivery-agreement', kind: 'ticket', id: 'params.id' },
+        docs: { body: DeliveryAgreementBody },
       },
     },
     (req, reply) =>

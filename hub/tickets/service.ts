@@ -326,13 +326,14 @@ export class TicketsService implements TicketServiceApi {
     return this.withHistory(updated);
   }
 
-  addNote(ticketId: string, actor: string, note: string): TicketView {
+  /** `internal-note`: staff only (customers never see it, hub/people/access-control.ts). */
+  addNote(ticketId: string, actor: string, note: string, kind: 'note' | 'internal-note' = 'note'): TicketView {
     const row = this.require(ticketId);
     const at = new Date(this.deps.clock.now()).toISOString();
     const updated = this.deps.store.updateTicket(
       row.seq,
       {},
-      [{ at, kind: 'note', from: row.state, to: row.state, actor, note }],
+      [{ at, kind, from: row.state, to: row.state, actor, note }],
       at,
     );
     this.committed(updated, 'note');
