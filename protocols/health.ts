@@ -95,6 +95,8 @@ export const Identity = z.strictObject({
   firmware: z.string().max(64).optional(),
   hostname: z.string().max(128).optional(),
   mac: z.string().max(32).optional(),
+  /** For a peripheral reported as a device of its own (a Studio E70 on a G7500): the serial of its host. */
+  hostSerial: Serial.optional(),
 });
 export type Identity = z.infer<typeof Identity>;
 
