@@ -480,6 +480,14 @@ class AgentImpl extends EventEmitter implements Agent {
     ]);
     await this.traps?.stop();
     this.traps = undefined;
+    // a planned stop says so first (the hub raises nothing for it), then the usual retained `offline`
+    if (wasRunning && this.link?.connected) {
+      const c = this.config;
+      await Promise.race([
+        this.link.publishQos1(topics.presence(c.site, c.agentId), this.presence('stopping')).catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+      ]);
+    }
     await this.link?.stop();
     this.link = undefined;
     await Promise.allSettled([...this.pollers.values()].map((p) => p.close()));

@@ -20,6 +20,7 @@ import type { HubContext, HubModule, HubModuleFactory } from './context.ts';
 import { openDb } from './db.ts';
 import { HubBus } from './events.ts';
 import { createEvidenceModule } from './evidence/module.ts';
+import { createIncidentsModule } from './incidents/module.ts';
 import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
@@ -37,6 +38,7 @@ export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   createWsModule, // GET /ws live stream
   createInfluxModule, // no-op unless config.influx
   (ctx) => createNocModule(ctx), // GET / and /noc/*
+  createIncidentsModule, // consumes 'site-alert', 'ingest:presence'; /api/site-incidents
 ];
 
 export interface HubDeps {
