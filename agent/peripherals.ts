@@ -61,7 +61,7 @@ export function splitPeripherals(host: RecordDraft, peripherals: Peripherals | u
     const identity: RecordDraft['identity'] = { serial, model: modelOf(p.productName), hostSerial };
     if (typeof p.softwareVersion === 'string' && p.softwareVersion !== '')
       identity.firmware = p.softwareVersion.slice(0, 64);
-    const { call: _call, uptimeS: _uptime, temperatureC: _temperature, ...base } = host;
+    const { call: _call, uptimeS: _uptime, temperatureC: _temperature, clockOffsetS: _clock, ...base } = host;
     records.push({
       ...base,
       identity,

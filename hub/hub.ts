@@ -25,6 +25,7 @@ import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
 import { createRegistryModule } from './registry/module.ts';
+import { createRulesModule } from './rules/module.ts';
 import { createTicketsModule } from './tickets/module.ts';
 import { createWsModule } from './ws/module.ts';
 import { createNocModule } from './ws/noc-module.ts';
@@ -39,6 +40,7 @@ export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   createInfluxModule, // no-op unless config.influx
   (ctx) => createNocModule(ctx), // GET / and /noc/*
   createIncidentsModule, // consumes 'site-alert', 'ingest:presence'; /api/site-incidents
+  (ctx) => createRulesModule(ctx), // consumes 'health'; P3 tickets (ticket service), /api/watches
 ];
 
 export interface HubDeps {

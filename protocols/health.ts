@@ -126,6 +126,8 @@ export const HealthRecord = z.strictObject({
   call: CallQuality.optional(),
   uptimeS: z.number().min(0).optional(),
   temperatureC: z.number().min(-50).max(200).optional(),
+  /** The device's clock minus the agent's at the poll, in seconds (REST systemTime). */
+  clockOffsetS: z.number().min(-1e10).max(1e10).optional(),
   evidence: z.array(Evidence).max(200),
 });
 export type HealthRecord = z.infer<typeof HealthRecord>;
