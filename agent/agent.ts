@@ -25,6 +25,7 @@ import { LogCache } from './log-cache.ts';
 import { MqttLink } from './mqtt-link.ts';
 import { normalise, type RecordContext, type RecordDraft } from './normalise.ts';
 import { Outbox } from './outbox.ts';
+import { splitPeripherals, withPeripheralHosts } from './peripherals.ts';
 import { type ReceivedTrap, type TrapCounters, TrapReceiver } from './traps/trap-receiver.ts';
 import { UsbWatcher } from './usb-watch.ts';
 
@@ -92,6 +93,8 @@ class AgentImpl extends EventEmitter implements Agent {
   /** Identity changes (certificate, SSH host key) accepted after a seen reboot, and refused. */
   private readonly identityChanges = { accepted: 0, refused: 0 };
   private traps: TrapReceiver | undefined;
+  /** Peripheral serial (an E70) -> its host's serial: commands for the peripheral run on the host. */
+  private readonly peripheralHosts = new Map<string, string>();
   private liveness: LivenessWatch | undefined;
   /** Devices with a poll running now, and those to poll again as soon as it ends (a trap, a liveness miss). */
   private readonly polling = new Set<string>();
@@ -252,7 +255,12 @@ class AgentImpl extends EventEmitter implements Agent {
   }
 
   private async pollDevice(poller: DevicePoller): Promise<HealthRecord> {
-    const record = this.publishRecord(await poller.poll(this.ctx));
+    const split = splitPeripherals(await poller.poll(this.ctx), poller.peripherals);
+    const record = this.publishRecord(split.host);
+    for (const peripheral of split.peripherals) {
+      this.peripheralHosts.set(peripheral.identity.serial, poller.device.serial);
+      this.publishRecord(peripheral);
+    }
     if (this.running) {
       const degraded = record.components.some((comp) => comp.status === 'failed');
       void this.logCache.maybeRefresh(poller, degraded, this.config.logCache.refreshMs);
@@ -415,7 +423,7 @@ class AgentImpl extends EventEmitter implements Agent {
     );
     this.link = link;
     this.commands = new CommandHandler({
-      pollers: this.pollers,
+      pollers: withPeripheralHosts(this.pollers, (serial) => this.peripheralHosts.get(serial)),
       certs: this.certs,
       hostKeys: this.hostKeys,
       logCache: this.logCache,
@@ -427,7 +435,7 @@ class AgentImpl extends EventEmitter implements Agent {
       publishReply: (payload) => link.publishQos1(topics.reply(c.site, c.agentId), payload),
       publishAttachment: (payload) => link.publishQos1(topics.attachment(c.site, c.agentId), payload),
       pollNow: async (serial) => {
-        const poller = this.pollers.get(serial);
+        const poller = this.pollers.get(serial) ?? this.pollers.get(this.peripheralHosts.get(serial) ?? '');
         return poller ? this.track(this.pollDevice(poller)) : undefined;
       },
       trace: (serial) => this.history.get(serial) ?? [],
@@ -495,6 +503,14 @@ class AgentImpl extends EventEmitter implements Agent {
     ]);
     await this.traps?.stop();
     this.traps = undefined;
+    // a planned stop says so first (the hub raises nothing for it), then the usual retained `offline`
+    if (wasRunning && this.link?.connected) {
+      const c = this.config;
+      await Promise.race([
+        this.link.publishQos1(topics.presence(c.site, c.agentId), this.presence('stopping')).catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+      ]);
+    }
     await this.link?.stop();
     this.link = undefined;
     await Promise.allSettled([...this.pollers.values()].map((p) => p.close()));

@@ -111,6 +111,8 @@ export class DevicePoller {
   private lastStatusKey: string | undefined;
   /** The last poll saw a call (REST conferences or SNMP): read the call over REST every poll. */
   private wasInCall = false;
+  /** The peripheral list of this poll's REST read (undefined when REST did not answer): see peripherals.ts. */
+  peripherals: Peripherals | undefined;
 
   constructor(device: AgentDevice, deps: PollerDeps) {
     this.device = device;
@@ -363,6 +365,7 @@ export class DevicePoller {
     // only an uptime reset does (noteUptime / noteSnmpUptime).
     const tcpDown = tcp?.error !== undefined && DOWN_KINDS.has(tcp.error.kind);
 
+    this.peripherals = restResult?.value?.peripherals;
     if (rest && restResult) {
       obs.rest = { probe: restResult.probe, value: restResult.value };
       if (restResult.value) {

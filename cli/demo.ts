@@ -83,7 +83,8 @@ export function siteOf(index: number): DemoSite {
  * (so its devices get `coverage: none` tickets), and a new one.
  */
 function demoContracts(devices: readonly SimDeviceInfo[]): unknown[] {
-  const bySite = (site: string) => devices.filter((_, i) => siteOf(i).site === site).map((d) => d.serial);
+  // a peripheral with its own serial (the E70 of a G7500) is covered by its host's site contract line
+  const bySite = (site: string) => devices.filter((_, i) => siteOf(i).site === site).flatMap(withPeripheralSerials);
   const gdansk = bySite('gdansk-lab');
   const half = Math.ceil(gdansk.length / 2);
   return [
@@ -99,6 +100,11 @@ function demoContracts(devices: readonly SimDeviceInfo[]): unknown[] {
     { number: 'HZ-2023-0012', customer: 'globex', start: '2023-01-10', termYears: 1, serials: gdansk.slice(0, half) },
     { number: 'HZ-2026-0240', customer: 'globex', start: '2026-09-01', termYears: 2, serials: gdansk.slice(half) },
   ];
+}
+
+function withPeripheralSerials(d: SimDeviceInfo): string[] {
+  if (d.usb !== undefined) return [d.serial];
+  return [d.serial, ...d.peripherals.flatMap((p) => (p.serial === undefined ? [] : [p.serial]))];
 }
 
 export async function startDemo(options: DemoOptions): Promise<Demo> {
@@ -122,13 +128,19 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         { id: 'globex', name: 'Globex Polska S.A.' },
       ],
       contracts: demoContracts(devices),
-      devices: devices.map((d, i) => ({
-        serial: d.serial,
-        model: d.model,
-        site: siteOf(i).site,
-        customer: siteOf(i).customer,
-        ...(d.usb === undefined ? { name: d.systemName } : {}),
-      })),
+      devices: devices.flatMap((d, i) => [
+        {
+          serial: d.serial,
+          model: d.model,
+          site: siteOf(i).site,
+          customer: siteOf(i).customer,
+          ...(d.usb === undefined ? { name: d.systemName } : {}),
+        },
+        // the E70 of a G7500: a device of its own (the agent reports it with its own serial)
+        ...(d.usb === undefined ? d.peripherals : [])
+          .filter((p) => p.serial !== undefined)
+          .map((p) => ({ serial: p.serial, model: 'StudioE70', site: siteOf(i).site, customer: siteOf(i).customer })),
+      ]),
     },
     process.env,
     { HEZO_API_TOKEN: HUB_ENV_OVERRIDES.HEZO_API_TOKEN },
@@ -163,7 +175,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       const hasUsb = mine.some((d) => d.usb !== undefined);
       if (hasUsb) {
         mkdirSync(usbRoot, { recursive: true });
-        await fleet.writeUsbSysfs(usbRoot);
+        // only this site's bars: a USB bar is seen by the host it is plugged into, nobody else
+        await fleet.writeUsbSysfs(
+          usbRoot,
+          mine.filter((d) => d.usb !== undefined).map((d) => d.serial),
+        );
       }
       const raw = buildAgentConfig(mine, {
         mqttUrl: hubUrls.mqttUrl,

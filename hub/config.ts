@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { MqttUrl } from '../protocols/config-common.ts';
 import { DeviceModel, Serial } from '../protocols/health.ts';
 import { SEGMENT_PATTERN } from '../protocols/topics.ts';
+import { RulesConfig } from './rules/rules-config.ts';
 
 const Segment = z.string().regex(SEGMENT_PATTERN, 'expected letters, digits, _ . - (no / + #)');
 const Port = z.number().int().min(0).max(65535);
@@ -258,6 +259,8 @@ export const HubConfig = z.strictObject({
   calendar: BusinessCalendarConfig.default(BusinessCalendarConfig.parse({})),
   detection: DetectionConfig.default(DetectionConfig.parse({})),
   notifications: NotificationsConfig.default(NotificationsConfig.parse({})),
+  /** Drift and early-warning rules (hub/rules): configuration problems -> P3, trends -> watches. */
+  rules: RulesConfig.default(RulesConfig.parse({})),
   attachments: z
     .strictObject({
       maxBytesPerAttachment: z

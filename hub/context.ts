@@ -62,8 +62,10 @@ export interface TicketDirectory {
 /** What opens or updates the one automatic ticket of a device (tickets module, hub/tickets/service.ts). */
 export interface AutoTicketInput {
   serial: string;
-  /** `down` -> P1, `degraded` -> P2 (SLA table). */
-  state: 'down' | 'degraded';
+  /** `down` -> P1, `degraded` -> P2, `config` (a configuration problem, hub/rules) -> P3 (SLA table). */
+  state: 'down' | 'degraded' | 'config';
+  /** One open automatic ticket per device and key; default the device-health key (a config rule uses its own). */
+  autoKey?: string;
   /** Machine code of the cause (`all-channels-failed`, ...). */
   reason: string;
   evidence: string[];

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AttachmentChunk, DeviceEvent, Heartbeat, Presence } from '../protocols/messages.ts';
+import type { DeviceWatch } from './rules/watch-store.ts';
 import type {
   AgentPresenceEvent,
   DeviceTransition,
@@ -26,6 +27,8 @@ export interface HubEventMap {
    */
   device: [DeviceView];
   'site-alert': [SiteAlert];
+  /** A trend rule raised or cleared a watch on a device (hub/rules). */
+  'device-watch': [DeviceWatch];
   'agent-presence': [AgentPresenceEvent];
   /** A ticket was created or changed (already committed to SQLite). */
   ticket: [{ ticket: TicketView; change: 'opened' | 'transition' | 'escalated' | 'note' | 'attachment' | 'recovered' }];

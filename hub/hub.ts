@@ -22,6 +22,7 @@ import { openDb } from './db.ts';
 import { HubBus } from './events.ts';
 import { createEvidenceModule } from './evidence/module.ts';
 import { createIdentityModule } from './identity/module.ts';
+import { createIncidentsModule } from './incidents/module.ts';
 import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
@@ -29,6 +30,7 @@ import { createPeopleModule } from './people/module.ts';
 import { createAdoptionModule } from './registry/adoption.ts';
 import { createRegistryModule } from './registry/module.ts';
 import { createReportsModule } from './reports/module.ts';
+import { createRulesModule } from './rules/module.ts';
 import { createTicketsModule } from './tickets/module.ts';
 import { createPagesModule } from './web/pages-module.ts';
 import { createWsModule } from './ws/module.ts';
@@ -46,6 +48,8 @@ export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   (ctx) => createNocModule(ctx), // GET /noc/*
   (ctx) => createPagesModule(ctx), // GET /, /signin, /desk/, /portal/, /web/*, /favicon.ico, /api/calendars
   createReportsModule, // GET /api/reports/sla
+  createIncidentsModule, // consumes 'site-alert', 'ingest:presence'; /api/site-incidents
+  (ctx) => createRulesModule(ctx), // consumes 'health'; P3 tickets (ticket service), /api/watches
 ];
 
 export interface HubDeps {

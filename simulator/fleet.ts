@@ -103,8 +103,8 @@ export interface Fleet extends EventEmitter {
   endCall(serial: string): void;
   /** Set where a device (or, without a serial, every device) sends its SNMP traps; undefined = nowhere. */
   setTrapTarget(serial: string | undefined, target: TrapTarget | undefined): void;
-  /** Write a fixture sysfs tree of the fleet's Studio USB bars (powered-off bars are left out). */
-  writeUsbSysfs(dir: string): Promise<string[]>;
+  /** Write a fixture sysfs tree of the fleet's Studio USB bars (powered-off bars are left out); `serials`: only these (one host's). */
+  writeUsbSysfs(dir: string, serials?: readonly string[]): Promise<string[]>;
 }
 
 interface NetworkEntry {
@@ -300,9 +300,10 @@ export function createFleet(options: FleetOptions): Fleet {
       for (const s of serial === undefined ? network.keys() : [networkDevice(serial).serial])
         traps.setTarget(s, target);
     },
-    async writeUsbSysfs(dir: string): Promise<string[]> {
+    async writeUsbSysfs(dir: string, serials?: readonly string[]): Promise<string[]> {
       const bars: UsbBarRecord[] = [...usb.values()]
         .filter((u) => !u.faults.has('power-off'))
+        .filter((u) => serials === undefined || serials.includes(u.identity.serial))
         .map((u) => ({ serial: u.identity.serial, firmware: u.firmware }));
       return writeUsbSysfs(dir, bars);
     },

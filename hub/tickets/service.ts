@@ -169,18 +169,19 @@ export class TicketsService implements TicketServiceApi {
   // --- automatic tickets ---
 
   openAuto(input: AutoTicketInput): { ticket: TicketView; change: 'opened' | 'escalated' | 'note' } {
-    let existing = this.deps.store.findOpenAuto(input.serial, AUTO_KEY);
+    const autoKey = input.autoKey ?? AUTO_KEY;
+    let existing = this.deps.store.findOpenAuto(input.serial, autoKey);
     if (existing === undefined) {
       const opened = this.tryOpenAuto(input);
       if (opened !== undefined) return { ticket: this.view(opened), change: 'opened' };
       // Lost a race with another opener (unique index): update the ticket that won.
-      existing = this.deps.store.findOpenAuto(input.serial, AUTO_KEY);
+      existing = this.deps.store.findOpenAuto(input.serial, autoKey);
       if (existing === undefined)
         throw new AppError(ErrorCode.INTERNAL, `automatic ticket of ${input.serial} vanished`);
     }
     const now = this.deps.clock.now();
     const at = new Date(now).toISOString();
-    const priority: Priority = input.state === 'down' ? 'P1' : 'P2';
+    const priority: Priority = input.state === 'down' ? 'P1' : input.state === 'config' ? 'P3' : 'P2';
     const evidence = input.evidence.length > 0 ? `\n${input.evidence.join('\n')}` : '';
     if (existing.priority === 'P2' && priority === 'P1') {
       const cal = this.deps.calendarFor(existing.customer);
@@ -424,7 +425,7 @@ export class TicketsService implements TicketServiceApi {
     const contract = registry?.contractFor(input.serial, now);
     // SLA-2: no active contract -> still a ticket, but coverage none and no clocks.
     const coverage = contract?.isActive === true ? 'active' : 'none';
-    const priority: Priority = input.state === 'down' ? 'P1' : 'P2';
+    const priority: Priority = input.state === 'down' ? 'P1' : input.state === 'config' ? 'P3' : 'P2';
     const cal = this.deps.calendarFor(customer);
     const clocks = initialClocks(priority, coverage, now, cal);
     const evidence = input.evidence.length > 0 ? `\n${input.evidence.join('\n')}` : '';
@@ -453,7 +454,7 @@ export class TicketsService implements TicketServiceApi {
           summary: input.evidence.length > 0 ? input.evidence.join('\n') : null,
           reporter: null,
           description: null,
-          autoKey: AUTO_KEY,
+          autoKey: input.autoKey ?? AUTO_KEY,
           clocks,
           nextDueMs: nextDueMs({ state: 'open', priority, coverage, clocks }),
         },
