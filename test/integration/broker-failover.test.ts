@@ -3,21 +3,12 @@
  * independent Mosquittos A and B: when A stops, agent and hub both move to B (with back-off) and carry on; when B
  * stops and A is back, they move back. The first URL being dead at start is no problem either.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttLink } from '../../agent/mqtt-link.ts';
-import { Outbox } from '../../agent/outbox.ts';
 import type { HubModuleFactory } from '../../hub/context.ts';
-import { systemClock } from '../../protocols/clock.ts';
-import { encodeMessage } from '../../protocols/messages.ts';
-import { topics } from '../../protocols/topics.ts';
-import { makeHealthRecord, makePresence } from '../helpers/health-record.ts';
 import { startTestHub, type TestHub } from '../helpers/hub-fixture.ts';
 import { freePort } from '../helpers/mosquitto.ts';
 import { startPersistentMosquitto } from '../helpers/mosquitto-persistent.ts';
+import { type OutboxLink, startOutboxLink } from '../helpers/outbox-link.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -34,54 +25,10 @@ function counter(into: Set<string>): HubModuleFactory[] {
   ];
 }
 
-function startLink(urls: string[]): { link: MqttLink; outbox: Outbox; acked: string[]; append(n: number): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'hezo-agent-fo-'));
-  const outbox = new Outbox(dir, 100_000);
-  outbox.open();
-  const link = new MqttLink(
-    {
-      urls,
-      clientId: 'hezo-agent-site-a-agent-1',
-      keepaliveS: 10,
-      maxInflight: 20,
-      presenceTopic: topics.presence('site-a', 'agent-1'),
-      commandTopic: topics.commandsFor('site-a', 'agent-1'),
-      onlinePayload: () => encodeMessage('presence', makePresence('online')),
-      offlinePayload: () => encodeMessage('presence', makePresence('offline')),
-      reconnectMinMs: 20,
-      reconnectMaxMs: 200,
-    },
-    { outbox, logger: pino({ level: 'silent' }), clock: systemClock },
-  );
-  const acked: string[] = [];
-  link.on('acked', (row: { payload: string }) => {
-    const record = JSON.parse(row.payload) as { seq: number; identity: { serial: string } };
-    acked.push(`${record.identity.serial}#${record.seq}`);
-  });
-  link.start();
-  cleanups.push(async () => {
-    await link.stop();
-    outbox.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    link,
-    outbox,
-    acked,
-    append(n) {
-      for (let i = 0; i < n; i++) {
-        outbox.append([
-          {
-            kind: 'health',
-            topic: topics.health('site-a', 'agent-1', 'SN-FO'),
-            make: (seq) => encodeMessage('health', makeHealthRecord({ serial: 'SN-FO', seq })),
-            seq: true,
-          },
-        ]);
-      }
-      link.pump();
-    },
-  };
+function startLink(urls: string[]): OutboxLink {
+  const link = startOutboxLink(urls);
+  cleanups.push(() => link.close());
+  return link;
 }
 
 async function connectsTo(hub: TestHub, url: string): Promise<number> {
