@@ -6,9 +6,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import mqtt from 'mqtt';
 import { freeTcpPort } from './ports.ts';
 import { waitFor } from './wait-for.ts';
@@ -33,13 +33,24 @@ export interface NatsCluster {
 export interface NatsClusterOptions {
   /** Extra top-level config lines for every node (e.g. an `authorization { ... }` block). */
   extraConfig?: string;
+  /** Config files to `include` in every node (copied next to the node configs: NATS includes are relative). */
+  includeFiles?: string[];
   /** Lines inside each node's `mqtt { }` block. */
   mqttExtra?: string;
+  /** 3 (default) or 1 (a single node, no cluster block). */
+  size?: 1 | 3;
+  /** Credentials for the readiness probe when `extraConfig` turns on authorization. */
+  probeAuth?: { username: string; password: string };
 }
 
 export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'hezo-nats-'));
-  const names = ['n1', 'n2', 'n3'];
+  const names = ['n1', 'n2', 'n3'].slice(0, options.size ?? 3);
+  const includes = (options.includeFiles ?? []).map((file, i) => {
+    const name = `include-${i}-${basename(file)}`;
+    copyFileSync(file, join(dir, name));
+    return `include "${name}"`;
+  });
   const ports = await Promise.all(
     names.map(async () => ({ client: await freeTcpPort(), route: await freeTcpPort(), mqtt: await freeTcpPort() })),
   );
@@ -55,10 +66,13 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
         `server_name: ${name}`,
         `listen: 127.0.0.1:${own.client}`,
         `jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 512MB }`,
-        `cluster { name: hezo, listen: 127.0.0.1:${own.route}, routes: [${routes.join(', ')}] }`,
+        names.length === 1
+          ? ''
+          : `cluster { name: hezo, listen: 127.0.0.1:${own.route}, routes: [${routes.join(', ')}] }`,
         // sessions and retained messages on all three nodes: one node lost keeps a quorum of two
-        `mqtt { listen: 127.0.0.1:${own.mqtt}\n  stream_replicas: 3\n${options.mqttExtra ?? ''}\n}`,
+        `mqtt { listen: 127.0.0.1:${own.mqtt}\n  stream_replicas: ${names.length}\n${options.mqttExtra ?? ''}\n}`,
         options.extraConfig ?? '',
+        ...includes,
         '',
       ].join('\n'),
     );
@@ -67,7 +81,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
   try {
     await Promise.all(nodes.map((n) => n.start()));
     // MQTT works once JetStream has a meta leader: wait until every node accepts an MQTT session
-    for (const node of nodes) await waitForMqtt(node.mqttUrl);
+    for (const node of nodes) await waitForMqtt(node.mqttUrl, options.probeAuth);
   } catch (err) {
     await Promise.all(nodes.map((n) => n.kill('SIGKILL')));
     rmSync(dir, { recursive: true, force: true });
