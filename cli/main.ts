@@ -28,7 +28,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   sim: {
     summary: 'a simulated fleet of Poly devices with fault injection',
-    usage: 'hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL]',
+    usage: 'hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL] [--hub-config FILE]',
     run: async (args) => (await import('../simulator/main.ts')).runSim(args),
   },
   'broker-acl': {

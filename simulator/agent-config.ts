@@ -12,6 +12,8 @@ export interface AgentConfigParams {
   customer?: string;
   /** Enable USB discovery on this sysfs root (a fixture written by writeUsbSysfs). */
   usbSysfsRoot?: string;
+  /** MQTT credentials (username = the agent id), when a hub config is written with them too. */
+  mqttPassword?: string;
 }
 
 /** The raw config object (every networked device on rest+snmp+ssh, TLS mode `tofu`); throws CONFIG_INVALID. */
@@ -24,7 +26,12 @@ export function buildAgentConfig(
     agentId: params.agentId ?? 'sim-agent',
     site: params.site ?? 'sim-site',
     customer: params.customer ?? 'sim-customer',
-    mqtt: { url: params.mqttUrl },
+    mqtt: {
+      url: params.mqttUrl,
+      ...(params.mqttPassword !== undefined
+        ? { username: params.agentId ?? 'sim-agent', password: params.mqttPassword }
+        : {}),
+    },
     devices: devices.flatMap((d) =>
       d.usb !== undefined
         ? []

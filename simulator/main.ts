@@ -1,5 +1,5 @@
 /**
- * `hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL] [--trap-target host:port]
+ * `hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL] [--hub-config FILE] [--trap-target host:port]
  *  [--site S] [--customer C] [--agent-id A] [--firmware V] [--usb-sysfs DIR] [--log-level L]`
  * Starts a simulated fleet, prints the control URL, runs until SIGINT/SIGTERM, then stops cleanly.
  */
@@ -9,6 +9,7 @@ import { intFlag, parseFlags, requireFlag } from '../protocols/cli-flags.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { agentConfigYaml } from './agent-config.ts';
 import { createFleet } from './fleet.ts';
+import { hubConfigYaml, newSecret } from './hub-config.ts';
 import type { TrapTarget } from './traps.ts';
 
 const FLAGS = {
@@ -17,6 +18,7 @@ const FLAGS = {
   seed: { type: 'string' },
   'agent-config': { type: 'string' },
   'mqtt-url': { type: 'string' },
+  'hub-config': { type: 'string' },
   'trap-target': { type: 'string' },
   site: { type: 'string' },
   customer: { type: 'string' },
@@ -44,8 +46,11 @@ export async function runSim(args: string[]): Promise<number> {
   const seed = intFlag('sim', 'seed', values.seed, 0, 2 ** 31 - 1) ?? 1;
   const trapTarget = parseTrapTarget(values['trap-target']);
   const agentConfigFile = values['agent-config'];
+  const hubConfigFile = values['hub-config'];
   const mqttUrl =
-    agentConfigFile !== undefined ? requireFlag('sim', 'mqtt-url', values['mqtt-url']) : values['mqtt-url'];
+    agentConfigFile !== undefined || hubConfigFile !== undefined
+      ? requireFlag('sim', 'mqtt-url', values['mqtt-url'])
+      : values['mqtt-url'];
   if (values.firmware !== undefined && !/^\d+\.\d+\.\d+(\.\d+)?$/.test(values.firmware)) {
     throw new AppError(
       ErrorCode.USAGE,
@@ -70,9 +75,24 @@ export async function runSim(args: string[]): Promise<number> {
     const list = fleet.devices();
     const usbRoot = values['usb-sysfs'];
     if (usbRoot !== undefined) await fleet.writeUsbSysfs(usbRoot);
+    // with a hub config, the agent gets MQTT credentials the hub config knows
+    const agentPassword = hubConfigFile !== undefined ? newSecret() : undefined;
+    if (hubConfigFile !== undefined && mqttUrl !== undefined && agentPassword !== undefined) {
+      const yaml = hubConfigYaml(list, {
+        mqttUrl,
+        agentId: values['agent-id'] ?? 'sim-agent',
+        site: values.site ?? 'sim-site',
+        customer: values.customer ?? 'sim-customer',
+        agentPassword,
+        seed,
+        today: new Date().toISOString().slice(0, 10),
+      });
+      await writeFile(hubConfigFile, yaml, { mode: 0o600 });
+    }
     if (agentConfigFile !== undefined && mqttUrl !== undefined) {
       const yaml = agentConfigYaml(list, {
         mqttUrl,
+        ...(agentPassword !== undefined ? { mqttPassword: agentPassword } : {}),
         ...(values['agent-id'] !== undefined ? { agentId: values['agent-id'] } : {}),
         ...(values.site !== undefined ? { site: values.site } : {}),
         ...(values.customer !== undefined ? { customer: values.customer } : {}),
@@ -86,6 +106,7 @@ export async function runSim(args: string[]): Promise<number> {
     );
     process.stdout.write(`control: ${fleet.controlUrl}/sim/devices\n`);
     if (agentConfigFile !== undefined) process.stdout.write(`agent config: ${agentConfigFile}\n`);
+    if (hubConfigFile !== undefined) process.stdout.write(`hub config: ${hubConfigFile}\n`);
     if (usbRoot !== undefined) process.stdout.write(`usb sysfs: ${usbRoot}\n`);
     await new Promise<void>((resolve) => {
       const stop = (): void => {

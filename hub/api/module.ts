@@ -8,6 +8,7 @@ import { Serial } from '../../protocols/health.ts';
 import { parseOrThrow } from '../../protocols/validation.ts';
 import { ContractConfig, DeviceConfig, MaintenanceWindow } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { hubNodeId } from '../node-id.ts';
 import type { OutageModule } from '../outage/module.ts';
 import type { Registry } from '../registry/registry.ts';
 import { bearerToken, checkToken, isPublicPath, isReadMethod } from './auth.ts';
@@ -41,7 +42,8 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
     }
   });
 
-  http.get('/healthz', async () => ({ status: 'ok' }));
+  const node = hubNodeId(config);
+  http.get('/healthz', async () => ({ status: 'ok', node }));
 
   http.get('/metrics', async (_request, reply) => {
     const text = await ctx.metrics.metrics();

@@ -99,13 +99,18 @@ describe('several broker URLs', () => {
     await b.stop('SIGTERM');
     const hub = await startTestHub({
       config: {
-        mqtt: { mode: 'external', urls: [b.url], clientId: 'hezo-hub-fo3', reconnectMinMs: 20, reconnectMaxMs: 100 },
+        node: 'hub-fo3',
+        mqtt: { mode: 'external', urls: [b.url], reconnectMinMs: 20, reconnectMaxMs: 100 },
       },
     });
     cleanups.push(() => hub.close());
     expect(await connectsTo(hub, b.url)).toBe(0);
-    expect((await hub.api('/healthz')).status).toBe(200);
+    const health = await hub.api('/healthz', { token: null });
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', node: 'hub-fo3' });
     await b.start();
     await waitFor(async () => (await connectsTo(hub, b.url)) === 1, { what: 'hub connected late' });
+    // the default persistent-session client id comes from the node id
+    expect(b.log()).toContain('as hezo-hub-hub-fo3');
   });
 });
