@@ -22,7 +22,11 @@ export async function runMigrations(
   steps: readonly MigrationStep[],
   now: () => string = () => new Date().toISOString(),
 ): Promise<number[]> {
-  await store.exec(LEDGER);
+  // CREATE TABLE IF NOT EXISTS races on PostgreSQL's catalog when two nodes start together: serialise it
+  await store.transaction(async (tx) => {
+    if (tx.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['schema_migrations']);
+    await tx.exec(LEDGER);
+  });
   const applied: number[] = [];
   for (let index = 0; index < steps.length; index++) {
     const version = index + 1;
