@@ -171,7 +171,11 @@ export class MqttLink extends EventEmitter {
     this.deps.logger.info({ url: this.brokerUrl, backlog: this.replayTotal }, 'mqtt connected');
     client.publish(this.options.presenceTopic, this.options.onlinePayload(), { qos: 1, retain: true });
     client.subscribe(this.options.commandTopic, { qos: 1 }, (err) => {
-      if (err && gen === this.generation) this.deps.logger.warn({ err: { message: err.message } }, 'subscribe failed');
+      if (!err || gen !== this.generation) return;
+      // Without the cmd subscription the hub cannot reach this agent: drop the connection and connect again
+      // (e.g. a NATS cluster refuses subscriptions for a few seconds while it elects a new JetStream leader).
+      this.deps.logger.warn({ err: { message: err.message }, url: this.brokerUrl }, 'subscribe failed; reconnecting');
+      client.end(true);
     });
     this.emit('connected');
     this.pump();

@@ -29,8 +29,13 @@ export const COMMANDS: Record<string, CommandSpec> = {
   sim: {
     summary: 'a simulated fleet of Poly devices with fault injection',
     usage:
-      'hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL [--agent-id A] [--agent-password P]]',
+      'hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL [--agent-id A] [--agent-password P]] [--hub-config FILE]',
     run: async (args) => (await import('../simulator/main.ts')).runSim(args),
+  },
+  'broker-acl': {
+    summary: "an external broker's ACL/users from the hub config (agents publish only under their own topics)",
+    usage: 'hezo broker-acl --config FILE --format mosquitto|nats|emqx [--out DIR]',
+    run: async (args) => (await import('../hub/broker/acl-cli.ts')).runBrokerAcl(args),
   },
   sla: {
     summary: 'SLA clock arithmetic: `hezo sla deadlines --priority P1|P2|P3 --opened ISO ...`',

@@ -8,6 +8,7 @@ import { Serial } from '../../protocols/health.ts';
 import { parseOrThrow } from '../../protocols/validation.ts';
 import { ContractConfig, DeviceConfig, MaintenanceWindow } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { hubNodeId } from '../node-id.ts';
 import type { OutageModule } from '../outage/module.ts';
 import { checkContractReferences, checkDeviceReferences } from '../registry/references.ts';
 import type { Registry } from '../registry/registry.ts';
@@ -29,13 +30,12 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
   installErrorHandlers(http);
   installBodyGuard(http);
 
-  http.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
-
+  const node = hubNodeId(ctx.config);
   // 503 + reasons while store writes wait for a retry (disk full): monitors that check `ok` see it (README).
   http.get('/healthz', { config: { access: 'public' } }, async (_request, reply) => {
     const storage = storageHealthOf(ctx).status();
-    if (storage.status === 'ok') return { status: 'ok' };
-    return reply.status(503).send({ status: 'degraded', reasons: storage.reasons, freeBytes: storage.freeBytes });
+    if (storage.status === 'ok') return { status: 'ok', node };
+    return reply.status(503).send({ status: 'degraded', node, reasons: storage.reasons, freeBytes: storage.freeBytes });
   });
 
   http.get('/metrics', { config: { access: 'internal' } }, async (_request, reply) => {

@@ -111,7 +111,7 @@ export class ExternalBroker implements MqttTransport {
     client.on('connect', (connack) => {
       if (gen !== this.generation) return;
       this.onConnect(client, url, connack.sessionPresent, gen).catch((err: unknown) => {
-        this.log.warn({ err: (err as Error).message, url: redactBrokerUrl(url) }, 'external broker subscribe failed');
+        this.log.error({ err: (err as Error).message, url: redactBrokerUrl(url) }, 'external broker subscribe failed');
         client.end(true);
       });
     });
@@ -128,7 +128,8 @@ export class ExternalBroker implements MqttTransport {
     );
     if (gen !== this.generation) return;
     const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
-    if (refused.length > 0) this.log.error({ refused }, 'external broker refused subscriptions');
+    // Not subscribed = not listening: reconnect (with back-off) rather than run deaf.
+    if (refused.length > 0) throw new Error(`refused subscriptions: ${refused.join(', ')}`);
     this.isConnectedNow = true;
     this.failover?.connected();
     this.connects.labels(redactBrokerUrl(url)).inc();

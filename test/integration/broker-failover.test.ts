@@ -3,21 +3,12 @@
  * independent Mosquittos A and B: when A stops, agent and hub both move to B (with back-off) and carry on; when B
  * stops and A is back, they move back. The first URL being dead at start is no problem either.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MqttLink } from '../../agent/mqtt-link.ts';
-import { Outbox } from '../../agent/outbox.ts';
 import type { HubModuleFactory } from '../../hub/context.ts';
-import { systemClock } from '../../protocols/clock.ts';
-import { encodeMessage } from '../../protocols/messages.ts';
-import { topics } from '../../protocols/topics.ts';
-import { makeHealthRecord, makePresence } from '../helpers/health-record.ts';
 import { startTestHub, type TestHub } from '../helpers/hub-fixture.ts';
 import { freePort } from '../helpers/mosquitto.ts';
 import { startPersistentMosquitto } from '../helpers/mosquitto-persistent.ts';
+import { type OutboxLink, startOutboxLink } from '../helpers/outbox-link.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -34,54 +25,10 @@ function counter(into: Set<string>): HubModuleFactory[] {
   ];
 }
 
-function startLink(urls: string[]): { link: MqttLink; outbox: Outbox; acked: string[]; append(n: number): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'hezo-agent-fo-'));
-  const outbox = new Outbox(dir, 100_000);
-  outbox.open();
-  const link = new MqttLink(
-    {
-      urls,
-      clientId: 'hezo-agent-site-a-agent-1',
-      keepaliveS: 10,
-      maxInflight: 20,
-      presenceTopic: topics.presence('site-a', 'agent-1'),
-      commandTopic: topics.commandsFor('site-a', 'agent-1'),
-      onlinePayload: () => encodeMessage('presence', makePresence('online')),
-      offlinePayload: () => encodeMessage('presence', makePresence('offline')),
-      reconnectMinMs: 20,
-      reconnectMaxMs: 200,
-    },
-    { outbox, logger: pino({ level: 'silent' }), clock: systemClock },
-  );
-  const acked: string[] = [];
-  link.on('acked', (row: { payload: string }) => {
-    const record = JSON.parse(row.payload) as { seq: number; identity: { serial: string } };
-    acked.push(`${record.identity.serial}#${record.seq}`);
-  });
-  link.start();
-  cleanups.push(async () => {
-    await link.stop();
-    outbox.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    link,
-    outbox,
-    acked,
-    append(n) {
-      for (let i = 0; i < n; i++) {
-        outbox.append([
-          {
-            kind: 'health',
-            topic: topics.health('site-a', 'agent-1', 'SN-FO'),
-            make: (seq) => encodeMessage('health', makeHealthRecord({ serial: 'SN-FO', seq })),
-            seq: true,
-          },
-        ]);
-      }
-      link.pump();
-    },
-  };
+function startLink(urls: string[]): OutboxLink {
+  const link = startOutboxLink(urls);
+  cleanups.push(() => link.close());
+  return link;
 }
 
 async function connectsTo(hub: TestHub, url: string): Promise<number> {
@@ -152,13 +99,18 @@ describe('several broker URLs', () => {
     await b.stop('SIGTERM');
     const hub = await startTestHub({
       config: {
-        mqtt: { mode: 'external', urls: [b.url], clientId: 'hezo-hub-fo3', reconnectMinMs: 20, reconnectMaxMs: 100 },
+        node: 'hub-fo3',
+        mqtt: { mode: 'external', urls: [b.url], reconnectMinMs: 20, reconnectMaxMs: 100 },
       },
     });
     cleanups.push(() => hub.close());
     expect(await connectsTo(hub, b.url)).toBe(0);
-    expect((await hub.api('/healthz')).status).toBe(200);
+    const health = await hub.api('/healthz', { token: null });
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', node: 'hub-fo3' });
     await b.start();
     await waitFor(async () => (await connectsTo(hub, b.url)) === 1, { what: 'hub connected late' });
+    // the default persistent-session client id comes from the node id
+    expect(b.log()).toContain('as hezo-hub-hub-fo3');
   });
 });
