@@ -83,7 +83,7 @@
           h(
             'tr',
             { 'data-kind': e.kind || '' },
-            h('td', { text: T.dateTime(e.at, tz) }),
+            h('td', { class: 'when', text: T.dateTime(e.at, tz) }),
             h('td', {
               text: e.kind === 'transition' || e.kind === 'opened' || !e.kind ? `${e.from ?? '∅'} → ${e.to}` : e.kind,
             }),

@@ -46,7 +46,8 @@ beforeAll(async () => {
   // An acme device on the site with the current contract (krakow-hq), networked (a power-off silences it).
   const i = all.findIndex((d, idx) => siteOf(idx).site === 'krakow-hq' && d.usb === undefined);
   expect(i).toBeGreaterThanOrEqual(0);
-  target = { serial: all[i]!.serial, name: all[i]!.systemName };
+  const device = all[i]!;
+  target = { serial: device.serial, name: 'systemName' in device ? device.systemName : device.serial };
   browserHandle = await launchChromium();
   deskContext = await browserHandle.browser.newContext({
     viewport: { width: 1920, height: 1080 },
