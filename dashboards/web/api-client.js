@@ -52,6 +52,7 @@
   /** The session is gone: say so and go back to sign-in (which shows "your session expired"). */
   function expired() {
     sessionStorage.removeItem(CSRF_KEY);
+    sessionStorage.removeItem(TOKEN_KEY);
     const next = location.pathname + location.hash;
     location.assign(`/signin?expired=1&next=${encodeURIComponent(next)}`);
   }

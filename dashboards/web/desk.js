@@ -105,7 +105,10 @@
             'td',
             {},
             h('div', { class: 'room', text: room }),
-            h('div', { class: 'serial', text: `${t.id} · ${room === t.serial ? '' : `${t.serial} · `}${t.title}` }),
+            h('div', {
+              class: 'serial',
+              text: `${t.id} · ${room === t.serial ? '' : `${t.serial} · `}${window.HezoText.shortTitle(t)}`,
+            }),
           ),
           h('td', { class: 'opt', text: t.customer || '-' }),
           h('td', { class: 'opt', text: TICKET_STATE[t.state] || t.state }),
@@ -184,14 +187,16 @@
         window.HezoDeskTicket.onStream(msg);
       },
     });
-    setInterval(() => {
+    const tick = () => {
       const tz = desk.defaultCalendar?.timeZone;
       $('clock').textContent =
         new Date(desk.now()).toLocaleTimeString('en-GB', { timeZone: tz, hour12: false }) +
         (tz ? ` ${tz.split('/').at(-1)}` : '');
       renderQueue();
       window.HezoDeskTicket.tick();
-    }, 1000);
+    };
+    tick();
+    setInterval(tick, 1000);
     window.addEventListener('hashchange', route);
     route();
   }

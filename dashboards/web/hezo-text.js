@@ -154,6 +154,7 @@
         else if (warned.includes(clock) || remainingMs <= WARN_BEFORE_MS) status = 'warned';
         else status = 'running';
       } else if (due && (closed || stateIdx > ORDER.indexOf(ENDED_AFTER[clock]) - 1)) status = 'met';
+      else if (clock === 'delivery' && ticket.priority === 'P3') status = 'none';
       else status = 'not-started';
       out.push({ clock, label: CLOCK_LABEL[clock], due, running, status, remainingMs });
     }
@@ -176,12 +177,24 @@
         return formatSpan(c.remainingMs);
       case 'met':
         return '✓ met';
+      case 'none':
+        return 'none for P3 (SLA-13)';
       default:
         return 'not started';
     }
   }
 
+  /** The title without its leading `<model> <serial>` (the room and serial are shown next to it anyway). */
+  function shortTitle(t) {
+    const prefix = `${t.model || ''} ${t.serial}`.trim();
+    const title = String(t.title || '');
+    if (title.startsWith(`${prefix}: `)) return title.slice(prefix.length + 2);
+    if (title.startsWith(`${prefix} `)) return title.slice(prefix.length + 1);
+    return title;
+  }
+
   window.HezoText = {
+    shortTitle,
     deviceReason,
     problemText,
     failedChannels,

@@ -122,7 +122,7 @@
         h('span', { class: `prio ${t.priority}`, text: t.priority }),
         ` ${portal.roomOf(t.serial)} · ${t.id}`,
       ),
-      h('p', { text: t.title }),
+      h('p', { 'data-testid': 'portal-ticket-title', text: T.shortTitle(t) }),
       h(
         'p',
         { 'data-testid': 'portal-ticket-state' },
