@@ -56,12 +56,19 @@
     return REASON_TEXT[base] || String(base).replaceAll('-', ' ');
   }
 
-  /** Why a device is in its state, in words: from its problems (degraded), its reason and evidence. */
-  function deviceReason(d) {
+  /**
+   * Why a device is in its state, in words: from its problems (degraded), its reason, and its open ticket when
+   * given (the summary's evidence lines name the channels; the automatic title says it in words once the summary
+   * became the evidence summary).
+   */
+  function deviceReason(d, ticket) {
     if (!d) return '';
     if (d.reason === 'all-channels-failed') {
-      const channels = failedChannels(d.evidence);
-      return channels.length ? `no answer on ${joinWords(channels)}` : 'no answer on any channel';
+      const evidence = d.evidence || (ticket?.summary ? ticket.summary.split('\n') : []);
+      const channels = failedChannels(evidence);
+      if (channels.length) return `no answer on ${joinWords(channels)}`;
+      const fromTitle = /: (no answer on [^:]+)$/.exec(ticket?.title || '');
+      return fromTitle ? fromTitle[1] : 'no answer on any channel';
     }
     if (Array.isArray(d.problems) && d.problems.length > 0) {
       return [...new Set(d.problems.map((p) => problemText(p, d.evidence)))].join(', ');
@@ -142,7 +149,10 @@
     const out = [];
     for (const clock of Object.keys(CLOCK_DUE)) {
       const due = sla[CLOCK_DUE[clock]];
-      const running = Boolean(due) && RUNNING_IN[clock].includes(ticket.state) && ticket.coverage !== 'none';
+      const running =
+        Boolean(due) &&
+        ticket.coverage !== 'none' &&
+        (Array.isArray(sla.running) ? sla.running.includes(clock) : RUNNING_IN[clock].includes(ticket.state));
       const remainingMs = due ? Date.parse(due) - nowMs : null;
       let status;
       if (breached.includes(clock) || (running && remainingMs <= 0)) status = 'breached';

@@ -18,11 +18,10 @@
   portal.devices = () => [...(portal.live?.model.devices.values() || [])].filter(mine);
   portal.roomOf = (serial) => portal.live?.model.devices.get(serial)?.name || serial;
 
-  /** Evidence lines of the room's open ticket (its summary), to say the reason in words. */
-  function evidenceOf(serial) {
-    for (const t of portal.live?.model.tickets.values() || [])
-      if (t.serial === serial && t.summary) return t.summary.split('\n');
-    return [];
+  /** The room's open ticket, to say the reason in words. */
+  function ticketOf(serial) {
+    for (const t of portal.live?.model.tickets.values() || []) if (t.serial === serial) return t;
+    return undefined;
   }
 
   function renderRooms() {
@@ -40,7 +39,7 @@
             : h('div', {
                 class: 'hint',
                 'data-testid': 'room-reason',
-                text: T.deviceReason({ ...d, evidence: evidenceOf(d.serial) }),
+                text: T.deviceReason(d, ticketOf(d.serial)),
               }),
           h('div', {
             class: 'hint',

@@ -149,6 +149,13 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     expect(await offered()).toEqual(['replacement_delivered']);
     await desk.screenshot({ path: artifactPath('desk-ticket.png'), fullPage: false });
 
+    // Evidence: service tests as a table in the inline viewer; the device's recent health as a chart.
+    await desk.waitForSelector('[data-testid="evidence"][data-name="service-tests.json"]', { timeout: 30_000 });
+    await desk.click('[data-testid="evidence"][data-name="service-tests.json"] [data-testid="evidence-view"]');
+    await desk.waitForSelector('[data-testid="evidence-viewer"] [data-testid="json-table"] td');
+    expect(await desk.locator('[data-testid="health-chart"] rect').count()).toBeGreaterThan(0);
+    await desk.screenshot({ path: artifactPath('desk-ticket-evidence.png'), fullPage: true });
+
     // The portal shows the history of the steps, and still only acme rooms.
     await portal.click(`[data-testid="portal-ticket"][data-ticket-id="${ticketId}"] summary`);
     await portal.waitForSelector(
@@ -170,7 +177,12 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     expect(await card.locator('[data-testid="ticket-title"]').textContent()).toMatch(/down: no answer on /);
     expect(await card.locator('[data-testid="ticket-coverage"]').textContent()).toBe('✓ covered by HZ-2025-0107');
     const tile = noc.locator(`[data-testid="device"][data-serial="${target.serial}"]`);
-    expect(await tile.locator('[data-testid="device-reason"]').textContent()).toMatch(/^no answer on /);
+    // The channels by name, even after the evidence summary replaced the detector's lines on the ticket.
+    expect(await tile.locator('[data-testid="device-reason"]').textContent()).toMatch(/^no answer on (REST|SNMP|TCP)/);
+    // Only the clocks that run in `replacement_shipped`: delivery (the update clock stopped at acceptance).
+    expect(await card.locator('[data-testid="clock"]').evaluateAll((els) => els.map((e) => e.dataset.clock))).toEqual([
+      'delivery',
+    ]);
     await noc.screenshot({ path: artifactPath('noc-wall-demo.png') });
     await noc.close();
   });
