@@ -108,7 +108,14 @@
         : Array.isArray(value?.results)
           ? value.results
           : null;
-    const cell = (v) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+    const cell = (v) => {
+      if (v === null || v === undefined) return '';
+      if (typeof v !== 'object') return String(v);
+      if (Array.isArray(v)) return v.map(cell).join(', ');
+      return Object.entries(v)
+        .map(([k, x]) => `${k}: ${typeof x === 'object' && x !== null ? JSON.stringify(x) : x}`)
+        .join('; ');
+    };
     if (list?.every((x) => x && typeof x === 'object')) {
       const keys = [...new Set(list.flatMap((x) => Object.keys(x)))];
       return h(

@@ -91,6 +91,13 @@ describe('portal at night, report, desk form, sign-in', () => {
     await clock.waitFor({ timeout: 10_000 });
     expect(await clock.getAttribute('data-status')).toBe('waiting');
     expect(await clock.locator('[data-testid="clock-text"]').textContent()).toBe('starts Mon 08:00');
+    const unlabelled = await portal.evaluate(
+      () =>
+        Array.from(document.querySelectorAll('input, select, textarea')).filter(
+          (el) => ((el as HTMLInputElement).labels?.length ?? 0) === 0,
+        ).length,
+    );
+    expect(unlabelled).toBe(0);
     // Nothing wider than the phone.
     expect(await portal.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await portal.screenshot({ path: artifactPath('portal-phone.png'), fullPage: true });
@@ -151,6 +158,24 @@ describe('portal at night, report, desk form, sign-in', () => {
   it('the desk phone form checks the contract number before sending; the ticket opens with only allowed steps', async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
     await signIn(page, hub.urls.httpUrl, TEST_ADMIN_TOKEN, { role: 'engineer' });
+    // Every control has a label (a wrapping <label>, <label for> or aria-label).
+    const unlabelled = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('input, select, textarea, button'))
+        .filter((el) => {
+          const c = el as HTMLInputElement;
+          const named =
+            (c.labels?.length ?? 0) > 0 ||
+            c.getAttribute('aria-label') ||
+            (el.tagName === 'BUTTON' && el.textContent?.trim());
+          return !named;
+        })
+        .map((el) => el.outerHTML.slice(0, 80)),
+    );
+    expect(unlabelled).toEqual([]);
+    // Keyboard: Tab reaches the queue, Enter opens the ticket.
+    await page.focus('[data-testid="queue-row"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="ticket-page"]');
     await page.click('[data-testid="new-ticket"]');
     await page.selectOption('[data-testid="nt-serial"]', 'X30-0002');
     await page.fill('[data-testid="nt-contract"]', 'HZ-2026-0240');
