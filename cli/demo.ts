@@ -250,6 +250,8 @@ export async function runDemo(args: string[]): Promise<number> {
   const out = [
     'hezo demo is running',
     `  NOC page:      ${demo.urls.nocUrl}`,
+    `  Desk:          ${demo.urls.httpUrl}/desk/?token=${encodeURIComponent(apiToken)}`,
+    `  Portal (acme): ${demo.urls.httpUrl}/portal/?token=${encodeURIComponent(apiToken)}&customer=acme`,
     `  API:           ${demo.urls.httpUrl}/api/devices  (Authorization: Bearer <token>)`,
     `  API token:     ${generatedToken ? `${apiToken}  (generated; set HEZO_API_TOKEN to choose one)` : '(from HEZO_API_TOKEN)'}`,
     `  MQTT broker:   ${demo.urls.mqttUrl}`,
