@@ -147,6 +147,22 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     );
     await step('replacement_shipped', 'replacement_shipped');
     expect(await offered()).toEqual(['replacement_delivered']);
+
+    // The customer agrees a later delivery date in the portal; the desk's delivery clock moves to it.
+    const card = portal.locator(`[data-testid="portal-ticket"][data-ticket-id="${ticketId}"]`);
+    const standardDue = await desk.locator('[data-clock="delivery"] .c-due').textContent();
+    const later = new Date(Date.now() + 10 * 86_400_000);
+    const local = `${later.getFullYear()}-${String(later.getMonth() + 1).padStart(2, '0')}-${String(later.getDate()).padStart(2, '0')}T15:00`;
+    await card.locator('[data-testid="portal-delivery-date"]').fill(local);
+    await card.locator('[data-testid="portal-delivery-date"]').press('Enter');
+    await desk.waitForFunction(
+      (before) => document.querySelector('[data-clock="delivery"] .c-due')?.textContent !== before,
+      standardDue,
+      { timeout: 10_000 },
+    );
+    await desk.waitForSelector('[data-testid="ticket-history"] tr[data-kind="delivery-agreement"]', {
+      timeout: 10_000,
+    });
     await desk.screenshot({ path: artifactPath('desk-ticket.png'), fullPage: false });
 
     // Evidence: service tests as a table in the inline viewer; the device's recent health as a chart.
@@ -164,6 +180,19 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     );
     for (const serial of await portalRooms()) expect(acmeSerials.has(serial)).toBe(true);
     await portal.screenshot({ path: artifactPath('portal.png') });
+
+    // Delivered: the portal shows the return instructions with the 7-day deadline.
+    await step('replacement_delivered', 'replacement_delivered');
+    const instructions = portal.locator(
+      `[data-testid="portal-ticket"][data-ticket-id="${ticketId}"] [data-testid="return-instructions"]`,
+    );
+    await instructions.waitFor({ timeout: 10_000 });
+    expect(await instructions.textContent()).toMatch(/^Return the faulty unit by \d{4}-\d\d-\d\d \d\d:\d\d \(7 days\)/);
+    expect(
+      await portal
+        .locator(`[data-testid="portal-ticket"][data-ticket-id="${ticketId}"] [data-clock="return"]`)
+        .getAttribute('data-status'),
+    ).toMatch(/^(running|warned)$/);
   });
 
   it('the NOC wall shows the room name, the reason in words and the coverage', async () => {
@@ -179,9 +208,9 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     const tile = noc.locator(`[data-testid="device"][data-serial="${target.serial}"]`);
     // The channels by name, even after the evidence summary replaced the detector's lines on the ticket.
     expect(await tile.locator('[data-testid="device-reason"]').textContent()).toMatch(/^no answer on (REST|SNMP|TCP)/);
-    // Only the clocks that run in `replacement_shipped`: delivery (the update clock stopped at acceptance).
+    // Only the clocks that run in `replacement_delivered`: return (update stopped at acceptance, delivery met).
     expect(await card.locator('[data-testid="clock"]').evaluateAll((els) => els.map((e) => e.dataset.clock))).toEqual([
-      'delivery',
+      'return',
     ]);
     await noc.screenshot({ path: artifactPath('noc-wall-demo.png') });
     await noc.close();

@@ -207,6 +207,16 @@ describe('portal at night, report, desk form, sign-in', () => {
       .evaluateAll((els) => els.map((e) => e.dataset.priority));
     expect(order[0]).toBe('P1');
     await page.screenshot({ path: artifactPath('desk-1366.png') });
+    // Filters: priority, and SLA "paused / not started" (the two sent at night, not the running P1).
+    const shown = (attr: string) =>
+      page.locator('[data-testid="queue-row"]').evaluateAll((els, a) => els.map((e) => e.getAttribute(a)), attr);
+    await page.selectOption('[data-testid="f-priority"]', 'P3');
+    expect(await shown('data-priority')).toEqual(['P3']);
+    await page.selectOption('[data-testid="f-priority"]', '');
+    await page.selectOption('[data-testid="f-sla"]', 'paused');
+    expect((await shown('data-priority')).sort()).toEqual(['P2', 'P2', 'P3']);
+    await page.selectOption('[data-testid="f-customer"]', 'globex');
+    expect(await shown('data-serial')).toEqual(['X70-0003']);
     await page.close();
   });
 
