@@ -238,7 +238,7 @@
       field(
         'Later delivery date agreed with the customer',
         date,
-        `standard: ${T.dateTime(t.sla.deliveryDue, window.HezoDesk.calendarOf(t.customer)?.timeZone)}`,
+        `due now: ${T.dateTime(t.sla.deliveryDue, window.HezoDesk.calendarOf(t.customer)?.timeZone)}`,
       ),
       h('button', { type: 'submit', class: 'secondary', text: 'Record agreed date' }),
     );

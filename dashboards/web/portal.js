@@ -90,7 +90,7 @@
       field(
         'Prefer a later delivery? Pick the date',
         date,
-        `Standard delivery: by ${T.dateTime(t.sla.deliveryDue, tz())}`,
+        `Delivery due by ${T.dateTime(t.sla.deliveryDue, tz())}`,
       ),
       h('button', { type: 'submit', class: 'secondary', text: 'Agree this date' }),
       ' ',
@@ -101,7 +101,7 @@
   function ticketCard(t, isOpen) {
     const details = h('details', { 'data-testid': 'portal-history' }, h('summary', { text: 'History' }));
     const history = portal.history.get(t.id);
-    if (history) details.append(P.historyTable(history, tz()));
+    if (history) details.append(P.historyTable(customerHistory(history), tz()));
     details.addEventListener('toggle', () => {
       if (details.open) void loadHistory(t.id);
     });
@@ -133,6 +133,22 @@
       isOpen ? deliveryForm(t) : null,
       details,
     );
+  }
+
+  /**
+   * What the customer sees of the history: state changes, contacts and delivery agreements (what was said to them
+   * or agreed with them); the monitor's evidence, attachments and internal notes stay on the desk.
+   * (Notes marked visible to the customer come with the users-and-roles update.)
+   */
+  function customerHistory(history) {
+    const out = [];
+    for (const e of history) {
+      if (e.kind === 'opened' || e.from === null) out.push({ ...e, note: 'ticket opened' });
+      else if (e.kind === 'transition') out.push({ ...e, note: '' });
+      else if (e.kind === 'contact' || e.kind === 'delivery-agreement') out.push(e);
+      else if (e.kind === 'note' && e.visibility === 'customer') out.push(e);
+    }
+    return out;
   }
 
   async function loadHistory(id) {

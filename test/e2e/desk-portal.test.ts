@@ -178,6 +178,12 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
       `[data-testid="portal-ticket"][data-ticket-id="${ticketId}"] [data-testid="ticket-history"] tr[data-kind="contact"]`,
       { timeout: 10_000 },
     );
+    // The customer sees the steps and what was said to them, not the monitor's internal evidence notes.
+    const portalHistory = await portal
+      .locator(`[data-testid="portal-ticket"][data-ticket-id="${ticketId}"] [data-testid="ticket-history"] tbody tr`)
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
+    expect(portalHistory).not.toContain('attachment');
+    expect(portalHistory).toContain('delivery-agreement');
     for (const serial of await portalRooms()) expect(acmeSerials.has(serial)).toBe(true);
     await portal.screenshot({ path: artifactPath('portal.png') });
 
