@@ -87,11 +87,7 @@
           }
         },
       },
-      field(
-        'Prefer a later delivery? Pick the date',
-        date,
-        `Delivery due by ${T.dateTime(t.sla.deliveryDue, tz())}`,
-      ),
+      field('Prefer a later delivery? Pick the date', date, `Delivery due by ${T.dateTime(t.sla.deliveryDue, tz())}`),
       h('button', { type: 'submit', class: 'secondary', text: 'Agree this date' }),
       ' ',
       out,
