@@ -148,6 +148,7 @@
     const id = currentTicketId();
     if (id) window.HezoDeskTicket.show(id);
     else if (location.hash === '#/new') window.HezoDeskForm.show();
+    else if (location.hash === '#/report') window.HezoDeskReport.show();
     renderQueue();
   }
 
@@ -166,6 +167,9 @@
     $('sign-out').addEventListener('click', () => void api.signOut());
     $('new-ticket').addEventListener('click', () => {
       location.hash = '#/new';
+    });
+    $('reports').addEventListener('click', () => {
+      location.hash = '#/report';
     });
     try {
       desk.lifecycle = (await api.get('/api/lifecycle')).transitions;

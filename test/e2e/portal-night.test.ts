@@ -207,6 +207,19 @@ describe('portal at night, report, desk form, sign-in', () => {
       .evaluateAll((els) => els.map((e) => e.dataset.priority));
     expect(order[0]).toBe('P1');
     await page.screenshot({ path: artifactPath('desk-1366.png') });
+    // Engineers get the same report for any customer.
+    await page.click('[data-testid="reports"]');
+    await page.selectOption('[data-testid="rp-customer"]', 'globex');
+    await page.fill('[data-testid="rp-month"]', '2026-11');
+    const download = page.waitForEvent('download');
+    await page.click('[data-testid="rp-csv"]');
+    const globexCsv = readFileSync(await (await download).path(), 'utf8');
+    expect(
+      globexCsv
+        .split('\r\n')
+        .filter((r) => r.startsWith('ticket,'))
+        .map((r) => r.split(',')[4]),
+    ).toEqual(['X70-0003']);
     // Filters: priority, and SLA "paused / not started" (the two sent at night, not the running P1).
     const shown = (attr: string) =>
       page.locator('[data-testid="queue-row"]').evaluateAll((els, a) => els.map((e) => e.getAttribute(a)), attr);
