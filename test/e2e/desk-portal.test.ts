@@ -4,7 +4,7 @@
  * acknowledges it, logs a contact, verifies, accepts and ships; the customer's portal (a second browser context)
  * shows each step live and never another customer's room. Screenshots at 1920x1080 under test-artifacts/.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -108,6 +108,10 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     off();
     expect(eventAt).toBeDefined();
     expect(shownAt - eventAt!).toBeLessThanOrEqual(2000);
+    writeFileSync(
+      artifactPath('desk-queue-latency.txt'),
+      `hub ticket event -> desk queue row: ${shownAt - eventAt!} ms\n`,
+    );
     expect(await row.locator('.room').textContent()).toBe(target.name);
     expect(await row.locator('[data-testid="next-clock"]').textContent()).toMatch(/^(◆ )?Reaction: /);
 
