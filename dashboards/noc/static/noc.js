@@ -301,7 +301,7 @@
         return h(
           'div',
           { class: 'customer', 'data-testid': 'customer', 'data-customer': customer },
-          h('h3', { text: customer }),
+          h('h3', { text: model.calendars.get(customer)?.name || customer }),
           ...[...sites.keys()].sort().map((site) => {
             const devices = sites
               .get(site)
