@@ -292,6 +292,8 @@ export async function runDemo(args: string[]): Promise<number> {
   const out = [
     'hezo demo is running',
     `  NOC page:      ${demo.urls.nocUrl}`,
+    `  Desk:          ${demo.urls.httpUrl}/desk/?token=${encodeURIComponent(apiToken)}`,
+    `  Portal (acme): ${demo.urls.httpUrl}/portal/?token=${encodeURIComponent(apiToken)}&customer=acme`,
     `  API:           ${demo.urls.httpUrl}/api/devices  (Authorization: Bearer <token>)`,
     `  API token:     ${generatedToken ? `${apiToken}  (generated; set HEZO_API_TOKEN to choose one)` : '(from HEZO_API_TOKEN)'}`,
     `  Sign in:       ${demo.urls.httpUrl}/api/session as ${demo.logins.map((l) => l.name).join(', ')}`,

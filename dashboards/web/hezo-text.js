@@ -56,12 +56,19 @@
     return REASON_TEXT[base] || String(base).replaceAll('-', ' ');
   }
 
-  /** Why a device is in its state, in words: from its problems (degraded), its reason and evidence. */
-  function deviceReason(d) {
+  /**
+   * Why a device is in its state, in words: from its problems (degraded), its reason, and its open ticket when
+   * given (the summary's evidence lines name the channels; the automatic title says it in words once the summary
+   * became the evidence summary).
+   */
+  function deviceReason(d, ticket) {
     if (!d) return '';
     if (d.reason === 'all-channels-failed') {
-      const channels = failedChannels(d.evidence);
-      return channels.length ? `no answer on ${joinWords(channels)}` : 'no answer on any channel';
+      const evidence = d.evidence || (ticket?.summary ? ticket.summary.split('\n') : []);
+      const channels = failedChannels(evidence);
+      if (channels.length) return `no answer on ${joinWords(channels)}`;
+      const fromTitle = /: (no answer on [^:]+)$/.exec(ticket?.title || '');
+      return fromTitle ? fromTitle[1] : 'no answer on any channel';
     }
     if (Array.isArray(d.problems) && d.problems.length > 0) {
       return [...new Set(d.problems.map((p) => problemText(p, d.evidence)))].join(', ');
@@ -142,7 +149,10 @@
     const out = [];
     for (const clock of Object.keys(CLOCK_DUE)) {
       const due = sla[CLOCK_DUE[clock]];
-      const running = Boolean(due) && RUNNING_IN[clock].includes(ticket.state) && ticket.coverage !== 'none';
+      const running =
+        Boolean(due) &&
+        ticket.coverage !== 'none' &&
+        (Array.isArray(sla.running) ? sla.running.includes(clock) : RUNNING_IN[clock].includes(ticket.state));
       const remainingMs = due ? Date.parse(due) - nowMs : null;
       let status;
       if (breached.includes(clock) || (running && remainingMs <= 0)) status = 'breached';
@@ -154,6 +164,7 @@
         else if (warned.includes(clock) || remainingMs <= WARN_BEFORE_MS) status = 'warned';
         else status = 'running';
       } else if (due && (closed || stateIdx > ORDER.indexOf(ENDED_AFTER[clock]) - 1)) status = 'met';
+      else if (clock === 'delivery' && ticket.priority === 'P3') status = 'none';
       else status = 'not-started';
       out.push({ clock, label: CLOCK_LABEL[clock], due, running, status, remainingMs });
     }
@@ -176,12 +187,24 @@
         return formatSpan(c.remainingMs);
       case 'met':
         return '✓ met';
+      case 'none':
+        return 'none for P3 (SLA-13)';
       default:
         return 'not started';
     }
   }
 
+  /** The title without its leading `<model> <serial>` (the room and serial are shown next to it anyway). */
+  function shortTitle(t) {
+    const prefix = `${t.model || ''} ${t.serial}`.trim();
+    const title = String(t.title || '');
+    if (title.startsWith(`${prefix}: `)) return title.slice(prefix.length + 2);
+    if (title.startsWith(`${prefix} `)) return title.slice(prefix.length + 1);
+    return title;
+  }
+
   window.HezoText = {
+    shortTitle,
     deviceReason,
     problemText,
     failedChannels,

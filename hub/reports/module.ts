@@ -9,7 +9,8 @@ import { createCalendarResolver } from '../calendar/business-calendar.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { loadReportInput } from './report-data.ts';
-import { buildSlaReport, monthRange, slaReportCsv } from './sla-report.ts';
+import { buildSlaReport, monthRange } from './sla-report.ts';
+import { slaReportCsv } from './sla-report-csv.ts';
 
 const ReportQuery = z.strictObject({
   customer: z.string().min(1).max(64),

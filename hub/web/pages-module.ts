@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createCalendarResolver } from '../calendar/business-calendar.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { ALLOWED_TRANSITIONS } from '../tickets/lifecycle.ts';
 import { staticFiles } from './static-files.ts';
 
 /** The pages' files: dist/web-static/ in a build (build/build.mjs copies them next to the chunks), else the sources. */
@@ -68,6 +69,9 @@ export function createPagesModule(ctx: HubContext, options: { staticDir?: string
     };
     return { default: describe(null, 'default'), customers: ctx.config.customers.map((c) => describe(c.id, c.name)) };
   });
+
+  // The lifecycle the desk's buttons follow (only the steps allowed in the ticket's state are offered).
+  http.get('/api/lifecycle', async () => ({ transitions: ALLOWED_TRANSITIONS }));
 
   return { name: 'pages' };
 }

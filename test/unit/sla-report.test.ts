@@ -11,8 +11,8 @@ import {
   type ReportInput,
   type ReportTicket,
   roomAvailability,
-  slaReportCsv,
 } from '../../hub/reports/sla-report.ts';
+import { slaReportCsv } from '../../hub/reports/sla-report-csv.ts';
 
 const cal = new BusinessCalendar(BusinessCalendarConfig.parse({}));
 const ms = (iso: string) => Date.parse(iso);

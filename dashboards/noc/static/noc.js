@@ -96,7 +96,9 @@
     const out = [];
     for (const clock of Object.keys(CLOCK_DUE)) {
       const due = sla[CLOCK_DUE[clock]];
-      const running = Boolean(due) && isRunning(clock, ticket.state);
+      // The hub says which clocks run (hub/tickets/lifecycle.ts); older hubs: the page's own rule.
+      const running =
+        Boolean(due) && (Array.isArray(sla.running) ? sla.running.includes(clock) : isRunning(clock, ticket.state));
       const isBreached = breached.includes(clock) || (running && Date.parse(due) <= now());
       if (!running && !isBreached) continue;
       const remainingMs = due ? Date.parse(due) - now() : Number.NEGATIVE_INFINITY;
@@ -128,10 +130,10 @@
     return d?.name || serial;
   }
 
-  /** Evidence lines of the device's open ticket (its summary), for reasons in words on the tile. */
-  function evidenceOf(serial) {
-    for (const t of model.tickets.values()) if (t.serial === serial && t.summary) return t.summary.split('\n');
-    return [];
+  /** The device's open ticket (its summary has the evidence lines, its title the problem in words). */
+  function ticketOf(serial) {
+    for (const t of model.tickets.values()) if (t.serial === serial) return t;
+    return undefined;
   }
 
   function clockText(c, ticket) {
@@ -303,7 +305,7 @@
         return h(
           'div',
           { class: 'customer', 'data-testid': 'customer', 'data-customer': customer },
-          h('h3', { text: customer }),
+          h('h3', { text: model.calendars.get(customer)?.name || customer }),
           ...[...sites.keys()].sort().map((site) => {
             const devices = sites
               .get(site)
@@ -322,7 +324,7 @@
 
   function deviceTile(d) {
     const state = STATE_LABEL[d.state] ? d.state : 'unknown';
-    const why = T.deviceReason({ ...d, evidence: evidenceOf(d.serial) });
+    const why = T.deviceReason(d, ticketOf(d.serial));
     const sub = d.state === 'up' ? d.model : [why, formatSince(d.since)].filter(Boolean).join(' · ');
     return h(
       'div',
@@ -335,7 +337,7 @@
       },
       h('div', { class: 'st', text: `${STATE_LABEL[state]}${d.maintenance ? ' (maint.)' : ''}` }),
       h('div', { class: 'nm', text: d.name || d.serial }),
-      h('div', { class: 'serial', text: d.name ? d.serial : d.model }),
+      d.name ? h('div', { class: 'serial', text: d.serial }) : null,
       h('div', { class: 'sub', 'data-testid': 'device-reason', text: sub || d.serial }),
       d.identityAlerts && d.identityAlerts.length > 0
         ? h('div', {
