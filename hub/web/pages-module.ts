@@ -71,7 +71,7 @@ export function createPagesModule(ctx: HubContext, options: { staticDir?: string
   });
 
   // The lifecycle the desk's buttons follow (only the steps allowed in the ticket's state are offered).
-  http.get('/api/lifecycle', async () => ({ transitions: ALLOWED_TRANSITIONS }));
+  http.get('/api/lifecycle', { config: { access: 'read' } }, async () => ({ transitions: ALLOWED_TRANSITIONS }));
 
   return { name: 'pages' };
 }
