@@ -2,6 +2,8 @@
  * The hub's detection path without sockets: real ingest (boundary checks, clock offsets), real registry and
  * outage module over an in-memory SQLite, on a ManualClock. `send*` publish as an agent would (topic + JSON).
  */
+
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import { Registry as MetricsRegistry } from 'prom-client';
 import { HubConfig } from '../../hub/config.ts';
@@ -51,7 +53,8 @@ export async function startDetectionSlice(
     logger: pino({ level: 'silent' }),
     metrics: new MetricsRegistry(),
     services: {},
-    http: undefined as unknown as HubContext['http'],
+    // never listens: the registry and outage modules register their routes on it
+    http: Fastify(),
   };
   const registryModule = createRegistryModule(ctx);
   const outage = createOutageModule(ctx, registryModule.registry);
