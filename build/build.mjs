@@ -57,6 +57,13 @@ const common = {
   absWorkingDir: ROOT,
 };
 
+/** One more entry bundled like dist/agent.js (benchmarks measure their agent harness this way), into dist/. */
+export async function bundleOne(entry, outName) {
+  const outfile = join(DIST, outName);
+  await build({ ...common, metafile: false, entryPoints: [join(ROOT, entry)], outfile });
+  return outfile;
+}
+
 export async function runBuild({ ifStale = false } = {}) {
   if (ifStale) {
     const reason = staleReason(ROOT);
