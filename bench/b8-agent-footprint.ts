@@ -71,7 +71,7 @@ function exporterConfig(devices: readonly SimNetworkDeviceInfo[]): string {
 }
 
 /** Node flags of the agent in production (deploy/hezo-agent.service, docker-compose.yml). */
-const AGENT_NODE_ARGS = ['--enable-source-maps', '--max-old-space-size=64'];
+const AGENT_NODE_ARGS = ['--enable-source-maps', '--max-old-space-size=64', '--max-semi-space-size=1'];
 
 /** bench/load/agent-proc.ts bundled by esbuild into dist/ (next to node_modules for the native packages). */
 async function bundleAgentProc(): Promise<string> {
