@@ -187,6 +187,8 @@ describe('built output (dist/)', () => {
       /^ExecStart=\/usr\/bin\/node --enable-source-maps --max-old-space-size=\d+ --max-semi-space-size=1 \S+\/dist\/agent\.js /m,
     );
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
-    expect(compose).toContain('"--enable-source-maps", "--max-old-space-size=64", "--max-semi-space-size=1", "dist/agent.js"');
+    expect(compose).toContain(
+      '"--enable-source-maps", "--max-old-space-size=64", "--max-semi-space-size=1", "dist/agent.js"',
+    );
   });
 });
