@@ -9,9 +9,10 @@ import { mkdirSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { AgentConfig } from '../protocols/agent-config.ts';
 import { SharedV2cSocket } from '../protocols/clients/snmp.ts';
-import { type Clock, systemClock } from '../protocols/clock.ts';
+import { type Clock, monotonicNow, systemClock } from '../protocols/clock.ts';
 import type { HealthRecord } from '../protocols/health.ts';
 import { type DeviceEvent, encodeMessage, type Heartbeat, type Presence } from '../protocols/messages.ts';
+import { brokerUrls } from '../protocols/mqtt-failover.ts';
 import { topics } from '../protocols/topics.ts';
 import { TransferStore } from './attachments.ts';
 import { CertTrustStore } from './cert-trust.ts';
@@ -19,10 +20,13 @@ import { CommandHandler } from './commands.ts';
 import { collectSecrets, isUsbDevice } from './config.ts';
 import { type DeviceEventType, DevicePoller } from './device-poller.ts';
 import { type IdentityChange, IdentityStore, RebootLedger } from './identity-trust.ts';
+import { LivenessWatch, realLivenessProbes } from './liveness.ts';
 import { LogCache } from './log-cache.ts';
 import { MqttLink } from './mqtt-link.ts';
-import type { RecordContext, RecordDraft } from './normalise.ts';
+import { normalise, type RecordContext, type RecordDraft } from './normalise.ts';
 import { Outbox } from './outbox.ts';
+import { splitPeripherals, withPeripheralHosts } from './peripherals.ts';
+import { type ReceivedTrap, type TrapCounters, TrapReceiver } from './traps/trap-receiver.ts';
 import { UsbWatcher } from './usb-watch.ts';
 
 export const AGENT_VERSION = '0.1.0';
@@ -59,6 +63,8 @@ export interface Agent {
     outboxDropped: number;
     replaying: boolean;
     identityChanges: { accepted: number; refused: number };
+    /** The trap receiver's bound UDP port and counters (when `traps.enabled`). */
+    traps?: TrapCounters & { port: number };
   };
 }
 
@@ -86,6 +92,13 @@ class AgentImpl extends EventEmitter implements Agent {
   private localSeq = 0;
   /** Identity changes (certificate, SSH host key) accepted after a seen reboot, and refused. */
   private readonly identityChanges = { accepted: 0, refused: 0 };
+  private traps: TrapReceiver | undefined;
+  /** Peripheral serial (an E70) -> its host's serial: commands for the peripheral run on the host. */
+  private readonly peripheralHosts = new Map<string, string>();
+  private liveness: LivenessWatch | undefined;
+  /** Devices with a poll running now, and those to poll again as soon as it ends (a trap, a liveness miss). */
+  private readonly polling = new Set<string>();
+  private readonly repollWanted = new Set<string>();
 
   constructor(config: Readonly<AgentConfig>, deps: AgentDeps) {
     super();
@@ -102,6 +115,7 @@ class AgentImpl extends EventEmitter implements Agent {
       outboxDropped: this.outbox?.dropped ?? 0,
       replaying: this.link?.replaying ?? false,
       identityChanges: { ...this.identityChanges },
+      ...(this.traps ? { traps: { ...this.traps.counters, port: this.traps.port } } : {}),
     };
   }
 
@@ -183,7 +197,7 @@ class AgentImpl extends EventEmitter implements Agent {
     return !this.link.connected || this.link.replaying;
   }
 
-  private emitDeviceEvent(serial: string, type: DeviceEventType, detail: string): void {
+  private emitDeviceEvent(serial: string, type: DeviceEventType, detail: string, trapOid?: string): void {
     const event: DeviceEvent = {
       v: 1,
       agentId: this.config.agentId,
@@ -192,6 +206,7 @@ class AgentImpl extends EventEmitter implements Agent {
       replayed: this.isReplayedNow(),
       type,
       detail: detail.slice(0, 1000),
+      ...(trapOid === undefined ? {} : { trapOid: trapOid.slice(0, 200) }),
     };
     if (this.outbox && this.running) {
       const payload = encodeMessage('event', event);
@@ -240,7 +255,12 @@ class AgentImpl extends EventEmitter implements Agent {
   }
 
   private async pollDevice(poller: DevicePoller): Promise<HealthRecord> {
-    const record = this.publishRecord(await poller.poll(this.ctx));
+    const split = splitPeripherals(await poller.poll(this.ctx), poller.peripherals);
+    const record = this.publishRecord(split.host);
+    for (const peripheral of split.peripherals) {
+      this.peripheralHosts.set(peripheral.identity.serial, poller.device.serial);
+      this.publishRecord(peripheral);
+    }
     if (this.running) {
       const degraded = record.components.some((comp) => comp.status === 'failed');
       void this.logCache.maybeRefresh(poller, degraded, this.config.logCache.refreshMs);
@@ -260,26 +280,60 @@ class AgentImpl extends EventEmitter implements Agent {
     this.timers.set(poller.device.serial, cancel);
   }
 
+  /** Polls are scheduled on the monotonic clock: a wall-clock step never stalls or bunches them (issue 19). */
   private async runDevice(poller: DevicePoller): Promise<void> {
-    const started = this.clock.now();
+    const serial = poller.device.serial;
+    const started = monotonicNow(this.clock);
+    this.polling.add(serial);
+    this.repollWanted.delete(serial);
     try {
       await this.pollDevice(poller);
     } catch (err) {
-      this.logger.error({ serial: poller.device.serial, err: { message: (err as Error).message } }, 'poll crashed');
+      this.logger.error({ serial, err: { message: (err as Error).message } }, 'poll crashed');
+    } finally {
+      this.polling.delete(serial);
     }
     if (!this.running) return;
-    this.scheduleDevice(poller, Math.max(0, started + this.config.pollIntervalMs - this.clock.now()));
+    const again = this.repollWanted.delete(serial);
+    this.scheduleDevice(
+      poller,
+      again ? 0 : Math.max(0, started + this.config.pollIntervalMs - monotonicNow(this.clock)),
+    );
+  }
+
+  /**
+   * Poll a device now instead of at its next turn (a trap, a liveness miss); the regular schedule restarts from
+   * this poll. A poll already running is followed at once by one more (requests coalesce).
+   */
+  repollNow(serial: string): void {
+    const poller = this.pollers.get(serial);
+    if (!poller || !this.running) return;
+    if (this.polling.has(serial)) {
+      this.repollWanted.add(serial);
+      return;
+    }
+    this.timers.get(serial)?.();
+    this.scheduleDevice(poller, 0);
+  }
+
+  private onTrap(trap: ReceivedTrap): void {
+    const name = trap.meaning?.name ?? 'unknown trap';
+    const detail = `${name} (${trap.trapOid}) from ${trap.from}${trap.varbinds.length > 0 ? `: ${trap.varbinds.join('; ')}` : ''}`;
+    this.logger.info({ serial: trap.serial, trap: name, trapOid: trap.trapOid }, 'trap received');
+    this.emitDeviceEvent(trap.serial, 'snmp-trap', detail, trap.trapOid);
+    if (trap.meaning?.repoll) this.repollNow(trap.serial);
   }
 
   private async runUsb(): Promise<void> {
-    const started = this.clock.now();
+    const started = monotonicNow(this.clock);
     try {
       await this.pollUsb();
     } catch (err) {
       this.logger.error({ err: { message: (err as Error).message } }, 'usb poll crashed');
     }
     if (!this.running) return;
-    const cancel = this.clock.setTimer(Math.max(0, started + this.config.pollIntervalMs - this.clock.now()), () => {
+    const delayMs = Math.max(0, started + this.config.pollIntervalMs - monotonicNow(this.clock));
+    const cancel = this.clock.setTimer(delayMs, () => {
       void this.track(this.runUsb());
     });
     this.timers.set('usb', cancel);
@@ -338,12 +392,20 @@ class AgentImpl extends EventEmitter implements Agent {
     if (this.running) return;
     await this.init();
     const c = this.config;
+    if (c.traps.enabled && !this.traps) {
+      const traps = new TrapReceiver(c.traps, c.devices, {
+        logger: this.logger,
+        onTrap: (trap) => this.onTrap(trap),
+      });
+      await traps.start();
+      this.traps = traps;
+    }
     this.outbox = new Outbox(c.dataDir, c.outbox.maxRecords);
     this.outbox.open();
     this.running = true;
     const link = new MqttLink(
       {
-        url: c.mqtt.url,
+        urls: brokerUrls(c.mqtt),
         username: c.mqtt.username,
         password: c.mqtt.password,
         caFile: c.mqtt.caFile,
@@ -361,7 +423,7 @@ class AgentImpl extends EventEmitter implements Agent {
     );
     this.link = link;
     this.commands = new CommandHandler({
-      pollers: this.pollers,
+      pollers: withPeripheralHosts(this.pollers, (serial) => this.peripheralHosts.get(serial)),
       certs: this.certs,
       hostKeys: this.hostKeys,
       logCache: this.logCache,
@@ -373,7 +435,7 @@ class AgentImpl extends EventEmitter implements Agent {
       publishReply: (payload) => link.publishQos1(topics.reply(c.site, c.agentId), payload),
       publishAttachment: (payload) => link.publishQos1(topics.attachment(c.site, c.agentId), payload),
       pollNow: async (serial) => {
-        const poller = this.pollers.get(serial);
+        const poller = this.pollers.get(serial) ?? this.pollers.get(this.peripheralHosts.get(serial) ?? '');
         return poller ? this.track(this.pollDevice(poller)) : undefined;
       },
       trace: (serial) => this.history.get(serial) ?? [],
@@ -394,6 +456,17 @@ class AgentImpl extends EventEmitter implements Agent {
     const spacing = pollers.length > 0 ? Math.min(STAGGER_MS, c.pollIntervalMs / pollers.length) : 0;
     for (const [i, poller] of pollers.entries()) this.scheduleDevice(poller, Math.round(i * spacing));
     if (this.usb) void this.track(this.runUsb());
+    if (c.liveness.enabled) {
+      this.liveness = new LivenessWatch(pollers, c.liveness, {
+        clock: this.clock,
+        logger: this.logger,
+        probes: realLivenessProbes(c.liveness.timeoutMs, this.snmpSocket),
+        onConfirmedMiss: (observation) => {
+          if (this.running) this.publishRecord(normalise(observation, this.ctx));
+        },
+      });
+      this.liveness.start();
+    }
     this.heartbeat();
     this.logger.info(
       { agentId: c.agentId, site: c.site, devices: c.devices.length, outbox: this.outbox.depth },
@@ -420,12 +493,24 @@ class AgentImpl extends EventEmitter implements Agent {
   async stop(): Promise<void> {
     const wasRunning = this.running;
     this.running = false;
+    this.liveness?.stop();
+    this.liveness = undefined;
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
     await Promise.race([
       Promise.allSettled([...this.running_polls]),
       new Promise((resolve) => setTimeout(resolve, this.config.requestTimeoutMs * 2).unref()),
     ]);
+    await this.traps?.stop();
+    this.traps = undefined;
+    // a planned stop says so first (the hub raises nothing for it), then the usual retained `offline`
+    if (wasRunning && this.link?.connected) {
+      const c = this.config;
+      await Promise.race([
+        this.link.publishQos1(topics.presence(c.site, c.agentId), this.presence('stopping')).catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+      ]);
+    }
     await this.link?.stop();
     this.link = undefined;
     await Promise.allSettled([...this.pollers.values()].map((p) => p.close()));

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions } from 'mqtt';
 import type { AgentConfig } from '../protocols/agent-config.ts';
+import { brokerUrls, redactBrokerUrl } from '../protocols/mqtt-failover.ts';
 
 /** CONNACK return codes of MQTT 3.1.1 (MQTT.js puts them on the error's `code`). */
 const CONNACK_REASONS: Record<number, string> = {
@@ -53,12 +54,16 @@ export async function checkBrokerLogin(config: Readonly<AgentConfig>, timeoutMs 
   if (m.username) options.username = m.username;
   if (m.password) options.password = m.password;
   if (m.caFile) options.ca = readFileSync(m.caFile);
-  const client = mqtt.connect(m.url, options);
+  // The first broker URL answers for the login check (the credentials are the same on every node).
+  const url = brokerUrls(m)[0] ?? '';
+  const client = mqtt.connect(url, options);
   try {
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
       client.once('error', reject);
-      client.once('close', () => reject(new Error(`connection closed before the login completed (${m.url})`)));
+      client.once('close', () =>
+        reject(new Error(`connection closed before the login completed (${redactBrokerUrl(url)})`)),
+      );
     });
     return { ok: true };
   } catch (err) {

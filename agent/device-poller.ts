@@ -24,7 +24,7 @@ import {
   SnmpType,
 } from '../protocols/clients/snmp.ts';
 import type { SshTarget } from '../protocols/clients/ssh.ts';
-import type { Clock } from '../protocols/clock.ts';
+import { type Clock, monotonicNow } from '../protocols/clock.ts';
 import type { Evidence, Probe } from '../protocols/health.ts';
 import type { DeviceEvent } from '../protocols/messages.ts';
 import type { CertTrustStore } from './cert-trust.ts';
@@ -111,6 +111,8 @@ export class DevicePoller {
   private lastStatusKey: string | undefined;
   /** The last poll saw a call (REST conferences or SNMP): read the call over REST every poll. */
   private wasInCall = false;
+  /** The peripheral list of this poll's REST read (undefined when REST did not answer): see peripherals.ts. */
+  peripherals: Peripherals | undefined;
 
   constructor(device: AgentDevice, deps: PollerDeps) {
     this.device = device;
@@ -206,7 +208,7 @@ export class DevicePoller {
   }
 
   private noteUptime(uptimeS: number, source: string): void {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const last = this.lastUptime;
     if (last) {
       const expected = last.uptimeS + (nowMs - last.atMs) / 1000;
@@ -224,7 +226,7 @@ export class DevicePoller {
 
   /** SNMP agent uptime going backwards = a reboot (reported as an event when REST cannot say it). */
   private noteSnmpUptime(uptimeS: number): void {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const last = this.lastSnmpUptime;
     if (last && isReboot(uptimeS, last.uptimeS, last.uptimeS + (nowMs - last.atMs) / 1000)) {
       this.deps.ledger.rebootSeen(this.device.serial);
@@ -255,7 +257,7 @@ export class DevicePoller {
    * problem, and while the last detail read showed one; calls while the device may be in one.
    */
   private planRest(system: SystemInfo, status: SystemStatus | undefined): RestReadPlan {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const key = statusKey(status);
     const last = this.lastDetail;
     const detail =
@@ -282,7 +284,7 @@ export class DevicePoller {
         cameras: value.cameras,
         peripherals: value.peripherals,
         at: observedAt,
-        atMs: this.deps.clock.now(),
+        atMs: monotonicNow(this.deps.clock),
         hasProblem,
       };
       return;
@@ -363,6 +365,7 @@ export class DevicePoller {
     // only an uptime reset does (noteUptime / noteSnmpUptime).
     const tcpDown = tcp?.error !== undefined && DOWN_KINDS.has(tcp.error.kind);
 
+    this.peripherals = restResult?.value?.peripherals;
     if (rest && restResult) {
       obs.rest = { probe: restResult.probe, value: restResult.value };
       if (restResult.value) {

@@ -318,6 +318,10 @@ export function normalise(obs: DeviceObservation, ctx: RecordContext): RecordDra
     record.uptimeS = Math.round(snmp.values.sysUpTime / 100);
     ev.add('uptimeS', 'snmp', 'sysUpTime (1.3.6.1.2.1.1.3.0)', String(snmp.values.sysUpTime));
   }
+  if (typeof rest?.system.systemTime === 'number') {
+    record.clockOffsetS = Math.round((rest.system.systemTime - Date.parse(obs.observedAt)) / 1000);
+    ev.add('clockOffsetS', 'rest', '/rest/system systemTime (epoch ms) - agent clock', String(rest.system.systemTime));
+  }
   const milliC = snmp?.values.lmTempSensorsValue1;
   if (typeof milliC === 'number' && milliC / 1000 >= -50 && milliC / 1000 <= 200) {
     record.temperatureC = Math.round(milliC / 100) / 10;

@@ -12,4 +12,5 @@ export const SCENARIOS: Array<() => Promise<Scenario>> = [
   () => import('./b8-agent-footprint.ts').then((m) => m.scenario),
   () => import('./b9-ticket-store.ts').then((m) => m.scenario),
   () => import('./b10-soak.ts').then((m) => m.scenario),
+  () => import('./b12-trap-path.ts').then((m) => m.scenario),
 ];

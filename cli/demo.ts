@@ -13,12 +13,14 @@ import { REDACT_PATHS as AGENT_REDACT_PATHS } from '../agent/main.ts';
 import { HUB_ENV_OVERRIDES, HubConfig } from '../hub/config.ts';
 import { createHub, type Hub } from '../hub/hub.ts';
 import { REDACT_PATHS as HUB_REDACT_PATHS } from '../hub/main.ts';
+import type { PeopleModule } from '../hub/people/module.ts';
 import { AgentConfig } from '../protocols/agent-config.ts';
 import { intFlag, parseFlags } from '../protocols/cli-flags.ts';
 import { buildConfig } from '../protocols/config-common.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { buildAgentConfig } from '../simulator/agent-config.ts';
 import { createFleet, type Fleet, type SimDeviceInfo } from '../simulator/fleet.ts';
+import { createDemoUsers, type DemoLogin } from './demo-users.ts';
 
 const FLAGS = {
   devices: { type: 'string' },
@@ -52,6 +54,8 @@ export interface DemoOptions {
   seed: number;
   pollIntervalMs: number;
   apiToken: string;
+  /** Password of the demo users (admin, engineer, `<customer>-rep`); generated when not given. */
+  demoPassword?: string;
   logger: Logger;
 }
 
@@ -60,6 +64,9 @@ export interface Demo {
   readonly hub: Hub;
   fleet: Fleet;
   agents: Agent[];
+  /** The demo's users (admin, engineer, `<customer>-rep`) and their one password. */
+  logins: DemoLogin[];
+  demoPassword: string;
   urls: { httpUrl: string; nocUrl: string; mqttUrl: string; simUrl: string };
   /** Stop the hub and start a new one on the same ports and data folder (agents reconnect by themselves). */
   restartHub(): Promise<void>;
@@ -76,7 +83,8 @@ export function siteOf(index: number): DemoSite {
  * (so its devices get `coverage: none` tickets), and a new one.
  */
 function demoContracts(devices: readonly SimDeviceInfo[]): unknown[] {
-  const bySite = (site: string) => devices.filter((_, i) => siteOf(i).site === site).map((d) => d.serial);
+  // a peripheral with its own serial (the E70 of a G7500) is covered by its host's site contract line
+  const bySite = (site: string) => devices.filter((_, i) => siteOf(i).site === site).flatMap(withPeripheralSerials);
   const gdansk = bySite('gdansk-lab');
   const half = Math.ceil(gdansk.length / 2);
   return [
@@ -92,6 +100,11 @@ function demoContracts(devices: readonly SimDeviceInfo[]): unknown[] {
     { number: 'HZ-2023-0012', customer: 'globex', start: '2023-01-10', termYears: 1, serials: gdansk.slice(0, half) },
     { number: 'HZ-2026-0240', customer: 'globex', start: '2026-09-01', termYears: 2, serials: gdansk.slice(half) },
   ];
+}
+
+function withPeripheralSerials(d: SimDeviceInfo): string[] {
+  if (d.usb !== undefined) return [d.serial];
+  return [d.serial, ...d.peripherals.flatMap((p) => (p.serial === undefined ? [] : [p.serial]))];
 }
 
 export async function startDemo(options: DemoOptions): Promise<Demo> {
@@ -115,13 +128,19 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         { id: 'globex', name: 'Globex Polska S.A.' },
       ],
       contracts: demoContracts(devices),
-      devices: devices.map((d, i) => ({
-        serial: d.serial,
-        model: d.model,
-        site: siteOf(i).site,
-        customer: siteOf(i).customer,
-        ...(d.usb === undefined ? { name: d.systemName } : {}),
-      })),
+      devices: devices.flatMap((d, i) => [
+        {
+          serial: d.serial,
+          model: d.model,
+          site: siteOf(i).site,
+          customer: siteOf(i).customer,
+          ...(d.usb === undefined ? { name: d.systemName } : {}),
+        },
+        // the E70 of a G7500: a device of its own (the agent reports it with its own serial)
+        ...(d.usb === undefined ? d.peripherals : [])
+          .filter((p) => p.serial !== undefined)
+          .map((p) => ({ serial: p.serial, model: 'StudioE70', site: siteOf(i).site, customer: siteOf(i).customer })),
+      ]),
     },
     process.env,
     { HEZO_API_TOKEN: HUB_ENV_OVERRIDES.HEZO_API_TOKEN },
@@ -129,6 +148,12 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   );
   let hub = createHub(hubConfig, { logger });
   const hubUrls = await hub.start();
+  const demoPassword = options.demoPassword ?? randomBytes(12).toString('base64url');
+  const logins = await createDemoUsers(
+    hub.ctx.services.people as PeopleModule,
+    hubConfig.customers.map((c) => c.id),
+    demoPassword,
+  );
   // A restarted hub keeps the ports the first one was given (the agents and NOC pages know those).
   const restartConfig = buildConfig(
     HubConfig,
@@ -150,7 +175,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       const hasUsb = mine.some((d) => d.usb !== undefined);
       if (hasUsb) {
         mkdirSync(usbRoot, { recursive: true });
-        await fleet.writeUsbSysfs(usbRoot);
+        // only this site's bars: a USB bar is seen by the host it is plugged into, nobody else
+        await fleet.writeUsbSysfs(
+          usbRoot,
+          mine.filter((d) => d.usb !== undefined).map((d) => d.serial),
+        );
       }
       const raw = buildAgentConfig(mine, {
         mqttUrl: hubUrls.mqttUrl,
@@ -171,6 +200,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
           },
           pollIntervalMs: options.pollIntervalMs,
           requestTimeoutMs: 2000,
+          traps: { enabled: true, address: '127.0.0.1', port: 0 },
           dataDir: join(options.dataDir, 'agents', site.agentId),
         },
         {},
@@ -184,6 +214,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       const agent = createAgent(config, { logger: logger.child({ agentId: site.agentId }) });
       await agent.start();
       agents.push(agent);
+      // each site's devices send their traps to their own agent
+      const trapPort = agent.stats.traps?.port;
+      for (const d of mine) {
+        if (d.usb === undefined && trapPort) fleet.setTrapTarget(d.serial, { host: '127.0.0.1', port: trapPort });
+      }
     }
   } catch (err) {
     for (const agent of agents) await agent.stop();
@@ -200,6 +235,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     },
     fleet,
     agents,
+    logins,
+    demoPassword,
     urls: { httpUrl: hubUrls.httpUrl, nocUrl, mqttUrl: hubUrls.mqttUrl, simUrl: fleet.controlUrl },
     async restartHub() {
       await hub.stop();
@@ -238,6 +275,10 @@ export async function runDemo(args: string[]): Promise<number> {
   const dataDir = resolve(values.data ?? process.env.HEZO_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hezo-demo-')));
   const generatedToken = process.env.HEZO_API_TOKEN === undefined || process.env.HEZO_API_TOKEN === '';
   const apiToken = generatedToken ? randomBytes(18).toString('base64url') : (process.env.HEZO_API_TOKEN as string);
+  const generatedPassword = process.env.HEZO_DEMO_PASSWORD === undefined || process.env.HEZO_DEMO_PASSWORD === '';
+  const demoPassword = generatedPassword
+    ? randomBytes(12).toString('base64url')
+    : (process.env.HEZO_DEMO_PASSWORD as string);
   const demo = await startDemo({
     devices: intFlag('demo', 'devices', values.devices, 1, 2000) ?? 12,
     httpPort,
@@ -247,13 +288,18 @@ export async function runDemo(args: string[]): Promise<number> {
     seed: intFlag('demo', 'seed', values.seed, 0, 2 ** 31 - 1) ?? 1,
     pollIntervalMs: intFlag('demo', 'poll-ms', values['poll-ms'], 1000, 600_000) ?? 5000,
     apiToken,
+    demoPassword,
     logger,
   });
   const out = [
     'hezo demo is running',
     `  NOC page:      ${demo.urls.nocUrl}`,
+    `  Desk:          ${demo.urls.httpUrl}/desk/?token=${encodeURIComponent(apiToken)}`,
+    `  Portal (acme): ${demo.urls.httpUrl}/portal/?token=${encodeURIComponent(apiToken)}&customer=acme`,
     `  API:           ${demo.urls.httpUrl}/api/devices  (Authorization: Bearer <token>)`,
     `  API token:     ${generatedToken ? `${apiToken}  (generated; set HEZO_API_TOKEN to choose one)` : '(from HEZO_API_TOKEN)'}`,
+    `  Sign in:       ${demo.urls.httpUrl}/api/session as ${demo.logins.map((l) => l.name).join(', ')}`,
+    `  Password:      ${generatedPassword ? `${demoPassword}  (generated; set HEZO_DEMO_PASSWORD to choose one)` : '(from HEZO_DEMO_PASSWORD)'}`,
     `  MQTT broker:   ${demo.urls.mqttUrl}`,
     `  Sim control:   ${demo.urls.simUrl}/sim/devices`,
     `  Data folder:   ${dataDir}`,

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AttachmentChunk, DeviceEvent, Heartbeat, Presence } from '../protocols/messages.ts';
+import type { DeviceWatch } from './rules/watch-store.ts';
 import type {
   AgentPresenceEvent,
   DeviceTransition,
@@ -26,6 +27,8 @@ export interface HubEventMap {
    */
   device: [DeviceView];
   'site-alert': [SiteAlert];
+  /** A trend rule raised or cleared a watch on a device (hub/rules). */
+  'device-watch': [DeviceWatch];
   'agent-presence': [AgentPresenceEvent];
   /** A ticket was created or changed (already committed to SQLite). */
   ticket: [{ ticket: TicketView; change: 'opened' | 'transition' | 'escalated' | 'note' | 'attachment' | 'recovered' }];
@@ -65,6 +68,11 @@ export interface InboundMessage<T> {
   /** MQTT client id (embedded broker) or `external` (external broker: identity = topic, enforced by its ACL). */
   clientId: string;
   receivedAtMs: number;
+  /**
+   * Agent clock offset (agent minus hub, ms; hub/ingest/agent-clocks.ts). Health records and events: the
+   * correction applied (hub time = agent time - clockOffsetMs; undefined = none). Heartbeats: the measured offset.
+   */
+  clockOffsetMs?: number | undefined;
   /** The validated payload's JSON text (health records only), so it is never serialised again for storage. */
   json?: string | undefined;
 }

@@ -77,15 +77,19 @@ export const AgentConfig = z.strictObject({
   agentId: Segment,
   site: Segment,
   customer: Segment,
-  mqtt: z.strictObject({
-    url: MqttUrl,
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    /** Short keepalive: the broker publishes the Last Will after 1.5 x keepalive of silence. */
-    keepaliveS: z.number().int().min(1).max(600).default(10),
-    maxInflight: z.number().int().min(1).max(10_000).default(100),
-    caFile: z.string().optional(),
-  }),
+  mqtt: z
+    .strictObject({
+      /** The broker URL; or `urls`: several (a cluster's nodes), tried in turn with back-off. */
+      url: MqttUrl.optional(),
+      urls: z.array(MqttUrl).min(1).optional(),
+      username: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      /** Short keepalive: the broker publishes the Last Will after 1.5 x keepalive of silence. */
+      keepaliveS: z.number().int().min(1).max(600).default(10),
+      maxInflight: z.number().int().min(1).max(10_000).default(100),
+      caFile: z.string().optional(),
+    })
+    .refine((m) => m.url !== undefined || m.urls !== undefined, { error: 'expected `url` or `urls`', path: ['url'] }),
   pollIntervalMs: z.number().int().min(1000).max(3_600_000).default(10_000),
   requestTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
   retries: z.number().int().min(0).max(5).default(2),
@@ -116,6 +120,30 @@ export const AgentConfig = z.strictObject({
   usb: z
     .strictObject({ enabled: z.boolean().default(false), sysfsRoot: z.string().default('/sys/bus/usb/devices') })
     .default({ enabled: false, sysfsRoot: '/sys/bus/usb/devices' }),
+  /**
+   * SNMP notifications from the devices (v1/v2c with their communities, v3 with their USM users): each one
+   * becomes an event and an immediate re-poll of its device. Port 0 = any free port (tests).
+   */
+  traps: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      address: z.union([z.ipv4(), z.ipv6()], { error: 'expected an IPv4/IPv6 address' }).default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(162),
+    })
+    .default({ enabled: false, address: '0.0.0.0', port: 162 }),
+  /**
+   * Between full polls, a bare TCP connect to each device's service port every `intervalMs` (spread over the
+   * fleet); `missesToConfirm` misses in a row -> confirmed at once over SNMP + TCP and reported as a failed poll.
+   */
+  liveness: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      intervalMs: z.number().int().min(200).max(60_000).default(1000),
+      timeoutMs: z.number().int().min(50).max(10_000).default(800),
+      missesToConfirm: z.number().int().min(1).max(10).default(2),
+      maxConfirmsPerEpisode: z.number().int().min(1).max(10).default(3),
+    })
+    .default({ enabled: true, intervalMs: 1000, timeoutMs: 800, missesToConfirm: 2, maxConfirmsPerEpisode: 3 }),
   devices: z.array(AgentDevice).max(5000),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;

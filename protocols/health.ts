@@ -95,6 +95,8 @@ export const Identity = z.strictObject({
   firmware: z.string().max(64).optional(),
   hostname: z.string().max(128).optional(),
   mac: z.string().max(32).optional(),
+  /** For a peripheral reported as a device of its own (a Studio E70 on a G7500): the serial of its host. */
+  hostSerial: Serial.optional(),
 });
 export type Identity = z.infer<typeof Identity>;
 
@@ -124,6 +126,8 @@ export const HealthRecord = z.strictObject({
   call: CallQuality.optional(),
   uptimeS: z.number().min(0).optional(),
   temperatureC: z.number().min(-50).max(200).optional(),
+  /** The device's clock minus the agent's at the poll, in seconds (REST systemTime). */
+  clockOffsetS: z.number().min(-1e10).max(1e10).optional(),
   evidence: z.array(Evidence).max(200),
 });
 export type HealthRecord = z.infer<typeof HealthRecord>;

@@ -17,6 +17,8 @@ export interface AgentConfigParams {
   mqttPassword?: string;
   /** Enable USB discovery on this sysfs root (a fixture written by writeUsbSysfs). */
   usbSysfsRoot?: string;
+  /** The agent listens for the fleet's traps on this UDP port of 127.0.0.1 (the fleet's trap target). */
+  trapPort?: number;
 }
 
 /** The raw config object (every networked device on rest+snmp+ssh, TLS mode `tofu`); throws CONFIG_INVALID. */
@@ -52,6 +54,7 @@ export function buildAgentConfig(
           ],
     ),
   };
+  if (params.trapPort !== undefined) raw.traps = { enabled: true, address: '127.0.0.1', port: params.trapPort };
   if (params.usbSysfsRoot !== undefined) raw.usb = { enabled: true, sysfsRoot: params.usbSysfsRoot };
   parseOrThrow(AgentConfig, raw, ErrorCode.CONFIG_INVALID, 'generated agent config');
   return raw;

@@ -101,8 +101,10 @@ export interface Fleet extends EventEmitter {
   device(serial: string): SimDevice | undefined;
   startCall(serial: string, options?: { farSiteName?: string; lossPct?: number }): void;
   endCall(serial: string): void;
-  /** Write a fixture sysfs tree of the fleet's Studio USB bars (powered-off bars are left out). */
-  writeUsbSysfs(dir: string): Promise<string[]>;
+  /** Set where a device (or, without a serial, every device) sends its SNMP traps; undefined = nowhere. */
+  setTrapTarget(serial: string | undefined, target: TrapTarget | undefined): void;
+  /** Write a fixture sysfs tree of the fleet's Studio USB bars (powered-off bars are left out); `serials`: only these (one host's). */
+  writeUsbSysfs(dir: string, serials?: readonly string[]): Promise<string[]>;
 }
 
 interface NetworkEntry {
@@ -207,9 +209,7 @@ export function createFleet(options: FleetOptions): Fleet {
       isStarted = true;
       const started = Date.now();
       const sharedTls: TlsMaterial = await generateTls();
-      if (options.trapTarget) {
-        traps = createTrapSender(options.trapTarget, logger, (trap: SentTrap) => emitter.emit('trap', trap));
-      }
+      traps = createTrapSender(options.trapTarget, logger, (trap: SentTrap) => emitter.emit('trap', trap));
       for (const { identity, prng: devicePrng } of identities) {
         order.push(identity.serial);
         const log = logger.child({ serial: identity.serial });
@@ -243,7 +243,7 @@ export function createFleet(options: FleetOptions): Fleet {
         device.on('boot', () => emitter.emit('boot', { serial: identity.serial }));
         device.on('down', () => emitter.emit('down', { serial: identity.serial }));
         device.on('call', (phase: 'start' | 'end') => emitter.emit('call', { serial: identity.serial, phase }));
-        if (traps) entry.unwire = wireTraps(device, traps);
+        entry.unwire = wireTraps(device, traps);
         network.set(identity.serial, entry);
       }
       await inBatches([...network.values()], 50, async (e) => {
@@ -295,9 +295,15 @@ export function createFleet(options: FleetOptions): Fleet {
     endCall(serial: string): void {
       networkDevice(serial).endCall('local');
     },
-    async writeUsbSysfs(dir: string): Promise<string[]> {
+    setTrapTarget(serial: string | undefined, target: TrapTarget | undefined): void {
+      if (!traps) throw new AppError(ErrorCode.INTERNAL, 'setTrapTarget: the fleet is not started');
+      for (const s of serial === undefined ? network.keys() : [networkDevice(serial).serial])
+        traps.setTarget(s, target);
+    },
+    async writeUsbSysfs(dir: string, serials?: readonly string[]): Promise<string[]> {
       const bars: UsbBarRecord[] = [...usb.values()]
         .filter((u) => !u.faults.has('power-off'))
+        .filter((u) => serials === undefined || serials.includes(u.identity.serial))
         .map((u) => ({ serial: u.identity.serial, firmware: u.firmware }));
       return writeUsbSysfs(dir, bars);
     },

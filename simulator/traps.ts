@@ -24,6 +24,7 @@ export const TRAP = {
 export interface TrapTarget {
   host: string;
   port: number;
+  /** The community traps carry; default: the device's own read community (what `hezo sim --agent-config` configures). */
   community?: string;
 }
 
@@ -35,18 +36,40 @@ export interface SentTrap {
 
 export interface TrapSender {
   send(device: SimDevice, oid: string, summary: string, isProblem: boolean): void;
+  /** Where this device sends its traps from now on (undefined: nowhere). A device without its own uses the default. */
+  setTarget(serial: string, target: TrapTarget | undefined): void;
   close(): void;
 }
 
-export function createTrapSender(target: TrapTarget, logger: Logger, onSent: (trap: SentTrap) => void): TrapSender {
-  const session = snmp.createSession(target.host, target.community ?? 'public', {
-    trapPort: target.port,
-    version: snmp.Version2c,
-  });
-  session.on('error', (err: unknown) => logger.warn({ err }, 'trap session error'));
+type Session = ReturnType<typeof snmp.createSession>;
+
+/**
+ * Traps of every device, each to its own destination (a real unit's trap destination is its own setting):
+ * one net-snmp session per destination and community.
+ */
+export function createTrapSender(
+  defaultTarget: TrapTarget | undefined,
+  logger: Logger,
+  onSent: (trap: SentTrap) => void,
+): TrapSender {
+  const sessions = new Map<string, Session>();
+  const targets = new Map<string, TrapTarget | undefined>();
+  const sessionFor = (target: TrapTarget, community: string): Session => {
+    const key = `${target.host}|${target.port}|${community}`;
+    let session = sessions.get(key);
+    if (!session) {
+      session = snmp.createSession(target.host, community, { trapPort: target.port, version: snmp.Version2c });
+      session.on('error', (err: unknown) => logger.warn({ err }, 'trap session error'));
+      sessions.set(key, session);
+    }
+    return session;
+  };
   return {
     send(device, oid, summary, isProblem) {
       if (!device.isUp()) return;
+      const target = targets.has(device.serial) ? targets.get(device.serial) : defaultTarget;
+      if (!target) return;
+      const session = sessionFor(target, target.community ?? device.identity.snmpCommunity);
       const T = snmp.ObjectType;
       const varbinds = [
         { oid: `${POLY}.99.1.0`, type: T.OctetString, value: device.identity.systemName },
@@ -61,8 +84,12 @@ export function createTrapSender(target: TrapTarget, logger: Logger, onSent: (tr
         else onSent({ serial: device.serial, oid, summary });
       });
     },
+    setTarget(serial, target) {
+      targets.set(serial, target);
+    },
     close() {
-      session.close();
+      for (const session of sessions.values()) session.close();
+      sessions.clear();
     },
   };
 }

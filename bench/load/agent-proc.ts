@@ -1,6 +1,6 @@
 /**
  * The real agent in its own process (so it can be killed, hung with SIGSTOP, or measured from /proc).
- * IPC: {cmd:'start', config} (raw AgentConfig) -> {ev:'started'}; every health record -> counted;
+ * IPC: {cmd:'start', config} (raw AgentConfig) -> {ev:'started', trapPort?}; every health record -> counted;
  *      {cmd:'stats'} -> {ev:'stats', records, failedRecords, snmpOk, cpuMs, rssMb}.
  */
 import { pino } from 'pino';
@@ -23,7 +23,7 @@ process.on('message', (m: { cmd: string } & Record<string, any>) => {
       if (Object.values(r.reachability).some((p) => p !== undefined && !p.ok)) failedRecords += 1;
       if (r.reachability.snmp?.ok === true) snmpOk += 1;
     });
-    void agent.start().then(() => send({ ev: 'started' }));
+    void agent.start().then(() => send({ ev: 'started', trapPort: agent?.stats.traps?.port }));
   } else if (m.cmd === 'stats') {
     const cpu = process.cpuUsage();
     send({

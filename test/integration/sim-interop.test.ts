@@ -40,7 +40,7 @@ describe('simulator interop with standard clients', () => {
     ({ fleet, close } = await startSimFleet({
       devices: 6,
       seed: 11,
-      trapTarget: { host: '127.0.0.1', port: trapd.port },
+      trapTarget: { host: '127.0.0.1', port: trapd.port, community: 'public' },
       tuning: { autoCalls: false },
     }));
     const list = networked(fleet.devices());

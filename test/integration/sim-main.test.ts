@@ -1,5 +1,8 @@
 /** `hezo sim`: strict flags (exit 2), a running fleet with a valid agent config, clean stop on SIGTERM. */
+
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +67,20 @@ describe('hezo sim', () => {
       devices.filter((d) => d.usb === undefined).map((d) => d.serial),
     );
     expect(config.devices[0]).toMatchObject({ channels: ['rest', 'snmp', 'ssh'], rest: { tls: { mode: 'tofu' } } });
+    // both sides of the traps: the agent listens where the fleet sends them
+    expect(config.traps).toMatchObject({ enabled: true, address: '127.0.0.1' });
+    const trapSocket = createSocket('udp4');
+    cleanups.push(() => new Promise<void>((resolve) => trapSocket.close(() => resolve())));
+    await new Promise<void>((resolve) => trapSocket.bind(config.traps.port, '127.0.0.1', () => resolve()));
+    const trap = once(trapSocket, 'message');
+    const target = config.devices[0]!.serial;
+    await fetch(`${url}/${target}/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'camera-disconnected' }),
+    });
+    const [datagram] = (await trap) as [Buffer];
+    expect(datagram.includes(Buffer.from(config.devices[0]!.snmp!.community!))).toBe(true);
     const usbSerials = devices.filter((d) => d.usb !== undefined).map((d) => d.serial);
     const entries = await readdir(sysfs);
     const serials = await Promise.all(

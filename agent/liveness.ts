@@ -1,0 +1,224 @@
+/**
+ * A dead unit noticed in seconds: between full polls, each device's service port gets a bare TCP connect
+ * (no TLS, no login) about once every `intervalMs`, the devices spread evenly over the interval. After
+ * `missesToConfirm` misses in a row the agent confirms at once through the other channels (an SNMP get of
+ * sysUpTime and one more TCP connect, in parallel, each with the liveness timeout) instead of waiting for the
+ * next poll. A confirmed miss is published as a health record with every channel failed: the hub's detector
+ * counts it as a failed poll. While misses go on, each further miss confirms again, at most
+ * `maxConfirmsPerEpisode` times until the port answers again (then the regular polls carry on alone).
+ */
+import type { Logger } from 'pino';
+import type { AgentDevice } from '../protocols/agent-config.ts';
+import { DeviceError, toDeviceError } from '../protocols/clients/device-error.ts';
+import { createV2cClient, createV3Client, type SharedV2cSocket, type SnmpClient } from '../protocols/clients/snmp.ts';
+import type { Clock } from '../protocols/clock.ts';
+import type { Probe } from '../protocols/health.ts';
+import type { DeviceObservation } from './normalise.ts';
+import { tcpConnect } from './poll/tcp.ts';
+
+export interface LivenessConfig {
+  intervalMs: number;
+  timeoutMs: number;
+  missesToConfirm: number;
+  maxConfirmsPerEpisode: number;
+}
+
+export interface LivenessTarget {
+  device: AgentDevice;
+  /** The TCP port probed (REST's, else SSH's); devices without one are not watched. */
+  tcpPort(): number | undefined;
+}
+
+export interface LivenessProbes {
+  /** One TCP connect; resolves with a probe, never rejects. */
+  tcp(device: AgentDevice, port: number): Promise<Probe>;
+  /** One SNMP get of sysUpTime; undefined when the device has no SNMP. */
+  snmp(device: AgentDevice): Promise<Probe> | undefined;
+  close?(): void;
+}
+
+export interface LivenessDeps {
+  clock: Clock;
+  logger: Logger;
+  probes: LivenessProbes;
+  /** A confirmed miss: the observation to normalise and publish as a health record. */
+  onConfirmedMiss: (observation: DeviceObservation) => void;
+}
+
+interface Watched {
+  target: LivenessTarget;
+  port: number;
+  misses: number;
+  confirms: number;
+  isChecking: boolean;
+  isConfirming: boolean;
+  /** A miss arrived while a confirmation ran: confirm again when it ends. */
+  isConfirmWanted: boolean;
+}
+
+const MIN_SLOT_MS = 20;
+
+export class LivenessWatch {
+  private readonly watched: Watched[] = [];
+  private cursor = 0;
+  private cancel: (() => void) | undefined;
+  private running = false;
+  /** Liveness connects made and missed, confirmations run and confirmed (for tests and the footprint bench). */
+  readonly counters = { checks: 0, misses: 0, confirmations: 0, confirmed: 0 };
+
+  constructor(
+    targets: readonly LivenessTarget[],
+    private readonly config: LivenessConfig,
+    private readonly deps: LivenessDeps,
+  ) {
+    for (const target of targets) {
+      const port = target.tcpPort();
+      if (port === undefined) continue;
+      this.watched.push({
+        target,
+        port,
+        misses: 0,
+        confirms: 0,
+        isChecking: false,
+        isConfirming: false,
+        isConfirmWanted: false,
+      });
+    }
+  }
+
+  start(): void {
+    if (this.running || this.watched.length === 0) return;
+    this.running = true;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.cancel?.();
+    this.cancel = undefined;
+    this.deps.probes.close?.();
+  }
+
+  /** One slot: check the next few devices so that each is checked once per interval. */
+  private schedule(): void {
+    const n = this.watched.length;
+    const slotMs = Math.max(MIN_SLOT_MS, this.config.intervalMs / n);
+    const perSlot = Math.max(1, Math.round((n * slotMs) / this.config.intervalMs));
+    this.cancel = this.deps.clock.setTimer(slotMs, () => {
+      if (!this.running) return;
+      for (let i = 0; i < perSlot; i++) {
+        const w = this.watched[this.cursor] as Watched;
+        this.cursor = (this.cursor + 1) % n;
+        if (!w.isChecking) void this.check(w);
+      }
+      this.schedule();
+    });
+  }
+
+  private async check(w: Watched): Promise<void> {
+    w.isChecking = true;
+    this.counters.checks++;
+    const probe = await this.deps.probes.tcp(w.target.device, w.port);
+    w.isChecking = false;
+    if (!this.running) return;
+    if (probe.ok) {
+      if (w.misses >= this.config.missesToConfirm) {
+        this.deps.logger.info({ serial: w.target.device.serial }, 'liveness: port answers again');
+      }
+      w.misses = 0;
+      w.confirms = 0;
+      return;
+    }
+    this.counters.misses++;
+    w.misses++;
+    if (w.misses < this.config.missesToConfirm || w.confirms >= this.config.maxConfirmsPerEpisode) return;
+    if (w.isConfirming) {
+      w.isConfirmWanted = true;
+      return;
+    }
+    void this.confirm(w, probe);
+  }
+
+  private async confirm(w: Watched, lastMiss: Probe): Promise<void> {
+    w.isConfirming = true;
+    w.isConfirmWanted = false;
+    this.counters.confirmations++;
+    const device = w.target.device;
+    const observedAt = new Date(this.deps.clock.now()).toISOString();
+    const [tcp, snmp] = await Promise.all([this.deps.probes.tcp(device, w.port), this.deps.probes.snmp(device)]);
+    w.isConfirming = false;
+    if (!this.running) return;
+    if (tcp.ok || snmp?.ok) {
+      // the unit answers: a lost packet or a busy port, not a dead unit
+      this.deps.logger.debug({ serial: device.serial, tcp: tcp.ok, snmp: snmp?.ok }, 'liveness: miss not confirmed');
+      if (tcp.ok) w.misses = 0;
+      return;
+    }
+    w.confirms++;
+    this.counters.confirmed++;
+    this.deps.logger.warn(
+      { serial: device.serial, misses: w.misses, tcp: tcp.error?.kind, snmp: snmp?.error?.kind },
+      'liveness: miss confirmed',
+    );
+    const observation: DeviceObservation = {
+      device,
+      observedAt,
+      tcp,
+      evidence: [
+        {
+          field: 'reachability.tcp',
+          source: 'tcp',
+          path: `liveness tcp ${device.address}:${w.port} every ${this.config.intervalMs} ms`,
+          value: `${w.misses} misses in a row (last: ${lastMiss.error?.message ?? 'failed'}); confirmed by ${
+            snmp ? 'SNMP get and ' : ''
+          }another TCP connect`,
+        },
+      ],
+    };
+    if (snmp) observation.snmp = { probe: snmp };
+    this.deps.onConfirmedMiss(observation);
+    if (w.isConfirmWanted && w.confirms < this.config.maxConfirmsPerEpisode) void this.confirm(w, lastMiss);
+  }
+}
+
+/** The real probes: one TCP connect, one SNMP get of sysUpTime (v2c on the agent's shared socket, or v3). */
+export function realLivenessProbes(timeoutMs: number, snmpSocket: SharedV2cSocket): LivenessProbes {
+  const clients = new Map<string, SnmpClient>();
+  const probe = async (run: () => Promise<unknown>, what: string): Promise<Probe> => {
+    const started = performance.now();
+    try {
+      await run();
+      return { ok: true, attempts: 1, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+    } catch (err) {
+      const error = err instanceof DeviceError ? err : toDeviceError(err, what);
+      return {
+        ok: false,
+        attempts: 1,
+        latencyMs: Math.round((performance.now() - started) * 10) / 10,
+        error: error.toProbeError(),
+      };
+    }
+  };
+  return {
+    tcp: (device, port) => probe(() => tcpConnect(device.address, port, timeoutMs), 'tcp'),
+    snmp(device) {
+      const s = device.snmp;
+      if (!s || !device.channels.includes('snmp')) return undefined;
+      let client = clients.get(device.serial);
+      if (!client) {
+        const target = { host: device.address, port: s.port, timeoutMs };
+        client =
+          s.version === '3' && s.v3
+            ? createV3Client(target, s.v3)
+            : createV2cClient(snmpSocket, target, s.community ?? 'public');
+        clients.set(device.serial, client);
+      }
+      const c = client;
+      return probe(() => c.get(['1.3.6.1.2.1.1.3.0']), 'snmp');
+    },
+    close() {
+      for (const client of clients.values()) client.close();
+      clients.clear();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Drift and early-warning rules (issue 18) over each device's health records as they are stored (bus `health`,
+ * live and replayed, in record time): configuration rules open a P3 automatic ticket (one per device and rule,
+ * the rule and its data in the ticket), trend rules raise a watch on the device (SQLite, `GET /api/watches`,
+ * bus `device-watch` for the NOC page), and a P3 as well for customers whose policy asks for it
+ * (`rules.watchTicketCustomers`). Thresholds: hub config `rules` (hub/rules/rules-config.ts).
+ */
+import { z } from 'zod';
+import { ErrorCode, isAppError } from '../../protocols/errors.ts';
+import type { HubContext, HubModule } from '../context.ts';
+import { parseBody } from '../tickets/routes.ts';
+import { DeviceRules, type Verdict } from './device-rules.ts';
+import type { RulesConfig } from './rules-config.ts';
+import { type DeviceWatch, WatchStore } from './watch-store.ts';
+
+const WatchQuery = z.strictObject({
+  state: z.enum(['active', 'all']).default('active'),
+  serial: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(500),
+});
+
+export interface RulesModule extends HubModule {
+  readonly watches: WatchStore;
+}
+
+export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesConfig>): RulesModule {
+  const cfg = cfgOverride ?? ctx.config.rules;
+  const logger = ctx.logger.child({ component: 'rules' });
+  const watches = new WatchStore(ctx.db);
+  const devices = new Map<string, DeviceRules>();
+  /** serial -> rules firing now (config and trend). */
+  const firing = new Map<string, Set<string>>();
+  for (const w of watches.active()) firing.set(w.serial, (firing.get(w.serial) ?? new Set()).add(w.rule));
+  const watchTickets = new Set(cfg.watchTicketCustomers);
+
+  const openP3 = (serial: string, v: Verdict, at: string, customer: string | undefined) => {
+    const service = ctx.services.ticketService;
+    if (!service) return;
+    try {
+      service.openAuto({
+        serial,
+        state: 'config',
+        autoKey: `rule:${v.rule}`,
+        reason: v.rule,
+        evidence: [`rule ${v.rule} fired: ${v.detail}`, `data: ${JSON.stringify(v.data).slice(0, 2000)}`],
+        at,
+        ...(customer ? { customer } : {}),
+      });
+    } catch (err) {
+      logger.error({ err, serial, rule: v.rule }, 'rule ticket not opened');
+    }
+  };
+
+  const onVerdict = (serial: string, customer: string, v: Verdict, at: string) => {
+    const now = firing.get(serial) ?? new Set<string>();
+    const was = now.has(v.rule);
+    if (v.isFiring === was && !(v.isFiring && v.kind === 'trend')) return;
+    if (v.isFiring) {
+      now.add(v.rule);
+      firing.set(serial, now);
+      if (v.kind === 'config') {
+        logger.warn({ serial, rule: v.rule, detail: v.detail }, 'configuration rule fired');
+        openP3(serial, v, at, customer);
+        return;
+      }
+      if (watches.raise(serial, v.rule, v.detail, v.data, at)) {
+        logger.warn({ serial, rule: v.rule, detail: v.detail }, 'device watch raised');
+        emitWatch(serial, v.rule);
+        if (watchTickets.has(customer)) openP3(serial, v, at, customer);
+      }
+      return;
+    }
+    now.delete(v.rule);
+    if (v.kind === 'trend' && watches.clear(serial, v.rule, v.detail, at)) {
+      logger.info({ serial, rule: v.rule }, 'device watch cleared');
+      emitWatch(serial, v.rule);
+    }
+  };
+
+  const emitWatch = (serial: string, rule: string) => {
+    const [watch] = watches.list({ state: 'all', serial }, 50).filter((w) => w.rule === rule);
+    if (watch) ctx.bus.emit('device-watch', watch);
+  };
+
+  ctx.http.get('/api/watches', { config: { access: 'read' } }, (req, reply) => {
+    try {
+      const q = parseBody(WatchQuery, req.query, 'query');
+      return reply.send(watches.list({ state: q.state, serial: q.serial }, q.limit) satisfies DeviceWatch[]);
+    } catch (err) {
+      if (isAppError(err) && err.code === ErrorCode.PAYLOAD_INVALID)
+        return reply.code(400).send({ error: err.message, code: err.code });
+      logger.error({ err }, 'watch API request failed');
+      return reply.code(500).send({ error: 'internal error', code: ErrorCode.INTERNAL });
+    }
+  });
+
+  let off: (() => void) | undefined;
+  return {
+    name: 'rules',
+    watches,
+    start() {
+      if (!cfg.enabled) return Promise.resolve();
+      off = ctx.bus.on('health', ({ record }) => {
+        const serial = record.identity.serial;
+        let rules = devices.get(serial);
+        if (!rules) {
+          rules = new DeviceRules(cfg);
+          devices.set(serial, rules);
+        }
+        const atMs = Date.parse(record.observedAt);
+        const registry = ctx.services.registry;
+        const reg = registry?.get(serial);
+        const isPlanned = registry?.isInMaintenance(serial, reg?.site ?? record.site, atMs) ?? false;
+        const at = record.observedAt;
+        for (const v of rules.observe(record, atMs, isPlanned))
+          onVerdict(serial, reg?.customer ?? record.customer, v, at);
+      });
+      return Promise.resolve();
+    },
+    stop() {
+      off?.();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/** Issue 18: the liveness watch on a virtual clock (spread, two misses -> confirmation, episode cap, no false confirm). */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { type LivenessProbes, LivenessWatch } from '../../agent/liveness.ts';
+import type { DeviceObservation } from '../../agent/normalise.ts';
+import type { AgentDevice } from '../../protocols/agent-config.ts';
+import { ManualClock } from '../../protocols/clock.ts';
+import type { Probe } from '../../protocols/health.ts';
+
+const OK: Probe = { ok: true, attempts: 1 };
+const REFUSED: Probe = { ok: false, attempts: 1, error: { kind: 'refused', message: 'tcp: connection refused' } };
+const TIMEOUT: Probe = { ok: false, attempts: 1, error: { kind: 'timeout', message: 'snmp: no answer' } };
+
+function device(serial: string): AgentDevice {
+  return {
+    serial,
+    address: '10.0.0.1',
+    model: 'StudioX50',
+    channels: ['rest', 'snmp'],
+    rest: { port: 443, username: 'admin', password: 'pw', tls: { mode: 'tofu' } },
+    snmp: { port: 161, version: '2c', community: 'c' },
+  };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+function setup(serials: string[], config: Partial<{ missesToConfirm: number; maxConfirmsPerEpisode: number }> = {}) {
+  const clock = new ManualClock(0);
+  const dead = new Set<string>();
+  const snmpDead = new Set<string>();
+  const checkedAt = new Map<string, number[]>();
+  const confirmed: DeviceObservation[] = [];
+  const probes: LivenessProbes = {
+    tcp: (d) => {
+      checkedAt.set(d.serial, [...(checkedAt.get(d.serial) ?? []), clock.now()]);
+      return Promise.resolve(dead.has(d.serial) ? REFUSED : OK);
+    },
+    snmp: (d) => Promise.resolve(snmpDead.has(d.serial) ? TIMEOUT : OK),
+  };
+  const watch = new LivenessWatch(
+    serials.map((s) => ({ device: device(s), tcpPort: () => 443 })),
+    { intervalMs: 1000, timeoutMs: 800, missesToConfirm: 2, maxConfirmsPerEpisode: 3, ...config },
+    { clock, logger: pino({ level: 'silent' }), probes, onConfirmedMiss: (o) => confirmed.push(o) },
+  );
+  const advance = async (ms: number) => {
+    for (let t = 0; t < ms; t += 50) {
+      clock.advance(50);
+      await flush();
+      await flush();
+    }
+  };
+  return { clock, dead, snmpDead, checkedAt, confirmed, watch, advance };
+}
+
+describe('liveness watch', () => {
+  it('checks every device about once a second, spread over the second', async () => {
+    const { watch, advance, checkedAt } = setup(['A', 'B', 'C', 'D']);
+    watch.start();
+    await advance(3000);
+    watch.stop();
+    for (const s of ['A', 'B', 'C', 'D']) expect(checkedAt.get(s)?.length).toBe(3);
+    const firstChecks = ['A', 'B', 'C', 'D'].map((s) => checkedAt.get(s)?.[0]);
+    expect(new Set(firstChecks).size).toBe(4);
+    expect(watch.counters).toMatchObject({ checks: 12, misses: 0, confirmations: 0 });
+  });
+
+  it('two misses in a row are confirmed at once over SNMP + TCP and reported; at most 3 per episode; a new episode after the port answers', async () => {
+    const { watch, advance, dead, snmpDead, confirmed } = setup(['A', 'B']);
+    watch.start();
+    await advance(1000);
+    dead.add('A');
+    snmpDead.add('A');
+    await advance(1000);
+    expect(confirmed).toHaveLength(0); // one miss
+    await advance(1000);
+    expect(confirmed).toHaveLength(1); // second miss -> confirmed at once
+    const first = confirmed[0]!;
+    expect(first.device.serial).toBe('A');
+    expect(first.tcp?.ok).toBe(false);
+    expect(first.snmp?.probe.ok).toBe(false);
+    expect(first.evidence?.[0]?.value).toContain('2 misses in a row');
+    await advance(10_000);
+    expect(confirmed).toHaveLength(3); // capped per episode; regular polls carry on
+    dead.delete('A');
+    snmpDead.delete('A');
+    await advance(2000);
+    dead.add('A');
+    snmpDead.add('A');
+    await advance(3000);
+    expect(confirmed).toHaveLength(5); // misses 2 and 3 of the new episode
+    expect(confirmed.every((o) => o.device.serial === 'A')).toBe(true);
+    watch.stop();
+  });
+
+  it('silent: one miss (a lost packet), or two misses while SNMP still answers, report nothing', async () => {
+    const { watch, advance, dead, snmpDead, confirmed } = setup(['A'], {});
+    watch.start();
+    dead.add('A');
+    snmpDead.add('A');
+    await advance(1000);
+    dead.delete('A');
+    await advance(3000);
+    expect(confirmed).toHaveLength(0);
+    dead.add('A');
+    snmpDead.delete('A');
+    await advance(5000);
+    expect(confirmed).toHaveLength(0);
+    expect(watch.counters.confirmations).toBeGreaterThan(0);
+    watch.stop();
+  });
+});
