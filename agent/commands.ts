@@ -133,14 +133,14 @@ export class CommandHandler {
       case 'collect-logs':
         return this.collectLogs(command, poller);
       case 'accept-identity':
-        return this.acceptIdentity(command);
+        return this.acceptIdentity(command, poller);
       case 'reboot':
         throw new CommandError('UNSUPPORTED', `kind: this agent does not handle "${command.kind}" yet`);
     }
   }
 
   /** An admin accepted a new certificate / SSH host key: pin it for this device and channel from now on. */
-  private acceptIdentity(command: Command): Record<string, unknown> {
+  private acceptIdentity(command: Command, poller: DevicePoller): Record<string, unknown> {
     const identity = command.identity;
     if (!identity) throw new CommandError('PAYLOAD_INVALID', 'identity: expected {channel, fingerprint}, got nothing');
     const { channel, fingerprint } = identity;
@@ -154,6 +154,12 @@ export class CommandHandler {
       throw new CommandError(
         'PAYLOAD_INVALID',
         `identity.fingerprint: expected ${expected}, got "${fingerprint.slice(0, 80)}"`,
+      );
+    }
+    if (channel === 'rest' && poller.device.rest?.tls.mode !== 'tofu') {
+      throw new CommandError(
+        'UNSUPPORTED',
+        `identity: rest.tls.mode is "${poller.device.rest?.tls.mode ?? 'not configured'}" in this agent's config for ${command.serial}; change it there`,
       );
     }
     const store = channel === 'rest' ? this.ctx.certs.store : this.ctx.hostKeys;

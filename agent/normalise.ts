@@ -305,7 +305,8 @@ export function normalise(obs: DeviceObservation, ctx: RecordContext): RecordDra
     pollIntervalMs: ctx.pollIntervalMs,
     identity,
     reachability,
-    components: components.slice(0, MAX_COMPONENTS),
+    // names carry device text (microphone types, camera names): cut to what the record allows
+    components: components.slice(0, MAX_COMPONENTS).map((c) => ({ ...c, name: clip(c.name, 120) })),
     evidence: ev.items,
   };
   const call = callQuality(obs, ev);

@@ -207,8 +207,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         {},
         `demo agent config ${site.agentId}`,
       );
-      // The simulated fleet makes new certificates on every run: forget the last run's trust-on-first-use store.
+      // The simulated fleet makes new certificates and SSH host keys on every run: forget the last run's
+      // trust-on-first-use stores.
       rmSync(join(config.dataDir, 'known-certs.json'), { force: true });
+      rmSync(join(config.dataDir, 'known-ssh-host-keys.json'), { force: true });
       const agent = createAgent(config, { logger: logger.child({ agentId: site.agentId }) });
       await agent.start();
       agents.push(agent);

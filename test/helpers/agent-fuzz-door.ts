@@ -2,12 +2,15 @@
  * One fuzzed door of the agent (device REST answers, SNMP varbinds, SSH CLI outputs, the config file):
  * HEZO_FUZZ_RUNS cases (default 1,000; `npm run fuzz`: 10,000) through fast-check, each either accepted or
  * rejected with a clear error; anything else is a crash (the property fails with its counterexample). Unhandled
- * rejections during the door count as crashes too. Peak RSS is sampled after every case and printed in a
- * one-line summary per door: `[fuzz] agent-rest: 1000 cases, 0 crashes, 0 unhandled, peak RSS 180 MiB (+12)`.
+ * rejections during the door count as crashes too. Peak RSS is sampled after every case and printed in the
+ * suite's one-line summary per door (the hub doors print the same):
+ * `FUZZ door=agent-rest-answers cases=1000 crashes=0 unhandled=0 accepted=52 rejected=948 peakRssMb=180 growthMb=12 seed=...`
+ * HEZO_FUZZ_SEED=<seed> replays a run.
  */
 import fc from 'fast-check';
 
 export const FUZZ_RUNS = Number(process.env.HEZO_FUZZ_RUNS ?? 1000);
+export const FUZZ_SEED = Number(process.env.HEZO_FUZZ_SEED ?? Date.now() % 2 ** 31);
 const MiB = 1024 * 1024;
 
 /** How the agent treated the input; a batch of several cases (one SSH session, say) reports counts. */
@@ -73,7 +76,7 @@ export async function fuzzDoor<T>(
           peakRss = Math.max(peakRss, process.memoryUsage().rss);
         }
       }),
-      { numRuns: runs, endOnFailure: true, ...(options.seed === undefined ? {} : { seed: options.seed }) },
+      { numRuns: runs, endOnFailure: true, seed: options.seed ?? FUZZ_SEED },
     );
     // let a late rejection of the last case surface before counting
     await new Promise((resolve) => setImmediate(resolve));
@@ -82,8 +85,9 @@ export async function fuzzDoor<T>(
     summary.peakRssMiB = Math.round(peakRss / MiB);
     summary.growthMiB = Math.round((peakRss - baseRss) / MiB);
     process.stdout.write(
-      `[fuzz] ${door}: ${summary.cases} cases (${summary.accepted} accepted, ${summary.rejected} rejected), ` +
-        `${summary.crashes} crashes, ${summary.unhandled} unhandled, peak RSS ${summary.peakRssMiB} MiB (+${summary.growthMiB})\n`,
+      `FUZZ door=${door} cases=${summary.cases} crashes=${summary.crashes} unhandled=${summary.unhandled} ` +
+        `accepted=${summary.accepted} rejected=${summary.rejected} peakRssMb=${summary.peakRssMiB} ` +
+        `growthMb=${summary.growthMiB} seed=${options.seed ?? FUZZ_SEED}\n`,
     );
   }
   return summary;

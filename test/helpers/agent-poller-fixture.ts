@@ -30,6 +30,7 @@ export async function pollerFixture(
   dataDir: string,
   device: Record<string, unknown>,
   clients: { rest?: PolyRestClient; snmp?: SnmpClient },
+  overrides: Record<string, unknown> = {},
 ): Promise<PollerFixture> {
   // a port that accepts connections: the TCP probe after a REST failure answers at once
   const listener = net.createServer((s) => s.destroy());
@@ -48,6 +49,7 @@ export async function pollerFixture(
     retryBackoffMs: 0,
     dataDir,
     devices: [{ serial: 'FUZZ0001', address: '127.0.0.1', model: 'StudioX50', ...device }],
+    ...overrides,
   });
   const ledger = new RebootLedger(systemClock);
   const events: PollerFixture['events'] = [];
