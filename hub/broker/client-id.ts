@@ -13,16 +13,17 @@ function prefixesOf(agent: IdOwner): string[] {
 }
 
 export class ClientIdBinding {
-  private readonly agents: readonly IdOwner[];
+  /** The agents now (agents added or removed through the API count at once). */
+  private readonly agents: () => Iterable<IdOwner>;
 
-  constructor(agents: readonly IdOwner[]) {
+  constructor(agents: () => Iterable<IdOwner>) {
     this.agents = agents;
   }
 
   /** The agent that owns `clientId`, or undefined when no agent does. */
   owner(clientId: string): string | undefined {
     let best: { agentId: string; length: number } | undefined;
-    for (const agent of this.agents) {
+    for (const agent of this.agents()) {
       for (const prefix of prefixesOf(agent)) {
         if (clientId !== prefix && !clientId.startsWith(`${prefix}-`)) continue;
         if (best === undefined || prefix.length > best.length) best = { agentId: agent.agentId, length: prefix.length };

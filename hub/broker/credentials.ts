@@ -65,6 +65,11 @@ export class AgentCredentials {
     }
   }
 
+  /** Every agent known now: which site it belongs to (client ids are bound to these). */
+  owners(): Iterable<{ agentId: string; site: string }> {
+    return this.byId.values();
+  }
+
   /** Add or replace an agent at run time (registry API): new agents connect without a restart. */
   set(agent: { id: string; site: string; passwordHash: string }): void {
     this.byId.set(agent.id, { agentId: agent.id, site: agent.site, scrypt: parseHash(agent.passwordHash) });

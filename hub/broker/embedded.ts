@@ -73,7 +73,8 @@ export class EmbeddedBroker implements MqttTransport {
       maxDelayMs: mqtt.loginMaxDelayMs,
       now: () => this.clock.now(),
     });
-    this.binding = new ClientIdBinding(deps.config.agents.map((a) => ({ agentId: a.id, site: a.site })));
+    const configAgents = deps.config.agents.map((a) => ({ agentId: a.id, site: a.site }));
+    this.binding = new ClientIdBinding(() => this.credentials?.owners() ?? configAgents);
     this.denied = new Counter({
       name: 'hezo_mqtt_auth_denied_total',
       help: 'MQTT connects, publishes and subscribes refused by the broker, by action and reason',

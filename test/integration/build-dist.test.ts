@@ -6,7 +6,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { Aedes } from 'aedes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { HealthRecord } from '../../protocols/health.ts';
@@ -61,6 +63,15 @@ describe('built output (dist/)', () => {
     const tmp = tempDir('hezo-dist-agent-');
     cleanups.push(tmp.close);
     const configFile = join(tmp.dir, 'a.yaml');
+    // --once also checks the broker login: a real (open) aedes broker answers it
+    const broker = await Aedes.createBroker();
+    const server = createServer(broker.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => broker.close(() => r()));
+    });
+    const brokerUrl = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const sim: ChildProcess = spawn(
       process.execPath,
       [
@@ -72,9 +83,8 @@ describe('built output (dist/)', () => {
         '0',
         '--agent-config',
         configFile,
-        // --once polls the devices only; it never connects to the broker.
         '--mqtt-url',
-        'mqtt://127.0.0.1:1',
+        brokerUrl,
       ],
       { cwd: tmp.dir, stdio: ['ignore', 'ignore', 'pipe'] },
     );
