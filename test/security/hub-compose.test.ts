@@ -44,6 +44,8 @@ function interpolate(value: string, env: Record<string, string>): string {
 }
 
 interface ComposeService {
+  /** Overrides the image's entrypoint (`node ... dist/cli.js`), e.g. the agent's one-file bundle. */
+  entrypoint?: string[];
   command: string[];
   environment: Record<string, string>;
   volumes: string[];
@@ -57,7 +59,19 @@ function service(name: string): ComposeService {
 }
 
 function start(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [join(root, 'bin/hezo.js'), ...args], {
+  return spawnNode([join(root, 'bin/hezo.js'), ...args], env);
+}
+
+/** What the container runs: its entrypoint (node and its flags, a dist/ file) and command; else the hezo CLI. */
+function startService(svc: ComposeService, localFile: string, env: Record<string, string>) {
+  const command = commandOf(svc, localFile);
+  if (svc.entrypoint === undefined) return start(command, env);
+  const [, ...nodeArgs] = svc.entrypoint;
+  return spawnNode([...nodeArgs.map((a) => (a.startsWith('dist/') ? join(root, a) : a)), ...command], env);
+}
+
+function spawnNode(argv: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, argv, {
     cwd: root,
     // Only what a container would have: PATH, and the compose file's environment.
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -133,10 +147,10 @@ describe('the compose deployment, as the README tells it', () => {
     const { hubFile, agentFile } = await localConfigs(dir);
 
     const hubSvc = service('hub');
-    const hub = start(commandOf(hubSvc, hubFile), environmentOf(hubSvc, userEnv, join(dir, 'hub-data')));
+    const hub = startService(hubSvc, hubFile, environmentOf(hubSvc, userEnv, join(dir, 'hub-data')));
     await waitForOutput(hub, /"msg":"hub serving"/, 'the hub to serve');
     const agentSvc = service('agent');
-    const agent = start(commandOf(agentSvc, agentFile), environmentOf(agentSvc, userEnv, join(dir, 'agent-data')));
+    const agent = startService(agentSvc, agentFile, environmentOf(agentSvc, userEnv, join(dir, 'agent-data')));
     await waitForOutput(
       hub,
       /"agentId":"agent-krakow"[^\n]*"status":"online"[^\n]*"msg":"agent presence"/,
