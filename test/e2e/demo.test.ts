@@ -101,12 +101,23 @@ describe('hezo demo (issue 9)', () => {
   });
 
   it('every simulated device is up within 30 s, across two customers and three sites', async () => {
-    const sim = (await (await fetch(`http://127.0.0.1:${httpPort + 1}/sim/devices`)).json()) as { serial: string }[];
+    const sim = (await (await fetch(`http://127.0.0.1:${httpPort + 1}/sim/devices`)).json()) as {
+      serial: string;
+      peripherals?: { serial?: string }[];
+    }[];
     expect(sim.length).toBe(12);
+    // Peripherals with a serial of their own (the E70 of each G7500) are devices of their own (issue 18).
+    const expected = [...sim.map((d) => d.serial), ...sim.flatMap((d) => (d.peripherals ?? []).map((p) => p.serial))]
+      .filter((s): s is string => s !== undefined)
+      .sort();
+    expect(expected.length).toBeGreaterThan(sim.length);
     const devices = await waitFor(
       async () => {
         const list = await api<{ serial: string; state: string; site: string; customer: string }[]>('/api/devices');
-        return list.length === sim.length && list.every((d) => d.state === 'up') ? list : undefined;
+        const serials = list.map((d) => d.serial).sort();
+        return JSON.stringify(serials) === JSON.stringify(expected) && list.every((d) => d.state === 'up')
+          ? list
+          : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250, what: 'all devices up' },
     );
