@@ -50,7 +50,11 @@ describe('NOC page on the real hub, fleet and agents', () => {
     await page.goto(demo.urls.nocUrl);
     await page.waitForSelector('body[data-stream="live"]', { timeout: 15_000 });
     await page.waitForFunction(
-      (n) => document.querySelectorAll('[data-testid="device"][data-state="up"]').length === n,
+      // every simulated device (plus its peripherals with a serial of their own, e.g. an E70) is up
+      (n) => {
+        const tiles = [...document.querySelectorAll('[data-testid="device"]')];
+        return tiles.length >= n && tiles.every((t) => t.getAttribute('data-state') === 'up');
+      },
       DEVICES,
       { timeout: 30_000 },
     );
