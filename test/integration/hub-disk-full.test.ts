@@ -72,6 +72,8 @@ describe('hub disk full', () => {
     for (let seq = 40; seq < 43; seq++) {
       await agent.send('health', makeHealthRecord({ serial: 'SN-1', seq, reachable: false, at: Date.now() + seq }));
     }
+    // A device never seen before reports while the disk is full: it is still watched (not dropped).
+    await other.send('health', makeHealthRecord({ serial: 'SN-NEW', seq: 99, agentId: 'agent-2', site: 'site-b' }));
     const degraded = await waitFor(
       async () => {
         const res = await t.api('/healthz');
@@ -81,6 +83,9 @@ describe('hub disk full', () => {
     );
     expect(degraded.status).toBe('degraded');
     expect(degraded.reasons.join('\n')).toMatch(/full/);
+    await waitFor(async () => (await (await t.api('/api/devices/SN-NEW')).json()).state === 'up', {
+      what: 'the new device watched while the disk is full',
+    });
     const metrics = await (await t.api('/metrics')).text();
     expect(sumMetric(metrics, 'hezo_store_write_failures_total')).toBeGreaterThan(0);
     expect(sumMetric(metrics, 'hezo_data_dir_free_bytes')).toBeGreaterThan(0);
