@@ -76,6 +76,7 @@ class AgentImpl extends EventEmitter implements Agent {
   private readonly history = new Map<string, HealthRecord[]>();
   private readonly progress = new Map<string, { done: number; total: number }>();
   private localSeq = 0;
+  private isOutboxFull = false;
 
   constructor(config: Readonly<AgentConfig>, deps: AgentDeps) {
     super();
@@ -182,9 +183,20 @@ class AgentImpl extends EventEmitter implements Agent {
           seq: false,
         },
       ]);
+      this.noteOutboxSpace();
       this.link?.pump();
     }
     this.emit('event', event);
+  }
+
+  /** A full disk is logged once when it starts (records are then dropped and counted) and once when it ends. */
+  private noteOutboxSpace(): void {
+    const error = this.outbox?.lastAppendError;
+    if ((error !== undefined) === this.isOutboxFull) return;
+    this.isOutboxFull = error !== undefined;
+    const dropped = this.outbox?.dropped ?? 0;
+    if (error !== undefined) this.logger.error({ error, dropped }, 'outbox: disk full, records dropped and counted');
+    else this.logger.warn({ dropped }, 'outbox: writes work again');
   }
 
   private publishRecord(draft: RecordDraft): HealthRecord {
@@ -203,6 +215,7 @@ class AgentImpl extends EventEmitter implements Agent {
           },
         },
       ]);
+      this.noteOutboxSpace();
       this.link?.pump();
     }
     record ??= { ...draft, seq: this.localSeq++, replayed };
