@@ -100,6 +100,7 @@ class AgentImpl extends EventEmitter implements Agent {
   /** Devices with a poll running now, and those to poll again as soon as it ends (a trap, a liveness miss). */
   private readonly polling = new Set<string>();
   private readonly repollWanted = new Set<string>();
+  private isOutboxFull = false;
 
   constructor(config: Readonly<AgentConfig>, deps: AgentDeps) {
     super();
@@ -219,9 +220,20 @@ class AgentImpl extends EventEmitter implements Agent {
           seq: false,
         },
       ]);
+      this.noteOutboxSpace();
       this.link?.pump();
     }
     this.emit('event', event);
+  }
+
+  /** A full disk is logged once when it starts (records are then dropped and counted) and once when it ends. */
+  private noteOutboxSpace(): void {
+    const error = this.outbox?.lastAppendError;
+    if ((error !== undefined) === this.isOutboxFull) return;
+    this.isOutboxFull = error !== undefined;
+    const dropped = this.outbox?.dropped ?? 0;
+    if (error !== undefined) this.logger.error({ error, dropped }, 'outbox: disk full, records dropped and counted');
+    else this.logger.warn({ dropped }, 'outbox: writes work again');
   }
 
   private publishRecord(draft: RecordDraft): HealthRecord {
@@ -243,8 +255,10 @@ class AgentImpl extends EventEmitter implements Agent {
           },
         },
       ]);
+      this.noteOutboxSpace();
       // Sent from memory when it is next in line (the outbox keeps it until the broker acks it).
       if (n !== undefined) this.link?.publishAppended({ n, kind: 'health', topic, payload });
+      else this.link?.pump();
     }
     record ??= { ...draft, seq: this.localSeq++, replayed };
     const list = this.history.get(record.identity.serial) ?? [];

@@ -34,6 +34,10 @@ export class Outbox {
         lastN: Database.Statement;
       }
     | undefined;
+  /** Rows that could not even be queued (disk full): dropped and counted, persisted once writes work again. */
+  private unqueued = 0;
+  /** The last storage error of an append (disk full), for the agent's log; undefined while appends work. */
+  lastAppendError: string | undefined;
   /** Acknowledged positions not deleted yet: deleted together in one transaction (one WAL commit). */
   /** The largest row number ever appended (kept in memory: the link asks it on every ack). */
   private newestN = 0;
@@ -115,9 +119,61 @@ export class Outbox {
    * sequence number. Returns the outbox positions.
    */
   append(rows: { kind: string; topic: string; make: (seq: number) => string; seq: boolean }[]): number[] {
-    if (!this.appendTx) throw new Error('outbox is not open');
-    this.flushAcks();
-    return this.appendTx(rows);
+    const appendTx = this.appendTx;
+    if (!appendTx) throw new Error('outbox is not open');
+    try {
+      this.flushAcks();
+      const ns = appendTx(rows);
+      this.noteAppendWorks();
+      return ns;
+    } catch (err) {
+      if (!isStorageFull(err)) throw err;
+      this.lastAppendError = (err as Error).message;
+    }
+    // Disk full (issue 19): make room by dropping the oldest tenth (counted), then try once more; if even
+    // that fails the rows themselves are dropped and counted. Never throws: polling goes on.
+    this.resyncCount();
+    try {
+      this.dropOldestForRoom(Math.max(1, Math.ceil(this.count / 10)));
+      const ns = appendTx(rows);
+      this.noteAppendWorks();
+      return ns;
+    } catch (err) {
+      if (!isStorageFull(err)) throw err;
+      this.resyncCount();
+      this.unqueued += rows.length;
+      this.lastAppendError = (err as Error).message;
+      return [];
+    }
+  }
+
+  private dropOldestForRoom(rows: number): void {
+    const s = this.statements;
+    if (!s || !this.db) return;
+    const dropped = this.db.transaction(() => {
+      const changes = s.dropOldest.run(rows).changes;
+      s.setMeta.run('dropped', this.droppedTotal + changes);
+      return changes;
+    })();
+    this.droppedTotal += dropped;
+    this.count -= dropped;
+  }
+
+  private noteAppendWorks(): void {
+    this.lastAppendError = undefined;
+    if (this.unqueued === 0 || !this.statements) return;
+    try {
+      this.statements.setMeta.run('dropped', this.droppedTotal + this.unqueued);
+      this.droppedTotal += this.unqueued;
+      this.unqueued = 0;
+    } catch {
+      // still tight: kept in memory, written with the next append
+    }
+  }
+
+  private resyncCount(): void {
+    const row = this.statements?.count.get() as { c: number } | undefined;
+    if (row !== undefined) this.count = row.c;
   }
 
   /** Rows after position `n`, oldest first. */
@@ -142,7 +198,13 @@ export class Outbox {
     if (this.pendingAcks.length === 0 || !this.deleteTx) return;
     const ns = this.pendingAcks;
     this.pendingAcks = [];
-    this.count -= this.deleteTx(ns);
+    try {
+      this.count -= this.deleteTx(ns);
+    } catch (err) {
+      // Disk full: keep the acknowledged positions for the next flush (the rows stay; resent at worst).
+      this.pendingAcks = [...ns, ...this.pendingAcks];
+      if (!isStorageFull(err)) throw err;
+    }
   }
 
   /** Highest position currently stored (0 when empty). */
@@ -161,8 +223,10 @@ export class Outbox {
     return this.count;
   }
 
+  /** Rows dropped by policy: the oldest past `maxRecords` or to make room on a full disk, and rows that could
+   * not be queued at all while the disk was full. */
   get dropped(): number {
-    return this.droppedTotal;
+    return this.droppedTotal + this.unqueued;
   }
 
   close(): void {
@@ -173,4 +237,10 @@ export class Outbox {
     this.appendTx = undefined;
     this.deleteTx = undefined;
   }
+}
+
+/** SQLite could not write for lack of space (or an I/O error from it): make room or drop, never crash. */
+function isStorageFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR)/.test(code);
 }

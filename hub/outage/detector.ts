@@ -33,6 +33,8 @@ export interface DetectorDeps {
   isInMaintenance(serial: string, site: string, atMs: number): boolean;
   /** Registered site/customer of a device, when the registry knows it. */
   deviceInfo(serial: string): { site: string; customer: string } | undefined;
+  /** A device's flapping state changed (to store it: it must survive a restart). */
+  onFlapState?(serial: string, events: readonly number[], isFlapping: boolean): void;
 }
 
 export interface RestoredDevice extends MachineInit {
@@ -52,6 +54,8 @@ interface TrackedDevice {
   lastLiveObservedMs: number;
   /** The last announced problem state was inside a maintenance window. */
   isMaintenanceAnnounced: boolean;
+  /** The flapping state last reported to `onFlapState` (count:last:flag). */
+  flapKey: string;
 }
 
 type AgentStatus = 'unseen' | 'online' | 'offline';
@@ -86,7 +90,9 @@ export class Detector {
         agentId: d.agentId,
         lastLiveObservedMs: 0,
         isMaintenanceAnnounced: false,
+        flapKey: '',
       });
+      this.devices.get(d.serial)!.flapKey = flapKeyOf(this.devices.get(d.serial)!.machine);
       if (d.agentId !== null) this.agent(d.agentId, d.site).devices.add(d.serial);
     }
   }
@@ -204,6 +210,7 @@ export class Detector {
         agentId: agent.agentId,
         lastLiveObservedMs: 0,
         isMaintenanceAnnounced: false,
+        flapKey: '0::false',
       };
       this.devices.set(serial, device);
     }
@@ -216,6 +223,12 @@ export class Detector {
   }
 
   private apply(serial: string, device: TrackedDevice, transition: MachineTransition | null, now: number): void {
+    const flapKey = flapKeyOf(device.machine);
+    if (flapKey !== device.flapKey) {
+      device.flapKey = flapKey;
+      const { events, isFlapping } = device.machine.flapState();
+      this.deps.onFlapState?.(serial, events, isFlapping);
+    }
     if (transition !== null) {
       this.announce(serial, device, transition);
       return;
@@ -365,4 +378,9 @@ function isEveryChannelFailed(record: HealthRecord): boolean {
     if (probe.ok) return false;
   }
   return probes > 0;
+}
+
+function flapKeyOf(machine: DeviceMachine): string {
+  const { events, isFlapping } = machine.flapState();
+  return `${events.length}:${events.at(-1) ?? ''}:${isFlapping}`;
 }

@@ -29,6 +29,9 @@ export interface MachineInit {
   sinceMs: number;
   reason: string;
   problems?: string[];
+  /** Stored flapping state (issue 19: it survives a restart). */
+  flapEvents?: number[];
+  isFlapping?: boolean;
 }
 
 export type DeviceEventType = 'device-gone' | 'device-found' | 'reboot-detected';
@@ -85,6 +88,13 @@ export class DeviceMachine {
     this.reason = init?.reason ?? 'registered';
     this.problems = init?.problems ?? [];
     this.hasSeen = init !== undefined;
+    this.flapEvents = [...(init?.flapEvents ?? [])];
+    this.isFlapping = init?.isFlapping ?? false;
+  }
+
+  /** The flapping state to store: the recent down/up cycles or reboots, and whether it is reported. */
+  flapState(): { events: readonly number[]; isFlapping: boolean } {
+    return { events: this.flapEvents, isFlapping: this.isFlapping };
   }
 
   /** A live health record (the caller filters replayed, stale and out-of-order ones). */

@@ -213,6 +213,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     isInMaintenance: (serial, site, atMs) => registry.isInMaintenance(serial, site, atMs),
     deviceInfo: (serial) => registry.get(serial),
     sink: detected,
+    onFlapState: (serial, events, isFlapping) => guardedWrite(() => store.saveFlapState(serial, events, isFlapping)),
   });
 
   const freshness = new FreshnessWatch({
@@ -467,10 +468,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       for (const a of store.openSiteAlerts()) grouper.restoreRaised(a.agentId, a.site, a.serials);
       const restored = store.lastStates();
       for (const d of restored) if (d.faultAt !== undefined) faultAt.set(d.serial, d.faultAt);
+      const flaps = store.flapStates();
       detector.restore(
         restored.map((d) => {
           const reg = registry.get(d.serial);
-          return reg === undefined ? d : { ...d, site: reg.site, customer: reg.customer };
+          const withFlaps = { ...d, ...flaps.get(d.serial) };
+          return reg === undefined ? withFlaps : { ...withFlaps, site: reg.site, customer: reg.customer };
         }),
       );
       unsubscribe.push(

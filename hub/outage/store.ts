@@ -36,6 +36,8 @@ const MIGRATIONS = [
   // Issue 19: raised site-network-down alerts survive a restart, so they are cleared when resolved.
   `CREATE TABLE open_site_alerts (
      agent_id TEXT PRIMARY KEY, site TEXT NOT NULL, serials TEXT NOT NULL, at TEXT NOT NULL)`,
+  // Issue 19: flapping state survives a restart (epoch ms of recent down/up cycles or reboots).
+  'CREATE TABLE device_flaps (serial TEXT PRIMARY KEY, events TEXT NOT NULL, is_flapping INTEGER NOT NULL)',
 ];
 
 export interface LiveInfo {
@@ -123,6 +125,26 @@ export class OutageStore {
       )
       .all() as TransitionRow[];
     return rows.map(toTransition);
+  }
+
+  saveFlapState(serial: string, events: readonly number[], isFlapping: boolean): void {
+    this.db
+      .prepare(
+        `INSERT INTO device_flaps (serial, events, is_flapping) VALUES (?, ?, ?)
+         ON CONFLICT(serial) DO UPDATE SET events = excluded.events, is_flapping = excluded.is_flapping`,
+      )
+      .run(serial, JSON.stringify(events), isFlapping ? 1 : 0);
+  }
+
+  flapStates(): Map<string, { flapEvents: number[]; isFlapping: boolean }> {
+    const rows = this.db.prepare('SELECT * FROM device_flaps').all() as Array<{
+      serial: string;
+      events: string;
+      is_flapping: number;
+    }>;
+    return new Map(
+      rows.map((r) => [r.serial, { flapEvents: JSON.parse(r.events) as number[], isFlapping: r.is_flapping === 1 }]),
+    );
   }
 
   saveOpenSiteAlert(agentId: string, site: string, serials: readonly string[], at: string): void {

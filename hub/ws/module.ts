@@ -11,6 +11,7 @@ import type { HubContext, HubModule } from '../context.ts';
 import type { DeviceView, SiteAlert, TicketView } from '../types.ts';
 import { checkToken, tokenFromRequest } from './auth.ts';
 import { MAX_CLIENT_PAYLOAD_BYTES, type ProgressItem } from './messages.ts';
+import { raisedSiteAlerts } from './restored-site-alerts.ts';
 import { ScopedStreams } from './scoped-streams.ts';
 import { LiveStream } from './stream.ts';
 
@@ -132,6 +133,7 @@ export function createWsModule(ctx: HubContext): WsModule {
     stream,
     async start() {
       const { bus } = ctx;
+      for (const alert of raisedSiteAlerts(ctx.db)) siteAlerts.set(`${alert.site}/${alert.agentId}`, alert);
       unsubscribe.push(
         bus.on('device', (device) => {
           devicesSeen.set(device.serial, device);

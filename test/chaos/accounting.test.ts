@@ -1,8 +1,10 @@
 /**
  * Chaos (b): the accounting equation. Every health record the agent produced (its outbox `seq`) is either
  * delivered to the detector (`ingest:health`, counted once per seq) or dropped by policy (the outbox's bounded
- * size: oldest rows dropped and counted) - exactly, across hub restarts (embedded broker) and agent restarts,
- * with one hub outage long enough to overflow the outbox. lost = produced - delivered - dropped must be 0.
+ * size: oldest rows dropped and counted), across hub restarts (embedded broker) and agent restarts, with hub
+ * outages long enough to overflow the outbox: produced = delivered + dropped-by-policy, lost = 0.
+ * The outbox counts dropped ROWS; a row already delivered but not yet acknowledged when it was dropped
+ * (at-least-once) is in both counts, so the check is: every undelivered seq is covered by a counted drop.
  */
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -94,18 +96,19 @@ describe('chaos: accounting across hub and agent restarts', () => {
     const stillWaiting = waiting
       .map((r) => (JSON.parse(r.payload) as { seq: number }).seq)
       .filter((s) => !delivered.has(s));
-    const lost = produced - delivered.size - dropped - stillWaiting.length;
+    const undelivered = produced - delivered.size - stillWaiting.length;
+    const lost = Math.max(0, undelivered - dropped);
     recordChaosResult({
       kind: 'hub + agent restarts (embedded broker)',
       rounds: ROUNDS,
       survived: lost === 0 ? ROUNDS : 0,
       produced,
       delivered: delivered.size,
-      droppedByPolicy: dropped,
+      droppedByPolicy: undelivered,
       lost,
-      note: `${deliveries - delivered.size} at-least-once re-deliveries (same seq), ${stillWaiting.length} still in the outbox at the end`,
+      note: `outbox counted ${dropped} dropped rows (${dropped - undelivered} were delivered before their ack); ${deliveries - delivered.size} at-least-once re-deliveries; ${stillWaiting.length} still in the outbox`,
     });
-    expect(dropped).toBeGreaterThan(0);
+    expect(undelivered).toBeGreaterThan(0);
     expect(lost).toBe(0);
   });
 });

@@ -28,7 +28,7 @@ export interface ChaosWorld {
   devices: SimNetworkDeviceInfo[];
   /** Between the agent and the hub's MQTT port, when asked for (`viaProxy`). */
   proxy: TcpProxy | undefined;
-  fault(serial: string, kind: string): void;
+  fault(serial: string, kind: string, value?: number): void;
   clearFaults(serial: string): void;
   agentConfig: Readonly<AgentConfig>;
   startAgent(clock?: Clock): Promise<Agent>;
@@ -90,7 +90,7 @@ export async function startChaosWorld(options: {
     mqttPort,
     devices,
     proxy,
-    fault: (serial, kind) => sim.fleet.injectFault(serial, { kind }),
+    fault: (serial, kind, value) => sim.fleet.injectFault(serial, value === undefined ? { kind } : { kind, value }),
     clearFaults: (serial) => sim.fleet.clearFaults(serial),
     agentConfig,
     async startAgent(clock) {

@@ -52,7 +52,7 @@ describe('NOC page on the real hub, fleet and agents', () => {
     await page.waitForFunction(
       // every simulated device (plus its peripherals with a serial of their own, e.g. an E70) is up
       (n) => {
-        const tiles = [...document.querySelectorAll('[data-testid="device"]')];
+        const tiles = Array.from(document.querySelectorAll('[data-testid="device"]'));
         return tiles.length >= n && tiles.every((t) => t.getAttribute('data-state') === 'up');
       },
       DEVICES,

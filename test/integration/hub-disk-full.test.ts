@@ -46,17 +46,27 @@ describe('hub disk full', () => {
     const db = t.hub.ctx.db;
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);
-    // Use up the free room inside existing pages too (rows of another serial), as a full disk would leave none.
-    const fill = db.prepare(
+    // Use up the free room inside existing pages too (rows nobody reads), as a full disk would leave none.
+    const fillTransitions = db.prepare(
       `INSERT INTO device_transitions (serial, site, customer, agent_id, from_state, to_state, at, reason, evidence,
          problems, in_maintenance) VALUES ('FILL', 's', 'c', NULL, 'up', 'up', '', ?, '[]', '[]', 0)`,
     );
+    const fillDevices = db.prepare(
+      `INSERT INTO devices (serial, model, site, customer, source, created_at, updated_at)
+       VALUES (?, ?, 's', 'c', 'fill', '', '')`,
+    );
+    let n = 0;
     for (const size of [2000, 200, 20, 1]) {
-      for (;;) {
-        try {
-          fill.run('x'.repeat(size));
-        } catch {
-          break;
+      for (const run of [
+        () => fillTransitions.run('x'.repeat(size)),
+        () => fillDevices.run(`FILL-${n++}`, 'x'.repeat(size)),
+      ]) {
+        for (;;) {
+          try {
+            run();
+          } catch {
+            break;
+          }
         }
       }
     }
@@ -72,6 +82,8 @@ describe('hub disk full', () => {
     for (let seq = 40; seq < 43; seq++) {
       await agent.send('health', makeHealthRecord({ serial: 'SN-1', seq, reachable: false, at: Date.now() + seq }));
     }
+    // A device never seen before reports while the disk is full: it is still watched (not dropped).
+    await other.send('health', makeHealthRecord({ serial: 'SN-NEW', seq: 99, agentId: 'agent-2', site: 'site-b' }));
     const degraded = await waitFor(
       async () => {
         const res = await t.api('/healthz');
@@ -81,6 +93,9 @@ describe('hub disk full', () => {
     );
     expect(degraded.status).toBe('degraded');
     expect(degraded.reasons.join('\n')).toMatch(/full/);
+    await waitFor(async () => (await (await t.api('/api/devices/SN-NEW')).json()).state === 'up', {
+      what: 'the new device watched while the disk is full',
+    });
     const metrics = await (await t.api('/metrics')).text();
     expect(sumMetric(metrics, 'hezo_store_write_failures_total')).toBeGreaterThan(0);
     expect(sumMetric(metrics, 'hezo_data_dir_free_bytes')).toBeGreaterThan(0);
@@ -96,6 +111,8 @@ describe('hub disk full', () => {
     db.pragma('max_page_count = 1073741823');
     const { ticket: p1 } = await ticket;
     expect(p1.priority).toBe('P1');
+    // The new device's next record registers it.
+    await other.send('health', makeHealthRecord({ serial: 'SN-NEW', seq: 100, agentId: 'agent-2', site: 'site-b' }));
     await waitFor(async () => (await t.api('/healthz')).status === 200, { timeoutMs: 20_000, what: '/healthz 200' });
     const downs = db
       .prepare("SELECT count(*) AS n FROM device_transitions WHERE serial = 'SN-1' AND to_state = 'down'")

@@ -64,3 +64,24 @@ describe('issue 19: crash during a site-grouping hold', () => {
     expect(third.alerts.map((a) => `${a.status}:${a.reason}`)).toEqual(['cleared:site-network-back']);
   });
 });
+
+describe('issue 19: flapping state survives a restart', () => {
+  it('a flapping device is still flapping after a crash: a short outage does not become a P1-grade down', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hezo-flap-'));
+    const first = await boot('2026-03-02T10:00:00.000Z');
+    const poll = (slice: DetectionSlice, patch: Record<string, unknown>, reachable = true) => {
+      slice.sendHeartbeat(makeHeartbeat({ at: slice.clock.now() }));
+      slice.sendHealth(makeHealthRecord({ serial: 'SN-F', seq: ++seq, at: slice.clock.now(), reachable }, patch));
+      slice.clock.advance(10_000);
+    };
+    for (const uptimeS of [1000, 5, 15, 5, 15, 5]) poll(first, { uptimeS });
+    expect(first.outage.get('SN-F')).toMatchObject({ state: 'degraded', reason: 'flapping' });
+    // Crash, restart, and the device drops off for two polls (it reboots again).
+    const second = await boot('2026-03-02T10:01:05.000Z');
+    poll(second, {}, false);
+    poll(second, {}, false);
+    poll(second, {}, false);
+    expect(second.transitions.filter((t) => t.to === 'down')).toEqual([]);
+    expect(second.outage.get('SN-F')?.state).toBe('degraded');
+  });
+});
