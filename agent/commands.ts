@@ -4,6 +4,7 @@
  * cached, plus `agent-trace.json`). A command carrying `resumeFrom` resumes (or, with seq >= total,
  * acknowledges and deletes) earlier transfers instead of running again.
  */
+
 import type { Logger } from 'pino';
 import type { Clock } from '../protocols/clock.ts';
 import { isAppError } from '../protocols/errors.ts';
@@ -15,6 +16,7 @@ import type { CertTrustStore } from './cert-trust.ts';
 import type { DevicePoller } from './device-poller.ts';
 import { runServiceTests } from './diagnose.ts';
 import type { LogCache } from './log-cache.ts';
+import { RebootFailed, rebootDevice } from './reboot.ts';
 
 export interface CommandContext {
   pollers: ReadonlyMap<string, DevicePoller>;
@@ -103,6 +105,21 @@ export class CommandHandler {
     await this.reply(reply);
   }
 
+  private async reboot(command: Command, poller: DevicePoller): Promise<Record<string, unknown>> {
+    const { ctx } = this;
+    try {
+      const result = await rebootDevice(poller, command.reason ?? 'no reason given', {
+        certs: ctx.certs,
+        logger: ctx.logger,
+        timeoutMs: ctx.requestTimeoutMs,
+      });
+      return { channel: result.channel, attempts: result.attempts };
+    } catch (err) {
+      if (err instanceof RebootFailed) throw new CommandError('REBOOT_FAILED', err.message);
+      throw err;
+    }
+  }
+
   private async reply(reply: CommandReply): Promise<void> {
     try {
       await this.ctx.publishReply(encodeMessage('reply', reply));
@@ -130,8 +147,9 @@ export class CommandHandler {
         return this.diagnose(command, poller);
       case 'collect-logs':
         return this.collectLogs(command, poller);
-      case 'accept-identity':
       case 'reboot':
+        return this.reboot(command, poller);
+      case 'accept-identity':
         throw new CommandError('UNSUPPORTED', `kind: this agent does not handle "${command.kind}" yet`);
     }
   }
