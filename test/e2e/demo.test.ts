@@ -101,12 +101,17 @@ describe('hezo demo (issue 9)', () => {
   });
 
   it('every simulated device is up within 30 s, across two customers and three sites', async () => {
-    const sim = (await (await fetch(`http://127.0.0.1:${httpPort + 1}/sim/devices`)).json()) as { serial: string }[];
+    const sim = (await (await fetch(`http://127.0.0.1:${httpPort + 1}/sim/devices`)).json()) as {
+      serial: string;
+      peripherals?: { serial?: string }[];
+    }[];
     expect(sim.length).toBe(12);
+    // each G7500's E70 is a device of its own (issue 18)
+    const expected = sim.length + sim.flatMap((d) => (d.peripherals ?? []).filter((p) => p.serial)).length;
     const devices = await waitFor(
       async () => {
         const list = await api<{ serial: string; state: string; site: string; customer: string }[]>('/api/devices');
-        return list.length === sim.length && list.every((d) => d.state === 'up') ? list : undefined;
+        return list.length === expected && list.every((d) => d.state === 'up') ? list : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250, what: 'all devices up' },
     );
