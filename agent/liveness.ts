@@ -151,7 +151,8 @@ export class LivenessWatch {
     if (tcp.ok || snmp?.ok) {
       // the unit answers: a lost packet or a busy port, not a dead unit
       this.deps.logger.debug({ serial: device.serial, tcp: tcp.ok, snmp: snmp?.ok }, 'liveness: miss not confirmed');
-      if (tcp.ok) w.misses = 0;
+      // start counting again (a unit whose port stays closed while SNMP answers is confirmed at most every 2 checks)
+      w.misses = 0;
       return;
     }
     w.confirms++;
