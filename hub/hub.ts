@@ -24,6 +24,7 @@ import { createIncidentsModule } from './incidents/module.ts';
 import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
+import { createPeripheralsModule } from './peripherals/module.ts';
 import { createRebootModule } from './reboot/module.ts';
 import { createRegistryModule } from './registry/module.ts';
 import { createRulesModule } from './rules/module.ts';
@@ -43,6 +44,7 @@ export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   createIncidentsModule, // consumes 'site-alert', 'ingest:presence'; /api/site-incidents
   (ctx) => createRulesModule(ctx), // consumes 'health'; P3 tickets (ticket service), /api/watches
   (ctx) => createRebootModule(ctx), // consumes 'health'; 'reboot' commands, ticket notes, /api/devices/:serial/reboot
+  createPeripheralsModule, // consumes 'health'; peripheral -> host links, /api/peripherals
 ];
 
 export interface HubDeps {
