@@ -9,15 +9,17 @@ import { mkdirSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import type { AgentConfig } from '../protocols/agent-config.ts';
 import { SharedV2cSocket } from '../protocols/clients/snmp.ts';
-import { type Clock, systemClock } from '../protocols/clock.ts';
+import { type Clock, monotonicNow, systemClock } from '../protocols/clock.ts';
 import type { HealthRecord } from '../protocols/health.ts';
 import { type DeviceEvent, encodeMessage, type Heartbeat, type Presence } from '../protocols/messages.ts';
+import { brokerUrls } from '../protocols/mqtt-failover.ts';
 import { topics } from '../protocols/topics.ts';
 import { TransferStore } from './attachments.ts';
-import { type CertChange, CertTrustStore } from './cert-trust.ts';
+import { CertTrustStore } from './cert-trust.ts';
 import { CommandHandler } from './commands.ts';
 import { collectSecrets, isUsbDevice } from './config.ts';
 import { type DeviceEventType, DevicePoller } from './device-poller.ts';
+import { type IdentityChange, IdentityStore, RebootLedger } from './identity-trust.ts';
 import { LivenessWatch, realLivenessProbes } from './liveness.ts';
 import { LogCache } from './log-cache.ts';
 import { MqttLink } from './mqtt-link.ts';
@@ -60,6 +62,7 @@ export interface Agent {
     outboxDepth: number;
     outboxDropped: number;
     replaying: boolean;
+    identityChanges: { accepted: number; refused: number };
     /** The trap receiver's bound UDP port and counters (when `traps.enabled`). */
     traps?: TrapCounters & { port: number };
   };
@@ -73,6 +76,7 @@ class AgentImpl extends EventEmitter implements Agent {
   private initialised = false;
   private running = false;
   private certs!: CertTrustStore;
+  private hostKeys!: IdentityStore;
   private snmpSocket!: SharedV2cSocket;
   private pollers = new Map<string, DevicePoller>();
   private usb: UsbWatcher | undefined;
@@ -86,6 +90,8 @@ class AgentImpl extends EventEmitter implements Agent {
   private readonly history = new Map<string, HealthRecord[]>();
   private readonly progress = new Map<string, { done: number; total: number }>();
   private localSeq = 0;
+  /** Identity changes (certificate, SSH host key) accepted after a seen reboot, and refused. */
+  private readonly identityChanges = { accepted: 0, refused: 0 };
   private traps: TrapReceiver | undefined;
   /** Peripheral serial (an E70) -> its host's serial: commands for the peripheral run on the host. */
   private readonly peripheralHosts = new Map<string, string>();
@@ -108,6 +114,7 @@ class AgentImpl extends EventEmitter implements Agent {
       outboxDepth: this.outbox?.depth ?? 0,
       outboxDropped: this.outbox?.dropped ?? 0,
       replaying: this.link?.replaying ?? false,
+      identityChanges: { ...this.identityChanges },
       ...(this.traps ? { traps: { ...this.traps.counters, port: this.traps.port } } : {}),
     };
   }
@@ -122,12 +129,17 @@ class AgentImpl extends EventEmitter implements Agent {
     this.initialised = true;
     const c = this.config;
     mkdirSync(c.dataDir, { recursive: true });
-    this.certs = new CertTrustStore(
-      c.dataDir,
-      (change) => this.onCertChange(change),
-      () => new Date(this.clock.now()).toISOString(),
-    );
+    const ledger = new RebootLedger(this.clock);
+    const trust = {
+      dataDir: c.dataDir,
+      ledger,
+      onChange: (change: IdentityChange) => this.onIdentityChange(change),
+      now: () => new Date(this.clock.now()).toISOString(),
+    };
+    this.certs = new CertTrustStore(trust);
     this.certs.load();
+    this.hostKeys = new IdentityStore({ ...trust, file: 'known-ssh-host-keys.json', channel: 'ssh' });
+    this.hostKeys.load();
     this.snmpSocket = new SharedV2cSocket();
     const emitEvent = (serial: string, type: DeviceEventType, detail: string) =>
       this.emitDeviceEvent(serial, type, detail);
@@ -138,6 +150,8 @@ class AgentImpl extends EventEmitter implements Agent {
         new DevicePoller(device, {
           config: c,
           certs: this.certs,
+          hostKeys: this.hostKeys,
+          ledger,
           snmpSocket: this.snmpSocket,
           clock: this.clock,
           logger: this.logger,
@@ -157,6 +171,7 @@ class AgentImpl extends EventEmitter implements Agent {
       clock: this.clock,
       logger: this.logger,
       requestTimeoutMs: c.requestTimeoutMs,
+      maxUnpackedBytes: c.logCache.maxUnpackedBytes,
       // first archives: about one a second at most, over at least ten polls
       firstFillWindowMs: Math.max(10 * c.pollIntervalMs, this.pollers.size * 1000),
       deviceCount: this.pollers.size,
@@ -164,15 +179,17 @@ class AgentImpl extends EventEmitter implements Agent {
     this.transfers = new TransferStore(c.dataDir);
   }
 
-  private onCertChange(change: CertChange): void {
+  private onIdentityChange(change: IdentityChange): void {
+    const rest = change.channel === 'rest';
+    const what = rest ? 'certificate' : 'SSH host key';
     const detail = change.accepted
-      ? `certificate changed after the device was seen down/rebooting; new one accepted (was ${change.previous}, now ${change.next})`
-      : `certificate changed without a reboot being seen; refused, REST not used (was ${change.previous}, now ${change.next})`;
-    this.logger.warn(
-      { serial: change.serial, accepted: change.accepted, next: change.next },
-      'device certificate changed',
-    );
-    this.emitDeviceEvent(change.serial, 'certificate-changed', detail);
+      ? `${what} changed after the device was seen rebooting (uptime reset); new one accepted (was ${change.previous}, now ${change.next})`
+      : `${what} changed without a reboot being seen; refused, ${rest ? 'REST' : 'SSH'} not used, no credentials sent (was ${change.previous}, now ${change.next})`;
+    this.identityChanges[change.accepted ? 'accepted' : 'refused']++;
+    const log = { serial: change.serial, channel: change.channel, accepted: change.accepted, next: change.next };
+    if (change.accepted) this.logger.warn(log, 'device identity changed');
+    else this.logger.error(log, 'device identity changed; refused');
+    this.emitDeviceEvent(change.serial, rest ? 'certificate-changed' : 'ssh-host-key-changed', detail);
   }
 
   private isReplayedNow(): boolean {
@@ -263,9 +280,10 @@ class AgentImpl extends EventEmitter implements Agent {
     this.timers.set(poller.device.serial, cancel);
   }
 
+  /** Polls are scheduled on the monotonic clock: a wall-clock step never stalls or bunches them (issue 19). */
   private async runDevice(poller: DevicePoller): Promise<void> {
     const serial = poller.device.serial;
-    const started = this.clock.now();
+    const started = monotonicNow(this.clock);
     this.polling.add(serial);
     this.repollWanted.delete(serial);
     try {
@@ -277,7 +295,10 @@ class AgentImpl extends EventEmitter implements Agent {
     }
     if (!this.running) return;
     const again = this.repollWanted.delete(serial);
-    this.scheduleDevice(poller, again ? 0 : Math.max(0, started + this.config.pollIntervalMs - this.clock.now()));
+    this.scheduleDevice(
+      poller,
+      again ? 0 : Math.max(0, started + this.config.pollIntervalMs - monotonicNow(this.clock)),
+    );
   }
 
   /**
@@ -304,14 +325,15 @@ class AgentImpl extends EventEmitter implements Agent {
   }
 
   private async runUsb(): Promise<void> {
-    const started = this.clock.now();
+    const started = monotonicNow(this.clock);
     try {
       await this.pollUsb();
     } catch (err) {
       this.logger.error({ err: { message: (err as Error).message } }, 'usb poll crashed');
     }
     if (!this.running) return;
-    const cancel = this.clock.setTimer(Math.max(0, started + this.config.pollIntervalMs - this.clock.now()), () => {
+    const delayMs = Math.max(0, started + this.config.pollIntervalMs - monotonicNow(this.clock));
+    const cancel = this.clock.setTimer(delayMs, () => {
       void this.track(this.runUsb());
     });
     this.timers.set('usb', cancel);
@@ -383,7 +405,7 @@ class AgentImpl extends EventEmitter implements Agent {
     this.running = true;
     const link = new MqttLink(
       {
-        url: c.mqtt.url,
+        urls: brokerUrls(c.mqtt),
         username: c.mqtt.username,
         password: c.mqtt.password,
         caFile: c.mqtt.caFile,
@@ -403,6 +425,7 @@ class AgentImpl extends EventEmitter implements Agent {
     this.commands = new CommandHandler({
       pollers: withPeripheralHosts(this.pollers, (serial) => this.peripheralHosts.get(serial)),
       certs: this.certs,
+      hostKeys: this.hostKeys,
       logCache: this.logCache,
       transfers: this.transfers,
       clock: this.clock,

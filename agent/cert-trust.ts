@@ -4,126 +4,78 @@
  *
  * - `tofu` (default): the first fingerprint seen is remembered in `<dataDir>/known-certs.json`. A
  *   different one is refused (probe error `tls`, event `certificate-changed`, no credentials sent),
- *   UNLESS the device was just seen down or rebooting (the poller calls `expectChange`): then the new
- *   certificate is accepted once, remembered, and reported as a `certificate-changed` event.
+ *   UNLESS the agent saw the device reboot (uptime reset) since it last verified the old certificate
+ *   (see identity-trust.ts): then the new one is accepted once, remembered, and reported. A timeout or a
+ *   failed connect never opens that window. An admin can accept a new one (`accept-identity`).
  * - `pinned`: only the configured fingerprint; anything else is a `tls` error.
  * - `insecure`: any certificate (only when configured); the fingerprint is still recorded as evidence.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AgentDevice } from '../protocols/agent-config.ts';
 import { DeviceError } from '../protocols/clients/device-error.ts';
+import { type IdentityChange, IdentityStore, type RebootLedger } from './identity-trust.ts';
 
-export interface KnownCert {
-  fingerprint256: string;
-  firstSeen: string;
-  lastChanged?: string;
-}
+export type CertChange = IdentityChange;
 
-export interface CertChange {
-  serial: string;
-  previous: string;
-  next: string;
-  accepted: boolean;
+export type CertVerdict = 'trusted' | 'new' | 'changed' | 'pinned-mismatch' | 'insecure';
+
+export interface CertTrustOptions {
+  dataDir: string;
+  ledger: RebootLedger;
+  onChange: (change: CertChange) => void;
+  now: () => string;
 }
 
 export class CertTrustStore {
-  private readonly file: string;
-  private known: Record<string, KnownCert> = {};
-  private readonly expecting = new Set<string>();
-  /** Fingerprints already reported as refused, so one change gives one event, not one per poll. */
-  private readonly reported = new Map<string, string>();
-  private readonly onChange: (change: CertChange) => void;
-  private readonly now: () => string;
+  readonly store: IdentityStore;
 
-  constructor(dataDir: string, onChange: (change: CertChange) => void, now: () => string) {
-    this.file = join(dataDir, 'known-certs.json');
-    this.onChange = onChange;
-    this.now = now;
+  constructor(options: CertTrustOptions) {
+    this.store = new IdentityStore({ ...options, file: 'known-certs.json', channel: 'rest' });
   }
 
   load(): void {
-    try {
-      this.known = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, KnownCert>;
-    } catch {
-      this.known = {};
-    }
-  }
-
-  private save(): void {
-    mkdirSync(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(this.known, null, 1)}\n`);
-    renameSync(tmp, this.file);
+    this.store.load();
   }
 
   fingerprintOf(serial: string): string | undefined {
-    return this.known[serial]?.fingerprint256;
-  }
-
-  /** The device was seen down or rebooting: its next new certificate is accepted (and reported). */
-  expectChange(serial: string): void {
-    this.expecting.add(serial);
-  }
-
-  /** A REST poll succeeded: the reboot window is over. */
-  settled(serial: string): void {
-    this.expecting.delete(serial);
+    return this.store.fingerprintOf(serial);
   }
 
   /** Check without learning (diagnostics). */
-  verdict(device: AgentDevice, fingerprint: string): 'trusted' | 'new' | 'changed' | 'pinned-mismatch' | 'insecure' {
+  verdict(device: AgentDevice, fingerprint: string): CertVerdict {
     const tls = device.rest?.tls;
     if (tls?.mode === 'insecure') return 'insecure';
     if (tls?.mode === 'pinned')
       return tls.fingerprint256?.toUpperCase() === fingerprint.toUpperCase() ? 'trusted' : 'pinned-mismatch';
-    const known = this.known[device.serial];
-    if (!known) return 'new';
-    return known.fingerprint256 === fingerprint ? 'trusted' : 'changed';
+    return this.store.compare(device.serial, fingerprint);
   }
 
-  /** The certificate check handed to the REST client: undefined = go ahead. */
-  check(device: AgentDevice, fingerprint: string): DeviceError | undefined {
+  private configured(device: AgentDevice, fingerprint: string): DeviceError | undefined | 'tofu' {
     const verdict = this.verdict(device, fingerprint);
-    switch (verdict) {
-      case 'trusted':
-      case 'insecure':
-        return undefined;
-      case 'new':
-        this.known[device.serial] = { fingerprint256: fingerprint, firstSeen: this.now() };
-        this.save();
-        return undefined;
-      case 'pinned-mismatch':
-        return new DeviceError('tls', `tls: certificate ${fingerprint} does not match the pinned fingerprint`);
-      case 'changed': {
-        const previous = this.known[device.serial]?.fingerprint256 ?? '';
-        if (this.expecting.has(device.serial)) {
-          this.known[device.serial] = {
-            fingerprint256: fingerprint,
-            firstSeen: this.known[device.serial]?.firstSeen ?? this.now(),
-            lastChanged: this.now(),
-          };
-          this.save();
-          this.expecting.delete(device.serial);
-          this.reported.delete(device.serial);
-          this.onChange({ serial: device.serial, previous, next: fingerprint, accepted: true });
-          return undefined;
-        }
-        if (this.reported.get(device.serial) !== fingerprint) {
-          this.reported.set(device.serial, fingerprint);
-          this.onChange({ serial: device.serial, previous, next: fingerprint, accepted: false });
-        }
-        return new DeviceError(
-          'tls',
-          `tls: certificate changed (was ${previous}, now ${fingerprint}) without a reboot being seen; refused (tofu)`,
-        );
-      }
-    }
+    if (verdict === 'insecure') return undefined;
+    if (verdict === 'pinned-mismatch')
+      return new DeviceError('tls', `tls: certificate ${fingerprint} does not match the pinned fingerprint`);
+    if (device.rest?.tls.mode === 'pinned') return undefined;
+    return 'tofu';
+  }
+
+  /** The certificate check with what is known now: undefined = go ahead. */
+  check(device: AgentDevice, fingerprint: string): DeviceError | undefined {
+    const decided = this.configured(device, fingerprint);
+    return decided === 'tofu' ? this.store.check(device.serial, fingerprint) : decided;
+  }
+
+  /** The check handed to the REST client: a change first looks for reboot evidence (`seek`). */
+  checkWithEvidence(
+    device: AgentDevice,
+    fingerprint: string,
+    seek: (() => Promise<void>) | undefined,
+  ): DeviceError | undefined | Promise<DeviceError | undefined> {
+    const decided = this.configured(device, fingerprint);
+    return decided === 'tofu' ? this.store.checkWithEvidence(device.serial, fingerprint, seek) : decided;
   }
 
   /** Operator action: forget a device's certificate so the next one is trusted on first use. */
   forget(serial: string): void {
-    delete this.known[serial];
-    this.save();
+    this.store.forget(serial);
   }
 }

@@ -15,12 +15,14 @@ import type { TransferMeta, TransferStore } from './attachments.ts';
 import type { CertTrustStore } from './cert-trust.ts';
 import type { DevicePoller } from './device-poller.ts';
 import { runServiceTests } from './diagnose.ts';
+import type { IdentityStore } from './identity-trust.ts';
 import type { LogCache } from './log-cache.ts';
 import { RebootFailed, rebootDevice } from './reboot.ts';
 
 export interface CommandContext {
   pollers: ReadonlyMap<string, DevicePoller>;
   certs: CertTrustStore;
+  hostKeys: IdentityStore;
   logCache: LogCache;
   transfers: TransferStore;
   clock: Clock;
@@ -109,7 +111,6 @@ export class CommandHandler {
     const { ctx } = this;
     try {
       const result = await rebootDevice(poller, command.reason ?? 'no reason given', {
-        certs: ctx.certs,
         logger: ctx.logger,
         timeoutMs: ctx.requestTimeoutMs,
       });
@@ -147,11 +148,37 @@ export class CommandHandler {
         return this.diagnose(command, poller);
       case 'collect-logs':
         return this.collectLogs(command, poller);
+      case 'accept-identity':
+        return this.acceptIdentity(command);
       case 'reboot':
         return this.reboot(command, poller);
-      case 'accept-identity':
-        throw new CommandError('UNSUPPORTED', `kind: this agent does not handle "${command.kind}" yet`);
     }
+  }
+
+  /** An admin accepted a new certificate / SSH host key: pin it for this device and channel from now on. */
+  private acceptIdentity(command: Command): Record<string, unknown> {
+    const identity = command.identity;
+    if (!identity) throw new CommandError('PAYLOAD_INVALID', 'identity: expected {channel, fingerprint}, got nothing');
+    const { channel, fingerprint } = identity;
+    const valid =
+      channel === 'rest'
+        ? /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.test(fingerprint)
+        : /^SHA256:[A-Za-z0-9+/]{43}$/.test(fingerprint);
+    if (!valid) {
+      const expected =
+        channel === 'rest' ? 'a SHA-256 certificate fingerprint AA:BB:...' : 'an SSH fingerprint SHA256:...';
+      throw new CommandError(
+        'PAYLOAD_INVALID',
+        `identity.fingerprint: expected ${expected}, got "${fingerprint.slice(0, 80)}"`,
+      );
+    }
+    const store = channel === 'rest' ? this.ctx.certs.store : this.ctx.hostKeys;
+    const { previous } = store.accept(command.serial, fingerprint);
+    this.ctx.logger.warn(
+      { serial: command.serial, channel, fingerprint, previous },
+      'device identity accepted by an admin',
+    );
+    return { channel, fingerprint, previous };
   }
 
   private async sendTransfer(meta: TransferMeta, fromSeq: number): Promise<void> {

@@ -3,8 +3,9 @@
  * frozen, with cross-field checks the schema cannot express, and the list of secrets to keep out of
  * logs and attachments.
  */
+import { readFileSync } from 'node:fs';
 import { AGENT_ENV_OVERRIDES, AgentConfig, type AgentDevice } from '../protocols/agent-config.ts';
-import { buildConfig, loadConfig } from '../protocols/config-common.ts';
+import { buildConfig, readConfigFile } from '../protocols/config-common.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 
 export { AgentConfig, type AgentDevice };
@@ -42,9 +43,62 @@ function checkDevices(config: AgentConfig, where: string): void {
   }
 }
 
+/** Deeper than any real agent config (devices[i].snmp.v3.authKey is 5): refused before it is copied or parsed. */
+const MAX_CONFIG_DEPTH = 16;
+
+/** Depth of the deepest object/array, walked without recursion (a hostile file cannot overflow the stack). */
+function nestingDepth(value: unknown, stopAt: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (typeof node !== 'object' || node === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > stopAt) return deepest;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/**
+ * Deepest nesting of `[`/`{` in the file's text outside quotes: a YAML parser needs seconds and 100 MB for
+ * 100,000 nested brackets before it fails, so such a file is refused before it is parsed.
+ */
+function bracketDepth(text: string, stopAt: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote !== undefined) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > stopAt) return deepest;
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return deepest;
+}
+
 /** Read, validate and freeze the agent config file (YAML or JSON); CONFIG_INVALID names every bad field. */
 export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.env): Readonly<AgentConfig> {
-  const config = loadConfig(AgentConfig, file, env, AGENT_ENV_OVERRIDES);
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    // readConfigFile below reports it
+  }
+  if (bracketDepth(text, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) {
+    throw new AppError(ErrorCode.CONFIG_INVALID, `${file}: nested deeper than ${MAX_CONFIG_DEPTH} levels`);
+  }
+  const raw = readConfigFile(file);
+  if (nestingDepth(raw, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) {
+    throw new AppError(ErrorCode.CONFIG_INVALID, `${file}: nested deeper than ${MAX_CONFIG_DEPTH} levels`);
+  }
+  const config = buildConfig(AgentConfig, raw, env, AGENT_ENV_OVERRIDES, file);
   checkDevices(config, file);
   return config;
 }

@@ -16,11 +16,19 @@ import type {
   SystemInfo,
   SystemStatus,
 } from '../protocols/clients/poly-rest-schemas.ts';
-import { createV2cClient, createV3Client, type SharedV2cSocket, type SnmpClient } from '../protocols/clients/snmp.ts';
-import type { Clock } from '../protocols/clock.ts';
+import {
+  createV2cClient,
+  createV3Client,
+  type SharedV2cSocket,
+  type SnmpClient,
+  SnmpType,
+} from '../protocols/clients/snmp.ts';
+import type { SshTarget } from '../protocols/clients/ssh.ts';
+import { type Clock, monotonicNow } from '../protocols/clock.ts';
 import type { Evidence, Probe } from '../protocols/health.ts';
 import type { DeviceEvent } from '../protocols/messages.ts';
 import type { CertTrustStore } from './cert-trust.ts';
+import type { IdentityChannel, IdentityStore, RebootLedger } from './identity-trust.ts';
 import {
   type DeviceObservation,
   normalise,
@@ -38,13 +46,16 @@ export type DeviceEventType = DeviceEvent['type'];
 export interface PollerDeps {
   config: AgentConfig;
   certs: CertTrustStore;
+  /** Known SSH host keys (trusted on first use, like certificates). */
+  hostKeys: IdentityStore;
+  /** Where the poller records the reboots it sees (the only thing that lets an identity change). */
+  ledger: RebootLedger;
   snmpSocket: SharedV2cSocket;
   clock: Clock;
   logger: Logger;
   emitEvent: (serial: string, type: DeviceEventType, detail: string) => void;
 }
 
-const DOWN_KINDS = new Set(['timeout', 'refused', 'unreachable']);
 /** The REST detail reads (microphones, cameras, peripherals) run at least this often (S1 polls every 60 s). */
 export const DETAIL_EVERY_MS = 60_000;
 
@@ -84,6 +95,8 @@ export function isReboot(uptimeS: number, lastUptimeS: number, expectedS: number
   return uptimeS + REBOOT_TOLERANCE_S < expectedS && uptimeS < lastUptimeS + REBOOT_TOLERANCE_S;
 }
 
+const DOWN_KINDS = new Set(['timeout', 'refused', 'unreachable']);
+
 export class DevicePoller {
   readonly device: AgentDevice;
   private readonly deps: PollerDeps;
@@ -91,7 +104,6 @@ export class DevicePoller {
   private snmp: SnmpClient | undefined;
   private lastUptime: { uptimeS: number; atMs: number } | undefined;
   private lastSnmpUptime: { uptimeS: number; atMs: number } | undefined;
-  private snmpWasOk = false;
   private wasDown = false;
   private failing = new Set<string>();
   /** The newest REST detail read (microphones, cameras, peripherals), carried into light polls. */
@@ -120,9 +132,52 @@ export class DevicePoller {
       username: settings.username,
       password: settings.password,
       timeoutMs: this.timeoutMs,
-      checkCertificate: (fingerprint) => this.deps.certs.check(this.device, fingerprint),
+      maxLogBytes: this.deps.config.logCache.maxArchiveBytes,
+      checkCertificate: (fingerprint) =>
+        this.deps.certs.checkWithEvidence(this.device, fingerprint, () => this.seekRebootEvidence('rest')),
     });
     return this.rest;
+  }
+
+  /** How to reach the device's CLI, with its host key checked (trust on first use) before any password. */
+  sshTarget(timeoutMs: number): SshTarget | undefined {
+    const ssh = this.device.ssh;
+    if (!ssh) return undefined;
+    return {
+      host: this.device.address,
+      port: ssh.port,
+      username: ssh.username,
+      password: ssh.password,
+      privateKeyPath: ssh.privateKeyPath,
+      timeoutMs,
+      verifyHostKey: (fingerprint) =>
+        this.deps.hostKeys.checkWithEvidence(this.device.serial, fingerprint, () => this.seekRebootEvidence('ssh')),
+    };
+  }
+
+  /**
+   * An identity changed: read the device's uptime now over another channel (SNMP sysUpTime; for SSH also
+   * REST) so that a real reboot is seen before the change is decided. Never throws.
+   */
+  async seekRebootEvidence(channel: IdentityChannel): Promise<void> {
+    const snmp = this.snmpClient();
+    if (snmp) {
+      try {
+        const [vb] = await snmp.get(['1.3.6.1.2.1.1.3.0']);
+        if (vb?.type === SnmpType.TimeTicks && typeof vb.value === 'number') this.noteSnmpUptime(vb.value / 100);
+        return;
+      } catch {
+        // no SNMP answer: try REST below
+      }
+    }
+    const rest = channel === 'rest' ? undefined : this.restClient();
+    if (!rest) return;
+    try {
+      const system = await rest.getSystem();
+      if (typeof system.uptime === 'number') this.noteUptime(system.uptime, 'REST');
+    } catch {
+      // no evidence
+    }
   }
 
   snmpClient(): SnmpClient | undefined {
@@ -153,7 +208,7 @@ export class DevicePoller {
   }
 
   private noteUptime(uptimeS: number, source: string): void {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const last = this.lastUptime;
     if (last) {
       const expected = last.uptimeS + (nowMs - last.atMs) / 1000;
@@ -163,7 +218,7 @@ export class DevicePoller {
           'reboot-detected',
           `${source} uptime went from ${Math.round(last.uptimeS)} s to ${Math.round(uptimeS)} s`,
         );
-        this.deps.certs.expectChange(this.device.serial);
+        this.deps.ledger.rebootSeen(this.device.serial);
       }
     }
     this.lastUptime = { uptimeS, atMs: nowMs };
@@ -171,10 +226,10 @@ export class DevicePoller {
 
   /** SNMP agent uptime going backwards = a reboot (reported as an event when REST cannot say it). */
   private noteSnmpUptime(uptimeS: number): void {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const last = this.lastSnmpUptime;
     if (last && isReboot(uptimeS, last.uptimeS, last.uptimeS + (nowMs - last.atMs) / 1000)) {
-      this.deps.certs.expectChange(this.device.serial);
+      this.deps.ledger.rebootSeen(this.device.serial);
       if (!this.device.channels.includes('rest')) {
         this.deps.emitEvent(
           this.device.serial,
@@ -202,7 +257,7 @@ export class DevicePoller {
    * problem, and while the last detail read showed one; calls while the device may be in one.
    */
   private planRest(system: SystemInfo, status: SystemStatus | undefined): RestReadPlan {
-    const nowMs = this.deps.clock.now();
+    const nowMs = monotonicNow(this.deps.clock);
     const key = statusKey(status);
     const last = this.lastDetail;
     const detail =
@@ -229,7 +284,7 @@ export class DevicePoller {
         cameras: value.cameras,
         peripherals: value.peripherals,
         at: observedAt,
-        atMs: this.deps.clock.now(),
+        atMs: monotonicNow(this.deps.clock),
         hasProblem,
       };
       return;
@@ -305,23 +360,17 @@ export class DevicePoller {
       if (typeof snmpUptime === 'number') this.noteSnmpUptime(snmpUptime / 100);
       const active = value?.values.conferenceNumberActiveConferences;
       if (typeof active === 'number' && active > 0) this.wasInCall = true;
-      // SNMP that used to answer and now does not: the device is down or rebooting
-      if (snmpResult.error && DOWN_KINDS.has(snmpResult.error.kind) && this.snmpWasOk) {
-        this.deps.certs.expectChange(this.device.serial);
-      }
-      this.snmpWasOk = snmpResult.error === undefined;
     }
+    // A timeout or a refused connect never lets a certificate change (an on-path attacker can cause those):
+    // only an uptime reset does (noteUptime / noteSnmpUptime).
     const tcpDown = tcp?.error !== undefined && DOWN_KINDS.has(tcp.error.kind);
-    if (tcpDown) this.deps.certs.expectChange(this.device.serial);
 
     this.peripherals = restResult?.value?.peripherals;
     if (rest && restResult) {
       obs.rest = { probe: restResult.probe, value: restResult.value };
       if (restResult.value) {
-        this.deps.certs.settled(this.device.serial);
         if (typeof restResult.value.system.uptime === 'number') this.noteUptime(restResult.value.system.uptime, 'REST');
       } else if (tcpDown || (restResult.error && DOWN_KINDS.has(restResult.error.kind))) {
-        this.deps.certs.expectChange(this.device.serial);
         rest.reset();
       }
       const fingerprint = rest.lastFingerprint;

@@ -107,21 +107,12 @@ export async function runServiceTests(
         })
       : { name: 'snmp-sysuptime', ok: false, skipped: 'SNMP not configured' },
   );
-  const ssh = device.ssh;
+  // the host key is checked (trust on first use, pinned) before the password is sent
+  const ssh = poller.sshTarget(timeoutMs);
   tests.push(
     ssh
       ? await timed('ssh-status', async () => {
-          const res = await runSshCommands(
-            {
-              host: device.address,
-              port: ssh.port,
-              username: ssh.username,
-              password: ssh.password,
-              privateKeyPath: ssh.privateKeyPath,
-              timeoutMs,
-            },
-            ['status'],
-          );
+          const res = await runSshCommands(ssh, ['status']);
           const r = res.results[0];
           return {
             hostKeySha256: res.hostKeySha256 ?? null,

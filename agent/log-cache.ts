@@ -11,10 +11,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import { DeviceError, toDeviceError } from '../protocols/clients/device-error.ts';
-import { runSshCommands } from '../protocols/clients/ssh.ts';
+import { runSshCommands, type SshSessionResult } from '../protocols/clients/ssh.ts';
 import type { Clock } from '../protocols/clock.ts';
+import { gunzipBounded, isGzipped } from '../protocols/gunzip-bounded.ts';
 import { redactArchive, redactText } from '../protocols/redact.ts';
 import type { DevicePoller } from './device-poller.ts';
 
@@ -42,6 +45,8 @@ export interface LogCacheDeps {
   clock: Clock;
   logger: Logger;
   requestTimeoutMs: number;
+  /** Largest size a device's log archive may unpack to (`logCache.maxUnpackedBytes`). */
+  maxUnpackedBytes?: number;
   /**
    * Devices without any cached archive get their first one spread over this window after start-up
    * (device k of n at k/n of it), not all at once: a log archive is heavy for the device and the agent.
@@ -53,6 +58,26 @@ export interface LogCacheDeps {
 }
 
 const MAX_PARALLEL_REFRESH = 2;
+
+/** The SSH fallback's text: the CLI outputs of one session, one section per command, redacted. */
+export function formatCliBundle(
+  serial: string,
+  restError: Error | undefined,
+  session: SshSessionResult,
+  capturedAt: string,
+  secrets: readonly string[],
+): string {
+  const lines = [
+    `# ${serial} CLI bundle over SSH (Video OS has no log CLI; REST logs failed: ${restError?.message ?? 'REST not configured'})`,
+    `# host key sha256: ${session.hostKeySha256 ?? 'unknown'}; captured ${capturedAt}`,
+  ];
+  for (const r of session.results) {
+    lines.push('', `### ${r.command} (exit ${r.exitCode ?? 'n/a'}, ${Math.round(r.latencyMs)} ms)`, r.output.trimEnd());
+  }
+  return redactText(`${lines.join('\n')}\n`, secrets);
+}
+const DEFAULT_MAX_UNPACKED_BYTES = 256 * 1024 * 1024;
+const gzipAsync = promisify(gzip);
 
 export class LogCache {
   private readonly deps: LogCacheDeps;
@@ -79,38 +104,28 @@ export class LogCache {
     if (rest) {
       try {
         const raw = await rest.getLogs();
-        const data = await redactArchive(raw, this.deps.secrets);
-        const gz = data[0] === 0x1f && data[1] === 0x8b;
+        // unpacked here with a limit (a gzip bomb is refused), redacted, then packed again for the transfer
+        const gz = isGzipped(raw);
+        const plain = await gunzipBounded(
+          raw,
+          this.deps.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES,
+          'GET /rest/system/logs',
+          'logCache.maxUnpackedBytes',
+        ).catch((err: unknown) => {
+          throw new DeviceError('parse', (err as Error).message, { cause: err });
+        });
+        const redacted = await redactArchive(plain, this.deps.secrets);
+        const data = gz ? await gzipAsync(redacted) : redacted;
         return this.archive(`device-logs${gz ? '.tar.gz' : '.tar'}`, data, capturedAt, 'rest');
       } catch (err) {
         restError = toDeviceError(err, 'rest logs');
       }
     }
-    const ssh = device.ssh;
+    // the host key is checked (trust on first use, pinned) before the password is sent
+    const ssh = poller.sshTarget(this.deps.requestTimeoutMs * 2);
     if (ssh) {
-      const session = await runSshCommands(
-        {
-          host: device.address,
-          port: ssh.port,
-          username: ssh.username,
-          password: ssh.password,
-          privateKeyPath: ssh.privateKeyPath,
-          timeoutMs: this.deps.requestTimeoutMs * 2,
-        },
-        SSH_BUNDLE_COMMANDS,
-      );
-      const lines = [
-        `# ${device.serial} CLI bundle over SSH (Video OS has no log CLI; REST logs failed: ${restError?.message ?? 'REST not configured'})`,
-        `# host key sha256: ${session.hostKeySha256 ?? 'unknown'}; captured ${capturedAt}`,
-      ];
-      for (const r of session.results) {
-        lines.push(
-          '',
-          `### ${r.command} (exit ${r.exitCode ?? 'n/a'}, ${Math.round(r.latencyMs)} ms)`,
-          r.output.trimEnd(),
-        );
-      }
-      const text = redactText(`${lines.join('\n')}\n`, this.deps.secrets);
+      const session = await runSshCommands(ssh, SSH_BUNDLE_COMMANDS);
+      const text = formatCliBundle(device.serial, restError, session, capturedAt, this.deps.secrets);
       return this.archive('device-cli-bundle.txt', Buffer.from(text), capturedAt, 'ssh');
     }
     throw restError ?? new DeviceError('other', 'logs: neither REST nor SSH is configured for this device');

@@ -1,13 +1,16 @@
 /**
  * `hezo agent --config FILE [--once]`: the only entry of the agent process. Reads the config, creates the
  * root logger (NDJSON on stderr, secrets redacted), runs the agent until SIGINT/SIGTERM.
- * `--once` polls every device once and prints the health records as JSON lines on stdout.
+ * `--once` polls every device once and prints the health records as JSON lines on stdout, and checks the
+ * broker login with the agent's credentials: when it fails, it says why on stderr and exits 1.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { parseFlags, requireFlag } from '../protocols/cli-flags.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
+import { redactText } from '../protocols/redact.ts';
 import { createAgent } from './agent.ts';
-import { loadAgentConfig } from './config.ts';
+import { checkBrokerLogin } from './broker-login.ts';
+import { collectSecrets, loadAgentConfig } from './config.ts';
 
 /** Paths pino masks wherever they appear in a log line (up to the depth config objects nest). */
 export const REDACT_PATHS = [
@@ -69,11 +72,25 @@ export async function runAgent(args: string[]): Promise<number> {
   const agent = createAgent(config, { logger });
 
   if (values.once) {
+    let login: Awaited<ReturnType<typeof checkBrokerLogin>>;
     try {
-      const records = await agent.pollOnce();
+      const [records, checked] = await Promise.all([agent.pollOnce(), checkBrokerLogin(config)]);
+      login = checked;
       for (const record of records) process.stdout.write(`${JSON.stringify(record)}\n`);
     } finally {
       await agent.stop();
+    }
+    if (!login.ok) {
+      const who = config.mqtt.username === undefined ? 'without a username' : `as "${config.mqtt.username}"`;
+      logger.error({ url: config.mqtt.url, reason: login.reason, code: login.code ?? null }, 'mqtt login failed');
+      logger.flush();
+      throw new AppError(
+        login.isRefusal ? ErrorCode.UNAUTHORIZED : ErrorCode.INTERNAL,
+        redactText(
+          `agent --once: ${login.isRefusal ? 'the broker refused the login' : 'cannot reach the broker'} at ${config.mqtt.url} ${who}: ${login.reason}`,
+          collectSecrets(config),
+        ),
+      );
     }
     return 0;
   }

@@ -2,7 +2,8 @@
  * The agent's one MQTT connection (MQTT.js, protocol 3.1.1 so aedes and Mosquitto both accept it).
  *
  * - Reconnects are handled here, not by MQTT.js: each connection is a fresh client (reconnectPeriod 0),
- *   retried with exponential backoff and full jitter. MQTT.js therefore never re-sends anything by itself:
+ *   retried with exponential backoff and jitter; with several broker URLs (`mqtt.urls`) each failure moves to
+ *   the next URL (protocols/mqtt-failover.ts). MQTT.js therefore never re-sends anything by itself:
  *   the on-disk outbox is the single source of what still has to go out.
  * - On every connect: retained `online` presence (the Last Will is a retained `offline`), subscribe to the
  *   agent's `cmd` topic only, then pump the outbox from its oldest row.
@@ -13,10 +14,13 @@ import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Clock } from '../protocols/clock.ts';
+import { BrokerFailover, redactBrokerUrl } from '../protocols/mqtt-failover.ts';
+import { describeMqttError, type LoginFailure } from './broker-login.ts';
 import type { Outbox } from './outbox.ts';
 
 export interface MqttLinkOptions {
-  url: string;
+  /** One or more broker URLs (a cluster's nodes), tried in turn. */
+  urls: readonly string[];
   username?: string | undefined;
   password?: string | undefined;
   caFile?: string | undefined;
@@ -51,8 +55,11 @@ export class MqttLink extends EventEmitter {
   private generation = 0;
   private isConnectedNow = false;
   private stopping = false;
-  private attempt = 0;
   private cancelReconnect: (() => void) | undefined;
+  /** Why the current connection attempt failed (reported once it closes, with the next retry). */
+  private failure: LoginFailure | undefined;
+  /** Failed attempts in a row (login refusals and network failures), for the logs. */
+  private failedAttempts = 0;
   private inflight = 0;
   /** Highest outbox position handed to the current connection. */
   private cursor = 0;
@@ -64,11 +71,25 @@ export class MqttLink extends EventEmitter {
   /** The backlog of this connection is all acknowledged (it cannot come back until the next connect). */
   private isReplayOver = false;
   private readonly slotWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly failover: BrokerFailover;
+  /** The URL of the current (or last) connection. */
+  private url: string;
 
   constructor(options: MqttLinkOptions, deps: MqttLinkDeps) {
     super();
     this.options = options;
     this.deps = deps;
+    this.failover = new BrokerFailover({
+      urls: options.urls,
+      minMs: options.reconnectMinMs ?? 500,
+      maxMs: options.reconnectMaxMs ?? 30_000,
+    });
+    this.url = this.failover.current;
+  }
+
+  /** The broker URL of the current (or last) connection, without credentials. */
+  get brokerUrl(): string {
+    return redactBrokerUrl(this.url);
   }
 
   get connected(): boolean {
@@ -115,7 +136,8 @@ export class MqttLink extends EventEmitter {
     if (o.username) opts.username = o.username;
     if (o.password) opts.password = o.password;
     if (o.caFile) opts.ca = readFileSync(o.caFile);
-    const client = mqtt.connect(o.url, opts);
+    this.url = this.failover.current;
+    const client = mqtt.connect(this.url, opts);
     this.client = client;
     client.on('connect', () => {
       if (gen !== this.generation) return;
@@ -125,7 +147,9 @@ export class MqttLink extends EventEmitter {
       if (gen === this.generation) this.emit('command', topic, payload);
     });
     client.on('error', (err) => {
-      this.deps.logger.debug({ err: { message: err.message } }, 'mqtt error');
+      if (gen !== this.generation) return;
+      if (!this.isConnectedNow) this.failure ??= describeMqttError(err, o.username !== undefined);
+      else this.deps.logger.debug({ err: { message: err.message } }, 'mqtt error');
     });
     client.on('close', () => {
       if (gen !== this.generation) return;
@@ -134,7 +158,9 @@ export class MqttLink extends EventEmitter {
   }
 
   private onConnect(client: MqttClient, gen: number): void {
-    this.attempt = 0;
+    this.failover.connected();
+    this.failure = undefined;
+    this.failedAttempts = 0;
     this.isConnectedNow = true;
     this.inflight = 0;
     this.cursor = 0;
@@ -142,10 +168,14 @@ export class MqttLink extends EventEmitter {
     this.replayTotal = this.deps.outbox.depth;
     this.replayDone = 0;
     this.isReplayOver = false;
-    this.deps.logger.info({ url: this.options.url, backlog: this.replayTotal }, 'mqtt connected');
+    this.deps.logger.info({ url: this.brokerUrl, backlog: this.replayTotal }, 'mqtt connected');
     client.publish(this.options.presenceTopic, this.options.onlinePayload(), { qos: 1, retain: true });
     client.subscribe(this.options.commandTopic, { qos: 1 }, (err) => {
-      if (err && gen === this.generation) this.deps.logger.warn({ err: { message: err.message } }, 'subscribe failed');
+      if (!err || gen !== this.generation) return;
+      // Without the cmd subscription the hub cannot reach this agent: drop the connection and connect again
+      // (e.g. a NATS cluster refuses subscriptions for a few seconds while it elects a new JetStream leader).
+      this.deps.logger.warn({ err: { message: err.message }, url: this.brokerUrl }, 'subscribe failed; reconnecting');
+      client.end(true);
     });
     this.emit('connected');
     this.pump();
@@ -162,22 +192,46 @@ export class MqttLink extends EventEmitter {
     client.removeAllListeners('message');
     client.end(true);
     if (wasConnected) {
-      this.deps.logger.warn({ url: this.options.url }, 'mqtt connection lost');
+      this.deps.logger.warn({ url: this.brokerUrl }, 'mqtt connection lost');
       this.emit('disconnected');
     }
-    if (!this.stopping) this.scheduleReconnect();
+    const failure = wasConnected
+      ? undefined
+      : (this.failure ?? { isRefusal: false, reason: 'connection closed', code: undefined });
+    this.failure = undefined;
+    if (this.stopping) return;
+    const delayMs = this.scheduleReconnect();
+    if (failure) this.reportFailure(failure, delayMs);
   }
 
-  private scheduleReconnect(): void {
-    const min = this.options.reconnectMinMs ?? 500;
-    const max = this.options.reconnectMaxMs ?? 30_000;
-    const ceiling = Math.min(max, min * 2 ** this.attempt);
-    const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-    this.attempt++;
+  /**
+   * Every failed attempt is logged with its reason and the next retry: a refused login at `error` (a person
+   * must fix the credentials; records pile up in the outbox meanwhile), a network failure at `warn`.
+   */
+  private reportFailure(failure: LoginFailure, retryInMs: number): void {
+    this.failedAttempts++;
+    const fields = {
+      url: this.brokerUrl,
+      username: this.options.username ?? null,
+      clientId: this.options.clientId,
+      reason: failure.reason,
+      code: failure.code ?? null,
+      attempt: this.failedAttempts,
+      retryInMs,
+      outboxDepth: this.deps.outbox.depth,
+    };
+    if (failure.isRefusal) this.deps.logger.error(fields, 'mqtt login refused by the broker');
+    else this.deps.logger.warn(fields, 'mqtt connection failed');
+    this.emit('connect-failed', failure);
+  }
+
+  private scheduleReconnect(): number {
+    const { delayMs: delay } = this.failover.fail();
     this.cancelReconnect = this.deps.clock.setTimer(delay, () => {
       this.cancelReconnect = undefined;
       if (!this.stopping) this.connect();
     });
+    return delay;
   }
 
   /** Send outbox rows in order while there is inflight room. Call after appending rows. */

@@ -211,12 +211,13 @@ function callQuality(obs: DeviceObservation, ev: EvidenceList): CallQuality | un
   const snmp = obs.snmp?.value;
   const active = snmp?.values.conferenceNumberActiveConferences;
   if (typeof active === 'number') {
-    const call: CallQuality = { inCall: active > 0, activeCalls: Math.min(100, active) };
+    // a device may send any INTEGER (negative too): clamp to what the record can carry
+    const call: CallQuality = { inCall: active > 0, activeCalls: Math.min(100, Math.max(0, active)) };
     ev.add('call.inCall', 'snmp', 'conferenceNumberActiveConferences', String(active));
     const c = snmp?.call ?? {};
-    if (c.pctPacketLostRx !== undefined) call.packetLossPct = Math.min(100, c.pctPacketLostRx);
-    if (c.overallJitterRx !== undefined) call.jitterMs = Math.min(100_000, c.overallJitterRx);
-    if (c.overallLatencyRx !== undefined) call.latencyMs = Math.min(100_000, c.overallLatencyRx);
+    if (c.pctPacketLostRx !== undefined) call.packetLossPct = Math.min(100, Math.max(0, c.pctPacketLostRx));
+    if (c.overallJitterRx !== undefined) call.jitterMs = Math.min(100_000, Math.max(0, c.overallJitterRx));
+    if (c.overallLatencyRx !== undefined) call.latencyMs = Math.min(100_000, Math.max(0, c.overallLatencyRx));
     if (call.packetLossPct !== undefined)
       ev.add('call.packetLossPct', 'snmp', CALL_PATH_LOSS, String(call.packetLossPct));
     if (call.jitterMs !== undefined) ev.add('call.jitterMs', 'snmp', CALL_PATH_JITTER, String(call.jitterMs));

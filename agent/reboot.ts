@@ -2,11 +2,11 @@
  * The `reboot` command (issue 18, safe remote reboot): reboot a device through the channel that still answers -
  * REST `POST /rest/system/reboot {"action":"reboot"}` (poly-devices.md, [CODE] S1-S3, S6), else the SSH CLI
  * `reboot now` (§3). The hub decides whether a reboot is allowed (policy, calls, rate); the agent only says which
- * channel took it and why the others did not, and drops the REST session and TLS trust the reboot invalidates.
+ * channel took it and why the others did not, and drops the REST session the reboot invalidates (the new certificate
+ * is accepted by the identity trust once the reboot is seen: identity-trust.ts).
  */
 import type { Logger } from 'pino';
 import { runSshCommands } from '../protocols/clients/ssh.ts';
-import type { CertTrustStore } from './cert-trust.ts';
 import type { DevicePoller } from './device-poller.ts';
 
 export interface RebootResult {
@@ -28,7 +28,7 @@ export class RebootFailed extends Error {
 export async function rebootDevice(
   poller: DevicePoller,
   reason: string,
-  deps: { certs: CertTrustStore; logger: Logger; timeoutMs: number },
+  deps: { logger: Logger; timeoutMs: number },
 ): Promise<RebootResult> {
   const device = poller.device;
   const attempts: string[] = [];
@@ -38,7 +38,6 @@ export async function rebootDevice(
       const res = await rest.call('POST', '/rest/system/reboot', { action: 'reboot' });
       if (res.status >= 200 && res.status < 300) {
         attempts.push(`rest: POST /rest/system/reboot answered HTTP ${res.status}`);
-        deps.certs.expectChange(device.serial);
         rest.reset();
         deps.logger.warn({ serial: device.serial, channel: 'rest', reason }, 'device reboot requested');
         return { channel: 'rest', attempts, reason };
@@ -69,7 +68,6 @@ export async function rebootDevice(
         attempts.push(`ssh: reboot now answered "${out}"`);
       } else {
         attempts.push(`ssh: reboot now answered "${out}"`);
-        deps.certs.expectChange(device.serial);
         rest?.reset();
         deps.logger.warn({ serial: device.serial, channel: 'ssh', reason }, 'device reboot requested');
         return { channel: 'ssh', attempts, reason };

@@ -13,12 +13,14 @@ import { REDACT_PATHS as AGENT_REDACT_PATHS } from '../agent/main.ts';
 import { HUB_ENV_OVERRIDES, HubConfig } from '../hub/config.ts';
 import { createHub, type Hub } from '../hub/hub.ts';
 import { REDACT_PATHS as HUB_REDACT_PATHS } from '../hub/main.ts';
+import type { PeopleModule } from '../hub/people/module.ts';
 import { AgentConfig } from '../protocols/agent-config.ts';
 import { intFlag, parseFlags } from '../protocols/cli-flags.ts';
 import { buildConfig } from '../protocols/config-common.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { buildAgentConfig } from '../simulator/agent-config.ts';
 import { createFleet, type Fleet, type SimDeviceInfo } from '../simulator/fleet.ts';
+import { createDemoUsers, type DemoLogin } from './demo-users.ts';
 
 const FLAGS = {
   devices: { type: 'string' },
@@ -52,6 +54,8 @@ export interface DemoOptions {
   seed: number;
   pollIntervalMs: number;
   apiToken: string;
+  /** Password of the demo users (admin, engineer, `<customer>-rep`); generated when not given. */
+  demoPassword?: string;
   logger: Logger;
 }
 
@@ -60,6 +64,9 @@ export interface Demo {
   readonly hub: Hub;
   fleet: Fleet;
   agents: Agent[];
+  /** The demo's users (admin, engineer, `<customer>-rep`) and their one password. */
+  logins: DemoLogin[];
+  demoPassword: string;
   urls: { httpUrl: string; nocUrl: string; mqttUrl: string; simUrl: string };
   /** Stop the hub and start a new one on the same ports and data folder (agents reconnect by themselves). */
   restartHub(): Promise<void>;
@@ -141,6 +148,12 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   );
   let hub = createHub(hubConfig, { logger });
   const hubUrls = await hub.start();
+  const demoPassword = options.demoPassword ?? randomBytes(12).toString('base64url');
+  const logins = await createDemoUsers(
+    hub.ctx.services.people as PeopleModule,
+    hubConfig.customers.map((c) => c.id),
+    demoPassword,
+  );
   // A restarted hub keeps the ports the first one was given (the agents and NOC pages know those).
   const restartConfig = buildConfig(
     HubConfig,
@@ -220,6 +233,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     },
     fleet,
     agents,
+    logins,
+    demoPassword,
     urls: { httpUrl: hubUrls.httpUrl, nocUrl, mqttUrl: hubUrls.mqttUrl, simUrl: fleet.controlUrl },
     async restartHub() {
       await hub.stop();
@@ -258,6 +273,10 @@ export async function runDemo(args: string[]): Promise<number> {
   const dataDir = resolve(values.data ?? process.env.HEZO_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'hezo-demo-')));
   const generatedToken = process.env.HEZO_API_TOKEN === undefined || process.env.HEZO_API_TOKEN === '';
   const apiToken = generatedToken ? randomBytes(18).toString('base64url') : (process.env.HEZO_API_TOKEN as string);
+  const generatedPassword = process.env.HEZO_DEMO_PASSWORD === undefined || process.env.HEZO_DEMO_PASSWORD === '';
+  const demoPassword = generatedPassword
+    ? randomBytes(12).toString('base64url')
+    : (process.env.HEZO_DEMO_PASSWORD as string);
   const demo = await startDemo({
     devices: intFlag('demo', 'devices', values.devices, 1, 2000) ?? 12,
     httpPort,
@@ -267,13 +286,18 @@ export async function runDemo(args: string[]): Promise<number> {
     seed: intFlag('demo', 'seed', values.seed, 0, 2 ** 31 - 1) ?? 1,
     pollIntervalMs: intFlag('demo', 'poll-ms', values['poll-ms'], 1000, 600_000) ?? 5000,
     apiToken,
+    demoPassword,
     logger,
   });
   const out = [
     'hezo demo is running',
     `  NOC page:      ${demo.urls.nocUrl}`,
+    `  Desk:          ${demo.urls.httpUrl}/desk/?token=${encodeURIComponent(apiToken)}`,
+    `  Portal (acme): ${demo.urls.httpUrl}/portal/?token=${encodeURIComponent(apiToken)}&customer=acme`,
     `  API:           ${demo.urls.httpUrl}/api/devices  (Authorization: Bearer <token>)`,
     `  API token:     ${generatedToken ? `${apiToken}  (generated; set HEZO_API_TOKEN to choose one)` : '(from HEZO_API_TOKEN)'}`,
+    `  Sign in:       ${demo.urls.httpUrl}/api/session as ${demo.logins.map((l) => l.name).join(', ')}`,
+    `  Password:      ${generatedPassword ? `${demoPassword}  (generated; set HEZO_DEMO_PASSWORD to choose one)` : '(from HEZO_DEMO_PASSWORD)'}`,
     `  MQTT broker:   ${demo.urls.mqttUrl}`,
     `  Sim control:   ${demo.urls.simUrl}/sim/devices`,
     `  Data folder:   ${dataDir}`,

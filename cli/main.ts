@@ -28,14 +28,38 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   sim: {
     summary: 'a simulated fleet of Poly devices with fault injection',
-    usage: 'hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL]',
+    usage:
+      'hezo sim --devices N [--port P] [--seed S] [--agent-config FILE --mqtt-url URL [--agent-id A] [--agent-password P]] [--hub-config FILE]',
     run: async (args) => (await import('../simulator/main.ts')).runSim(args),
+  },
+  'broker-acl': {
+    summary: "an external broker's ACL/users from the hub config (agents publish only under their own topics)",
+    usage: 'hezo broker-acl --config FILE --format mosquitto|nats|emqx [--out DIR]',
+    run: async (args) => (await import('../hub/broker/acl-cli.ts')).runBrokerAcl(args),
   },
   sla: {
     summary: 'SLA clock arithmetic: `hezo sla deadlines --priority P1|P2|P3 --opened ISO ...`',
     usage:
       'hezo sla deadlines --priority P1|P2|P3 --opened ISO [--acknowledged ISO] [--accepted ISO] [--delivered ISO]',
     run: async (args) => (await import('../hub/tickets/sla-cli.ts')).runSla(args),
+  },
+  user: {
+    summary: 'people: `hezo user add NAME --role R [--customer C]`, `user list|remove NAME|passwd NAME`',
+    usage:
+      'hezo user add NAME --role admin|engineer|customer|wall [--customer C] [--customers A,B] --config FILE ' +
+      '(password from HEZO_USER_PASSWORD or stdin) | hezo user list|remove NAME|passwd NAME --config FILE',
+    run: async (args) => (await import('../hub/people/cli.ts')).runUser(args),
+  },
+  import: {
+    summary: 'customers, contracts and devices from CSV in one transaction (every bad row named; none imported then)',
+    usage: 'hezo import FILE.csv --config FILE',
+    run: async (args) => (await import('../hub/registry/import-cli.ts')).runImport(args),
+  },
+  token: {
+    summary: 'personal API tokens: `hezo token create USER [--label L]`, `token list [USER]`, `token revoke ID`',
+    usage:
+      'hezo token create USER [--label L] --config FILE | hezo token list [USER] | hezo token revoke ID --config FILE',
+    run: async (args) => (await import('../hub/people/cli.ts')).runToken(args),
   },
 };
 

@@ -3,6 +3,7 @@
  * Sections are owned by the module that uses them; each is validated once at start and passed down frozen.
  */
 import { z } from 'zod';
+import { MqttUrl } from '../protocols/config-common.ts';
 import { DeviceModel, Serial } from '../protocols/health.ts';
 import { SEGMENT_PATTERN } from '../protocols/topics.ts';
 import { RemoteRebootConfig } from './reboot/reboot-config.ts';
@@ -21,11 +22,13 @@ export const AgentCredential = z
       .string()
       .regex(/^scrypt(\$(1[0-9]|20))?\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected scrypt$[log2N$]<salt>$<hash>')
       .optional(),
-    /** Or the plain password (best from the environment): compared as an HMAC, never logged. */
+    /** Or the plain password (best from the environment `HEZO_AGENT_<ID>_PASSWORD`): compared as an HMAC, never logged. */
     password: z.string().min(8).optional(),
+    /** Or a file holding the plain password (a Docker/Kubernetes secret); trailing newline ignored. */
+    passwordFile: z.string().min(1).optional(),
   })
-  .refine((a) => a.passwordHash !== undefined || a.password !== undefined, {
-    error: 'expected `passwordHash` or `password`',
+  .refine((a) => a.passwordHash !== undefined || a.password !== undefined || a.passwordFile !== undefined, {
+    error: 'expected `passwordHash`, `password`, `passwordFile` or HEZO_AGENT_<ID>_PASSWORD in the environment',
   });
 export type AgentCredential = z.infer<typeof AgentCredential>;
 
@@ -135,6 +138,13 @@ export const DetectionConfig = z.strictObject({
    * failed channel or component (the evidence of a problem is always kept). 0 = every record.
    */
   historyEveryMs: z.number().int().min(0).default(60_000),
+  /**
+   * Freshness deadline: a device with no USED health record for this many of its poll intervals becomes
+   * `unknown` (reason `stale`, cause named in a `records-stale` site alert), whatever the reason.
+   */
+  freshnessPolls: z.number().int().min(2).max(100).default(3),
+  /** How often the freshness deadlines are checked. */
+  freshnessCheckMs: z.number().int().min(100).default(5000),
 });
 export type DetectionConfig = z.infer<typeof DetectionConfig>;
 
@@ -160,6 +170,8 @@ export type NotificationsConfig = z.infer<typeof NotificationsConfig>;
 
 export const HubConfig = z.strictObject({
   version: z.literal(1),
+  /** This hub node's id (shown by `/healthz`, part of the default MQTT client id); default the host name. */
+  node: Segment.optional(),
   dataDir: z.string().min(1).default('./hezo-data'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   http: z
@@ -180,15 +192,66 @@ export const HubConfig = z.strictObject({
       /** MQTT over websocket for browser-side tools; 0 = random, omitted = off. */
       wsPort: Port.optional(),
       tls: z.strictObject({ port: Port, certFile: z.string(), keyFile: z.string() }).optional(),
+      /**
+       * Anonymous clients, no authentication, no per-agent ACL: for development only, and only together with
+       * `insecureDevelopmentOnly: true` (the hub then logs a warning every minute).
+       */
       allowAnonymous: z.boolean().default(false),
+      insecureDevelopmentOnly: z.boolean().default(false),
+      /** A client must send CONNECT within this long after opening the connection. */
+      connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+      /** Largest CONNECT packet (before authentication), bytes. Larger announcements close the connection at once. */
+      maxConnectBytes: z
+        .number()
+        .int()
+        .min(256)
+        .max(1024 * 1024)
+        .default(16 * 1024),
+      /** Connections one agent may hold at once (distinct client ids). */
+      maxConnectionsPerAgent: z.number().int().min(1).max(100).default(4),
+      /** Failed logins per IP address and per username before exponential delays start. */
+      loginFreeAttempts: z.number().int().min(1).max(100).default(5),
+      /** First refusal delay after the free attempts; doubles with every further failure up to `loginMaxDelayMs`. */
+      loginBaseDelayMs: z.number().int().min(10).default(1000),
+      loginMaxDelayMs: z
+        .number()
+        .int()
+        .min(100)
+        .default(5 * 60_000),
       /** For `external`: the broker URL and the hub's own credentials. */
       url: z.string().optional(),
+      /** For `external`: several broker URLs (a cluster's nodes), tried in turn with back-off; wins over `url`. */
+      urls: z.array(MqttUrl).min(1).optional(),
+      /** For `external`: the persistent-session client id (`clean: false`); default `hezo-hub-<node>`. */
+      clientId: Segment.optional(),
+      /** For `external`: wait before reconnecting, doubled after each failed round over `urls`. */
+      reconnectMinMs: z.number().int().min(10).default(500),
+      reconnectMaxMs: z.number().int().min(10).default(10_000),
       username: z.string().optional(),
       password: z.string().optional(),
       /** Max messages per second per client before its messages are dropped (flood guard). */
       maxMessagesPerSecond: z.number().int().min(1).default(2000),
     })
-    .default({ mode: 'embedded', host: '127.0.0.1', port: 1883, allowAnonymous: false, maxMessagesPerSecond: 2000 }),
+    .refine((m) => m.mode !== 'external' || m.url !== undefined || m.urls !== undefined, {
+      error: 'expected `url` or `urls` (the external broker) when mode is external',
+      path: ['url'],
+    })
+    .default({
+      mode: 'embedded',
+      host: '127.0.0.1',
+      port: 1883,
+      allowAnonymous: false,
+      insecureDevelopmentOnly: false,
+      connectTimeoutMs: 5000,
+      maxConnectBytes: 16 * 1024,
+      maxConnectionsPerAgent: 4,
+      loginFreeAttempts: 5,
+      loginBaseDelayMs: 1000,
+      loginMaxDelayMs: 5 * 60_000,
+      maxMessagesPerSecond: 2000,
+      reconnectMinMs: 500,
+      reconnectMaxMs: 10_000,
+    }),
   agents: z.array(AgentCredential).default([]),
   customers: z.array(CustomerConfig).default([]),
   contracts: z.array(ContractConfig).default([]),
@@ -214,12 +277,36 @@ export const HubConfig = z.strictObject({
         .min(1024)
         .default(500 * 1024 * 1024),
       collectTimeoutMs: z.number().int().min(1000).default(120_000),
+      /** A compressed archive that expands beyond this many bytes is refused (note on the ticket), not stored. */
+      maxDecompressedBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(64 * 1024 * 1024),
     })
     .default({
       maxBytesPerAttachment: 100 * 1024 * 1024,
       maxBytesPerTicket: 500 * 1024 * 1024,
       collectTimeoutMs: 120_000,
+      maxDecompressedBytes: 64 * 1024 * 1024,
     }),
+  /** Devices that agents report but nobody registered. */
+  adoption: z
+    .strictObject({
+      /**
+       * `pending` (default): an unknown serial waits for an admin (`GET /api/devices/pending`), gets no ticket.
+       * `register`: registered at once into the reporting agent's site (development and tests only).
+       */
+      unknownDevices: z.enum(['pending', 'register']).default('pending'),
+      /** Pending serials kept per agent; further unknown serials of that agent are rejected. */
+      maxPendingPerAgent: z.number().int().min(1).max(10_000).default(50),
+    })
+    .default({ unknownDevices: 'pending', maxPendingPerAgent: 50 }),
+  /**
+   * This hub is a demo or a test: the published example token and agent passwords are accepted. A real hub
+   * refuses to start with them.
+   */
+  demo: z.boolean().default(false),
   influx: z
     .strictObject({
       url: z.url(),

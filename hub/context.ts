@@ -3,16 +3,20 @@
  * `createHub` (hub/hub.ts) builds the context, then creates the modules in order; a module that provides a
  * service sets its slot in `ctx.services` when created, so later modules can use it.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Clock } from '../protocols/clock.ts';
 import type { DeviceModel } from '../protocols/health.ts';
 import type { Command, CommandReply } from '../protocols/messages.ts';
+import type { AuditStore } from './audit/store.ts';
 import type { HubConfig } from './config.ts';
 import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
-import type { AttachmentMeta, DeviceView, TicketHistoryEntry, TicketView } from './types.ts';
+import type { Principal } from './people/roles.ts';
+import type { DeviceOwnership } from './registry/ownership.ts';
+import type { AttachmentMeta, DeviceView, IdentityAlertView, TicketHistoryEntry, TicketView } from './types.ts';
 
 export interface ContractInfo {
   number: string;
@@ -83,7 +87,7 @@ export interface TicketService extends TicketDirectory {
   openAuto(input: AutoTicketInput): { ticket: TicketView; change: 'opened' | 'escalated' | 'note' };
   addAttachment(ticketId: string, meta: AttachmentInput): TicketView;
   attachment(ticketId: string, name: string): AttachmentInput | undefined;
-  addNote(ticketId: string, actor: string, note: string): TicketView;
+  addNote(ticketId: string, actor: string, note: string, kind?: 'note' | 'internal-note'): TicketView;
   setSummary(ticketId: string, text: string): TicketView;
 }
 
@@ -101,6 +105,21 @@ export interface HubServices {
   tickets?: TicketDirectory;
   ticketService?: TicketService;
   commands?: AgentCommands;
+  /** Which site may speak for (and receive commands about) which device (hub/registry/ownership.ts). */
+  ownership?: DeviceOwnership;
+  /** People module (hub/people): who is calling a websocket upgrade. */
+  people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined };
+  /** Customers known to the registry (config and API): the reference for referential checks. */
+  customers?: { exists(id: string): boolean };
+  /** Agents added, rotated or removed at run time (registry API): the broker accepts them at once. */
+  agentAccounts?: {
+    set(agent: { id: string; site: string; passwordHash: string }): void;
+    delete(agentId: string): void;
+  };
+  /** The append-only audit trail (hub/audit). */
+  audit?: AuditStore;
+  /** Open identity alerts per device (hub/identity/module.ts). */
+  identityAlerts?: { forSerial(serial: string): IdentityAlertView[] };
 }
 
 export interface HubContext {

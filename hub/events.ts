@@ -68,6 +68,11 @@ export interface InboundMessage<T> {
   /** MQTT client id (embedded broker) or `external` (external broker: identity = topic, enforced by its ACL). */
   clientId: string;
   receivedAtMs: number;
+  /**
+   * Agent clock offset (agent minus hub, ms; hub/ingest/agent-clocks.ts). Health records and events: the
+   * correction applied (hub time = agent time - clockOffsetMs; undefined = none). Heartbeats: the measured offset.
+   */
+  clockOffsetMs?: number | undefined;
   /** The validated payload's JSON text (health records only), so it is never serialised again for storage. */
   json?: string | undefined;
 }

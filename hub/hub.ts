@@ -6,7 +6,8 @@
  *   (ctx.services.devices), API, metrics, then OPTIONAL_MODULES (tickets, evidence, ws, influx, noc).
  * start(): every module starts in creation order, except that the network listeners open last: the MQTT
  *   broker once every consumer is ready, then HTTP. Ports 0 work; the real bound URLs are returned.
- * stop(): stop accepting (HTTP, then MQTT), then the other modules in reverse order (they flush), then SQLite.
+ * stop(): stop accepting (HTTP), detach detection from the bus, close MQTT, then the other modules in reverse
+ *   order (they flush), then SQLite.
  */
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
@@ -20,15 +21,20 @@ import type { HubContext, HubModule, HubModuleFactory } from './context.ts';
 import { openDb } from './db.ts';
 import { HubBus } from './events.ts';
 import { createEvidenceModule } from './evidence/module.ts';
+import { createIdentityModule } from './identity/module.ts';
 import { createIncidentsModule } from './incidents/module.ts';
 import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
+import { createPeopleModule } from './people/module.ts';
 import { createPeripheralsModule } from './peripherals/module.ts';
 import { createRebootModule } from './reboot/module.ts';
+import { createAdoptionModule } from './registry/adoption.ts';
 import { createRegistryModule } from './registry/module.ts';
+import { createReportsModule } from './reports/module.ts';
 import { createRulesModule } from './rules/module.ts';
 import { createTicketsModule } from './tickets/module.ts';
+import { createPagesModule } from './web/pages-module.ts';
 import { createWsModule } from './ws/module.ts';
 import { createNocModule } from './ws/noc-module.ts';
 
@@ -38,9 +44,12 @@ import { createNocModule } from './ws/noc-module.ts';
 export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   createTicketsModule, // consumes 'device-state', 'site-alert'; sets ctx.services.tickets
   createEvidenceModule, // consumes 'attachment-chunk'; uses ctx.services.commands and the tickets service
+  createIdentityModule, // certificate / SSH host key alerts, POST /api/devices/:serial/accept-identity
   createWsModule, // GET /ws live stream
   createInfluxModule, // no-op unless config.influx
-  (ctx) => createNocModule(ctx), // GET / and /noc/*
+  (ctx) => createNocModule(ctx), // GET /noc/*
+  (ctx) => createPagesModule(ctx), // GET /, /signin, /desk/, /portal/, /web/*, /favicon.ico, /api/calendars
+  createReportsModule, // GET /api/reports/sla
   createIncidentsModule, // consumes 'site-alert', 'ingest:presence'; /api/site-incidents
   (ctx) => createRulesModule(ctx), // consumes 'health'; P3 tickets (ticket service), /api/watches
   (ctx) => createRebootModule(ctx), // consumes 'health'; 'reboot' commands, ticket notes, /api/devices/:serial/reboot
@@ -91,11 +100,15 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     http,
   };
 
+  // First: its access hooks and route table must see every route the other modules add.
+  const people = createPeopleModule(ctx);
   const broker = createBrokerModule(ctx);
   const registryModule = createRegistryModule(ctx);
   const outage = createOutageModule(ctx, registryModule.registry);
   const modules: HubModule[] = [
+    people,
     registryModule,
+    createAdoptionModule(ctx, registryModule.registry),
     outage,
     createApiModule(ctx, registryModule.registry, outage),
     createMetricsModule(ctx),
@@ -110,6 +123,9 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     isStopped = true;
     log.info({}, 'hub stopping');
     await closeQuietly('http', () => http.close());
+    // Detection first: the broker's closing runs each agent's Last Will, which must not mark devices unknown,
+    // raise a site alert or add "agent offline" notes on every deploy (issue 19).
+    outage.detach();
     await closeQuietly('broker', () => broker.stop());
     for (const module of started.splice(0).reverse()) {
       await closeQuietly(module.name, () => module.stop?.() ?? Promise.resolve());

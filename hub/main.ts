@@ -4,15 +4,16 @@
  */
 import { pino } from 'pino';
 import { parseFlags, requireFlag } from '../protocols/cli-flags.ts';
-import { loadConfig } from '../protocols/config-common.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
-import { HUB_ENV_OVERRIDES, HubConfig } from './config.ts';
+import type { HubConfig } from './config.ts';
+import { loadHubConfig } from './config-secrets.ts';
 import { createHub } from './hub.ts';
 
 /** Paths pino hides in every log line (secrets by name, at any of the first levels). */
 export const REDACT_PATHS = [
   'password',
   'passwordHash',
+  'passwordFile',
   'token',
   'readTokens',
   'community',
@@ -36,7 +37,7 @@ function checkConfig(config: Readonly<HubConfig>, file: string): void {
       throw new AppError(ErrorCode.CONFIG_INVALID, `${file}: agents[${i}].id: duplicate agent id "${agent.id}"`);
     seen.add(agent.id);
   });
-  if (config.mqtt.mode === 'external' && config.mqtt.url === undefined) {
+  if (config.mqtt.mode === 'external' && config.mqtt.url === undefined && config.mqtt.urls === undefined) {
     throw new AppError(
       ErrorCode.CONFIG_INVALID,
       `${file}: mqtt.url: expected the external broker URL when mqtt.mode is external`,
@@ -47,7 +48,7 @@ function checkConfig(config: Readonly<HubConfig>, file: string): void {
 export async function runHub(args: string[]): Promise<number> {
   const { values } = parseFlags('hub', args, { config: { type: 'string', short: 'c' } });
   const file = requireFlag('hub', 'config', values.config as string | undefined);
-  const config = loadConfig(HubConfig, file, process.env, HUB_ENV_OVERRIDES);
+  const config = loadHubConfig(file, process.env);
   checkConfig(config, file);
 
   const logger = pino({ name: 'hub', level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });

@@ -24,6 +24,18 @@ export interface DeviceView {
   problems?: string[];
   /** SLA-2 coverage of `contract` today: `active`, or `none` (no contract, or expired). */
   coverage?: 'active' | 'none';
+  /** While `down`: the first failed poll's time (the outage start), next to `since` (when it was detected). */
+  faultAt?: string;
+  /** The device's REST certificate or SSH host key changed and no admin accepted it yet (hub/identity). */
+  identityAlerts?: IdentityAlertView[];
+}
+
+export interface IdentityAlertView {
+  channel: 'rest' | 'ssh';
+  fingerprint: string | null;
+  status: 'refused' | 'accepted-after-reboot';
+  detail: string;
+  at: string;
 }
 
 /** One stored and announced device state change. */
@@ -49,6 +61,11 @@ export interface DeviceTransition {
   groupedInSiteAlert?: boolean;
   /** Problem flags the detector currently sees (for `degraded`: which ones). */
   problems: string[];
+  /**
+   * On `down`: the first failed poll's time (ISO, from the records, replayed ones included), next to the detection
+   * time `at`. Evidence only: the SLA clock starts when the ticket is sent (README "Outage start", SLA-6).
+   */
+  faultAt?: string;
 }
 
 /** A stored transition as read back (GET /api/devices/:serial `history`). */
@@ -64,6 +81,8 @@ export interface SiteAlert {
   at: string;
   reason: string;
   serials: string[];
+  /** The cause in words, when the reason code alone does not say it (e.g. "agent clock 600 s ahead"). */
+  detail?: string;
 }
 
 export type Priority = 'P1' | 'P2' | 'P3';

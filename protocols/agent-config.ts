@@ -77,15 +77,19 @@ export const AgentConfig = z.strictObject({
   agentId: Segment,
   site: Segment,
   customer: Segment,
-  mqtt: z.strictObject({
-    url: MqttUrl,
-    username: z.string().min(1).optional(),
-    password: z.string().min(1).optional(),
-    /** Short keepalive: the broker publishes the Last Will after 1.5 x keepalive of silence. */
-    keepaliveS: z.number().int().min(1).max(600).default(10),
-    maxInflight: z.number().int().min(1).max(10_000).default(100),
-    caFile: z.string().optional(),
-  }),
+  mqtt: z
+    .strictObject({
+      /** The broker URL; or `urls`: several (a cluster's nodes), tried in turn with back-off. */
+      url: MqttUrl.optional(),
+      urls: z.array(MqttUrl).min(1).optional(),
+      username: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+      /** Short keepalive: the broker publishes the Last Will after 1.5 x keepalive of silence. */
+      keepaliveS: z.number().int().min(1).max(600).default(10),
+      maxInflight: z.number().int().min(1).max(10_000).default(100),
+      caFile: z.string().optional(),
+    })
+    .refine((m) => m.url !== undefined || m.urls !== undefined, { error: 'expected `url` or `urls`', path: ['url'] }),
   pollIntervalMs: z.number().int().min(1000).max(3_600_000).default(10_000),
   requestTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
   retries: z.number().int().min(0).max(5).default(2),
@@ -95,8 +99,24 @@ export const AgentConfig = z.strictObject({
     .strictObject({ maxRecords: z.number().int().min(10).max(10_000_000).default(100_000) })
     .default({ maxRecords: 100_000 }),
   logCache: z
-    .strictObject({ refreshMs: z.number().int().min(10_000).default(3_600_000) })
-    .default({ refreshMs: 3_600_000 }),
+    .strictObject({
+      refreshMs: z.number().int().min(10_000).default(3_600_000),
+      /** Largest log archive downloaded from a device (as sent, maybe gzipped). */
+      maxArchiveBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1024 * 1024)
+        .default(64 * 1024 * 1024),
+      /** Largest size a (gzipped) log archive may unpack to; a bigger one (a gzip bomb) is refused, nothing kept. */
+      maxUnpackedBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(4 * 1024 * 1024 * 1024)
+        .default(256 * 1024 * 1024),
+    })
+    .default({ refreshMs: 3_600_000, maxArchiveBytes: 64 * 1024 * 1024, maxUnpackedBytes: 256 * 1024 * 1024 }),
   usb: z
     .strictObject({ enabled: z.boolean().default(false), sysfsRoot: z.string().default('/sys/bus/usb/devices') })
     .default({ enabled: false, sysfsRoot: '/sys/bus/usb/devices' }),

@@ -4,10 +4,21 @@ export interface Clock {
   now(): number;
   /** Run `fn` after `ms`; returns a function that cancels it. */
   setTimer(ms: number, fn: () => void): () => void;
+  /**
+   * Milliseconds on a monotonic clock (never stepped by NTP or an operator), for measuring durations and
+   * scheduling; only differences mean anything. Optional: `monotonicNow(clock)` falls back to `now()`.
+   */
+  monotonicNow?(): number;
+}
+
+/** The clock's monotonic time, or its wall time when it has none. */
+export function monotonicNow(clock: Clock): number {
+  return clock.monotonicNow?.() ?? clock.now();
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonicNow: () => performance.now(),
   setTimer(ms, fn) {
     const handle = setTimeout(fn, ms);
     handle.unref?.();
@@ -15,9 +26,13 @@ export const systemClock: Clock = {
   },
 };
 
-/** A clock that only moves when told to; timers fire in order as time is advanced. */
+/**
+ * A clock that only moves when told to; timers fire in order as time is advanced. `stepWall` moves only the
+ * wall clock (`now()`), as NTP or an operator would: timers and `monotonicNow()` do not jump.
+ */
 export class ManualClock implements Clock {
   private current: number;
+  private wallOffsetMs = 0;
   private nextId = 0;
   private readonly timers = new Map<number, { at: number; fn: () => void }>();
 
@@ -26,7 +41,16 @@ export class ManualClock implements Clock {
   }
 
   now(): number {
+    return this.current + this.wallOffsetMs;
+  }
+
+  monotonicNow(): number {
     return this.current;
+  }
+
+  /** Step the wall clock by `ms` (either sign) without firing or moving timers. */
+  stepWall(ms: number): void {
+    this.wallOffsetMs += ms;
   }
 
   setTimer(ms: number, fn: () => void): () => void {
@@ -58,7 +82,7 @@ export class ManualClock implements Clock {
 
   set(at: number | string | Date): void {
     const target = typeof at === 'number' ? at : new Date(at).getTime();
-    this.advance(Math.max(0, target - this.current));
+    this.advance(Math.max(0, target - this.now()));
   }
 
   get pendingTimers(): number {

@@ -33,6 +33,18 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   /** A command's target agent is offline (or went offline before it replied): nothing was or will be answered. */
   AGENT_OFFLINE: 'AGENT_OFFLINE',
+  /** No valid credentials, or the session expired (HTTP 401). */
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** A cookie-authenticated write without the session's `x-csrf-token`. */
+  CSRF_INVALID: 'CSRF_INVALID',
+  /** Too many failed sign-ins from this address or for this account: locked out for a while. */
+  TOO_MANY_ATTEMPTS: 'TOO_MANY_ATTEMPTS',
+  /** A create with a key that already exists (never a silent overwrite). */
+  DUPLICATE_KEY: 'DUPLICATE_KEY',
+  /** A reference to something that does not exist or does not fit (a contract's customer, a device's contract). */
+  REFERENCE_INVALID: 'REFERENCE_INVALID',
+  /** The thing is still used by others (a customer with devices, ...). */
+  IN_USE: 'IN_USE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

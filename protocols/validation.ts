@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { AppError, type ErrorCode } from './errors.ts';
+import { MAX_JSON_DEPTH, tooDeep } from './json-guard.ts';
 
 const SECRET_PATH = /pass(word)?|secret|token|community|key|session|xsrf|cookie/i;
 
@@ -20,7 +21,8 @@ function describeValue(path: string, value: unknown): string {
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(value);
+    // A hostile value (deeply nested, cyclic): describe it without walking it.
+    text = Array.isArray(value) ? 'an array' : typeof value;
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
@@ -53,6 +55,10 @@ export function parseOrThrow<S extends z.ZodType>(
   code: ErrorCode,
   where: string,
 ): z.infer<S> {
+  const deep = tooDeep(value);
+  if (deep !== undefined) {
+    throw new AppError(code, `${where}: ${deep}: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const lines = describeIssues(result.error.issues);

@@ -10,6 +10,11 @@ export interface AgentConfigParams {
   agentId?: string;
   site?: string;
   customer?: string;
+  /**
+   * The agent's broker password, written into the config (file mode 0600). Without it the agent takes it from
+   * HEZO_MQTT_PASSWORD when it starts. The broker username is always the agent id.
+   */
+  mqttPassword?: string;
   /** Enable USB discovery on this sysfs root (a fixture written by writeUsbSysfs). */
   usbSysfsRoot?: string;
   /** The agent listens for the fleet's traps on this UDP port of 127.0.0.1 (the fleet's trap target). */
@@ -26,7 +31,12 @@ export function buildAgentConfig(
     agentId: params.agentId ?? 'sim-agent',
     site: params.site ?? 'sim-site',
     customer: params.customer ?? 'sim-customer',
-    mqtt: { url: params.mqttUrl },
+    // the hub knows each agent by its id: that is the broker username (hub config `agents[].id`)
+    mqtt: {
+      url: params.mqttUrl,
+      username: params.agentId ?? 'sim-agent',
+      ...(params.mqttPassword === undefined ? {} : { password: params.mqttPassword }),
+    },
     devices: devices.flatMap((d) =>
       d.usb !== undefined
         ? []

@@ -59,10 +59,11 @@ function accepts(expect: Expect, vb: SnmpVarbind): boolean {
   switch (expect) {
     case 'string':
       return vb.type === SnmpType.OctetString && typeof vb.value === 'string';
+    // a whole number the record can carry (no fraction, no Counter64 beyond 2^53): anything else is a type error
     case 'int':
-      return INT_TYPES.has(vb.type) && typeof vb.value === 'number';
+      return INT_TYPES.has(vb.type) && Number.isSafeInteger(vb.value);
     case 'ticks':
-      return vb.type === SnmpType.TimeTicks && typeof vb.value === 'number';
+      return vb.type === SnmpType.TimeTicks && Number.isSafeInteger(vb.value) && (vb.value as number) >= 0;
     case 'oid':
       return vb.type === SnmpType.ObjectIdentifier && typeof vb.value === 'string';
   }
@@ -102,7 +103,7 @@ export async function pollSnmp(client: SnmpClient): Promise<SnmpObservation> {
       const rows = await client.walk(oid, 4);
       const first = rows.find((r) => r.oid.startsWith(`${oid}.`));
       if (first === undefined) continue;
-      if (INT_TYPES.has(first.type) && typeof first.value === 'number') obs.call[column] = first.value;
+      if (INT_TYPES.has(first.type) && Number.isSafeInteger(first.value)) obs.call[column] = first.value as number;
       else obs.typeErrors.push(`${column} (${first.oid}): expected Unsigned32, got ${typeName(first.type)}`);
     }
   }

@@ -73,8 +73,15 @@ export function benchHubConfig(options: {
     logLevel: 'silent',
     http: { host: '127.0.0.1', port: options.httpPort ?? 0 },
     api: { token: API_TOKEN },
-    mqtt: { host: '127.0.0.1', port: options.mqttPort ?? 0, allowAnonymous: options.allowAnonymous ?? false },
+    mqtt: {
+      host: '127.0.0.1',
+      port: options.mqttPort ?? 0,
+      allowAnonymous: options.allowAnonymous ?? false,
+      insecureDevelopmentOnly: options.allowAnonymous ?? false,
+    },
     agents: (options.agents ?? []).map((a) => ({ id: a.id, site: a.site, ...secret })),
+    // Benchmark fleets are not registered one by one.
+    adoption: { unknownDevices: 'register' },
     ...options.extra,
   }) as HubConfig;
 }

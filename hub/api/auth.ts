@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HubConfig } from '../config.ts';
+import { isPagePath } from '../web/pages-module.ts';
 
 export type TokenRole = 'admin' | 'read';
 
@@ -31,9 +32,9 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** Paths served without a token: liveness, the NOC page and its static assets (the page asks for a token). */
+/** Paths served without a token: liveness, the pages and their static assets (the pages ask for a token). */
 export function isPublicPath(path: string): boolean {
-  return path === '/healthz' || path === '/' || path === '/noc' || path.startsWith('/noc/');
+  return path === '/healthz' || path === '/' || path === '/noc' || path.startsWith('/noc/') || isPagePath(path);
 }
 
 /** Methods a read-only token may use. */

@@ -18,6 +18,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CHECKSUM_MISMATCH: 422,
   COMMAND_TIMEOUT: 504,
   AGENT_OFFLINE: 503,
+  UNAUTHENTICATED: 401,
+  CSRF_INVALID: 403,
+  TOO_MANY_ATTEMPTS: 429,
+  DUPLICATE_KEY: 409,
+  REFERENCE_INVALID: 422,
+  IN_USE: 409,
 };
 
 export function statusOf(code: ErrorCode): number {

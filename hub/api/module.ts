@@ -8,9 +8,12 @@ import { Serial } from '../../protocols/health.ts';
 import { parseOrThrow } from '../../protocols/validation.ts';
 import { ContractConfig, DeviceConfig, MaintenanceWindow } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { hubNodeId } from '../node-id.ts';
 import type { OutageModule } from '../outage/module.ts';
+import { checkContractReferences, checkDeviceReferences } from '../registry/references.ts';
 import type { Registry } from '../registry/registry.ts';
-import { bearerToken, checkToken, isPublicPath, isReadMethod } from './auth.ts';
+import { storageHealthOf } from '../storage/storage-health.ts';
+import { installBodyGuard } from './body-guard.ts';
 import { installErrorHandlers } from './errors.ts';
 
 const DeviceEdit = DeviceConfig.omit({ serial: true });
@@ -23,66 +26,89 @@ function body<S extends z.ZodType>(schema: S, value: unknown, where: string): z.
 }
 
 export function createApiModule(ctx: HubContext, registry: Registry, outage: OutageModule): HubModule {
-  const { http, config, clock } = ctx;
+  const { http, clock } = ctx;
   installErrorHandlers(http);
+  installBodyGuard(http);
 
-  http.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?', 1)[0] ?? '/';
-    if (isPublicPath(path)) return;
-    const role = checkToken(config, bearerToken(request.headers.authorization));
-    if (role === null) {
-      return reply
-        .status(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'expected Authorization: Bearer <token>' });
-    }
-    if (role === 'read' && !isReadMethod(request.method)) {
-      return reply.status(403).send({ error: 'read-only token: only GET is allowed' });
-    }
+  const node = hubNodeId(ctx.config);
+  // 503 + reasons while store writes wait for a retry (disk full): monitors that check `ok` see it (README).
+  http.get('/healthz', { config: { access: 'public' } }, async (_request, reply) => {
+    const storage = storageHealthOf(ctx).status();
+    if (storage.status === 'ok') return { status: 'ok', node };
+    return reply.status(503).send({ status: 'degraded', node, reasons: storage.reasons, freeBytes: storage.freeBytes });
   });
 
-  http.get('/healthz', async () => ({ status: 'ok' }));
-
-  http.get('/metrics', async (_request, reply) => {
+  http.get('/metrics', { config: { access: 'internal' } }, async (_request, reply) => {
     const text = await ctx.metrics.metrics();
     return reply.type(ctx.metrics.contentType).send(text);
   });
 
-  http.get('/api/devices', async () => outage.list());
+  http.get('/api/devices', { config: { access: 'read' } }, async () => outage.list());
 
-  http.get('/api/devices/:serial', async (request) => {
-    const { serial } = body(SerialParam, request.params, 'params');
-    const detail = outage.detail(serial);
-    if (detail === undefined) throw new AppError(ErrorCode.NOT_FOUND, `device ${serial}: not registered or seen`);
-    return detail;
-  });
+  http.get(
+    '/api/devices/:serial',
+    { config: { access: 'read', scope: { device: 'params.serial' } } },
+    async (request) => {
+      const { serial } = body(SerialParam, request.params, 'params');
+      const detail = outage.detail(serial);
+      if (detail === undefined) throw new AppError(ErrorCode.NOT_FOUND, `device ${serial}: not registered or seen`);
+      return detail;
+    },
+  );
 
-  http.put('/api/devices/:serial', async (request) => {
-    const { serial } = body(RegisterSerialParam, request.params, 'params');
-    const edit = body(DeviceEdit, request.body, 'body');
-    registry.upsertDevice({ ...edit, serial }, 'api');
-    return outage.get(serial);
-  });
+  http.put(
+    '/api/devices/:serial',
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'device.put', kind: 'device', id: 'params.serial' },
+        docs: { body: DeviceEdit },
+      },
+    },
+    async (request) => {
+      const { serial } = body(RegisterSerialParam, request.params, 'params');
+      const edit = body(DeviceEdit, request.body, 'body');
+      if (ctx.services.customers !== undefined)
+        checkDeviceReferences(registry, ctx.services.customers, { ...edit, serial });
+      registry.upsertDevice({ ...edit, serial }, 'api');
+      return outage.get(serial);
+    },
+  );
 
-  http.get('/api/contracts', async () => registry.listContracts(clock.now()));
+  http.get('/api/contracts', { config: { access: 'read' } }, async () => registry.listContracts(clock.now()));
 
-  http.post('/api/contracts', async (request, reply) => {
-    const contract = body(ContractConfig, request.body, 'body');
-    return reply.status(201).send(registry.upsertContract(contract));
-  });
+  http.post(
+    '/api/contracts',
+    {
+      config: {
+        access: 'admin',
+        audit: { action: 'contract.add', kind: 'contract', id: 'body.number' },
+        docs: { body: ContractConfig },
+      },
+    },
+    async (request, reply) => {
+      const contract = body(ContractConfig, request.body, 'body');
+      if (ctx.services.customers !== undefined) checkContractReferences(registry, ctx.services.customers, contract);
+      return reply.status(201).send(registry.insertContract(contract));
+    },
+  );
 
-  http.get('/api/maintenance', async () => registry.listMaintenance());
+  http.get('/api/maintenance', { config: { access: 'internal' } }, async () => registry.listMaintenance());
 
-  http.post('/api/maintenance', async (request, reply) => {
-    const window = body(MaintenanceWindow, request.body, 'body');
-    if (Date.parse(window.to) <= Date.parse(window.from)) {
-      throw new AppError(
-        ErrorCode.PAYLOAD_INVALID,
-        `body: to: expected an instant after \`from\` (${window.from}), got ${JSON.stringify(window.to)}`,
-      );
-    }
-    return reply.status(201).send(registry.addMaintenance(window));
-  });
+  http.post(
+    '/api/maintenance',
+    { config: { access: 'engineer', audit: { action: 'maintenance.add' }, docs: { body: MaintenanceWindow } } },
+    async (request, reply) => {
+      const window = body(MaintenanceWindow, request.body, 'body');
+      if (Date.parse(window.to) <= Date.parse(window.from)) {
+        throw new AppError(
+          ErrorCode.PAYLOAD_INVALID,
+          `body: to: expected an instant after \`from\` (${window.from}), got ${JSON.stringify(window.to)}`,
+        );
+      }
+      return reply.status(201).send(registry.addMaintenance(window));
+    },
+  );
 
   return { name: 'api' };
 }

@@ -57,10 +57,24 @@ export class AgentCredentials {
       if (agent.passwordHash !== undefined) {
         this.byId.set(agent.id, { agentId: agent.id, site: agent.site, scrypt: parseHash(agent.passwordHash) });
       } else {
+        // Never an empty secret: an agent without any password can never log in.
+        if (agent.password === undefined || agent.password === '') continue;
         this.byId.set(agent.id, { agentId: agent.id, site: agent.site });
         this.verified.set(agent.id, this.mac(agent.id, Buffer.from(agent.password ?? '')));
       }
     }
+  }
+
+  /** Add or replace an agent at run time (registry API): new agents connect without a restart. */
+  set(agent: { id: string; site: string; passwordHash: string }): void {
+    this.byId.set(agent.id, { agentId: agent.id, site: agent.site, scrypt: parseHash(agent.passwordHash) });
+    this.verified.delete(agent.id);
+  }
+
+  /** Forget an agent: its next connect is refused. */
+  delete(agentId: string): void {
+    this.byId.delete(agentId);
+    this.verified.delete(agentId);
   }
 
   private mac(agentId: string, password: Buffer): Buffer {

@@ -6,20 +6,28 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { type Clock, systemClock } from '../../protocols/clock.ts';
 import type { HubConfig } from '../config.ts';
 import type { MessageSource } from '../ingest/ingest.ts';
 import { authorizeAgentPublish, authorizeAgentSubscribe, mayRetain } from './acl.ts';
+import { ClientIdBinding } from './client-id.ts';
 import { AgentCredentials, type AgentIdentity } from './credentials.ts';
+import { LoginThrottle } from './login-throttle.ts';
+import { GatedStream, PacketGate } from './packet-gate.ts';
 import type { MqttTransport, TransportUrls } from './transport.ts';
 
 /** CONNACK return codes (MQTT 3.1.1). */
 const BAD_USERNAME_OR_PASSWORD = 4;
 const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
+/** A denial of one (action, reason) is logged at most once per this interval (each one is counted). */
+const DENY_LOG_EVERY_MS = 60_000;
 
 interface ClientInfo {
   identity: AgentIdentity | undefined;
@@ -30,6 +38,9 @@ export interface EmbeddedBrokerDeps {
   logger: Logger;
   metrics: Registry;
   onMessage(topic: string, payload: Buffer, source: MessageSource): void;
+  clock?: Clock;
+  /** Shared with the registry API (agents added at run time); default: the config's agents. */
+  credentials?: AgentCredentials;
 }
 
 export class EmbeddedBroker implements MqttTransport {
@@ -43,11 +54,26 @@ export class EmbeddedBroker implements MqttTransport {
   private broker: Aedes | undefined;
   private credentials: AgentCredentials | undefined;
   private readonly servers: Array<NetServer | HttpServer> = [];
+  private readonly clock: Clock;
+  private readonly throttle: LoginThrottle;
+  private readonly binding: ClientIdBinding;
+  /** agentId -> its connected clients by client id (the per-agent connection cap). */
+  private readonly connections = new Map<string, Map<string, Client>>();
+  private readonly lastDenyLog = new Map<string, number>();
   private wss: WebSocketServer | undefined;
 
   constructor(deps: EmbeddedBrokerDeps) {
     this.deps = deps;
     this.log = deps.logger.child({ component: 'broker' });
+    this.clock = deps.clock ?? systemClock;
+    const { mqtt } = deps.config;
+    this.throttle = new LoginThrottle({
+      freeAttempts: mqtt.loginFreeAttempts,
+      baseDelayMs: mqtt.loginBaseDelayMs,
+      maxDelayMs: mqtt.loginMaxDelayMs,
+      now: () => this.clock.now(),
+    });
+    this.binding = new ClientIdBinding(deps.config.agents.map((a) => ({ agentId: a.id, site: a.site })));
     this.denied = new Counter({
       name: 'hezo_mqtt_auth_denied_total',
       help: 'MQTT connects, publishes and subscribes refused by the broker, by action and reason',
@@ -73,9 +99,10 @@ export class EmbeddedBroker implements MqttTransport {
 
   async start(): Promise<TransportUrls> {
     const { mqtt, agents } = this.deps.config;
-    this.credentials = new AgentCredentials(agents);
+    this.credentials = this.deps.credentials ?? new AgentCredentials(agents);
     const broker = await Aedes.createBroker({
       drainTimeout: 10_000,
+      connectTimeout: mqtt.connectTimeoutMs,
       authenticate: (client, username, password, done) => {
         this.authenticate(client, username, password).then(
           (code) => done(code === 0 ? null : authError(code), code === 0),
@@ -117,15 +144,24 @@ export class EmbeddedBroker implements MqttTransport {
     (broker as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => this.log.error({ err }, 'broker error'));
     broker.on('clientDisconnect', (client) => {
       if (this.owners.get(client.id)?.client === client) this.owners.delete(client.id);
+      this.forgetConnection(client);
     });
+    // Every connection passes the packet-size gate before aedes buffers anything (packet-gate.ts).
+    const gated = (stream: Duplex, remoteAddress: string | undefined, req?: unknown) => {
+      const remote = remoteAddress ?? 'unknown';
+      const gate = new PacketGate({ maxConnectBytes: mqtt.maxConnectBytes });
+      const wrapped = new GatedStream(stream, gate, remote, (why) => this.onOversize(remote, why));
+      wrapped.on('error', () => {});
+      (broker.handle as (stream: Duplex, req?: unknown) => void)(wrapped, req);
+    };
 
     const urls: TransportUrls = { mqttUrl: '' };
-    const tcp = createNetServer(broker.handle);
+    const tcp = createNetServer((socket) => gated(socket, socket.remoteAddress));
     urls.mqttUrl = `mqtt://${await this.listen(tcp, mqtt.host, mqtt.port)}`;
     if (mqtt.tls !== undefined) {
       const tls = createTlsServer(
         { cert: readFileSync(mqtt.tls.certFile), key: readFileSync(mqtt.tls.keyFile) },
-        broker.handle,
+        (socket) => gated(socket, socket.remoteAddress),
       );
       urls.mqttTlsUrl = `mqtts://${await this.listen(tls, mqtt.host, mqtt.tls.port)}`;
     }
@@ -135,7 +171,7 @@ export class EmbeddedBroker implements MqttTransport {
       wss.on('connection', (socket, req) => {
         const stream = createWebSocketStream(socket);
         stream.on('error', () => socket.terminate());
-        broker.handle(stream, req);
+        gated(stream, req.socket.remoteAddress, req);
       });
       this.wss = wss;
       urls.mqttWsUrl = `ws://${await this.listen(http, mqtt.host, mqtt.wsPort)}`;
@@ -176,16 +212,37 @@ export class EmbeddedBroker implements MqttTransport {
     const credentials = this.credentials;
     if (credentials === undefined) return BAD_USERNAME_OR_PASSWORD;
     let identity: AgentIdentity | undefined;
+    const remote = (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress ?? 'unknown';
+    const keys = [`ip:${remote}`, ...(username !== undefined ? [`user:${username}`] : [])];
+    // DECISION: a blocked IP still lets a KNOWN agent name try (its own username key throttles the guesses), so
+    // one misconfigured agent behind a NAT does not lock out every healthy agent sharing that address.
+    const isKnown = username !== undefined && credentials.identity(username) !== undefined;
+    if (this.throttle.blockedFor(isKnown ? keys.slice(1) : keys) > 0) {
+      this.deny('connect', 'throttled', client, '');
+      return BAD_USERNAME_OR_PASSWORD;
+    }
     if (username === undefined && password === undefined) {
-      if (!this.deps.config.mqtt.allowAnonymous) {
+      if (!this.deps.config.mqtt.allowAnonymous || !this.deps.config.mqtt.insecureDevelopmentOnly) {
         this.deny('connect', 'anonymous', client, '');
         return BAD_USERNAME_OR_PASSWORD;
       }
     } else {
       identity = await credentials.verify(username, password);
       if (identity === undefined) {
+        this.throttle.failure(keys);
         this.deny('connect', 'bad-credentials', client, '');
         return BAD_USERNAME_OR_PASSWORD;
+      }
+      this.throttle.success([`user:${username}`]);
+      if (!this.binding.mayUse(identity.agentId, client.id)) {
+        this.deny('connect', 'client-id-not-own', client, '');
+        return IDENTIFIER_REJECTED;
+      }
+      const mine = this.connections.get(identity.agentId) ?? new Map<string, Client>();
+      for (const [id, other] of mine) if ((other as unknown as { closed: boolean }).closed) mine.delete(id);
+      if (!mine.has(client.id) && mine.size >= this.deps.config.mqtt.maxConnectionsPerAgent) {
+        this.deny('connect', 'too-many-connections', client, '');
+        return SERVER_UNAVAILABLE;
       }
     }
     const owner = this.owners.get(client.id);
@@ -195,12 +252,46 @@ export class EmbeddedBroker implements MqttTransport {
     }
     this.owners.set(client.id, { client, agentId: identity?.agentId });
     this.clients.set(client, { identity });
+    if (identity !== undefined) {
+      const mine = this.connections.get(identity.agentId) ?? new Map<string, Client>();
+      mine.set(client.id, client);
+      this.connections.set(identity.agentId, mine);
+    }
     return 0;
   }
 
   private deny(action: 'connect' | 'publish' | 'subscribe', reason: string, client: Client, topic: string): void {
     this.denied.labels(action, reason).inc();
-    this.log.warn({ action, reason, clientId: client.id, topic: topic.slice(0, 200) }, 'mqtt access denied');
+    if (!this.isLogDue(`${action}\u0000${reason}`)) return;
+    const remote = (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress;
+    this.log.warn(
+      { action, reason, clientId: client.id?.slice(0, 64), remote, topic: topic.slice(0, 200) },
+      'mqtt access denied (logged once a minute per reason; every one is counted in hezo_mqtt_auth_denied_total)',
+    );
+  }
+
+  private isLogDue(key: string): boolean {
+    const now = this.clock.now();
+    const last = this.lastDenyLog.get(key);
+    if (last !== undefined && now - last < DENY_LOG_EVERY_MS) return false;
+    this.lastDenyLog.set(key, now);
+    return true;
+  }
+
+  /** A packet larger than its limit was announced: the connection is already being closed. */
+  private onOversize(remote: string, why: string): void {
+    this.denied.labels('packet', 'too-large').inc();
+    if (this.isLogDue('packet\u0000too-large'))
+      this.log.warn({ remote, why }, 'mqtt connection closed: packet too large');
+  }
+
+  private forgetConnection(client: Client): void {
+    const identity = this.clients.get(client)?.identity;
+    if (identity === undefined) return;
+    const mine = this.connections.get(identity.agentId);
+    if (mine?.get(client.id) !== client) return;
+    mine.delete(client.id);
+    if (mine.size === 0) this.connections.delete(identity.agentId);
   }
 
   private onClientError(kind: 'client' | 'connection', client: Client, err: Error): void {

@@ -6,8 +6,10 @@
 import type { HubContext, HubModule } from '../context.ts';
 import { CommandRouter } from '../ingest/commands.ts';
 import { Ingest, type MessageSource } from '../ingest/ingest.ts';
+import { AgentCredentials } from './credentials.ts';
 import { EmbeddedBroker } from './embedded.ts';
 import { ExternalBroker } from './external.ts';
+import { startInsecureWarning } from './insecure-warning.ts';
 import type { MqttTransport, TransportUrls } from './transport.ts';
 
 export interface BrokerModule extends HubModule {
@@ -24,12 +26,25 @@ const SWEEP_MS = 60_000;
 export function createBrokerModule(ctx: HubContext): BrokerModule {
   const { config, clock, bus, logger, metrics } = ctx;
   const knownAgents = new Map(config.agents.map((a) => [a.id, { agentId: a.id, site: a.site }]));
+  // Shared with the registry API: agents created or rotated there connect without a restart.
+  const credentials = new AgentCredentials(config.agents);
+  ctx.services.agentAccounts = {
+    set(agent) {
+      credentials.set(agent);
+      knownAgents.set(agent.id, { agentId: agent.id, site: agent.site });
+    },
+    delete(agentId) {
+      credentials.delete(agentId);
+      knownAgents.delete(agentId);
+    },
+  };
   let transport: MqttTransport | undefined;
   const commands = new CommandRouter({
     bus,
     clock,
     logger,
     publish: (topic, payload) => transport?.publish(topic, payload) ?? Promise.reject(new Error('mqtt not started')),
+    mayCommand: (site, serial) => ctx.services.ownership?.mayCommand(site, serial) ?? { ok: true },
   });
   const ingest = new Ingest({
     bus,
@@ -40,11 +55,13 @@ export function createBrokerModule(ctx: HubContext): BrokerModule {
     maxMessagesPerSecond: config.mqtt.maxMessagesPerSecond,
     knownAgent: (agentId) => knownAgents.get(agentId),
     onReply: (reply, from) => commands.handleReply(reply, from),
+    ownership: () => ctx.services.ownership,
   });
   ctx.services.commands = commands;
   const onMessage = (topic: string, payload: Buffer, source: MessageSource) => ingest.handle(topic, payload, source);
   let urls: TransportUrls | undefined;
   let cancelSweep: (() => void) | undefined;
+  let stopInsecureWarning: () => void = () => {};
 
   const sweep = () => {
     ingest.sweep();
@@ -60,13 +77,15 @@ export function createBrokerModule(ctx: HubContext): BrokerModule {
       commands.start();
       transport =
         config.mqtt.mode === 'external'
-          ? new ExternalBroker({ config, logger, onMessage })
-          : new EmbeddedBroker({ config, logger, metrics, onMessage });
+          ? new ExternalBroker({ config, logger, clock, metrics, onMessage })
+          : new EmbeddedBroker({ config, logger, metrics, onMessage, clock, credentials });
       urls = await transport.start();
       cancelSweep = clock.setTimer(SWEEP_MS, sweep);
+      stopInsecureWarning = startInsecureWarning(config, clock, logger);
     },
     async stop() {
       cancelSweep?.();
+      stopInsecureWarning();
       await transport?.stop();
       commands.stop();
     },

@@ -16,6 +16,7 @@ import type { AttachmentChunk } from '../../protocols/messages.ts';
 import type { HubConfig } from '../config.ts';
 import type { TicketService } from '../context.ts';
 import type { InboundMessage } from '../events.ts';
+import { checkInflatedSize } from './bounded-inflate.ts';
 import { hasBit, setBit, sha256Of, sha256OfFile, uniqueAttachmentName } from './chunk-map.ts';
 import { redactAttachment } from './redaction.ts';
 import type { EvidenceStore, TransferRow } from './store.ts';
@@ -316,9 +317,24 @@ export class TransferAssembler {
       );
       return;
     }
+    const raw = await readFile(temp);
+    const inflateLimit = this.deps.config.attachments.maxDecompressedBytes;
+    const inflated = await checkInflatedSize(raw, inflateLimit);
+    if (!inflated.ok) {
+      await rm(temp, { force: true });
+      this.log.warn(
+        { ticketId: row.ticketId, transferId: row.transferId, name: row.name, why: inflated.why },
+        'compressed attachment refused: not stored',
+      );
+      this.reject(
+        row,
+        `ARCHIVE_REFUSED: ${row.name} from ${row.serial} ${inflated.why} (attachments.maxDecompressedBytes); refused, not stored`,
+      );
+      return;
+    }
     let stored: Buffer;
     try {
-      stored = await redactAttachment(await readFile(temp), this.deps.knownSecrets);
+      stored = await redactAttachment(raw, this.deps.knownSecrets);
     } catch (err) {
       await rm(temp, { force: true });
       this.log.warn(

@@ -4,7 +4,8 @@
  * content-addressed under `<dataDir>/attachments/`, listed on the ticket, downloadable at
  * `GET /api/tickets/:id/attachments/:name`, and summarised in one line on the ticket.
  *
- * Consumes bus `ticket` (opened/escalated, channel auto), `attachment-chunk`, `agent-presence`;
+ * Consumes bus `ticket` (auto: opened/escalated; phone/e-mail/portal for a monitored device: opened),
+ * `attachment-chunk`, `agent-presence`;
  * emits `attachment-progress`. State lives in SQLite (`evidence_*` tables) so transfers survive restarts.
  */
 import { readFile } from 'node:fs/promises';
@@ -12,9 +13,11 @@ import type { Logger } from 'pino';
 import type { HubContext, HubModule } from '../context.ts';
 import { TransferAssembler } from './assembler.ts';
 import { EVIDENCE_ACTOR, EvidenceCollector, type LogsInfo } from './collector.ts';
+import { startsEvidenceRound } from './evidence-trigger.ts';
 import { archiveLines, hubKnownSecrets, redactEvidenceText } from './redaction.ts';
 import { registerAttachmentRoute, storedFile } from './routes.ts';
 import { EvidenceStore, type TransferRow } from './store.ts';
+import { watchStuckTransfers } from './stuck-transfers.ts';
 import { type EvidenceInput, summariseEvidence } from './summary.ts';
 
 export interface EvidenceModule extends HubModule {
@@ -27,6 +30,8 @@ export interface EvidenceModule extends HubModule {
 
 /** Longest wait at stop for running evidence tasks. */
 const STOP_WAIT_MS = 5000;
+/** A transfer with no new chunk between two looks this far apart is resumed (its agent online). */
+const STUCK_CHECK_MS = 60_000;
 
 async function readJson(path: string): Promise<unknown> {
   try {
@@ -84,7 +89,8 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
     }
     const logsRow = newest('device-logs');
     const logsFile = fileOf(logsRow);
-    if (logsFile !== undefined) input.logLines = await archiveLines(await readFile(logsFile));
+    if (logsFile !== undefined)
+      input.logLines = await archiveLines(await readFile(logsFile), ctx.config.attachments.maxDecompressedBytes);
     if (logsRow !== undefined) {
       input.logs = { capturedAt: logsRow.capturedAt, cached: logsInfo?.cached === true };
     } else if (logsInfo !== undefined && logsInfo.source === null) {
@@ -151,8 +157,17 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
         logger.info({ interrupted, receiving }, 'evidence collections and transfers waiting for their agents');
       }
       offs.push(
+        watchStuckTransfers({
+          clock: ctx.clock,
+          everyMs: STUCK_CHECK_MS,
+          transfersReceiving: () => store.transfersInState('receiving'),
+          isOnline: (agentId) => ctx.services.commands?.isOnline(agentId) === true,
+          resume: (target, serial, from, tickets) => collector.resume(target, serial, from, tickets),
+          track,
+        }),
         ctx.bus.on('ticket', ({ ticket, change }) => {
-          if (ticket.channel !== 'auto' || (change !== 'opened' && change !== 'escalated')) return;
+          const isMonitored = ticket.channel !== 'auto' && collector.resolveAgent(ticket.serial) !== undefined;
+          if (!startsEvidenceRound(ticket, change, isMonitored)) return;
           // After the other listeners have seen the change (the collection adds notes to the same ticket).
           queueMicrotask(() => track(collector.startRound(ticket.id, ticket.serial)));
         }),

@@ -48,9 +48,9 @@ export function redactAttachment(data: Buffer, knownSecrets: readonly string[] =
 }
 
 /** Text lines of an archive (tar, tar.gz, gzipped text, text); [] for binary or unreadable data. */
-export async function archiveLines(data: Buffer): Promise<string[]> {
+export async function archiveLines(data: Buffer, maxInflatedBytes = 64 * 1024 * 1024): Promise<string[]> {
   try {
-    const plain = isGzip(data) ? gunzipSync(data) : data;
+    const plain = isGzip(data) ? gunzipSync(data, { maxOutputLength: maxInflatedBytes }) : data;
     if (isTar(plain)) {
       const entries = await readTarEntries(plain);
       return entries

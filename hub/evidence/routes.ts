@@ -27,26 +27,30 @@ export function registerAttachmentRoute(
   http: FastifyInstance,
   deps: { dataDir: string; tickets: () => TicketService | undefined },
 ): void {
-  http.get<{ Params: { id: string; name: string } }>('/api/tickets/:id/attachments/:name', async (req, reply) => {
-    const { id, name } = req.params;
-    const service = deps.tickets();
-    if (service?.get(id) === undefined) return reply.code(404).send({ error: `ticket "${id}" not found` });
-    const meta = service.attachment(id, name);
-    if (meta === undefined) return reply.code(404).send({ error: `ticket "${id}" has no attachment "${name}"` });
-    const path = storedFile(deps.dataDir, meta);
-    const size = await stat(path).then(
-      (s) => s.size,
-      () => undefined,
-    );
-    if (size === undefined) {
-      return reply.code(404).send({ error: `attachment "${name}" of ticket "${id}": stored bytes are missing` });
-    }
-    return reply
-      .header('content-type', contentTypeFor(meta.kind, meta.name))
-      .header('content-disposition', `attachment; filename="${meta.name.replace(/["\\]/g, '_')}"`)
-      .header('content-length', String(size))
-      .header('x-content-type-options', 'nosniff')
-      .header('etag', `"${meta.sha256}"`)
-      .send(createReadStream(path));
-  });
+  http.get<{ Params: { id: string; name: string } }>(
+    '/api/tickets/:id/attachments/:name',
+    { config: { access: 'read', scope: { ticket: 'params.id' } } },
+    async (req, reply) => {
+      const { id, name } = req.params;
+      const service = deps.tickets();
+      if (service?.get(id) === undefined) return reply.code(404).send({ error: `ticket "${id}" not found` });
+      const meta = service.attachment(id, name);
+      if (meta === undefined) return reply.code(404).send({ error: `ticket "${id}" has no attachment "${name}"` });
+      const path = storedFile(deps.dataDir, meta);
+      const size = await stat(path).then(
+        (s) => s.size,
+        () => undefined,
+      );
+      if (size === undefined) {
+        return reply.code(404).send({ error: `attachment "${name}" of ticket "${id}": stored bytes are missing` });
+      }
+      return reply
+        .header('content-type', contentTypeFor(meta.kind, meta.name))
+        .header('content-disposition', `attachment; filename="${meta.name.replace(/["\\]/g, '_')}"`)
+        .header('content-length', String(size))
+        .header('x-content-type-options', 'nosniff')
+        .header('etag', `"${meta.sha256}"`)
+        .send(createReadStream(path));
+    },
+  );
 }

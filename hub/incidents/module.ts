@@ -112,31 +112,37 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
       return reply.code(500).send({ error: 'internal error', code: ErrorCode.INTERNAL });
     }
   };
-  ctx.http.get('/api/site-incidents', (req, reply) =>
+  ctx.http.get('/api/site-incidents', { config: { access: 'read' } }, (req, reply) =>
     handle(reply, () => {
       const q = parseBody(ListQuery, req.query, 'query');
       return store.list({ state: q.state }, q.limit);
     }),
   );
-  ctx.http.get<{ Params: { id: string } }>('/api/site-incidents/:id', (req, reply) =>
+  ctx.http.get<{ Params: { id: string } }>('/api/site-incidents/:id', { config: { access: 'read' } }, (req, reply) =>
     handle(reply, () => store.mustGet(req.params.id)),
   );
-  ctx.http.post<{ Params: { id: string } }>('/api/site-incidents/:id/acknowledge', (req, reply) =>
-    handle(reply, () => {
-      const body = parseBody(AckBody, req.body, 'body');
-      const incident = store.acknowledge(req.params.id, body.actor, now());
-      announce('site-incident.acknowledged', incident);
-      return incident;
-    }),
+  ctx.http.post<{ Params: { id: string } }>(
+    '/api/site-incidents/:id/acknowledge',
+    { config: { access: 'engineer', audit: { action: 'site-incident.acknowledge' } } },
+    (req, reply) =>
+      handle(reply, () => {
+        const body = parseBody(AckBody, req.body, 'body');
+        const incident = store.acknowledge(req.params.id, req.principal?.name ?? body.actor, now());
+        announce('site-incident.acknowledged', incident);
+        return incident;
+      }),
   );
-  ctx.http.post<{ Params: { id: string } }>('/api/site-incidents/:id/resolve', (req, reply) =>
-    handle(reply, () => {
-      const body = parseBody(ResolveBody, req.body, 'body');
-      const incident = store.resolve(req.params.id, `${body.note} (${body.actor})`, now());
-      active.delete(incident.site);
-      announce('site-incident.resolved', incident);
-      return incident;
-    }),
+  ctx.http.post<{ Params: { id: string } }>(
+    '/api/site-incidents/:id/resolve',
+    { config: { access: 'engineer', audit: { action: 'site-incident.resolve' } } },
+    (req, reply) =>
+      handle(reply, () => {
+        const body = parseBody(ResolveBody, req.body, 'body');
+        const incident = store.resolve(req.params.id, `${body.note} (${req.principal?.name ?? body.actor})`, now());
+        active.delete(incident.site);
+        announce('site-incident.resolved', incident);
+        return incident;
+      }),
   );
 
   // Subscribed at creation, before any module starts: this listener runs before the detector's (subscribed in the

@@ -26,6 +26,8 @@ export interface CommandsDeps {
   clock: Clock;
   logger: Logger;
   publish(topic: string, payload: string): Promise<void>;
+  /** Commands about a device go only to an agent of its site (hub/registry/ownership.ts). */
+  mayCommand?(site: string, serial: string): { ok: true } | { ok: false; detail: string };
 }
 
 export class CommandRouter implements AgentCommands {
@@ -74,6 +76,11 @@ export class CommandRouter implements AgentCommands {
   }
 
   async send(target: { site: string; agentId: string }, command: Command): Promise<CommandReply> {
+    const allowed = this.deps.mayCommand?.(target.site, command.serial);
+    if (allowed !== undefined && !allowed.ok) {
+      this.log.warn({ id: command.id, kind: command.kind, agentId: target.agentId, site: target.site }, allowed.detail);
+      throw new AppError(ErrorCode.FORBIDDEN, `command ${command.id}: ${allowed.detail}`);
+    }
     if (!this.isOnline(target.agentId)) {
       throw new AppError(ErrorCode.AGENT_OFFLINE, `command ${command.id}: agent ${target.agentId} is offline`);
     }

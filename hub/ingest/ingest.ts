@@ -8,11 +8,14 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../../protocols/clock.ts';
 import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
+import { decodeHealth } from '../../protocols/health-validator.ts';
 import { type CommandReply, decodeMessage, MAX_BYTES } from '../../protocols/messages.ts';
 import { type ParsedTopic, parseTopic } from '../../protocols/topics.ts';
 import type { AgentIdentity } from '../broker/credentials.ts';
 import type { DetectionConfig } from '../config.ts';
 import type { HubBus } from '../events.ts';
+import type { DeviceOwnership } from '../registry/ownership.ts';
+import { AgentClocks, describeOffset } from './agent-clocks.ts';
 
 /** Reasons beyond the protocol error codes. */
 export const RejectReason = {
@@ -26,6 +29,8 @@ export interface MessageSource {
   clientId: string;
   /** The authenticated agent; undefined for an anonymous client or an external broker (identity = topic). */
   identity: AgentIdentity | undefined;
+  /** Already held to `maxMessagesPerSecond` by the transport, which delays instead of dropping (external broker). */
+  isPaced?: boolean;
 }
 
 export interface IngestDeps {
@@ -38,9 +43,13 @@ export interface IngestDeps {
   /** Registered agents (config `agents[]`): their site is checked for messages that carry no client identity. */
   knownAgent(agentId: string): AgentIdentity | undefined;
   onReply(reply: CommandReply, from: { site: string; agentId: string }): void;
+  /** Which site owns which device (absent: no ownership checks, e.g. unit tests of the ingest alone). */
+  ownership?(): DeviceOwnership | undefined;
 }
 
 const LOG_EVERY_MS = 60_000;
+/** Agent clock offsets within this are transit and poll-duration noise: timestamps are used as sent. */
+export const CLOCK_TOLERANCE_MS = 2000;
 
 export class Ingest {
   private readonly deps: IngestDeps;
@@ -51,9 +60,16 @@ export class Ingest {
   private readonly rates = new Map<string, { windowStart: number; count: number }>();
   private readonly lastLogged = new Map<string, number>();
   private readonly log: Logger;
+  /** Each agent's measured clock offset: timestamps are corrected or rejected by one rule (agent-clocks.ts). */
+  readonly clocks: AgentClocks;
 
   constructor(deps: IngestDeps) {
     this.deps = deps;
+    this.clocks = new AgentClocks({
+      toleranceMs: CLOCK_TOLERANCE_MS,
+      maxCorrectableMs: deps.detection.maxClockSkewMs,
+      metrics: deps.metrics,
+    });
     this.log = deps.logger.child({ component: 'ingest' });
     this.inTotal = new Counter({
       name: 'hezo_messages_in_total',
@@ -72,7 +88,7 @@ export class Ingest {
   /** One message from the broker. */
   handle(topic: string, payload: Buffer, source: MessageSource): void {
     const now = this.deps.clock.now();
-    if (this.isOverRate(source, topic, now)) {
+    if (source.isPaced !== true && this.isOverRate(source, topic, now)) {
       this.reject(RejectReason.RATE_LIMITED, source.clientId, topic, now, 'message rate over the per-client cap');
       return;
     }
@@ -114,37 +130,51 @@ export class Ingest {
       case 'health': {
         // Keep the validated JSON text: the outage store writes it as is instead of serialising the record again.
         const json = payload.length <= MAX_BYTES.health ? payload.toString('utf8') : undefined;
-        const record = decodeMessage('health', json ?? payload);
+        // The compiled validator (from the zod schema; zod still words every rejection): protocols/health-validator.ts.
+        const record = decodeHealth(json ?? payload);
         mustMatch('health.agentId', record.agentId, parsed.agentId);
         mustMatch('health.site', record.site, parsed.site);
         mustMatch('health.identity.serial', record.identity.serial, parsed.serial);
-        this.checkRecordTime(Date.parse(record.observedAt), now);
+        const observedMs = Date.parse(record.observedAt);
+        if (!record.replayed) this.clocks.noteLiveRecord(parsed.agentId, observedMs, now);
+        const clockOffsetMs = this.checkRecordTime(parsed.agentId, observedMs, now);
+        this.checkOwner(parsed, record.identity.serial, record.identity.model);
         this.countIn('health');
-        bus.emit('ingest:health', { ...base, message: record, json });
+        bus.emit('ingest:health', { ...base, clockOffsetMs, message: record, json });
         return;
       }
       case 'event': {
         const event = decodeMessage('event', payload);
         mustMatch('event.agentId', event.agentId, parsed.agentId);
         mustMatch('event.serial', event.serial, parsed.serial);
-        this.checkRecordTime(Date.parse(event.at), now);
+        const clockOffsetMs = this.checkRecordTime(parsed.agentId, Date.parse(event.at), now);
+        this.checkOwner(parsed, event.serial);
         this.countIn('event');
-        bus.emit('ingest:event', { ...base, message: event });
+        bus.emit('ingest:event', { ...base, clockOffsetMs, message: event });
         return;
       }
       case 'presence': {
         const presence = decodeMessage('presence', payload);
         mustMatch('presence.agentId', presence.agentId, parsed.agentId);
         mustMatch('presence.site', presence.site, parsed.site);
+        const owned = this.ownedPresence(parsed, presence.devices);
         this.countIn('presence');
-        bus.emit('ingest:presence', { ...base, message: presence });
+        bus.emit('ingest:presence', {
+          ...base,
+          message: owned === undefined ? presence : { ...presence, devices: owned },
+        });
         return;
       }
       case 'heartbeat': {
         const heartbeat = decodeMessage('heartbeat', payload);
         mustMatch('heartbeat.agentId', heartbeat.agentId, parsed.agentId);
+        this.clocks.noteHeartbeat(parsed.agentId, Date.parse(heartbeat.at), now);
         this.countIn('heartbeat');
-        bus.emit('ingest:heartbeat', { ...base, message: heartbeat });
+        bus.emit('ingest:heartbeat', {
+          ...base,
+          clockOffsetMs: this.clocks.offsetMs(parsed.agentId),
+          message: heartbeat,
+        });
         return;
       }
       case 'reply': {
@@ -155,6 +185,7 @@ export class Ingest {
       }
       case 'attachment': {
         const chunk = decodeMessage('attachment', payload);
+        this.checkOwner(parsed, chunk.serial);
         this.countIn('attachment');
         bus.emit('attachment-chunk', { ...base, message: chunk });
         return;
@@ -177,6 +208,22 @@ export class Ingest {
     child.inc();
   }
 
+  /** The device must belong to the topic's site (hub/registry/ownership.ts). */
+  private checkOwner(parsed: ParsedTopic, serial: string, model?: string): void {
+    const verdict = this.deps.ownership?.()?.check({ site: parsed.site, agentId: parsed.agentId }, serial, model);
+    if (verdict !== undefined && !verdict.ok) throw new IngestRejection(verdict.reason, verdict.detail);
+  }
+
+  /** The presence list the hub acts on (unknown serials left out), or undefined when unchanged. */
+  private ownedPresence(parsed: ParsedTopic, devices: readonly string[] | undefined): string[] | undefined {
+    const ownership = this.deps.ownership?.();
+    if (ownership === undefined || devices === undefined) return undefined;
+    const verdict = ownership.presenceDevices({ site: parsed.site, agentId: parsed.agentId }, devices);
+    if ('devices' in verdict) return verdict.devices.length === devices.length ? undefined : verdict.devices;
+    if (!verdict.ok) throw new IngestRejection(verdict.reason, verdict.detail);
+    return undefined;
+  }
+
   /** The topic's agent must be the connected client's identity (or, without one, a registered agent's site). */
   private checkTopicIdentity(parsed: ParsedTopic, source: MessageSource): void {
     const expected = source.identity ?? this.deps.knownAgent(parsed.agentId);
@@ -190,17 +237,25 @@ export class Ingest {
   }
 
   /**
-   * DECISION: a record stamped further in the future than `maxClockSkewMs` is rejected (CLOCK_SKEW): it would
-   * sort ahead of every real record. One older than `maxReplayAgeMs` is rejected (STALE_RECORD). Anything
-   * between is accepted; the detector treats old or replayed records as history, never as live state.
+   * DECISION: the agent's measured clock offset corrects its timestamps, or rejects them beyond
+   * `maxClockSkewMs` in either direction (CLOCK_SKEW, agent-clocks.ts). A corrected time still further in the
+   * future than `maxClockSkewMs` is rejected (CLOCK_SKEW): it would sort ahead of every real record. One older
+   * than `maxReplayAgeMs` is rejected (STALE_RECORD). Anything between is accepted; the detector treats old or
+   * replayed records as history, never as live state. Returns the offset applied (undefined: none).
    */
-  private checkRecordTime(atMs: number, now: number): void {
-    if (atMs - now > this.deps.detection.maxClockSkewMs) {
-      throw new IngestRejection(RejectReason.CLOCK_SKEW, `time: ${atMs - now} ms ahead of the hub clock`);
+  private checkRecordTime(agentId: string, atMs: number, now: number): number | undefined {
+    const judged = this.clocks.judge(agentId, atMs);
+    if (judged.action === 'rejected') {
+      throw new IngestRejection(RejectReason.CLOCK_SKEW, `time: ${describeOffset(judged.offsetMs)} of the hub`);
     }
-    if (now - atMs > this.deps.detection.maxReplayAgeMs) {
-      throw new IngestRejection(RejectReason.STALE_RECORD, `time: ${now - atMs} ms old`);
+    const correctedMs = judged.correctedMs;
+    if (correctedMs - now > this.deps.detection.maxClockSkewMs) {
+      throw new IngestRejection(RejectReason.CLOCK_SKEW, `time: ${correctedMs - now} ms ahead of the hub clock`);
     }
+    if (now - correctedMs > this.deps.detection.maxReplayAgeMs) {
+      throw new IngestRejection(RejectReason.STALE_RECORD, `time: ${now - correctedMs} ms old`);
+    }
+    return judged.action === 'corrected' ? judged.offsetMs : undefined;
   }
 
   private reject(reason: string, clientId: string, topic: string, now: number, detail: string): void {

@@ -17,6 +17,7 @@ import type { DeviceEvent, Heartbeat, Presence } from '../../protocols/messages.
 import type { DetectionConfig } from '../config.ts';
 import type { InboundMessage } from '../events.ts';
 import type { AgentPresenceEvent, DeviceState, DeviceTransition, SiteAlert } from '../types.ts';
+import { FaultStartTracker } from './fault-start.ts';
 import { DeviceMachine, type MachineInit, type MachineTransition } from './machine.ts';
 
 export interface DetectorSink {
@@ -36,6 +37,8 @@ export interface DetectorDeps {
 
 export interface RestoredDevice extends MachineInit {
   serial: string;
+  /** A stored `down`'s first failed poll. */
+  faultAt?: string;
   site: string;
   customer: string;
   agentId: string | null;
@@ -67,6 +70,7 @@ export class Detector {
   private readonly deps: DetectorDeps;
   private readonly devices = new Map<string, TrackedDevice>();
   private readonly agents = new Map<string, TrackedAgent>();
+  private readonly faultStart = new FaultStartTracker();
 
   constructor(deps: DetectorDeps) {
     this.deps = deps;
@@ -93,7 +97,9 @@ export class Detector {
     const now = this.deps.clock.now();
     const agent = this.touchAgent(inbound.agentId, inbound.site, now);
     const device = this.track(record.identity.serial, record.site, record.customer, agent);
-    const observedMs = Date.parse(record.observedAt);
+    // Corrected by the agent's measured clock offset (hub/ingest/agent-clocks.ts).
+    const observedMs = Date.parse(record.observedAt) - (inbound.clockOffsetMs ?? 0);
+    this.faultStart.note(record.identity.serial, observedMs, isEveryChannelFailed(record));
     const isLive =
       !record.replayed &&
       observedMs >= device.lastLiveObservedMs &&
@@ -108,7 +114,8 @@ export class Detector {
     const event = inbound.message;
     const now = this.deps.clock.now();
     const agent = this.touchAgent(inbound.agentId, inbound.site, now);
-    if (event.replayed || now - Date.parse(event.at) > this.deps.config.maxClockSkewMs) return;
+    const atMs = Date.parse(event.at) - (inbound.clockOffsetMs ?? 0);
+    if (event.replayed || now - atMs > this.deps.config.maxClockSkewMs) return;
     if (event.type !== 'device-gone' && event.type !== 'device-found' && event.type !== 'reboot-detected') return;
     const info = this.deps.deviceInfo(event.serial);
     const device = this.track(event.serial, info?.site ?? inbound.site, info?.customer ?? inbound.site, agent);
@@ -136,6 +143,19 @@ export class Detector {
       agent.cancelTimer = undefined;
     }
     this.armHeartbeatTimer(agent);
+  }
+
+  /**
+   * The device's records stopped being used (freshness deadline passed, hub/outage/freshness.ts): it becomes
+   * `unknown` with reason `stale` until its next live record. Returns whether it moved.
+   */
+  markStale(serial: string, now: number, evidence: string[]): boolean {
+    const device = this.devices.get(serial);
+    if (device === undefined) return false;
+    const transition = device.machine.onAgentOffline(now, 'stale', evidence);
+    if (transition === null) return false;
+    this.announce(serial, device, transition);
+    return true;
   }
 
   /** Cancel every timer. */
@@ -221,6 +241,17 @@ export class Detector {
   private announce(serial: string, device: TrackedDevice, t: MachineTransition): void {
     const inMaintenance = this.deps.isInMaintenance(serial, device.site, t.atMs);
     device.isMaintenanceAnnounced = inMaintenance && (t.to === 'down' || t.to === 'degraded');
+    const faultMs = t.to === 'down' ? this.faultStart.firstFailedMs(serial) : undefined;
+    const fault =
+      faultMs !== undefined && faultMs < t.atMs
+        ? {
+            faultAt: new Date(faultMs).toISOString(),
+            evidence: [
+              `first failed poll at ${new Date(faultMs).toISOString()} (${Math.round((t.atMs - faultMs) / 1000)} s before detection)`,
+              ...t.evidence,
+            ],
+          }
+        : undefined;
     this.deps.sink.transition({
       serial,
       site: device.site,
@@ -230,9 +261,10 @@ export class Detector {
       to: t.to,
       at: new Date(t.atMs).toISOString(),
       reason: t.reason,
-      evidence: t.evidence,
+      evidence: fault?.evidence ?? t.evidence,
       inMaintenance,
       problems: t.problems,
+      ...(fault !== undefined ? { faultAt: fault.faultAt } : {}),
     });
   }
 
@@ -323,4 +355,14 @@ export class Detector {
     });
     this.deps.sink.agentPresence({ agentId: agent.agentId, site: agent.site, status: 'offline', at });
   }
+}
+
+function isEveryChannelFailed(record: HealthRecord): boolean {
+  let probes = 0;
+  for (const probe of Object.values(record.reachability)) {
+    if (probe === undefined) continue;
+    probes++;
+    if (probe.ok) return false;
+  }
+  return probes > 0;
 }

@@ -9,10 +9,14 @@
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { HealthRecord } from '../../protocols/health.ts';
+import { parseTopic } from '../../protocols/topics.ts';
 import type { DeviceDirectory, HubContext, HubModule } from '../context.ts';
 import type { Registry } from '../registry/registry.ts';
-import type { DeviceState, DeviceView, StoredTransition } from '../types.ts';
+import { OrderedRetry } from '../storage/ordered-retry.ts';
+import { storageHealthOf } from '../storage/storage-health.ts';
+import type { DeviceState, DeviceTransition, DeviceView, StoredTransition } from '../types.ts';
 import { Detector, type DetectorSink } from './detector.ts';
+import { FreshnessWatch } from './freshness.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
 import { type LiveInfo, OutageStore, type RecordToStore } from './store.ts';
 
@@ -28,6 +32,16 @@ export interface OutageModule extends HubModule, DeviceDirectory {
   detail(serial: string): DeviceDetail | undefined;
   /** Write pending lastSeen and recent records now. */
   flush(): void;
+  /**
+   * Stop listening to agent messages and stop every detection timer (a graceful hub stop calls this BEFORE the
+   * broker closes, so the agents' Last Wills are never processed and nothing is marked `unknown`).
+   */
+  detach(): void;
+}
+
+interface RingEntry {
+  observedAt: string;
+  json: string;
 }
 
 const STATES: readonly DeviceState[] = ['up', 'degraded', 'down', 'unknown'];
@@ -79,26 +93,49 @@ function isoFormatter(): (ms: number) => string {
   };
 }
 const HISTORY_LIMIT = 100;
+/** Rows (lastSeen + history) per transaction of the timed flush: ~2-5 ms of SQLite each. */
+export const FLUSH_CHUNK_ROWS = 500;
+/** A failed store write is retried this often until it succeeds. */
+export const STORE_RETRY_MS = 5000;
 
 export function createOutageModule(ctx: HubContext, registry: Registry): OutageModule {
   const { bus, clock, config, logger, db } = ctx;
   const log: Logger = logger.child({ component: 'outage' });
   const ringSize = config.detection.recentRecordsPerDevice;
   const store = new OutageStore(db, ringSize);
-  const rings = new Map<string, HealthRecord[]>();
+  /**
+   * Recent records per device as their JSON text (one string each instead of ~50 live objects: 10k devices x 10
+   * records kept as objects made the old generation, and every major GC, several times larger). Parsed on read.
+   */
+  const rings = new Map<string, RingEntry[]>();
   const live = new Map<string, Live>();
   const shown = new Map<string, Shown>();
   const dirtyLive = new Set<string>();
   const pendingRecords = new Map<string, RecordToStore[]>();
   const lastStoredAt = new Map<string, number>();
   const isoOf = isoFormatter();
+  /** serial -> first failed poll of its current `down` (outage start, from the records). */
+  const faultAt = new Map<string, string>();
   const unsubscribe: Array<() => void> = [];
   let cancelFlush: (() => void) | undefined;
+  let cancelReplay: (() => void) | undefined;
 
   // Past the site grouper (which may hold a `down` up to one poll interval): announced to the tickets module.
+  /** Stored transitions waiting in the grouper: `serial|at|to` -> row id, marked announced when they leave it. */
+  const storedIds = new Map<string, number>();
+  const keyOf = (t: DeviceTransition) => `${t.serial}|${t.at}|${t.to}`;
   const announced: DetectorSink = {
     transition(t) {
+      const id = storedIds.get(keyOf(t));
+      storedIds.delete(keyOf(t));
       bus.emit('device-state', t);
+      if (id === undefined) return;
+      try {
+        store.markAnnounced(id);
+      } catch (err) {
+        // Worst case after a crash: announced again (the tickets module adds a note to the open ticket).
+        storage.noteFailure('device-transitions', err, 'an announced transition not marked');
+      }
     },
     siteAlert(alert) {
       log.warn(
@@ -118,10 +155,22 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       bus.emit('agent-presence', event);
     },
   };
-  // At detection: every transition is stored, logged and shown (`device`) at once, then handed to the grouper.
-  const detected: DetectorSink = {
-    transition(t) {
-      store.insertTransition(t);
+  // At detection: every transition is stored FIRST, then logged and shown (`device`), then handed to the grouper.
+  // A failed write (disk full) keeps it, and every later one, in order until the store takes them (issue 19).
+  const storage = storageHealthOf(ctx);
+  const transitionWrites = new OrderedRetry<DeviceTransition>({
+    store: 'device-transitions',
+    waitingWhat: 'device transition(s) not yet stored or announced',
+    clock,
+    retryMs: STORE_RETRY_MS,
+    health: storage,
+    log,
+    apply: (t) => {
+      storedIds.set(keyOf(t), store.insertTransition(t));
+    },
+    after(t) {
+      if (t.to === 'down' && t.faultAt !== undefined) faultAt.set(t.serial, t.faultAt);
+      else if (t.from !== t.to) faultAt.delete(t.serial);
       const level = t.to === 'up' || t.to === 'unknown' ? 'info' : 'warn';
       log[level](
         { serial: t.serial, from: t.from, to: t.to, reason: t.reason, inMaintenance: t.inMaintenance },
@@ -130,6 +179,9 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       announceDevice(t.serial, clock.now());
       grouper.transition(t);
     },
+  });
+  const detected: DetectorSink = {
+    transition: (t) => transitionWrites.push(t),
     siteAlert: (alert) => grouper.siteAlert(alert),
     agentPresence: (event) => grouper.agentPresence(event),
   };
@@ -143,13 +195,37 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     isDown: (serial) => detector.state(serial)?.state === 'down',
     answeredSince: (serial, sinceMs) => (lastAnsweredAt.get(serial) ?? Number.NEGATIVE_INFINITY) >= sinceMs,
+    persist: {
+      raised: (agentId, site, serials, at) => guardedWrite(() => store.saveOpenSiteAlert(agentId, site, serials, at)),
+      cleared: (agentId) => guardedWrite(() => store.deleteOpenSiteAlert(agentId)),
+    },
   });
+  function guardedWrite(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      storage.noteFailure('site-alerts', err, 'an open site alert not saved');
+    }
+  }
   const detector: Detector = new Detector({
     config: config.detection,
     clock,
     isInMaintenance: (serial, site, atMs) => registry.isInMaintenance(serial, site, atMs),
     deviceInfo: (serial) => registry.get(serial),
     sink: detected,
+  });
+
+  const freshness = new FreshnessWatch({
+    clock,
+    freshnessPolls: config.detection.freshnessPolls,
+    checkEveryMs: config.detection.freshnessCheckMs,
+    maxCorrectableMs: config.detection.maxClockSkewMs,
+    serials: () => detector.serials(),
+    agentStatus: (agentId) => detector.agentStatus(agentId),
+    state: (serial) => detector.state(serial),
+    pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
+    markStale: (serial, now, evidence) => detector.markStale(serial, now, evidence),
+    siteAlert: (alert) => grouper.siteAlert(alert),
   });
 
   function view(serial: string): DeviceView | undefined {
@@ -177,6 +253,18 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       maintenance: registry.isInMaintenance(serial, site, now),
     };
     if (reg?.name !== undefined) result.name = reg.name;
+    const alerts = ctx.services.identityAlerts?.forSerial(serial);
+    if (alerts !== undefined && alerts.length > 0) {
+      result.identityAlerts = alerts.map((a) => ({
+        channel: a.channel,
+        fingerprint: a.fingerprint,
+        status: a.status,
+        detail: a.detail,
+        at: a.at,
+      }));
+    }
+    const fault = result.state === 'down' ? faultAt.get(serial) : undefined;
+    if (fault !== undefined) result.faultAt = fault;
     return result;
   }
 
@@ -223,11 +311,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       ring = [];
       rings.set(serial, ring);
     }
-    ring.push(record);
+    const entry: RingEntry = { observedAt: record.observedAt, json: json ?? JSON.stringify(record) };
+    ring.push(entry);
     // Replayed records arrive late: keep the ring in time order (a short insertion from the end).
     for (let i = ring.length - 1; i > 0 && (ring[i - 1]?.observedAt ?? '') > record.observedAt; i--) {
       ring[i] = ring[i - 1]!;
-      ring[i - 1] = record;
+      ring[i - 1] = entry;
     }
     if (ring.length > ringSize) ring.shift();
     // SQLite keeps a sampled history (the hot path must not write every record), but every sign of trouble.
@@ -245,27 +334,77 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     if (pending.length > ringSize) pending.shift();
   }
 
-  function flush(): void {
-    if (dirtyLive.size === 0 && pendingRecords.size === 0) return;
-    const liveBatch = [...dirtyLive].map((serial) => {
+  /** Taken from the dirty sets, not written yet (the timed flush writes it in chunks). */
+  let backlogLive: Array<[string, LiveInfo]> = [];
+  let backlogRecords: RecordToStore[] = [];
+  let liveAt = 0;
+  let recordsAt = 0;
+  let nextChunk: NodeJS.Immediate | undefined;
+  let running = false;
+
+  function takeDirty(): void {
+    for (const serial of dirtyLive) {
       const info = live.get(serial)!;
-      const row: LiveInfo = { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware };
-      return [serial, row] as [string, LiveInfo];
-    });
-    const records = [...pendingRecords.values()].flat();
+      backlogLive.push([serial, { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware }]);
+    }
+    for (const pending of pendingRecords.values()) for (const r of pending) backlogRecords.push(r);
     dirtyLive.clear();
     pendingRecords.clear();
-    try {
-      store.flush(liveBatch, records);
-    } catch (err) {
-      log.error({ err, devices: liveBatch.length }, 'flush failed');
+  }
+
+  /** Write up to `maxRows` rows of the backlog in one transaction; true while rows remain. */
+  function writeChunk(maxRows: number): boolean {
+    const liveEnd = Math.min(backlogLive.length, liveAt + maxRows);
+    const recordsEnd = Math.min(backlogRecords.length, recordsAt + maxRows - (liveEnd - liveAt));
+    const liveRows = backlogLive.slice(liveAt, liveEnd);
+    const records = backlogRecords.slice(recordsAt, recordsEnd);
+    liveAt = liveEnd;
+    recordsAt = recordsEnd;
+    if (liveRows.length > 0 || records.length > 0) {
+      try {
+        store.flush(liveRows, records);
+        storage.noteRecovered('health-history');
+      } catch (err) {
+        // lastSeen and sampled history only: the next flush writes the newest values again.
+        for (const [serial] of liveRows) dirtyLive.add(serial);
+        storage.noteFailure('health-history', err, 'lastSeen and recent records not written');
+        log.error({ err, devices: liveRows.length }, 'flush failed');
+      }
     }
+    if (liveAt < backlogLive.length || recordsAt < backlogRecords.length) return true;
+    backlogLive = [];
+    backlogRecords = [];
+    liveAt = 0;
+    recordsAt = 0;
+    return false;
+  }
+
+  /** Everything now, in one go (stop, explicit calls). */
+  function flush(): void {
+    const wasChunking = nextChunk !== undefined;
+    if (nextChunk !== undefined) clearImmediate(nextChunk);
+    nextChunk = undefined;
+    takeDirty();
+    while (writeChunk(Number.POSITIVE_INFINITY));
+    // The timed flush was between chunks (its timer not armed yet): arm it again.
+    if (wasChunking && running) scheduleFlush();
+  }
+
+  /**
+   * The timed flush: one transaction of at most FLUSH_CHUNK_ROWS rows, then the event loop serves messages
+   * before the next chunk, so no flush holds the loop for long (10k devices: ~20 short transactions).
+   */
+  function flushInChunks(): void {
+    nextChunk = undefined;
+    if (writeChunk(FLUSH_CHUNK_ROWS)) nextChunk = setImmediate(flushInChunks);
+    else scheduleFlush();
   }
 
   function scheduleFlush(): void {
     cancelFlush = clock.setTimer(config.detection.flushIntervalMs, () => {
-      flush();
-      scheduleFlush();
+      cancelFlush = undefined;
+      takeDirty();
+      flushInChunks();
     });
   }
 
@@ -297,17 +436,39 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       const v = view(serial);
       if (v === undefined) return undefined;
       const ring = rings.get(serial);
-      const health = ring !== undefined && ring.length > 0 ? [...ring].reverse() : store.recentRecords(serial);
+      const health =
+        ring !== undefined && ring.length > 0
+          ? ring.map((e) => JSON.parse(e.json) as HealthRecord).reverse()
+          : store.recentRecords(serial);
       return { ...v, health, history: store.transitions(serial, HISTORY_LIMIT) };
     },
     flush,
+    detach() {
+      cancelReplay?.();
+      for (const off of unsubscribe.splice(0)) off();
+      freshness.stop();
+      detector.stop();
+    },
     start() {
       store.migrate();
       for (const [serial, info] of store.liveInfo()) {
         live.set(serial, { lastSeenMs: Date.parse(info.lastSeen), agentId: info.agentId, firmware: info.firmware });
       }
+      // Transitions stored but never announced (the hub died while the grouper held them) go through it again
+      // once every module listens (a timer: the tickets module starts after this one).
+      const waiting = store.unannounced();
+      if (waiting.length > 0) {
+        for (const t of waiting) storedIds.set(keyOf(t), t.id);
+        log.warn({ transitions: waiting.length }, 'announcing transitions held when the hub stopped');
+        cancelReplay = clock.setTimer(0, () => {
+          for (const { id: _id, ...t } of waiting) grouper.transition(t);
+        });
+      }
+      for (const a of store.openSiteAlerts()) grouper.restoreRaised(a.agentId, a.site, a.serials);
+      const restored = store.lastStates();
+      for (const d of restored) if (d.faultAt !== undefined) faultAt.set(d.serial, d.faultAt);
       detector.restore(
-        store.lastStates().map((d) => {
+        restored.map((d) => {
           const reg = registry.get(d.serial);
           return reg === undefined ? d : { ...d, site: reg.site, customer: reg.customer };
         }),
@@ -315,8 +476,15 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       unsubscribe.push(
         bus.on('ingest:health', (inbound) => {
           const record = inbound.message;
-          registry.ensureFromRecord(record);
+          try {
+            registry.ensureFromRecord(record);
+            storage.noteRecovered('registry');
+          } catch (err) {
+            // A new device's registry row could not be written (disk full): detection goes on; the next record retries.
+            storage.noteFailure('registry', err, 'new devices not yet registered');
+          }
           const isLive = detector.onHealth(inbound);
+          if (isLive) freshness.noteUsed(record.identity.serial, inbound.agentId, inbound.site, clock.now());
           if (isLive && hasAnsweringChannel(record)) {
             lastAnsweredAt.set(record.identity.serial, clock.now());
             if (grouper.isHolding(inbound.agentId)) grouper.noteReachable(inbound.agentId, record.identity.serial);
@@ -353,15 +521,29 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
         }),
         bus.on('ingest:event', (inbound) => detector.onDeviceEvent(inbound)),
         bus.on('ingest:presence', (inbound) => detector.onPresence(inbound)),
-        bus.on('ingest:heartbeat', (inbound) => detector.onHeartbeat(inbound)),
+        bus.on('ingest:heartbeat', (inbound) => {
+          freshness.noteHeard(inbound.agentId, inbound.site, clock.now(), inbound.clockOffsetMs);
+          detector.onHeartbeat(inbound);
+        }),
+        bus.on('rejected', (r) => {
+          const parsed = safeParseTopic(r.topic);
+          if (parsed !== undefined) freshness.noteRejected(parsed.agentId, parsed.site, r.reason, clock.now());
+        }),
       );
+      freshness.start();
+      running = true;
       scheduleFlush();
       return Promise.resolve();
     },
     stop() {
+      running = false;
       for (const off of unsubscribe.splice(0)) off();
       cancelFlush?.();
+      freshness.stop();
+      cancelFlush = undefined;
       grouper.stop();
+      transitionWrites.drain();
+      transitionWrites.stop();
       detector.stop();
       flush();
       return Promise.resolve();
@@ -369,6 +551,14 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   };
   ctx.services.devices = directory;
   return directory;
+}
+
+function safeParseTopic(topic: string): { site: string; agentId: string } | undefined {
+  try {
+    return parseTopic(topic);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A record with a failed channel or component: always stored in the SQLite history. */

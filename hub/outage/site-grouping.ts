@@ -39,6 +39,11 @@ export interface SiteGroupingDeps {
   isDown(serial: string): boolean;
   /** The device answered a poll (a channel ok) at or after `sinceMs` (hub clock, when the record arrived). */
   answeredSince?(serial: string, sinceMs: number): boolean;
+  /** Keeps raised site alerts across restarts (so they are cleared when resolved, issue 19). */
+  persist?: {
+    raised(agentId: string, site: string, serials: readonly string[], at: string): void;
+    cleared(agentId: string): void;
+  };
 }
 
 interface HeldGroup {
@@ -100,6 +105,11 @@ export class SiteOutageGrouper implements DetectorSink {
 
   agentPresence(event: Parameters<DetectorSink['agentPresence']>[0]): void {
     this.deps.sink.agentPresence(event);
+  }
+
+  /** A raised `site-network-down` alert from storage (before any transition). */
+  restoreRaised(agentId: string, site: string, serials: readonly string[]): void {
+    this.raised.set(agentId, { site, serials: new Set(serials) });
   }
 
   /** Whether `down`s of this agent's devices are being held (cheap: called for every live health record). */
@@ -182,6 +192,7 @@ export class SiteOutageGrouper implements DetectorSink {
       const alert = this.raised.get(group.agentId) ?? { site: group.site, serials: new Set<string>() };
       for (const t of held) alert.serials.add(t.serial);
       this.raised.set(group.agentId, alert);
+      this.deps.persist?.raised(group.agentId, alert.site, [...alert.serials], at);
       this.deps.sink.siteAlert({
         site: group.site,
         agentId: group.agentId,
@@ -204,6 +215,7 @@ export class SiteOutageGrouper implements DetectorSink {
     if (alert === undefined) return;
     for (const serial of alert.serials) if (this.deps.isDown(serial)) return;
     this.raised.delete(agentId);
+    this.deps.persist?.cleared(agentId);
     this.deps.sink.siteAlert({
       site: alert.site,
       agentId,

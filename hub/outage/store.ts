@@ -2,6 +2,8 @@
  * SQLite side of detection: every transition (written synchronously: they are rare), and a batched, throttled
  * write of lastSeen/agent/firmware plus a per-device ring of recent health records (never one write per record).
  */
+
+import type { Statement } from 'better-sqlite3';
 import type { HealthRecord } from '../../protocols/health.ts';
 import { type Db, migrate } from '../db.ts';
 import type { DeviceState, DeviceTransition, StoredTransition } from '../types.ts';
@@ -26,6 +28,14 @@ const MIGRATIONS = [
    INSERT INTO health_history_v2 SELECT serial, slot, observed_at, replayed, record FROM health_history;
    DROP TABLE health_history;
    ALTER TABLE health_history_v2 RENAME TO health_history;`,
+  // Issue 19: the first failed poll's time of a `down` (from the records), next to the detection time `at`.
+  'ALTER TABLE device_transitions ADD COLUMN fault_at TEXT',
+  // Issue 19: 0 while a stored transition waits in the site grouper (held, not yet announced): a crash then
+  // must not lose it. Rows from before this column are announced.
+  'ALTER TABLE device_transitions ADD COLUMN announced INTEGER NOT NULL DEFAULT 1',
+  // Issue 19: raised site-network-down alerts survive a restart, so they are cleared when resolved.
+  `CREATE TABLE open_site_alerts (
+     agent_id TEXT PRIMARY KEY, site TEXT NOT NULL, serials TEXT NOT NULL, at TEXT NOT NULL)`,
 ];
 
 export interface LiveInfo {
@@ -53,12 +63,17 @@ interface TransitionRow {
   evidence: string;
   problems: string;
   in_maintenance: number;
+  fault_at: string | null;
 }
 
 export class OutageStore {
   private readonly db: Db;
   private readonly ringSize: number;
   private readonly nextSlot = new Map<string, number>();
+  /** Statements of the hot path, prepared once (after migrate). */
+  private insertStmt: Statement | undefined;
+  private upsertLiveStmt: Statement | undefined;
+  private putRecordStmt: Statement | undefined;
 
   constructor(db: Db, ringSize: number) {
     this.db = db;
@@ -70,26 +85,72 @@ export class OutageStore {
   }
 
   insertTransition(t: DeviceTransition): number {
-    const result = this.db
-      .prepare(
-        `INSERT INTO device_transitions
-           (serial, site, customer, agent_id, from_state, to_state, at, reason, evidence, problems, in_maintenance)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        t.serial,
-        t.site,
-        t.customer,
-        t.agentId,
-        t.from,
-        t.to,
-        t.at,
-        t.reason,
-        JSON.stringify(t.evidence),
-        JSON.stringify(t.problems),
-        t.inMaintenance ? 1 : 0,
-      );
+    this.insertStmt ??= this.db.prepare(
+      `INSERT INTO device_transitions
+         (serial, site, customer, agent_id, from_state, to_state, at, reason, evidence, problems, in_maintenance,
+          fault_at, announced)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+    );
+    const result = this.insertStmt.run(
+      t.serial,
+      t.site,
+      t.customer,
+      t.agentId,
+      t.from,
+      t.to,
+      t.at,
+      t.reason,
+      JSON.stringify(t.evidence),
+      JSON.stringify(t.problems),
+      t.inMaintenance ? 1 : 0,
+      t.faultAt ?? null,
+    );
     return Number(result.lastInsertRowid);
+  }
+
+  /** The transition was announced (left the site grouper): a restart must not announce it again. */
+  markAnnounced(id: number): void {
+    this.db.prepare('UPDATE device_transitions SET announced = 1 WHERE id = ?').run(id);
+  }
+
+  /** Each device's LAST transition when it was stored but never announced (the hub died during a hold). */
+  unannounced(): StoredTransition[] {
+    const rows = this.db
+      .prepare(
+        `SELECT t.* FROM device_transitions t
+         JOIN (SELECT serial, MAX(id) AS id FROM device_transitions GROUP BY serial) last ON last.id = t.id
+         WHERE t.announced = 0 ORDER BY t.id`,
+      )
+      .all() as TransitionRow[];
+    return rows.map(toTransition);
+  }
+
+  saveOpenSiteAlert(agentId: string, site: string, serials: readonly string[], at: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO open_site_alerts (agent_id, site, serials, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(agent_id) DO UPDATE SET site = excluded.site, serials = excluded.serials, at = excluded.at`,
+      )
+      .run(agentId, site, JSON.stringify(serials), at);
+  }
+
+  deleteOpenSiteAlert(agentId: string): void {
+    this.db.prepare('DELETE FROM open_site_alerts WHERE agent_id = ?').run(agentId);
+  }
+
+  openSiteAlerts(): Array<{ agentId: string; site: string; serials: string[]; at: string }> {
+    const rows = this.db.prepare('SELECT * FROM open_site_alerts').all() as Array<{
+      agent_id: string;
+      site: string;
+      serials: string;
+      at: string;
+    }>;
+    return rows.map((r) => ({
+      agentId: r.agent_id,
+      site: r.site,
+      serials: JSON.parse(r.serials) as string[],
+      at: r.at,
+    }));
   }
 
   transitions(serial: string, limit: number): StoredTransition[] {
@@ -116,6 +177,7 @@ export class OutageStore {
       sinceMs: Date.parse(r.at),
       reason: r.reason,
       problems: JSON.parse(r.problems) as string[],
+      ...(r.to_state === 'down' && r.fault_at !== null ? { faultAt: r.fault_at } : {}),
     }));
   }
 
@@ -138,16 +200,18 @@ export class OutageStore {
 
   /** One transaction for a whole batch. */
   flush(live: Iterable<[string, LiveInfo]>, records: Iterable<RecordToStore>): void {
-    const upsertLive = this.db.prepare(
+    this.upsertLiveStmt ??= this.db.prepare(
       `INSERT INTO device_live (serial, last_seen, agent_id, firmware) VALUES (?, ?, ?, ?)
        ON CONFLICT(serial) DO UPDATE SET last_seen = excluded.last_seen, agent_id = excluded.agent_id,
          firmware = excluded.firmware`,
     );
-    const putRecord = this.db.prepare(
+    this.putRecordStmt ??= this.db.prepare(
       `INSERT INTO health_history (serial, slot, observed_at, replayed, record) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT(serial, slot) DO UPDATE SET observed_at = excluded.observed_at, replayed = excluded.replayed,
          record = excluded.record`,
     );
+    const upsertLive = this.upsertLiveStmt;
+    const putRecord = this.putRecordStmt;
     this.db.transaction(() => {
       for (const [serial, info] of live) upsertLive.run(serial, info.lastSeen, info.agentId, info.firmware);
       for (const { record, json } of records) {
@@ -174,5 +238,6 @@ function toTransition(r: TransitionRow): StoredTransition {
     evidence: JSON.parse(r.evidence) as string[],
     problems: JSON.parse(r.problems) as string[],
     inMaintenance: r.in_maintenance === 1,
+    ...(r.fault_at !== null ? { faultAt: r.fault_at } : {}),
   };
 }

@@ -37,7 +37,7 @@ export function createPeripheralsModule(ctx: HubContext): HubModule {
       .all() as PeripheralLink[];
   for (const r of rows()) known.set(r.serial, { host: r.hostSerial, touchedMs: 0 });
 
-  ctx.http.get('/api/peripherals', (req, reply) => {
+  ctx.http.get('/api/peripherals', { config: { access: 'internal' } }, (req, reply) => {
     try {
       const q = parseBody(Query, req.query, 'query');
       return reply.send(rows().filter((r) => q.host === undefined || r.hostSerial === q.host));
@@ -45,12 +45,16 @@ export function createPeripheralsModule(ctx: HubContext): HubModule {
       return reply.code(400).send({ error: (err as Error).message, code: ErrorCode.PAYLOAD_INVALID });
     }
   });
-  ctx.http.get<{ Params: { serial: string } }>('/api/peripherals/:serial', (req, reply) => {
-    const found = rows().find((r) => r.serial === req.params.serial);
-    return found
-      ? reply.send(found)
-      : reply.code(404).send({ error: `serial: no peripheral "${req.params.serial}"`, code: ErrorCode.NOT_FOUND });
-  });
+  ctx.http.get<{ Params: { serial: string } }>(
+    '/api/peripherals/:serial',
+    { config: { access: 'internal' } },
+    (req, reply) => {
+      const found = rows().find((r) => r.serial === req.params.serial);
+      return found
+        ? reply.send(found)
+        : reply.code(404).send({ error: `serial: no peripheral "${req.params.serial}"`, code: ErrorCode.NOT_FOUND });
+    },
+  );
 
   let off: (() => void) | undefined;
   return {

@@ -247,43 +247,48 @@ export function createRebootModule(
     });
   };
 
-  ctx.http.post<{ Params: { serial: string } }>('/api/devices/:serial/reboot', async (req, reply) => {
-    try {
-      const body = parseBody(ManualBody, req.body, 'body');
-      const serial = req.params.serial;
-      const before = lastRecord.get(serial);
-      if (!ctx.services.commands?.agentFor(serial)) {
-        return reply.code(404).send({ error: `serial: no agent watches "${serial}"`, code: ErrorCode.NOT_FOUND });
-      }
-      if (before?.call?.inCall === true && !body.force) {
-        return reply.code(409).send({
-          error: 'the device is in a call (send force: true to reboot anyway)',
-          code: ErrorCode.TRANSITION_NOT_ALLOWED,
+  ctx.http.post<{ Params: { serial: string } }>(
+    '/api/devices/:serial/reboot',
+    { config: { access: 'engineer', scope: { device: 'params.serial' }, audit: { action: 'device.reboot' } } },
+    async (req, reply) => {
+      try {
+        const body = parseBody(ManualBody, req.body, 'body');
+        const actor = req.principal?.name ?? body.actor;
+        const serial = req.params.serial;
+        const before = lastRecord.get(serial);
+        if (!ctx.services.commands?.agentFor(serial)) {
+          return reply.code(404).send({ error: `serial: no agent watches "${serial}"`, code: ErrorCode.NOT_FOUND });
+        }
+        if (before?.call?.inCall === true && !body.force) {
+          return reply.code(409).send({
+            error: 'the device is in a call (send force: true to reboot anyway)',
+            code: ErrorCode.TRANSITION_NOT_ALLOWED,
+          });
+        }
+        const open = ctx.services.tickets
+          ?.list({ state: 'open' })
+          .find((t) => t.serial === serial && t.channel === 'auto');
+        note(
+          open?.id,
+          `remote reboot asked by ${body.actor}: ${body.reason}${before ? `; before: ${describeProbes(before)}` : ''}`,
+        );
+        const result = await sendReboot(serial, {
+          trigger: 'manual',
+          actor,
+          reason: body.reason,
+          ticketId: open?.id,
+          before,
         });
+        return reply.code(result.ok ? 202 : 502).send({ id: result.rebootId, ok: result.ok, detail: result.detail });
+      } catch (err) {
+        if (isAppError(err) && err.code === ErrorCode.PAYLOAD_INVALID)
+          return reply.code(400).send({ error: err.message, code: err.code });
+        logger.error({ err }, 'reboot API request failed');
+        return reply.code(500).send({ error: 'internal error', code: ErrorCode.INTERNAL });
       }
-      const open = ctx.services.tickets
-        ?.list({ state: 'open' })
-        .find((t) => t.serial === serial && t.channel === 'auto');
-      note(
-        open?.id,
-        `remote reboot asked by ${body.actor}: ${body.reason}${before ? `; before: ${describeProbes(before)}` : ''}`,
-      );
-      const result = await sendReboot(serial, {
-        trigger: 'manual',
-        actor: body.actor,
-        reason: body.reason,
-        ticketId: open?.id,
-        before,
-      });
-      return reply.code(result.ok ? 202 : 502).send({ id: result.rebootId, ok: result.ok, detail: result.detail });
-    } catch (err) {
-      if (isAppError(err) && err.code === ErrorCode.PAYLOAD_INVALID)
-        return reply.code(400).send({ error: err.message, code: err.code });
-      logger.error({ err }, 'reboot API request failed');
-      return reply.code(500).send({ error: 'internal error', code: ErrorCode.INTERNAL });
-    }
-  });
-  ctx.http.get('/api/reboots', (req, reply) => {
+    },
+  );
+  ctx.http.get('/api/reboots', { config: { access: 'internal' } }, (req, reply) => {
     try {
       const q = parseBody(ListQuery, req.query, 'query');
       return reply.send(store.list(q.serial, q.limit));

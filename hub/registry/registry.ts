@@ -3,6 +3,8 @@
  * Seeded from the config at every start (config entries win), editable through the API, auto-filled from
  * health records of devices nobody registered (`source: auto`, no contract). Reads are served from memory.
  */
+
+import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import type { DeviceModel, HealthRecord } from '../../protocols/health.ts';
 import type { ContractConfig, DeviceConfig, HubConfig, MaintenanceWindow } from '../config.ts';
 import type { ContractInfo, DeviceRegistry, RegisteredDevice } from '../context.ts';
@@ -23,6 +25,8 @@ export interface ContractRecord {
   termYears: number;
   extensionYears: number;
   serials: string[];
+  /** Set when the contract was ended early (last covered local date). */
+  endedOn?: string;
 }
 
 export interface StoredMaintenanceWindow {
@@ -49,6 +53,7 @@ const MIGRATIONS = [
    CREATE TABLE maintenance_windows (
      id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT, serial TEXT, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,
      reason TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL);`,
+  'ALTER TABLE contracts ADD COLUMN ended_on TEXT;',
 ];
 
 interface WindowMs {
@@ -182,6 +187,51 @@ export class Registry implements DeviceRegistry {
     return this.contract(contract.number)!;
   }
 
+  /** Create only: DUPLICATE_KEY when the number exists (never a silent replace). */
+  insertContract(contract: ContractConfig): ContractInfo & { serials: string[] } {
+    if (this.contracts.has(contract.number))
+      throw new AppError(ErrorCode.DUPLICATE_KEY, `contract "${contract.number}" already exists`);
+    return this.upsertContract(contract);
+  }
+
+  /** End a contract early: it covers its devices up to and including `lastDay` (local date). */
+  endContract(number: string, lastDay: string): ContractInfo & { serials: string[] } {
+    if (!this.contracts.has(number)) throw new AppError(ErrorCode.NOT_FOUND, `contract "${number}" not found`);
+    this.db
+      .prepare('UPDATE contracts SET ended_on = ?, updated_at = ? WHERE number = ?')
+      .run(lastDay, new Date(this.now()).toISOString(), number);
+    this.loadContracts();
+    return this.contract(number)!;
+  }
+
+  removeDevice(serial: string): RegistryDevice {
+    const device = this.devices.get(serial);
+    if (device === undefined) throw new AppError(ErrorCode.NOT_FOUND, `device "${serial}" not found`);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM contract_devices WHERE serial = ?').run(serial);
+      this.db.prepare('DELETE FROM devices WHERE serial = ?').run(serial);
+    })();
+    this.devices.delete(serial);
+    this.loadContracts();
+    return device;
+  }
+
+  /** End a maintenance window now (or delete one that has not started). */
+  endMaintenance(id: number): StoredMaintenanceWindow | undefined {
+    const window = this.windows.find((w) => w.id === id);
+    if (window === undefined) throw new AppError(ErrorCode.NOT_FOUND, `maintenance window ${id} not found`);
+    const now = this.now();
+    if (window.fromMs >= now) this.db.prepare('DELETE FROM maintenance_windows WHERE id = ?').run(id);
+    else this.db.prepare('UPDATE maintenance_windows SET to_ms = ? WHERE id = ? AND to_ms > ?').run(now, id, now);
+    this.loadWindows();
+    return this.listMaintenance().find((w) => w.id === id);
+  }
+
+  /** Re-read everything from SQLite (after a bulk import in one transaction). */
+  reload(): void {
+    this.load();
+  }
+
   addMaintenance(window: MaintenanceWindow): StoredMaintenanceWindow {
     const id = this.writeWindow(window, 'api', new Date(this.now()).toISOString());
     this.loadWindows();
@@ -202,7 +252,8 @@ export class Registry implements DeviceRegistry {
   }
 
   private info(c: ContractRecord, atMs: number): ContractInfo {
-    const end = contractEnd(c.start, c.termYears, c.extensionYears);
+    const fullEnd = contractEnd(c.start, c.termYears, c.extensionYears);
+    const end = c.endedOn !== undefined && c.endedOn < fullEnd ? c.endedOn : fullEnd;
     const today = this.localToday(atMs);
     return { number: c.number, customer: c.customer, start: c.start, end, isActive: isActiveOn(today, c.start, end) };
   }
@@ -278,6 +329,7 @@ export class Registry implements DeviceRegistry {
         termYears: row.term_years,
         extensionYears: row.extension_years,
         serials: [],
+        ...(row.ended_on !== null ? { endedOn: row.ended_on } : {}),
       });
     }
     const links = this.db.prepare('SELECT number, serial FROM contract_devices').all() as Array<{
@@ -321,6 +373,7 @@ interface ContractRow {
   start: string;
   term_years: number;
   extension_years: number;
+  ended_on: string | null;
 }
 interface WindowRow {
   id: number;

@@ -82,7 +82,7 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
     if (watch) ctx.bus.emit('device-watch', watch);
   };
 
-  ctx.http.get('/api/watches', (req, reply) => {
+  ctx.http.get('/api/watches', { config: { access: 'read' } }, (req, reply) => {
     try {
       const q = parseBody(WatchQuery, req.query, 'query');
       return reply.send(watches.list({ state: q.state, serial: q.serial }, q.limit) satisfies DeviceWatch[]);

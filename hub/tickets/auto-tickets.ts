@@ -47,9 +47,15 @@ export function attachAutoTickets(deps: {
   store: TicketStore;
   logger: Logger;
   onSiteAlert?: (alert: SiteAlert) => void;
+  /** Runs each transition in order and keeps the ones whose write failed for a retry (storage/ordered-retry.ts). */
+  retry?: { push(t: DeviceTransition): void };
 }): () => void {
   const { bus, service, store, logger } = deps;
   const offState = bus.on('device-state', (t) => {
+    if (deps.retry !== undefined) {
+      deps.retry.push(t);
+      return;
+    }
     try {
       handleDeviceTransition(service, t, logger);
     } catch (err) {

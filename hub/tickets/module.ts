@@ -7,9 +7,15 @@ import { createCalendarResolver } from '../calendar/business-calendar.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { Notifier } from '../notify/notifier.ts';
-import { attachAutoTickets } from './auto-tickets.ts';
+import { OrderedRetry } from '../storage/ordered-retry.ts';
+import { isStorageError, storageHealthOf } from '../storage/storage-health.ts';
+import type { DeviceTransition } from '../types.ts';
+import { attachAutoTickets, handleDeviceTransition } from './auto-tickets.ts';
+import { registerConfirmRoute } from './confirm-routes.ts';
 import { scheduleExpiryCheck } from './contracts.ts';
+import { TicketPages } from './list-page.ts';
 import { createTicketMetrics } from './metrics.ts';
+import { registerNoteRoutes } from './note-routes.ts';
 import { registerTicketRoutes } from './routes.ts';
 import { TicketsService } from './service.ts';
 import { SlaMonitor } from './sla-monitor.ts';
@@ -64,15 +70,38 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
   });
   ctx.services.tickets = service;
   ctx.services.ticketService = service;
+  // Serialised list pages, dropped on every ticket or SLA change.
+  const pages = new TicketPages(ctx.db, store);
   registerTicketRoutes(ctx.http, {
     service,
     store,
+    pages,
     config: ctx.config,
     clock: ctx.clock,
     registry: () => ctx.services.registry,
     onError: (err) => logger.error({ err }, 'ticket API request failed'),
   });
+  registerNoteRoutes(ctx.http, service);
+  registerConfirmRoute(ctx.http, service);
 
+  // Automatic tickets are written in transition order; a storage failure (disk full) keeps the transition and
+  // every later one for a retry, so the ticket opens once space returns (issue 19). Other errors are logged.
+  const autoTickets = new OrderedRetry<DeviceTransition>({
+    store: 'tickets',
+    waitingWhat: 'device transition(s) waiting for their automatic ticket',
+    clock: ctx.clock,
+    retryMs: 5000,
+    health: storageHealthOf(ctx),
+    log: logger,
+    apply(t) {
+      try {
+        handleDeviceTransition(service, t, logger);
+      } catch (err) {
+        if (isStorageError(err)) throw err;
+        logger.error({ err, serial: t.serial, to: t.to }, 'automatic ticket failed');
+      }
+    },
+  });
   const offs: (() => void)[] = [];
   return {
     name: 'tickets',
@@ -82,7 +111,13 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     store,
     start() {
       monitor.start();
-      offs.push(attachAutoTickets({ bus: ctx.bus, service, store, logger }));
+      pages.invalidate();
+      offs.push(
+        ctx.bus.on('ticket', () => pages.invalidate()),
+        ctx.bus.on('sla', () => pages.invalidate()),
+      );
+      offs.push(attachAutoTickets({ bus: ctx.bus, service, store, logger, retry: autoTickets }));
+      offs.push(() => autoTickets.stop());
       offs.push(
         ctx.bus.on('ticket', ({ ticket, change }) => {
           if (change === 'opened' || change === 'escalated') {

@@ -3,19 +3,32 @@
  * Errors answer `{error, code}`: 400 malformed body (zod, naming the field), 404 unknown ticket,
  * 409 disallowed transition, 422 unknown serial / contract not covering it (SLA-15).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../../protocols/clock.ts';
 import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
 import { Serial } from '../../protocols/health.ts';
 import type { HubConfig } from '../config.ts';
 import type { DeviceRegistry } from '../context.ts';
+import { isScoped } from '../people/roles.ts';
 import { expiringContracts } from './contracts.ts';
 import { TICKET_STATES } from './lifecycle.ts';
+import { ListQuery, type TicketPages } from './list-page.ts';
 import type { TicketsService } from './service.ts';
 import type { TicketStore } from './store.ts';
 
-const Actor = z.string().trim().min(1).max(200);
+/**
+ * Who acted is the signed-in caller (`request.principal`), never what the body says; `actor` in a body is accepted
+ * for old clients and used only when no access control runs (module tests without the people module).
+ */
+/** A scoped caller's list is filtered from this many of every customer's tickets (newest first). */
+const SCOPED_LIST_LIMIT = 10_000;
+
+const Actor = z.string().trim().min(1).max(200).optional();
+
+function actorOf(req: FastifyRequest, given: string | undefined): string {
+  return req.principal?.name ?? given ?? 'unknown';
+}
 const Note = z.string().max(10_000).default('');
 
 export const ManualTicketBody = z.strictObject({
@@ -34,10 +47,6 @@ export const DeliveryAgreementBody = z.strictObject({
   dueAt: z.iso.datetime({ offset: true }),
   actor: Actor,
   note: Note,
-});
-const ListQuery = z.strictObject({
-  state: z.enum(['open', 'closed', 'all']).default('open'),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 const ExpiringQuery = z.strictObject({ days: z.coerce.number().int().min(0).max(3650).default(60) });
 const SiteAlertsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).default(200) });
@@ -64,6 +73,7 @@ export interface TicketRoutesDeps {
   config: Readonly<HubConfig>;
   clock: Clock;
   registry: () => DeviceRegistry | undefined;
+  pages: TicketPages;
   onError: (err: unknown) => void;
 }
 
@@ -89,51 +99,111 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
     }
   };
 
-  http.get('/api/tickets', (req, reply) =>
-    handle(reply, 200, () => {
-      const q = parseBody(ListQuery, req.query, 'query');
-      return service.list({ state: q.state }, q.limit);
-    }),
+  // Cached, pre-serialised pages with a cursor (list-page.ts) for callers who see every customer. Scoped callers
+  // (customer users, limited walls) get objects, which the access layer's preSerialization hook filters.
+  http.get('/api/tickets', { config: { access: 'read', docs: { query: ListQuery } } }, (req, reply) => {
+    try {
+      const query = parseBody(ListQuery, req.query, 'query');
+      if (req.principal !== undefined && isScoped(req.principal)) {
+        return reply.code(200).send(service.list({ state: query.state }, SCOPED_LIST_LIMIT));
+      }
+      const page = deps.pages.page(query);
+      if (page.next !== null) {
+        const params = new URLSearchParams({ state: query.state, limit: String(query.limit), cursor: page.next });
+        reply.header('x-next-cursor', page.next).header('link', `</api/tickets?${params}>; rel="next"`);
+      }
+      return reply.code(200).type('application/json; charset=utf-8').send(page.body);
+    } catch (err) {
+      return fail(reply, err);
+    }
+  });
+
+  http.get<{ Params: { id: string } }>(
+    '/api/tickets/:id',
+    { config: { access: 'read', scope: { ticket: 'params.id' } } },
+    (req, reply) =>
+      handle(reply, 200, () => {
+        const ticket = service.get(req.params.id);
+        if (ticket === undefined) throw new AppError(ErrorCode.NOT_FOUND, `ticket "${req.params.id}" not found`);
+        return ticket;
+      }),
   );
 
-  http.get<{ Params: { id: string } }>('/api/tickets/:id', (req, reply) =>
-    handle(reply, 200, () => {
-      const ticket = service.get(req.params.id);
-      if (ticket === undefined) throw new AppError(ErrorCode.NOT_FOUND, `ticket "${req.params.id}" not found`);
-      return ticket;
-    }),
+  // 201 with the new ticket; 200 with the device's open automatic ticket (`linkedTo`) when the report joined it.
+  http.post(
+    '/api/tickets',
+    {
+      config: {
+        access: 'customer',
+        scope: { device: 'body.serial', contract: 'body.contract' },
+        audit: { action: 'ticket.open', kind: 'ticket' },
+        docs: { body: ManualTicketBody },
+      },
+    },
+    (req, reply) => {
+      try {
+        const ticket = service.createManual(parseBody(ManualTicketBody, req.body, 'body'), req.principal?.name);
+        return reply.code(ticket.linkedTo === undefined ? 201 : 200).send(ticket);
+      } catch (err) {
+        return fail(reply, err);
+      }
+    },
   );
 
-  http.post('/api/tickets', (req, reply) =>
-    handle(reply, 201, () => service.createManual(parseBody(ManualTicketBody, req.body, 'body'))),
+  http.post<{ Params: { id: string } }>(
+    '/api/tickets/:id/transitions',
+    {
+      config: {
+        access: 'engineer',
+        audit: { action: 'ticket.transition', kind: 'ticket', id: 'params.id' },
+        docs: { body: TransitionBody },
+      },
+    },
+    (req, reply) =>
+      handle(reply, 200, () => {
+        const body = parseBody(TransitionBody, req.body, 'body');
+        return service.transition(req.params.id, body.to, actorOf(req, body.actor), body.note);
+      }),
   );
 
-  http.post<{ Params: { id: string } }>('/api/tickets/:id/transitions', (req, reply) =>
-    handle(reply, 200, () => {
-      const body = parseBody(TransitionBody, req.body, 'body');
-      return service.transition(req.params.id, body.to, body.actor, body.note);
-    }),
+  http.post<{ Params: { id: string } }>(
+    '/api/tickets/:id/contacts',
+    {
+      config: {
+        access: 'engineer',
+        audit: { action: 'ticket.contact', kind: 'ticket', id: 'params.id' },
+        docs: { body: ContactBody },
+      },
+    },
+    (req, reply) =>
+      handle(reply, 201, () => {
+        const body = parseBody(ContactBody, req.body, 'body');
+        return service.addContact(req.params.id, actorOf(req, body.actor), body.note);
+      }),
   );
 
-  http.post<{ Params: { id: string } }>('/api/tickets/:id/contacts', (req, reply) =>
-    handle(reply, 201, () => {
-      const body = parseBody(ContactBody, req.body, 'body');
-      return service.addContact(req.params.id, body.actor, body.note);
-    }),
+  http.post<{ Params: { id: string } }>(
+    '/api/tickets/:id/delivery-agreement',
+    {
+      config: {
+        access: 'customer',
+        scope: { ticket: 'params.id' },
+        audit: { action: 'ticket.delivery-agreement', kind: 'ticket', id: 'params.id' },
+        docs: { body: DeliveryAgreementBody },
+      },
+    },
+    (req, reply) =>
+      handle(reply, 200, () => {
+        const body = parseBody(DeliveryAgreementBody, req.body, 'body');
+        return service.agreeDelivery(req.params.id, Date.parse(body.dueAt), actorOf(req, body.actor), body.note);
+      }),
   );
 
-  http.post<{ Params: { id: string } }>('/api/tickets/:id/delivery-agreement', (req, reply) =>
-    handle(reply, 200, () => {
-      const body = parseBody(DeliveryAgreementBody, req.body, 'body');
-      return service.agreeDelivery(req.params.id, Date.parse(body.dueAt), body.actor, body.note);
-    }),
-  );
-
-  http.get('/api/site-alerts', (req, reply) =>
+  http.get('/api/site-alerts', { config: { access: 'read' } }, (req, reply) =>
     handle(reply, 200, () => deps.store.siteAlerts(parseBody(SiteAlertsQuery, req.query, 'query').limit)),
   );
 
-  http.get('/api/contracts/expiring', (req, reply) =>
+  http.get('/api/contracts/expiring', { config: { access: 'read' } }, (req, reply) =>
     handle(reply, 200, () => {
       const { days } = parseBody(ExpiringQuery, req.query, 'query');
       return expiringContracts(deps.config, deps.registry(), deps.clock.now(), days);

@@ -15,6 +15,7 @@ import type {
 } from '../context.ts';
 import type { HubEventMap } from '../events.ts';
 import type { Channel, DeviceTransition, Priority, TicketHistoryEntry, TicketState, TicketView } from '../types.ts';
+import { humanReason } from './human-reason.ts';
 import {
   applyContact,
   applyDeliveryAgreement,
@@ -24,12 +25,13 @@ import {
   nextDueMs,
   type SlaClocks,
 } from './lifecycle.ts';
+import { linkToOpenAuto } from './manual-link.ts';
 import { describeReason } from './reasons.ts';
 import type { HistoryInput, TicketRow, TicketStore } from './store.ts';
 import { toHistoryEntry, toTicketView } from './views.ts';
 
 export type TicketChange = HubEventMap['ticket'][0]['change'];
-export type TicketWithHistory = TicketView & { history: TicketHistoryEntry[] };
+export type TicketWithHistory = TicketView & { history: TicketHistoryEntry[]; linkedTo?: string };
 
 /** Automatic tickets about a device's health share one key: at most one open per device (DB-enforced). */
 export const AUTO_KEY = 'device-health';
@@ -99,7 +101,7 @@ export class TicketsService implements TicketServiceApi {
 
   // --- manual tickets (SLA-4, SLA-15, SLA-16) ---
 
-  createManual(input: ManualTicketInput): TicketWithHistory {
+  createManual(input: ManualTicketInput, actor?: string): TicketWithHistory {
     const registry = this.requireRegistry();
     const device = registry.get(input.serial);
     if (device === undefined) {
@@ -123,6 +125,12 @@ export class TicketsService implements TicketServiceApi {
         ErrorCode.CONTRACT_NOT_COVERING,
         `contract: contract "${input.contract}" is not active on ${today} (covers ${contract.start} to ${contract.end})`,
       );
+    }
+    // Issue 15: the device's automatic ticket is still open -> record the report there, no duplicate.
+    const linked = linkToOpenAuto(this.deps.store, AUTO_KEY, input, new Date(now).toISOString());
+    if (linked !== undefined) {
+      this.committed(linked, 'note');
+      return { ...this.withHistory(linked), linkedTo: linked.id };
     }
     const clocks = initialClocks(input.priority, 'active', now, cal);
     const firstLine = input.description.split('\n')[0]!.slice(0, 100);
@@ -148,7 +156,7 @@ export class TicketsService implements TicketServiceApi {
       },
       {
         at: new Date(now).toISOString(),
-        actor: input.reporter,
+        actor: actor ?? input.reporter,
         note: `${input.priority} ticket by ${input.channel}: ${input.description}`,
       },
       new Date(now).toISOString(),
@@ -319,13 +327,14 @@ export class TicketsService implements TicketServiceApi {
     return this.withHistory(updated);
   }
 
-  addNote(ticketId: string, actor: string, note: string): TicketView {
+  /** `internal-note`: staff only (customers never see it, hub/people/access-control.ts). */
+  addNote(ticketId: string, actor: string, note: string, kind: 'note' | 'internal-note' = 'note'): TicketView {
     const row = this.require(ticketId);
     const at = new Date(this.deps.clock.now()).toISOString();
     const updated = this.deps.store.updateTicket(
       row.seq,
       {},
-      [{ at, kind: 'note', from: row.state, to: row.state, actor, note }],
+      [{ at, kind, from: row.state, to: row.state, actor, note }],
       at,
     );
     this.committed(updated, 'note');
@@ -403,7 +412,7 @@ export class TicketsService implements TicketServiceApi {
   }
 
   private autoTitle(model: string | null, serial: string, input: AutoTicketInput): string {
-    return `${model ?? 'device'} ${serial} ${input.state}: ${describeReason(input.reason)}`;
+    return `${model ?? 'device'} ${serial} ${input.state}: ${humanReason(input.reason, [], input.evidence)}`;
   }
 
   /** Insert a new automatic ticket; undefined when another open one won the unique index meanwhile. */

@@ -42,6 +42,8 @@ export type HistoryKind =
   | 'opened'
   | 'transition'
   | 'note'
+  /** A staff-only note (POST /api/tickets/:id/notes, visibility internal). */
+  | 'internal-note'
   | 'contact'
   | 'escalated'
   | 'device-state'

@@ -11,6 +11,7 @@ import type { HubContext, HubModule } from '../context.ts';
 import type { DeviceView, SiteAlert, TicketView } from '../types.ts';
 import { checkToken, tokenFromRequest } from './auth.ts';
 import { MAX_CLIENT_PAYLOAD_BYTES, type ProgressItem } from './messages.ts';
+import { ScopedStreams } from './scoped-streams.ts';
 import { LiveStream } from './stream.ts';
 
 export const WS_PATH = '/ws';
@@ -47,22 +48,28 @@ export function createWsModule(ctx: HubContext): WsModule {
     if (item.done >= item.total) progress.delete(item.key);
     else progress.set(item.key, item);
     stream.publishProgress(item);
+    scoped.publishProgress(item);
   };
 
-  const stream = new LiveStream({
+  const streamOptions = {
     clock: ctx.clock,
     logger: log,
-    metrics: ctx.metrics,
     pingIntervalMs: cfg.pingIntervalMs,
     maxBufferedBytes: cfg.maxBufferedBytes,
     coalesceMs: cfg.coalesceMs,
     stuckClientTimeoutMs: cfg.stuckClientTimeoutMs,
-    snapshot: () => ({
-      devices: ctx.services.devices?.list() ?? [...devicesSeen.values()],
-      tickets: ctx.services.tickets?.list({ state: 'open' }) ?? [...ticketsSeen.values()],
-      siteAlerts: [...siteAlerts.values()],
-      progress: [...progress.values()],
-    }),
+  };
+  const snapshot = () => ({
+    devices: ctx.services.devices?.list() ?? [...devicesSeen.values()],
+    tickets: ctx.services.tickets?.list({ state: 'open' }) ?? [...ticketsSeen.values()],
+    siteAlerts: [...siteAlerts.values()],
+    progress: [...progress.values()],
+  });
+  const stream = new LiveStream({ ...streamOptions, metrics: ctx.metrics, snapshot });
+  /** Customer users and limited wall users: only their customers' frames (hub/ws/scoped-streams.ts). */
+  const scoped = new ScopedStreams(streamOptions, snapshot, {
+    device: (serial) => ctx.services.registry?.get(serial)?.customer ?? ctx.services.devices?.get(serial)?.customer,
+    ticket: (id) => ctx.services.tickets?.get(id)?.customer,
   });
   const authFailures = new Counter({
     name: 'hezo_ws_auth_failures_total',
@@ -85,13 +92,20 @@ export function createWsModule(ctx: HubContext): WsModule {
       if (server.listenerCount('upgrade') === 1) rejectUpgrade(socket, 404, 'no websocket at this path');
       return;
     }
-    const role = checkToken(ctx.config, tokenFromRequest(req, url));
-    if (role === null) {
+    // Through the people module when the hub has one (personal tokens, session cookies, scope); else config tokens.
+    const people = ctx.services.people;
+    const principal = people
+      ? people.authenticateUpgrade(req, url)
+      : checkToken(ctx.config, tokenFromRequest(req, url)) !== null
+        ? { customers: 'all' as const }
+        : undefined;
+    if (principal === undefined) {
       authFailures.inc();
       rejectUpgrade(socket, 401, 'missing or invalid token');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => stream.addClient(ws));
+    const target = principal.customers === 'all' ? stream : scoped.streamFor(principal);
+    wss.handleUpgrade(req, socket, head, (ws) => target.addClient(ws));
   };
 
   let closing: Promise<void> | undefined;
@@ -101,6 +115,7 @@ export function createWsModule(ctx: HubContext): WsModule {
       server.off('upgrade', onUpgrade);
       for (const off of unsubscribe.splice(0)) off();
       await stream.stop();
+      await scoped.stop();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     })();
     return closing;
@@ -108,7 +123,7 @@ export function createWsModule(ctx: HubContext): WsModule {
   // Upgraded sockets are not HTTP connections: fastify's close would wait for them forever. Close them first.
   ctx.http.addHook('preClose', closeStream);
 
-  ctx.http.get(WS_PATH, async (_req, reply) =>
+  ctx.http.get(WS_PATH, { config: { access: 'public' } }, async (_req, reply) =>
     reply.code(426).header('Upgrade', 'websocket').send({ error: 'expected a websocket upgrade' }),
   );
 
@@ -121,13 +136,18 @@ export function createWsModule(ctx: HubContext): WsModule {
         bus.on('device', (device) => {
           devicesSeen.set(device.serial, device);
           stream.publishDevice(device);
+          scoped.publishDevice(device);
         }),
         bus.on('ticket', ({ ticket }) => {
           if (isOpenTicket(ticket)) ticketsSeen.set(ticket.id, ticket);
           else ticketsSeen.delete(ticket.id);
           stream.publishTicket(ticket);
+          scoped.publishTicket(ticket);
         }),
-        bus.on('sla', (event) => stream.publishSla(event)),
+        bus.on('sla', (event) => {
+          stream.publishSla(event);
+          scoped.publishSla(event);
+        }),
         bus.on('ingest:heartbeat', ({ message, agentId }) => {
           const at = new Date(ctx.clock.now()).toISOString();
           const reported = new Set<string>();
@@ -157,10 +177,12 @@ export function createWsModule(ctx: HubContext): WsModule {
           if (alert.status === 'raised') siteAlerts.set(key, alert);
           else siteAlerts.delete(key);
           stream.publishSiteAlert(alert);
+          scoped.publishSiteAlert(alert);
         }),
       );
       server.on('upgrade', onUpgrade);
       stream.start();
+      scoped.start();
     },
     stop: closeStream,
   };

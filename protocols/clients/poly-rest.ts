@@ -20,8 +20,11 @@ import {
   SystemStatus,
 } from './poly-rest-schemas.ts';
 
-/** Decide whether a certificate may be used: return undefined to accept, or the error to fail with. */
-export type CertificateCheck = (fingerprint256: string) => DeviceError | undefined;
+/**
+ * Decide whether a certificate may be used: return undefined to accept, or the error to fail with (maybe
+ * later: nothing is sent on the socket until the answer).
+ */
+export type CertificateCheck = (fingerprint256: string) => DeviceError | undefined | Promise<DeviceError | undefined>;
 
 export interface PolyRestOptions {
   host: string;
@@ -105,19 +108,26 @@ class FingerprintAgent extends https.Agent {
       const fingerprint =
         socket.getPeerCertificate().fingerprint256 || (socket.isSessionReused() ? this.sessionFingerprint : undefined);
       this.lastFingerprint = fingerprint;
-      const refusal = fingerprint
+      const decide = (refusal: DeviceError | undefined) => {
+        if (refusal) {
+          this.tlsSession = undefined;
+          socket.on('error', () => {}); // destroyed below; the refusal goes to the request
+          socket.destroy();
+          callback?.(refusal, socket);
+          return;
+        }
+        accepted = fingerprint;
+        if (pending && fingerprint) this.keepSession(pending, fingerprint);
+        callback?.(null, socket);
+      };
+      const verdict = fingerprint
         ? this.check(fingerprint)
         : new DeviceError('tls', 'tls: the device sent no certificate');
-      if (refusal) {
-        this.tlsSession = undefined;
-        socket.on('error', () => {}); // destroyed below; the refusal goes to the request
-        socket.destroy();
-        callback?.(refusal, socket);
-        return;
-      }
-      accepted = fingerprint;
-      if (pending && fingerprint) this.keepSession(pending, fingerprint);
-      callback?.(null, socket);
+      if (verdict instanceof Promise) {
+        // the socket may die while the check waits: an error then must not escape as an unhandled one
+        socket.on('error', () => {});
+        verdict.then(decide, (err: unknown) => decide(toDeviceError(err, 'tls check')));
+      } else decide(verdict);
     });
     return undefined;
   }

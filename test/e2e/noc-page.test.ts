@@ -9,6 +9,7 @@ import Fastify from 'fastify';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HubModule } from '../../hub/context.ts';
+import { createPagesModule } from '../../hub/web/pages-module.ts';
 import { createWsModule } from '../../hub/ws/module.ts';
 import { createNocModule } from '../../hub/ws/noc-module.ts';
 import { artifactPath, launchChromium } from '../helpers/chromium.ts';
@@ -45,7 +46,7 @@ async function startServer(port = 0): Promise<NonNullable<typeof server>> {
   const http = Fastify({ logger: false });
   const fake = makeFakeHubContext({ http, config: { ws: { coalesceMs: 100, pingIntervalMs: 5000 } } });
   for (const d of devicesFixture) fake.devices.map.set(d.serial, d);
-  const modules = [createWsModule(fake.ctx), createNocModule(fake.ctx)];
+  const modules = [createWsModule(fake.ctx), createNocModule(fake.ctx), createPagesModule(fake.ctx)];
   http.get<{ Params: { id: string } }>('/api/tickets/:id', async (req, reply) => {
     if (req.headers.authorization !== `Bearer ${READ_TOKEN}`) return reply.code(401).send({ error: 'token' });
     const ticket = fake.tickets.get(req.params.id);
@@ -81,6 +82,7 @@ describe('NOC wall page', () => {
   it('shows a device going down and a P1 ticket with a live countdown within 2 s of the bus emit', async () => {
     const s = server!;
     await page.goto(`http://127.0.0.1:${s.port}/?token=${READ_TOKEN}`);
+    expect(new URL(page.url()).pathname).toBe('/noc/'); // `/` with a wall token opens the NOC wall
     await streamIsLive();
     expect(new URL(page.url()).searchParams.get('token')).toBeNull(); // moved to sessionStorage
     expect(await page.locator('[data-testid="device"]').count()).toBe(devicesFixture.length);
@@ -96,7 +98,9 @@ describe('NOC wall page', () => {
     const ticket = makeTicket({
       id: 'T-42',
       serial: 'X50-0001',
-      title: 'Board room videobar not answering (REST, SNMP)',
+      title: 'StudioX50 X50-0001 down: no answer on REST and SNMP',
+      summary:
+        '3 consecutive polls with every channel failed\nrest: timeout: connect (2 attempts)\nsnmp: timeout: no response (2 attempts)',
       openedAt: new Date(now).toISOString(),
       attachments: [{ name: 'device-log.txt', size: 9, sha256: 'ab', kind: 'log' }],
     });
@@ -115,6 +119,14 @@ describe('NOC wall page', () => {
     const latencyMs = performance.now() - emittedAt;
     expect(latencyMs).toBeLessThan(2000);
     expect(await page.locator('[data-serial="X50-0001"]').textContent()).toContain('▲ DOWN');
+    // Room name everywhere, serial second; the reason in words, not a code; the contract's coverage on the card.
+    expect(await page.locator('[data-serial="X50-0001"] [data-testid="device-reason"]').textContent()).toMatch(
+      /^no answer on REST and SNMP/,
+    );
+    const card = page.locator('[data-ticket-id="T-42"]');
+    expect(await card.locator('[data-testid="ticket-room"]').textContent()).toBe('Board room');
+    expect(await card.locator('[data-testid="ticket-title"]').textContent()).toContain('no answer on REST and SNMP');
+    expect(await card.locator('[data-testid="ticket-coverage"]').textContent()).toMatch(/^✓ covered by /);
 
     // The countdown ticks locally with no new message.
     const countdown = page.locator('[data-ticket-id="T-42"] [data-clock="reaction"] [data-testid="countdown"]');
@@ -218,6 +230,53 @@ describe('NOC wall page', () => {
     await page.screenshot({ path: artifactPath('noc-activity.png') });
     heartbeat(400);
     await replay.waitFor({ state: 'detached', timeout: 2000 });
+  });
+
+  it('says when a P2/P3 clock sent outside business hours starts, in the customer time zone', async () => {
+    const s = server!;
+    // Sent at night: the clock starts at the next opening (whatever the real time, a start in the future).
+    const start = new Date(Date.now() + 3 * 86_400_000);
+    const night = makeTicket({
+      id: 'T-9',
+      priority: 'P3',
+      serial: 'E70-0003',
+      site: 'krk-lab',
+      title: 'StudioE70 E70-0003 degraded: camera disconnected',
+      openedAt: new Date().toISOString(),
+      sla: {
+        clockStart: start.toISOString(),
+        reactionDue: new Date(start.getTime() + 4 * 3_600_000).toISOString(),
+        nextUpdateDue: null,
+        deliveryDue: null,
+        returnDue: null,
+        breached: [],
+        warned: [],
+      },
+    });
+    s.fake.bus.emit('ticket', { ticket: night, change: 'opened' });
+    const clock = page.locator('[data-ticket-id="T-9"] [data-clock="reaction"]');
+    await clock.waitFor({ timeout: 2000 });
+    const expected = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/Warsaw',
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
+      .format(start)
+      .replace(',', '');
+    expect(await clock.locator('[data-testid="countdown"]').textContent()).toBe(`starts ${expected}`);
+    expect(await clock.getAttribute('data-level')).toBe('paused');
+    expect(await page.locator('[data-ticket-id="T-9"] [data-testid="ticket-room"]').textContent()).toBe('Auditorium');
+    expect(await page.locator('[data-testid="wall-clock"]').getAttribute('data-time-zones')).toBe('Europe/Warsaw');
+    s.fake.bus.emit('ticket', { ticket: { ...night, state: 'closed' }, change: 'transition' });
+    await clock.waitFor({ state: 'detached', timeout: 2000 });
+  });
+
+  it('answers /favicon.ico without a token', async () => {
+    const res = await fetch(`http://127.0.0.1:${server!.port}/favicon.ico`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/svg+xml');
   });
 
   it('opens a ticket detail panel with history and attachments', async () => {

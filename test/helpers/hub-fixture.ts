@@ -27,6 +27,8 @@ export function makeHubConfig(overrides: Record<string, unknown> = {}, dataDir =
     api: { token: TEST_ADMIN_TOKEN, readTokens: [TEST_READ_TOKEN] },
     mqtt: { host: '127.0.0.1', port: 0 },
     agents: TEST_AGENTS.map((a) => ({ ...a })),
+    // Most tests publish records of serials they never registered; the ownership tests set `pending`.
+    adoption: { unknownDevices: 'register' },
   };
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {

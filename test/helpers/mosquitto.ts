@@ -61,8 +61,16 @@ export interface RunResult {
 }
 
 /** Run a command to completion (with a deadline) and collect its output. */
-export async function run(command: string, args: string[], timeoutMs = 15_000): Promise<RunResult> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function run(
+  command: string,
+  args: string[],
+  timeoutMs = 15_000,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunResult> {
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env !== undefined ? { env: { ...process.env, ...env } } : {}),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => {

@@ -16,7 +16,9 @@ afterEach(async () => {
 });
 
 async function hub(modules?: 'all'): Promise<TestHub> {
-  const t = await startTestHub(modules === undefined ? {} : { modules });
+  // Devices and contracts must name a known customer (issue 14).
+  const config = { customers: [{ id: 'acme', name: 'Acme' }] };
+  const t = await startTestHub(modules === undefined ? { config } : { modules, config });
   cleanups.push(() => t.close());
   return t;
 }
@@ -112,9 +114,14 @@ describe('POST /api/contracts and GET /api/contracts', () => {
     const device = (await (await t.api('/api/devices/SN-1')).json()) as DeviceView;
     expect(device.contract).toBe('HZ-2025-001');
 
-    // Re-posting the same number replaces it (extension to year 5).
-    const extended = await send(t, 'POST', '/api/contracts', { ...CONTRACT, extensionYears: 2 });
-    expect(extended.status).toBe(201);
+    // Re-posting the same number is a conflict, never a silent replace (issue 14); PUT edits it (year 5).
+    const again = await send(t, 'POST', '/api/contracts', { ...CONTRACT, serials: [] });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ code: 'DUPLICATE_KEY' });
+    expect((await (await t.api('/api/devices/SN-1')).json()).contract).toBe('HZ-2025-001');
+    const { number: _n, ...edit } = CONTRACT;
+    const extended = await send(t, 'PUT', '/api/contracts/HZ-2025-001', { ...edit, extensionYears: 2 });
+    expect(extended.status).toBe(200);
     expect(await extended.json()).toMatchObject({ number: 'HZ-2025-001', end: '2029-12-31' });
     expect(await (await t.api('/api/contracts')).json()).toHaveLength(1);
   });

@@ -88,7 +88,7 @@ describe('hub slice', () => {
     expect((await t.api('/healthz', { token: null })).status).toBe(200);
     const none = await t.api('/api/devices', { token: null });
     expect(none.status).toBe(401);
-    expect(await none.json()).toEqual({ error: expect.any(String) });
+    expect(await none.json()).toEqual({ code: 'UNAUTHENTICATED', error: expect.any(String) });
     expect((await t.api('/api/devices', { token: 'wrong-token-wrong-token' })).status).toBe(401);
     expect((await t.api('/api/devices', { token: TEST_READ_TOKEN })).status).toBe(200);
     const write = await t.api('/api/devices/SN-9', {

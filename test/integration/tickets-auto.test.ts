@@ -75,7 +75,7 @@ describe('automatic tickets', () => {
       state: 'open',
       contract: 'C-100',
       coverage: 'active',
-      title: `StudioX50 ${X50} down: every channel failed`,
+      title: `StudioX50 ${X50} down: no answer on REST and SNMP`,
       openedAt: '2025-01-18T02:00:00.000Z',
     });
     // SLA-6 P1 24x7: reaction due +1 h real time.
@@ -109,7 +109,7 @@ describe('automatic tickets', () => {
     expect(count(h, 'SELECT COUNT(*) AS n FROM tickets')).toBe(1);
     t = tickets(h).get('HZ-000001')!;
     expect(t.priority).toBe('P1');
-    expect(t.title).toBe(`StudioX50 ${X50} down: every channel failed`);
+    expect(t.title).toBe(`StudioX50 ${X50} down: no answer on REST and SNMP`);
     expect(t.sla.clockStart).toBe('2025-01-18T02:30:00.000Z');
     expect(t.sla.reactionDue).toBe('2025-01-18T03:30:00.000Z');
     expect(t.history.map((e) => e.kind)).toEqual(['opened', 'escalated']);

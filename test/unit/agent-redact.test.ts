@@ -26,8 +26,9 @@ describe('redactText', () => {
     expect(out).toContain('user=admin');
   });
 
-  it('skips very short known secrets (would mask ordinary text)', () => {
-    expect(redactText('a b c', ['b'])).toBe('a b c');
+  it('masks very short known secrets only where they stand as a token (ordinary text stays)', () => {
+    expect(redactText('a b c', ['b'])).toBe('a *** c');
+    expect(redactText('abc', ['b'])).toBe('abc');
   });
 });
 

@@ -9,6 +9,7 @@
   const CLOCK_DUE = { reaction: 'reactionDue', update: 'nextUpdateDue', delivery: 'deliveryDue', return: 'returnDue' };
   const WARN_BEFORE_MS = 15 * 60_000;
   const KEEPALIVE_MS = 20_000;
+  const HEALTH_CHECK_MS = 15_000;
   const SILENCE_LIMIT_MS = 45_000;
 
   const model = {
@@ -18,7 +19,11 @@
     progress: new Map(),
     seq: -1,
     offsetMs: 0,
+    /** GET /api/calendars: per customer {timeZone, openNow, nextOpening}, refreshed every minute. */
+    calendars: new Map(),
+    defaultCalendar: null,
   };
+  const T = window.HezoText;
   const PROGRESS_STALE_MS = 120_000;
   const conn = { ws: null, attempt: 0, awaitingSnapshot: true, lastMessageAt: 0, retryTimer: 0 };
   let renderQueued = false;
@@ -55,23 +60,9 @@
   // ---------- time ----------
   const now = () => Date.now() + model.offsetMs;
 
-  function formatSpan(ms) {
-    const totalS = Math.floor(Math.abs(ms) / 1000);
-    const d = Math.floor(totalS / 86_400);
-    const hh = Math.floor((totalS % 86_400) / 3600);
-    const mm = Math.floor((totalS % 3600) / 60);
-    const ss = totalS % 60;
-    if (d > 0) return `${d}d ${hh}h`;
-    if (hh > 0) return `${hh}h ${String(mm).padStart(2, '0')}m`;
-    return `${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}`;
-  }
-
-  function formatLate(ms) {
-    const totalM = Math.floor(ms / 60_000);
-    if (totalM < 60) return `+${totalM}m`;
-    const hh = Math.floor(totalM / 60);
-    return hh < 48 ? `+${hh}h ${totalM % 60}m` : `+${Math.floor(hh / 24)}d ${hh % 24}h`;
-  }
+  const formatSpan = T.formatSpan;
+  const formatLate = T.formatLate;
+  const calendarOf = (customer) => model.calendars.get(customer) || model.defaultCalendar;
 
   function formatSince(iso) {
     if (!iso) return '';
@@ -96,20 +87,33 @@
     }
   }
 
-  /** [{clock, due, running, breached, warned, remainingMs}] for the clocks worth showing. */
+  /** [{clock, due, running, breached, warned, waiting, paused, remainingMs}] for the clocks worth showing. */
   function clocksOf(ticket) {
     const sla = ticket.sla || {};
     const breached = sla.breached || [];
     const warned = sla.warned || [];
+    const cal = calendarOf(ticket.customer);
     const out = [];
     for (const clock of Object.keys(CLOCK_DUE)) {
       const due = sla[CLOCK_DUE[clock]];
-      const running = Boolean(due) && isRunning(clock, ticket.state);
+      // The hub says which clocks run (hub/tickets/lifecycle.ts); older hubs: the page's own rule.
+      const running =
+        Boolean(due) && (Array.isArray(sla.running) ? sla.running.includes(clock) : isRunning(clock, ticket.state));
       const isBreached = breached.includes(clock) || (running && Date.parse(due) <= now());
       if (!running && !isBreached) continue;
       const remainingMs = due ? Date.parse(due) - now() : Number.NEGATIVE_INFINITY;
-      const isWarned = !isBreached && (warned.includes(clock) || remainingMs <= WARN_BEFORE_MS);
-      out.push({ clock, due, running, breached: isBreached, warned: isWarned, remainingMs });
+      // P2/P3 sent outside business hours: the clock starts at the next opening (SLA-5); 8x5 clocks pause at night.
+      const waiting =
+        !isBreached && clock === 'reaction' && Boolean(sla.clockStart) && Date.parse(sla.clockStart) > now();
+      const paused =
+        !isBreached &&
+        !waiting &&
+        ticket.priority !== 'P1' &&
+        clock !== 'return' &&
+        cal !== null &&
+        cal.openNow === false;
+      const isWarned = !isBreached && !waiting && !paused && (warned.includes(clock) || remainingMs <= WARN_BEFORE_MS);
+      out.push({ clock, due, running, breached: isBreached, warned: isWarned, waiting, paused, remainingMs });
     }
     return out;
   }
@@ -120,9 +124,30 @@
     return min;
   }
 
-  function clockText(c) {
+  /** The room name (devices[].name) first, the serial second. */
+  function roomOf(serial) {
+    const d = model.devices.get(serial);
+    return d?.name || serial;
+  }
+
+  /** The device's open ticket (its summary has the evidence lines, its title the problem in words). */
+  function ticketOf(serial) {
+    for (const t of model.tickets.values()) if (t.serial === serial) return t;
+    return undefined;
+  }
+
+  function clockText(c, ticket) {
+    const tz = calendarOf(ticket.customer)?.timeZone;
     if (c.breached) return c.running && c.due ? `BREACHED ${formatLate(-c.remainingMs)}` : 'BREACHED';
+    if (c.waiting) return `starts ${T.weekdayTime(ticket.sla.clockStart, tz)}`;
+    if (c.paused) return `paused until ${T.weekdayTime(calendarOf(ticket.customer).nextOpening, tz)}`;
     return c.warned ? `◆ ${formatSpan(c.remainingMs)}` : formatSpan(c.remainingMs);
+  }
+
+  function clockLevel(c) {
+    if (c.breached) return 'breached';
+    if (c.waiting || c.paused) return 'paused';
+    return c.warned ? 'warned' : c.running ? 'running' : 'stopped';
   }
 
   // ---------- render ----------
@@ -166,7 +191,10 @@
           class: 'site-alert',
           'data-testid': 'site-alert',
           'data-site': a.site,
-          text: `⚠ SITE ${a.site}: agent ${a.agentId} offline - ${a.serials.length} device(s) not watched (${a.reason})`,
+          // `detail` names the cause when it is not the agent being offline (e.g. "agent clock 600 s ahead").
+          text: a.detail
+            ? `⚠ SITE ${a.site}: ${a.serials.length} device(s) not watched - ${a.detail} (${T.problemText(a.reason)})`
+            : `⚠ SITE ${a.site}: agent ${a.agentId} offline - ${a.serials.length} device(s) not watched (${T.problemText(a.reason)})`,
         }),
       ),
     );
@@ -214,7 +242,12 @@
   function ticketCard(t) {
     const clocks = clocksOf(t);
     const breached = clocks.filter((c) => c.breached).map((c) => c.clock);
-    const where = [t.serial, t.site, t.customer].filter(Boolean).join(' · ');
+    const room = roomOf(t.serial);
+    const where = [room === t.serial ? null : t.serial, t.site, t.customer].filter(Boolean).join(' · ');
+    const coverage =
+      t.coverage === 'active'
+        ? `✓ covered by ${t.contract}`
+        : `✖ no contract coverage${t.contract ? ` (${t.contract} ended)` : ''}`;
     return h(
       'li',
       {
@@ -233,23 +266,25 @@
         'div',
         { class: 't-head' },
         h('span', { class: `prio ${t.priority}`, text: t.priority }),
-        h('span', { class: 't-title', text: t.title }),
+        h('span', { class: 't-room', 'data-testid': 'ticket-room', text: room }),
         h('span', { class: 't-id', text: t.id }),
       ),
+      h('div', { class: 't-title', 'data-testid': 'ticket-title', text: t.title }),
       h('div', { class: 't-meta', text: `${where} · ${t.state.replaceAll('_', ' ').toUpperCase()} · ${t.channel}` }),
+      h('div', { class: `t-coverage ${t.coverage}`, 'data-testid': 'ticket-coverage', text: coverage }),
       clocks.length
-        ? h('div', { class: 'clocks' }, ...clocks.map((c) => clockBox(c)))
+        ? h('div', { class: 'clocks' }, ...clocks.map((c) => clockBox(c, t)))
         : h('div', { class: 'no-sla', text: t.coverage === 'none' ? 'no contract coverage - no SLA clocks' : '' }),
     );
   }
 
-  function clockBox(c) {
-    const cls = c.breached ? 'breached' : c.warned ? 'warned' : c.running ? 'running' : 'stopped';
+  function clockBox(c, t) {
+    const cls = clockLevel(c);
     return h(
       'div',
       { class: `clock ${cls}`, 'data-testid': 'clock', 'data-clock': c.clock, 'data-due': c.due, 'data-level': cls },
       h('span', { class: 'c-label', text: CLOCK_LABEL[c.clock] }),
-      h('span', { class: 'c-value', 'data-testid': 'countdown', text: clockText(c) }),
+      h('span', { class: 'c-value', 'data-testid': 'countdown', text: clockText(c, t) }),
     );
   }
 
@@ -270,9 +305,11 @@
         return h(
           'div',
           { class: 'customer', 'data-testid': 'customer', 'data-customer': customer },
-          h('h3', { text: customer }),
+          h('h3', { text: model.calendars.get(customer)?.name || customer }),
           ...[...sites.keys()].sort().map((site) => {
-            const devices = sites.get(site).sort((a, b) => rank(a) - rank(b) || a.serial.localeCompare(b.serial));
+            const devices = sites
+              .get(site)
+              .sort((a, b) => rank(a) - rank(b) || (a.name || a.serial).localeCompare(b.name || b.serial));
             return h(
               'div',
               { class: `site${alertedSites.has(site) ? ' alerted' : ''}`, 'data-testid': 'site', 'data-site': site },
@@ -287,7 +324,8 @@
 
   function deviceTile(d) {
     const state = STATE_LABEL[d.state] ? d.state : 'unknown';
-    const sub = d.state === 'up' ? d.model : [d.reason, formatSince(d.since)].filter(Boolean).join(' · ');
+    const why = T.deviceReason(d, ticketOf(d.serial));
+    const sub = d.state === 'up' ? d.model : [why, formatSince(d.since)].filter(Boolean).join(' · ');
     return h(
       'div',
       {
@@ -299,14 +337,21 @@
       },
       h('div', { class: 'st', text: `${STATE_LABEL[state]}${d.maintenance ? ' (maint.)' : ''}` }),
       h('div', { class: 'nm', text: d.name || d.serial }),
-      h('div', { class: 'sub', text: sub || d.serial }),
+      d.name ? h('div', { class: 'serial', text: d.serial }) : null,
+      h('div', { class: 'sub', 'data-testid': 'device-reason', text: sub || d.serial }),
+      d.identityAlerts && d.identityAlerts.length > 0
+        ? h('div', {
+            class: 'idalert',
+            'data-testid': 'identity-alert',
+            text: `⚠ ${d.identityAlerts.map((a) => (a.channel === 'rest' ? 'certificate' : 'SSH host key')).join(' + ')} changed`,
+          })
+        : null,
     );
   }
 
   /** Every second: countdown texts only; a clock that crossed into warning/breach triggers a full render. */
   function tick() {
-    const clockEl = $('wall-clock');
-    clockEl.textContent = new Date(now()).toLocaleTimeString([], { hour12: false });
+    renderWallClock();
     let changed = false;
     for (const card of document.querySelectorAll('[data-testid="ticket"]')) {
       const ticket = model.tickets.get(card.dataset.ticketId);
@@ -314,14 +359,43 @@
       const byName = new Map(clocksOf(ticket).map((c) => [c.clock, c]));
       for (const box of card.querySelectorAll('[data-testid="clock"]')) {
         const c = byName.get(box.dataset.clock);
-        const level = c ? (c.breached ? 'breached' : c.warned ? 'warned' : c.running ? 'running' : 'stopped') : '';
+        const level = c ? clockLevel(c) : '';
         if (!c || level !== box.dataset.level) changed = true;
-        else box.querySelector('[data-testid="countdown"]').textContent = clockText(c);
+        else box.querySelector('[data-testid="countdown"]').textContent = clockText(c, ticket);
       }
     }
     if (changed) scheduleRender();
     if (conn.ws && conn.ws.readyState === WebSocket.OPEN && Date.now() - conn.lastMessageAt > SILENCE_LIMIT_MS) {
       conn.ws.close(4000, 'silent stream');
+    }
+  }
+
+  /** One clock per customer time zone (the hub's default first), e.g. `14:03:22 Warsaw`. */
+  function renderWallClock() {
+    const zones = [];
+    for (const cal of [model.defaultCalendar, ...model.calendars.values()]) {
+      if (cal && !zones.includes(cal.timeZone)) zones.push(cal.timeZone);
+    }
+    if (zones.length === 0) zones.push(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    const text = zones
+      .map((tz) => {
+        const time = new Date(now()).toLocaleTimeString('en-GB', { timeZone: tz, hour12: false });
+        return `${time} ${tz.split('/').at(-1).replaceAll('_', ' ')}`;
+      })
+      .join(' · ');
+    const el = $('wall-clock');
+    if (el.textContent !== text) el.textContent = text;
+    el.dataset.timeZones = zones.join(' ');
+  }
+
+  async function loadCalendars() {
+    try {
+      const body = await (await api('/api/calendars')).json();
+      model.defaultCalendar = body.default;
+      model.calendars = new Map(body.customers.map((c) => [c.customer, c]));
+      scheduleRender();
+    } catch {
+      // older hub or no access: countdowns without "paused", the browser's time zone
     }
   }
 
@@ -462,12 +536,12 @@
     const history = t.history || [];
     const attachments = t.attachments || [];
     return [
-      h('h2', { text: `${t.priority} ${t.id}: ${t.title}` }),
+      h('h2', { text: `${t.priority} ${t.id}: ${roomOf(t.serial)} - ${t.title}` }),
       h(
         'table',
         {},
         row('State', t.state),
-        row('Device', [t.serial, t.model].filter(Boolean).join(' ')),
+        row('Room / device', [roomOf(t.serial), t.serial, t.model].filter(Boolean).join(' · ')),
         row('Site / customer', [t.site, t.customer].filter(Boolean).join(' / ')),
         row('Contract', `${t.contract ?? '-'} (coverage: ${t.coverage})`),
         row('Channel', t.channel),
@@ -537,6 +611,32 @@
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   }
 
+  // ---------- devices pending adoption (reported by an agent, registered by nobody) ----------
+  const PENDING_POLL_MS = 30_000;
+  async function loadPending() {
+    try {
+      const list = await (await api('/api/devices/pending')).json();
+      const box = $('pending');
+      box.hidden = list.length === 0;
+      box.replaceChildren(
+        h('h3', { text: `Pending adoption (${list.length}) - not monitored until an admin adopts them` }),
+        h(
+          'ul',
+          {},
+          ...list.map((d) =>
+            h('li', {
+              'data-testid': 'pending-device',
+              'data-serial': d.serial,
+              text: `${d.serial} ${d.model} · site ${d.site} · agent ${d.agentId} · since ${d.firstSeen}`,
+            }),
+          ),
+        ),
+      );
+    } catch {
+      // shown again on the next poll
+    }
+  }
+
   // ---------- start ----------
   $('detail-close').addEventListener('click', closeDetail);
   document.addEventListener('keydown', (e) => e.key === 'Escape' && closeDetail());
@@ -546,10 +646,28 @@
     $('stream-banner').hidden = true;
     return;
   }
+  // The hub's own health (disk full: store writes waiting for a retry), from the public /healthz.
+  async function checkHubHealth() {
+    try {
+      const res = await fetch('/healthz');
+      const body = await res.json();
+      const banner = $('storage-banner');
+      banner.hidden = body.status !== 'degraded';
+      if (!banner.hidden) banner.textContent = `✖ HUB DEGRADED - ${(body.reasons ?? []).join('; ')}`;
+    } catch {
+      // the stream banner already says when the hub is unreachable
+    }
+  }
+  setInterval(checkHubHealth, HEALTH_CHECK_MS);
+  void checkHubHealth();
   setInterval(tick, 1000);
   setInterval(() => {
     if (conn.ws && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(JSON.stringify({ type: 'ping' }));
   }, KEEPALIVE_MS);
   tick();
   connect();
+  void loadCalendars();
+  setInterval(() => void loadCalendars(), 60_000);
+  void loadPending();
+  setInterval(() => void loadPending(), PENDING_POLL_MS);
 })();

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`: bundles the command line into dist/ with esbuild (ESM, node 20, source maps).
+ *   dist/cli.js    the `hezo` command (hub, agent, sim, demo, sla), lazily loaded chunks in dist/chunks/
+ *   dist/agent.js  the agent alone as ONE file: `node --enable-source-maps dist/agent.js --config FILE [--once]`
+ *   dist/build-stamp.json  the source files that went in, so bin/hezo.js can refuse a stale dist/
+ * Native and optional packages stay external (they are loaded from node_modules at run time).
+ * `--if-stale` builds only when the stamp is older than a source (used before tests).
+ */
+import { cpSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { staleReason } from './stamp.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+
+/**
+ * Native add-ons, their optional helpers, optional peers nothing here installs, and net-snmp (sloppy-mode code:
+ * its MIB proxy's `set` trap returns undefined, which throws inside an ES module bundle, which is always strict),
+ * snmp-native (calls the deprecated `new Buffer()`, which node warns about on stderr outside node_modules/).
+ */
+export const EXTERNAL = [
+  'better-sqlite3',
+  'net-snmp',
+  'snmp-native',
+  'ssh2',
+  'cpu-features',
+  'pg-native',
+  'bufferutil',
+  'utf-8-validate',
+  'fsevents',
+  'esbuild',
+  'tsx',
+  'playwright-core',
+];
+
+// Bundled CommonJS packages still call require(); give the ESM bundle one.
+const BANNER = [
+  "import { createRequire as __hezoCreateRequire } from 'node:module';",
+  'const require = __hezoCreateRequire(import.meta.url);',
+].join('\n');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  sourcesContent: false,
+  external: EXTERNAL,
+  banner: { js: BANNER },
+  logLevel: 'warning',
+  metafile: true,
+  legalComments: 'none',
+  absWorkingDir: ROOT,
+};
+
+export async function runBuild({ ifStale = false } = {}) {
+  if (ifStale) {
+    const reason = staleReason(ROOT);
+    if (reason === null) return false;
+  }
+  const tmp = join(ROOT, `.dist-tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  const started = Date.now();
+  const cli = await build({
+    ...common,
+    entryPoints: { cli: 'build/cli-entry.ts' },
+    outdir: tmp,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  });
+  const agent = await build({ ...common, entryPoints: { agent: 'build/agent-entry.ts' }, outdir: tmp });
+  // The pages' static files (hub/ws/noc-module.ts and hub/web/pages-module.ts find them here in a build).
+  const inputs = new Set();
+  for (const [from, to] of [
+    ['dashboards/noc/static', 'noc-static'],
+    ['dashboards/web', 'web-static'],
+  ]) {
+    cpSync(join(ROOT, from), join(tmp, to), { recursive: true });
+    inputs.add(from);
+    for (const f of readdirSync(join(ROOT, from))) inputs.add(`${from}/${f}`);
+  }
+  for (const result of [cli, agent]) {
+    for (const file of Object.keys(result.metafile.inputs)) {
+      if (!file.includes('node_modules/')) inputs.add(file);
+    }
+  }
+  inputs.add('package-lock.json');
+  inputs.add('build/build.mjs');
+  // What the bundle still imports at run time (node builtins and the external packages): a test checks that a
+  // production install (`npm ci --omit=dev`) provides every package here.
+  const externals = new Set();
+  for (const result of [cli, agent]) {
+    for (const output of Object.values(result.metafile.outputs)) {
+      for (const imp of output.imports) if (imp.external) externals.add(imp.path);
+    }
+  }
+  const stamp = { builtAt: started, externals: [...externals].sort(), inputs: [...inputs].sort() };
+  writeFileSync(join(tmp, 'build-stamp.json'), `${JSON.stringify(stamp, null, 1)}\n`);
+  // Swap in the new dist/ whole, so a CLI started meanwhile never sees half a build.
+  const old = join(ROOT, `.dist-old-${process.pid}`);
+  try {
+    renameSync(DIST, old);
+  } catch {}
+  renameSync(tmp, DIST);
+  rmSync(old, { recursive: true, force: true });
+  return true;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const ifStale = process.argv.includes('--if-stale');
+  const built = await runBuild({ ifStale });
+  if (built) {
+    const size = (f) => `${(statSync(join(DIST, f)).size / 1024).toFixed(0)} kB`;
+    process.stdout.write(
+      `built ${relative(process.cwd(), DIST) || '.'}: cli.js ${size('cli.js')}, agent.js ${size('agent.js')}\n`,
+    );
+  }
+}

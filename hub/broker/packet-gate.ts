@@ -1,0 +1,180 @@
+/**
+ * A size gate in front of the MQTT parser: reads each packet's fixed header as the bytes arrive and closes the
+ * connection as soon as a packet announces more than it may carry - before any of those bytes are buffered.
+ * - The first packet must be CONNECT, at most `maxConnectBytes` (checked before authentication).
+ * - PUBLISH: at most the payload limit of its topic kind (`MAX_BYTES` in protocols/messages.ts) plus the
+ *   topic and packet id; a topic that is not a hezo topic gets the largest limit (the ACL refuses it anyway).
+ * - Any other packet: at most `OTHER_MAX_BYTES`.
+ */
+import { Duplex } from 'node:stream';
+import { MAX_BYTES } from '../../protocols/messages.ts';
+import type { TopicKind } from '../../protocols/topics.ts';
+
+const CONNECT = 1;
+const PUBLISH = 3;
+const OTHER_MAX_BYTES = 64 * 1024;
+const LARGEST_PAYLOAD = Math.max(...Object.values(MAX_BYTES));
+/** Topic length field + the longest topic we accept + packet id. */
+const PUBLISH_OVERHEAD = 2 + 1024 + 2;
+
+export interface GateLimits {
+  maxConnectBytes: number;
+}
+
+/** Pure parser of fixed headers; `feed` returns why the connection must close, or undefined. */
+export class PacketGate {
+  private readonly limits: GateLimits;
+  private seenConnect = false;
+  private phase: 'type' | 'length' | 'topic-length' | 'topic' | 'body' = 'type';
+  private type = 0;
+  private qos = 0;
+  private length = 0;
+  private multiplier = 1;
+  private lengthBytes = 0;
+  /** Bytes of the current packet's body still to pass. */
+  private remaining = 0;
+  private topicLength = 0;
+  private topicBytes: number[] = [];
+  private topicLengthBytes: number[] = [];
+
+  constructor(limits: GateLimits) {
+    this.limits = limits;
+  }
+
+  feed(chunk: Buffer): string | undefined {
+    let i = 0;
+    while (i < chunk.length) {
+      switch (this.phase) {
+        case 'type': {
+          const byte = chunk[i++]!;
+          this.type = byte >> 4;
+          this.qos = (byte >> 1) & 3;
+          this.length = 0;
+          this.multiplier = 1;
+          this.lengthBytes = 0;
+          this.phase = 'length';
+          if (!this.seenConnect && this.type !== CONNECT) return 'first packet is not CONNECT';
+          break;
+        }
+        case 'length': {
+          const byte = chunk[i++]!;
+          this.length += (byte & 0x7f) * this.multiplier;
+          this.multiplier *= 128;
+          this.lengthBytes++;
+          if (byte & 0x80) {
+            if (this.lengthBytes >= 4) return 'malformed remaining length';
+            break;
+          }
+          const why = this.checkAnnounced();
+          if (why !== undefined) return why;
+          this.remaining = this.length;
+          this.phase = this.type === PUBLISH && this.length > 0 ? 'topic-length' : 'body';
+          if (this.type === PUBLISH) this.topicLengthBytes = [];
+          if (this.remaining === 0) this.phase = 'type';
+          break;
+        }
+        case 'topic-length': {
+          this.topicLengthBytes.push(chunk[i++]!);
+          this.remaining--;
+          if (this.topicLengthBytes.length === 2) {
+            this.topicLength = (this.topicLengthBytes[0]! << 8) | this.topicLengthBytes[1]!;
+            if (this.topicLength > 1024) return `topic of ${this.topicLength} bytes`;
+            this.topicBytes = [];
+            this.phase = this.topicLength === 0 ? 'body' : 'topic';
+          }
+          if (this.remaining === 0) this.phase = 'type';
+          break;
+        }
+        case 'topic': {
+          const take = Math.min(this.topicLength - this.topicBytes.length, chunk.length - i, this.remaining);
+          for (let k = 0; k < take; k++) this.topicBytes.push(chunk[i + k]!);
+          i += take;
+          this.remaining -= take;
+          if (this.topicBytes.length === this.topicLength) {
+            const why = this.checkPublish(Buffer.from(this.topicBytes).toString('utf8'));
+            if (why !== undefined) return why;
+            this.phase = 'body';
+          }
+          if (this.remaining === 0) this.phase = 'type';
+          break;
+        }
+        case 'body': {
+          const take = Math.min(this.remaining, chunk.length - i);
+          i += take;
+          this.remaining -= take;
+          if (this.remaining === 0) this.phase = 'type';
+          break;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private checkAnnounced(): string | undefined {
+    if (this.type === CONNECT) {
+      if (this.seenConnect) return 'second CONNECT';
+      this.seenConnect = true;
+      return this.length > this.limits.maxConnectBytes
+        ? `CONNECT of ${this.length} bytes (limit ${this.limits.maxConnectBytes})`
+        : undefined;
+    }
+    if (this.type === PUBLISH) {
+      return this.length > LARGEST_PAYLOAD + PUBLISH_OVERHEAD
+        ? `PUBLISH of ${this.length} bytes (limit ${LARGEST_PAYLOAD + PUBLISH_OVERHEAD})`
+        : undefined;
+    }
+    return this.length > OTHER_MAX_BYTES ? `packet type ${this.type} of ${this.length} bytes` : undefined;
+  }
+
+  /** The payload limit of the topic's kind (hezo/v1/<site>/<agent>/<kind>[/<serial>]). */
+  private checkPublish(topic: string): string | undefined {
+    const kind = topic.split('/')[4] as TopicKind | undefined;
+    const payloadLimit = kind !== undefined && kind in MAX_BYTES ? MAX_BYTES[kind] : LARGEST_PAYLOAD;
+    const limit = 2 + this.topicLength + (this.qos > 0 ? 2 : 0) + payloadLimit;
+    return this.length > limit
+      ? `PUBLISH on ${kind ?? 'an unknown kind'} of ${this.length} bytes (limit ${limit})`
+      : undefined;
+  }
+}
+
+/** The connection stream aedes reads, with the gate in front; `onViolation` is told why before it closes. */
+export class GatedStream extends Duplex {
+  private readonly inner: Duplex;
+  readonly remoteAddress: string;
+
+  constructor(inner: Duplex, gate: PacketGate, remoteAddress: string, onViolation: (why: string) => void) {
+    super({ allowHalfOpen: false });
+    this.inner = inner;
+    this.remoteAddress = remoteAddress;
+    inner.on('data', (chunk: Buffer) => {
+      const why = gate.feed(chunk);
+      if (why !== undefined) {
+        onViolation(why);
+        inner.destroy();
+        this.destroy();
+        return;
+      }
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (err) => this.destroy(err));
+    inner.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.inner.write(chunk, encoding, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.inner.end(() => callback());
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.inner.destroy();
+    callback(err);
+  }
+}

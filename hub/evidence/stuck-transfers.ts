@@ -1,0 +1,61 @@
+/**
+ * Stuck evidence transfers resume on their own (issue 19). Before, an incomplete transfer was resumed only when
+ * its agent came back online; a transfer that stalled while the agent stayed connected (a lost chunk burst, a
+ * disk-full hub that refused chunks, an agent-side hiccup) waited forever. Every `everyMs` this watcher looks at
+ * the transfers still `receiving`: one that made no progress since the previous look, whose agent is online, is
+ * resumed from its first missing chunk (the same `collect-logs` resume the reconnect path sends).
+ */
+import type { Clock } from '../../protocols/clock.ts';
+import { nextMissingSeq } from './chunk-map.ts';
+import type { TransferRow } from './store.ts';
+
+export interface StuckTransferDeps {
+  clock: Clock;
+  everyMs: number;
+  transfersReceiving(): TransferRow[];
+  isOnline(agentId: string): boolean;
+  resume(
+    target: { site: string; agentId: string },
+    serial: string,
+    from: Record<string, number>,
+    ticketIds: string[],
+  ): Promise<void>;
+  track(task: Promise<void>): void;
+}
+
+/** Starts the watcher; returns its stop function. */
+export function watchStuckTransfers(deps: StuckTransferDeps): () => void {
+  /** transferId -> chunks received at the previous look. */
+  let seen = new Map<string, number>();
+  let cancel: (() => void) | undefined;
+  const look = () => {
+    const next = new Map<string, number>();
+    const groups = new Map<
+      string,
+      { site: string; agentId: string; serial: string; from: Record<string, number>; tickets: Set<string> }
+    >();
+    for (const row of deps.transfersReceiving()) {
+      next.set(row.transferId, row.receivedCount);
+      const before = seen.get(row.transferId);
+      if (before === undefined || before !== row.receivedCount || !deps.isOnline(row.agentId)) continue;
+      const key = `${row.site}/${row.agentId}/${row.serial}`;
+      const g = groups.get(key) ?? {
+        site: row.site,
+        agentId: row.agentId,
+        serial: row.serial,
+        from: {},
+        tickets: new Set(),
+      };
+      g.from[row.transferId] = nextMissingSeq(row);
+      g.tickets.add(row.ticketId);
+      groups.set(key, g);
+    }
+    seen = next;
+    for (const g of groups.values()) {
+      deps.track(deps.resume({ site: g.site, agentId: g.agentId }, g.serial, g.from, [...g.tickets]));
+    }
+    cancel = deps.clock.setTimer(deps.everyMs, look);
+  };
+  cancel = deps.clock.setTimer(deps.everyMs, look);
+  return () => cancel?.();
+}

@@ -1,0 +1,194 @@
+/**
+ * `GET /api/tickets` pages: keyset cursor pagination (`cursor` query, next page in the `x-next-cursor` header and a
+ * `Link: <...>; rel="next"` header; the body stays a plain array, as before), a serialiser compiled from a JSON
+ * Schema of TicketView (fast-json-stringify), and a cache of serialised pages dropped on every ticket change
+ * (bus `ticket` and `sla`), so the open list is not rebuilt (fromRaw + toTicketView + runningClocks + JSON per
+ * ticket) on every request.
+ */
+import fastJson from 'fast-json-stringify';
+import { z } from 'zod';
+import { AppError, ErrorCode } from '../../protocols/errors.ts';
+import type { Db } from '../db.ts';
+import type { TicketRow, TicketStore } from './store.ts';
+import { fromRaw, type RawTicket } from './store-schema.ts';
+import { toTicketView } from './views.ts';
+
+/** Default page size (was 1,000 before cursors: clients wanting more pass `limit`, up to 10,000, or follow the cursor). */
+export const DEFAULT_PAGE = 100;
+
+export const ListQuery = z.strictObject({
+  state: z.enum(['open', 'closed', 'all']).default('open'),
+  limit: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_PAGE),
+  cursor: z.string().max(200).optional(),
+});
+export type ListQuery = z.infer<typeof ListQuery>;
+
+/** Where a page ends: in the open list (its sort key) or in the closed list (its seq). */
+type Cursor = { p: 'o'; n: 0 | 1; d: number; s: number } | { p: 'c'; s: number };
+
+const CursorShape = z.union([
+  z.strictObject({ p: z.literal('o'), n: z.union([z.literal(0), z.literal(1)]), d: z.number(), s: z.number().int() }),
+  z.strictObject({ p: z.literal('c'), s: z.number().int() }),
+]);
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+function decodeCursor(text: string, state: ListQuery['state']): Cursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const result = CursorShape.safeParse(parsed);
+  if (!result.success || (state === 'open' && result.data.p === 'c') || (state === 'closed' && result.data.p === 'o')) {
+    throw new AppError(ErrorCode.PAYLOAD_INVALID, 'cursor: expected the x-next-cursor of a previous page');
+  }
+  return result.data;
+}
+
+const nullableString = { type: ['string', 'null'] };
+const clocks = { type: 'array', items: { type: 'string' } };
+/** TicketView (hub/types.ts); `additionalProperties: true` so that a field added later is never dropped. */
+export const TICKET_VIEW_SCHEMA = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['id', 'serial', 'priority', 'channel', 'state', 'coverage', 'openedAt', 'title', 'sla', 'attachments'],
+  properties: {
+    id: { type: 'string' },
+    serial: { type: 'string' },
+    model: nullableString,
+    site: nullableString,
+    customer: nullableString,
+    priority: { type: 'string' },
+    channel: { type: 'string' },
+    state: { type: 'string' },
+    contract: nullableString,
+    coverage: { type: 'string' },
+    openedAt: { type: 'string' },
+    title: { type: 'string' },
+    summary: { type: 'string' },
+    sla: {
+      type: 'object',
+      additionalProperties: true,
+      properties: {
+        clockStart: nullableString,
+        reactionDue: nullableString,
+        nextUpdateDue: nullableString,
+        deliveryDue: nullableString,
+        returnDue: nullableString,
+        breached: clocks,
+        warned: clocks,
+        running: clocks,
+        nextDue: nullableString,
+      },
+    },
+    attachments: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: true,
+        properties: {
+          name: { type: 'string' },
+          size: { type: 'number' },
+          sha256: { type: 'string' },
+          kind: { type: 'string' },
+          capturedAt: nullableString,
+        },
+      },
+    },
+    reporter: { type: 'string' },
+    description: { type: 'string' },
+  },
+} as const;
+
+export const serializeTickets: (views: unknown[]) => string = fastJson({ type: 'array', items: TICKET_VIEW_SCHEMA });
+
+export interface TicketPage {
+  body: string;
+  next: string | null;
+}
+
+const OPEN_ORDER = 'ORDER BY next_due_ms IS NULL, next_due_ms, seq';
+const MAX_CACHED_PAGES = 64;
+
+export class TicketPages {
+  private readonly store: TicketStore;
+  private readonly cache = new Map<string, TicketPage>();
+  private readonly stmts;
+
+  constructor(db: Db, store: TicketStore) {
+    this.store = store;
+    this.stmts = {
+      openFirst: db.prepare(`SELECT * FROM tickets WHERE is_open = 1 ${OPEN_ORDER} LIMIT ?`),
+      openAfterDue: db.prepare(
+        `SELECT * FROM tickets WHERE is_open = 1
+           AND (next_due_ms IS NULL OR next_due_ms > ? OR (next_due_ms = ? AND seq > ?)) ${OPEN_ORDER} LIMIT ?`,
+      ),
+      openAfterNull: db.prepare(
+        'SELECT * FROM tickets WHERE is_open = 1 AND next_due_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      closedFirst: db.prepare('SELECT * FROM tickets WHERE is_open = 0 ORDER BY seq DESC LIMIT ?'),
+      closedAfter: db.prepare('SELECT * FROM tickets WHERE is_open = 0 AND seq < ? ORDER BY seq DESC LIMIT ?'),
+    };
+  }
+
+  /** Forget every cached page (a ticket changed). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  page(query: ListQuery): TicketPage {
+    const key = `${query.state}\u0000${query.limit}\u0000${query.cursor ?? ''}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    const page = this.build(query);
+    if (this.cache.size >= MAX_CACHED_PAGES) this.cache.clear();
+    this.cache.set(key, page);
+    return page;
+  }
+
+  private build(query: ListQuery): TicketPage {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.state);
+    // One row more than asked tells whether there is a next page.
+    const want = query.limit + 1;
+    let rows: { row: TicketRow; open: boolean }[] = [];
+    if (query.state !== 'closed' && (after === undefined || after.p === 'o')) {
+      rows = this.open(after, want).map((row) => ({ row, open: true }));
+    }
+    if (query.state !== 'open' && rows.length < want) {
+      const closedAfter = after?.p === 'c' ? after.s : undefined;
+      rows = rows.concat(this.closed(closedAfter, want - rows.length).map((row) => ({ row, open: false })));
+    }
+    const more = rows.length > query.limit;
+    if (more) rows = rows.slice(0, query.limit);
+    const attachments = this.store.attachmentsFor(rows.map((r) => r.row.seq));
+    const body = serializeTickets(rows.map(({ row }) => toTicketView(row, attachments.get(row.seq) ?? [])));
+    const last = rows.at(-1);
+    let next: string | null = null;
+    if (more && last !== undefined) {
+      next = encodeCursor(
+        last.open
+          ? { p: 'o', n: last.row.nextDueMs === null ? 1 : 0, d: last.row.nextDueMs ?? 0, s: last.row.seq }
+          : { p: 'c', s: last.row.seq },
+      );
+    }
+    return { body, next };
+  }
+
+  private open(after: Cursor | undefined, limit: number): TicketRow[] {
+    let raws: RawTicket[];
+    if (after === undefined || after.p !== 'o') raws = this.stmts.openFirst.all(limit) as RawTicket[];
+    else if (after.n === 1) raws = this.stmts.openAfterNull.all(after.s, limit) as RawTicket[];
+    else raws = this.stmts.openAfterDue.all(after.d, after.d, after.s, limit) as RawTicket[];
+    return raws.map(fromRaw);
+  }
+
+  private closed(afterSeq: number | undefined, limit: number): TicketRow[] {
+    const raws =
+      afterSeq === undefined ? this.stmts.closedFirst.all(limit) : this.stmts.closedAfter.all(afterSeq, limit);
+    return (raws as RawTicket[]).map(fromRaw);
+  }
+}

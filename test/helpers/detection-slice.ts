@@ -1,0 +1,101 @@
+/**
+ * The hub's detection path without sockets: real ingest (boundary checks, clock offsets), real registry and
+ * outage module over an in-memory SQLite, on a ManualClock. `send*` publish as an agent would (topic + JSON).
+ */
+
+import Fastify from 'fastify';
+import { pino } from 'pino';
+import { Registry as MetricsRegistry } from 'prom-client';
+import { HubConfig } from '../../hub/config.ts';
+import type { HubContext } from '../../hub/context.ts';
+import { openDb } from '../../hub/db.ts';
+import { HubBus } from '../../hub/events.ts';
+import { Ingest } from '../../hub/ingest/ingest.ts';
+import { createOutageModule, type OutageModule } from '../../hub/outage/module.ts';
+import { createRegistryModule } from '../../hub/registry/module.ts';
+import type { DeviceTransition, SiteAlert } from '../../hub/types.ts';
+import { ManualClock } from '../../protocols/clock.ts';
+import type { HealthRecord } from '../../protocols/health.ts';
+import type { Heartbeat } from '../../protocols/messages.ts';
+import { topics } from '../../protocols/topics.ts';
+
+export interface DetectionSlice {
+  clock: ManualClock;
+  ctx: HubContext;
+  ingest: Ingest;
+  outage: OutageModule;
+  transitions: DeviceTransition[];
+  alerts: SiteAlert[];
+  rejected: string[];
+  sendHealth(record: HealthRecord): void;
+  sendHeartbeat(hb: Heartbeat, site?: string): void;
+  metricsText(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startDetectionSlice(
+  options: { start?: string; detection?: Record<string, unknown>; dbFile?: string } = {},
+): Promise<DetectionSlice> {
+  const clock = new ManualClock(options.start ?? '2026-03-02T10:00:00.000Z');
+  const config = HubConfig.parse({
+    version: 1,
+    api: { token: 'admin-token-0123456789abcdef' },
+    detection: options.detection ?? {},
+  });
+  const bus = new HubBus((err) => {
+    throw err;
+  });
+  const ctx: HubContext = {
+    config,
+    db: openDb(options.dbFile ?? ':memory:'),
+    bus,
+    clock,
+    logger: pino({ level: 'silent' }),
+    metrics: new MetricsRegistry(),
+    services: {},
+    // never listens: the registry and outage modules register their routes on it
+    http: Fastify(),
+  };
+  const registryModule = createRegistryModule(ctx);
+  const outage = createOutageModule(ctx, registryModule.registry);
+  await registryModule.start?.();
+  await outage.start?.();
+  const ingest = new Ingest({
+    bus,
+    clock,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    detection: config.detection,
+    maxMessagesPerSecond: 10_000,
+    knownAgent: () => undefined,
+    onReply: () => {},
+  });
+  const transitions: DeviceTransition[] = [];
+  const alerts: SiteAlert[] = [];
+  const rejected: string[] = [];
+  bus.on('device-state', (t) => transitions.push(t));
+  bus.on('site-alert', (a) => alerts.push(a));
+  bus.on('rejected', (r) => rejected.push(r.reason));
+  const source = (agentId: string) => ({ clientId: agentId, identity: undefined });
+  return {
+    clock,
+    ctx,
+    ingest,
+    outage,
+    transitions,
+    alerts,
+    rejected,
+    sendHealth(record) {
+      const topic = topics.health(record.site, record.agentId, record.identity.serial);
+      ingest.handle(topic, Buffer.from(JSON.stringify(record)), source(record.agentId));
+    },
+    sendHeartbeat(hb, site = 'site-a') {
+      ingest.handle(topics.heartbeat(site, hb.agentId), Buffer.from(JSON.stringify(hb)), source(hb.agentId));
+    },
+    metricsText: () => ctx.metrics.metrics(),
+    async stop() {
+      await outage.stop?.();
+      ctx.db.close();
+    },
+  };
+}

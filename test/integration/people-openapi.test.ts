@@ -1,0 +1,50 @@
+/** Issue 14: `/api/openapi.json` describes exactly the routes fastify serves (read from the route table), with access levels and request schemas. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApiPath } from '../../hub/people/openapi.ts';
+import { type PeopleHub, startPeopleHub } from '../helpers/people-fixture.ts';
+
+let h: PeopleHub;
+beforeAll(async () => {
+  h = await startPeopleHub();
+});
+afterAll(async () => h?.close());
+
+describe('OpenAPI', () => {
+  it('has one operation per route and no other, each with its access level', async () => {
+    const res = await h.json('/api/openapi.json', { token: h.tokens.wall });
+    expect(res.status).toBe(200);
+    const spec = res.body;
+    expect(spec.openapi).toBe('3.1.0');
+    const routes = h.people.access.routes().filter((r) => r.url !== '*' && r.method !== 'OPTIONS');
+    const fromRoutes = routes.map((r) => `${r.method.toLowerCase()} ${openApiPath(r.url)}`).sort();
+    const fromSpec = Object.entries(spec.paths as Record<string, Record<string, unknown>>)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`))
+      .sort();
+    expect(fromSpec).toEqual(fromRoutes);
+    for (const r of routes) {
+      const op = spec.paths[openApiPath(r.url)][r.method.toLowerCase()];
+      expect(op['x-access'], `${r.method} ${r.url}`).toBe(r.access);
+      const names = op.parameters.filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name);
+      expect(names).toEqual([...r.url.matchAll(/:(\w+)/g)].map((m) => m[1]));
+    }
+    const addUser = spec.paths['/api/users'].post.requestBody.content['application/json'].schema;
+    expect(addUser.required).toEqual(expect.arrayContaining(['name', 'role', 'password']));
+    expect(spec.paths['/api/session'].post.security).toEqual([]);
+    expect(spec.paths['/api/tickets'].get.parameters.map((p: { name: string }) => p.name)).toContain('state');
+    // Every write route a person uses documents its body.
+    for (const key of [
+      'post /api/tickets',
+      'post /api/tickets/{id}/transitions',
+      'post /api/tickets/{id}/notes',
+      'post /api/devices',
+      'post /api/agents',
+    ]) {
+      const [method, path] = key.split(' ') as [string, string];
+      expect(spec.paths[path][method].requestBody, key).toBeDefined();
+    }
+  });
+
+  it('needs credentials', async () => {
+    expect((await h.json('/api/openapi.json', { token: null })).status).toBe(401);
+  });
+});
