@@ -4,6 +4,7 @@
  * cached, plus `agent-trace.json`). A command carrying `resumeFrom` resumes (or, with seq >= total,
  * acknowledges and deletes) earlier transfers instead of running again.
  */
+
 import type { Logger } from 'pino';
 import type { Clock } from '../protocols/clock.ts';
 import { isAppError } from '../protocols/errors.ts';
@@ -16,6 +17,7 @@ import type { DevicePoller } from './device-poller.ts';
 import { runServiceTests } from './diagnose.ts';
 import type { IdentityStore } from './identity-trust.ts';
 import type { LogCache } from './log-cache.ts';
+import { RebootFailed, rebootDevice } from './reboot.ts';
 
 export interface CommandContext {
   pollers: ReadonlyMap<string, DevicePoller>;
@@ -105,6 +107,20 @@ export class CommandHandler {
     await this.reply(reply);
   }
 
+  private async reboot(command: Command, poller: DevicePoller): Promise<Record<string, unknown>> {
+    const { ctx } = this;
+    try {
+      const result = await rebootDevice(poller, command.reason ?? 'no reason given', {
+        logger: ctx.logger,
+        timeoutMs: ctx.requestTimeoutMs,
+      });
+      return { channel: result.channel, attempts: result.attempts };
+    } catch (err) {
+      if (err instanceof RebootFailed) throw new CommandError('REBOOT_FAILED', err.message);
+      throw err;
+    }
+  }
+
   private async reply(reply: CommandReply): Promise<void> {
     try {
       await this.ctx.publishReply(encodeMessage('reply', reply));
@@ -135,7 +151,7 @@ export class CommandHandler {
       case 'accept-identity':
         return this.acceptIdentity(command, poller);
       case 'reboot':
-        throw new CommandError('UNSUPPORTED', `kind: this agent does not handle "${command.kind}" yet`);
+        return this.reboot(command, poller);
     }
   }
 

@@ -30,9 +30,9 @@ export interface LivenessTarget {
 }
 
 export interface LivenessProbes {
-  /** One TCP connect; resolves with a probe, never rejects. */
-  tcp(device: AgentDevice, port: number): Promise<Probe>;
-  /** One SNMP get of sysUpTime; undefined when the device has no SNMP. */
+  /** A TCP connect (a confirmation: two quick attempts); resolves with a probe, never rejects. */
+  tcp(device: AgentDevice, port: number, isConfirm: boolean): Promise<Probe>;
+  /** A confirmation SNMP get of sysUpTime (two quick attempts); undefined when the device has no SNMP. */
   snmp(device: AgentDevice): Promise<Probe> | undefined;
   close?(): void;
 }
@@ -118,7 +118,7 @@ export class LivenessWatch {
   private async check(w: Watched): Promise<void> {
     w.isChecking = true;
     this.counters.checks++;
-    const probe = await this.deps.probes.tcp(w.target.device, w.port);
+    const probe = await this.deps.probes.tcp(w.target.device, w.port, false);
     w.isChecking = false;
     if (!this.running) return;
     if (probe.ok) {
@@ -145,13 +145,14 @@ export class LivenessWatch {
     this.counters.confirmations++;
     const device = w.target.device;
     const observedAt = new Date(this.deps.clock.now()).toISOString();
-    const [tcp, snmp] = await Promise.all([this.deps.probes.tcp(device, w.port), this.deps.probes.snmp(device)]);
+    const [tcp, snmp] = await Promise.all([this.deps.probes.tcp(device, w.port, true), this.deps.probes.snmp(device)]);
     w.isConfirming = false;
     if (!this.running) return;
     if (tcp.ok || snmp?.ok) {
       // the unit answers: a lost packet or a busy port, not a dead unit
       this.deps.logger.debug({ serial: device.serial, tcp: tcp.ok, snmp: snmp?.ok }, 'liveness: miss not confirmed');
-      if (tcp.ok) w.misses = 0;
+      // start counting again (a unit whose port stays closed while SNMP answers is confirmed at most every 2 checks)
+      w.misses = 0;
       return;
     }
     w.confirms++;
@@ -181,32 +182,43 @@ export class LivenessWatch {
   }
 }
 
-/** The real probes: one TCP connect, one SNMP get of sysUpTime (v2c on the agent's shared socket, or v3). */
+/**
+ * The real probes: a TCP connect (check: one attempt with the liveness timeout; confirmation: two attempts with half
+ * of it each, so one lost packet cannot confirm a miss), an SNMP get of sysUpTime (two attempts with half the
+ * timeout; v2c on the agent's shared socket, or v3).
+ */
 export function realLivenessProbes(timeoutMs: number, snmpSocket: SharedV2cSocket): LivenessProbes {
   const clients = new Map<string, SnmpClient>();
-  const probe = async (run: () => Promise<unknown>, what: string): Promise<Probe> => {
+  const half = Math.max(25, Math.floor(timeoutMs / 2));
+  const probe = async (run: () => Promise<unknown>, what: string, attempts: number): Promise<Probe> => {
     const started = performance.now();
-    try {
-      await run();
-      return { ok: true, attempts: 1, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
-    } catch (err) {
-      const error = err instanceof DeviceError ? err : toDeviceError(err, what);
-      return {
-        ok: false,
-        attempts: 1,
-        latencyMs: Math.round((performance.now() - started) * 10) / 10,
-        error: error.toProbeError(),
-      };
+    let last: DeviceError | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        await run();
+        return { ok: true, attempts: attempt, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+      } catch (err) {
+        last = err instanceof DeviceError ? err : toDeviceError(err, what);
+      }
     }
+    return {
+      ok: false,
+      attempts,
+      latencyMs: Math.round((performance.now() - started) * 10) / 10,
+      ...(last ? { error: last.toProbeError() } : {}),
+    };
   };
   return {
-    tcp: (device, port) => probe(() => tcpConnect(device.address, port, timeoutMs), 'tcp'),
+    tcp: (device, port, isConfirm) =>
+      isConfirm
+        ? probe(() => tcpConnect(device.address, port, half), 'tcp', 2)
+        : probe(() => tcpConnect(device.address, port, timeoutMs), 'tcp', 1),
     snmp(device) {
       const s = device.snmp;
       if (!s || !device.channels.includes('snmp')) return undefined;
       let client = clients.get(device.serial);
       if (!client) {
-        const target = { host: device.address, port: s.port, timeoutMs };
+        const target = { host: device.address, port: s.port, timeoutMs: half };
         client =
           s.version === '3' && s.v3
             ? createV3Client(target, s.v3)
@@ -214,7 +226,7 @@ export function realLivenessProbes(timeoutMs: number, snmpSocket: SharedV2cSocke
         clients.set(device.serial, client);
       }
       const c = client;
-      return probe(() => c.get(['1.3.6.1.2.1.1.3.0']), 'snmp');
+      return probe(() => c.get(['1.3.6.1.2.1.1.3.0']), 'snmp', 2);
     },
     close() {
       for (const client of clients.values()) client.close();

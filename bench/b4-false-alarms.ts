@@ -4,6 +4,9 @@
  * 2 % of answers slower than the request timeout. A probe (REST or SNMP) fails only when all of the agent's
  * attempts fail (1 + `retries`, agent default retries = 2); each attempt needs its request and its answer.
  * Every transition to `down` or `degraded` would open an automatic ticket (hub/tickets/auto-tickets.ts).
+ * The agent's liveness check (agent/liveness.ts) is modelled too: 5 TCP connects per device per poll interval (one
+ * attempt each); two misses in a row are confirmed by a TCP connect and an SNMP get of two attempts each, and a
+ * confirmed miss is one more failed poll for the detector (at most 3 per episode, until a connect succeeds).
  * Also reported (no target): the same network with an agent that does not retry.
  */
 import { HubConfig } from '../hub/config.ts';
@@ -40,8 +43,14 @@ function prng(seed: number): () => number {
 interface Outcome {
   polls: number;
   failedProbes: number;
+  /** Liveness misses confirmed (each one a failed poll at the hub). */
+  confirmedMisses: number;
   transitions: DeviceTransition[];
 }
+
+const LIVENESS_PER_POLL = POLL_MS / 1000;
+const CONFIRM_ATTEMPTS = 2;
+const MAX_CONFIRMS = 3;
 
 function simulate(devices: number, hours: number, retries: number, seed: number): Outcome {
   const start = Date.parse('2026-11-25T08:00:00.000Z');
@@ -71,6 +80,12 @@ function simulate(devices: number, hours: number, retries: number, seed: number)
     return healthRecord(agentId, `b4-site-${Math.floor(i / DEVICES_PER_AGENT)}`, `B4-${i}`, 0, '', true);
   });
   const seqs = new Map<string, number>();
+  const liveness = Array.from({ length: devices }, () => ({ misses: 0, confirms: 0 }));
+  const confirmFails = () => {
+    for (let attempt = 0; attempt < CONFIRM_ATTEMPTS; attempt += 1) if (!attemptFails()) return false;
+    return true;
+  };
+  let confirmedMisses = 0;
   let polls = 0;
   let failedProbes = 0;
   const steps = Math.round((hours * 3_600_000) / POLL_MS);
@@ -106,6 +121,37 @@ function simulate(devices: number, hours: number, retries: number, seed: number)
         receivedAtMs: clock.now(),
       });
       polls += 1;
+      // liveness checks until this device's next poll
+      const live = liveness[i]!;
+      for (let k = 0; k < LIVENESS_PER_POLL; k += 1) {
+        if (!attemptFails()) {
+          live.misses = 0;
+          live.confirms = 0;
+          continue;
+        }
+        live.misses += 1;
+        if (live.misses < 2 || live.confirms >= MAX_CONFIRMS) continue;
+        if (!(confirmFails() && confirmFails())) continue;
+        live.confirms += 1;
+        confirmedMisses += 1;
+        const seqL = (seqs.get(b.agentId) ?? 0) + 1;
+        seqs.set(b.agentId, seqL);
+        detector.onHealth({
+          message: {
+            ...b,
+            seq: seqL,
+            observedAt: new Date(clock.now()).toISOString(),
+            pollIntervalMs: POLL_MS,
+            reachability: { tcp: failed, snmp: failed },
+            components: [],
+            evidence: [],
+          },
+          site: b.site,
+          agentId: b.agentId,
+          clientId: b.agentId,
+          receivedAtMs: clock.now(),
+        });
+      }
       if (i % DEVICES_PER_AGENT === DEVICES_PER_AGENT - 1 || i === devices - 1) {
         detector.onHeartbeat({
           message: {
@@ -126,7 +172,7 @@ function simulate(devices: number, hours: number, retries: number, seed: number)
     }
   }
   detector.stop();
-  return { polls, failedProbes, transitions };
+  return { polls, failedProbes, confirmedMisses, transitions };
 }
 
 async function run(profile: Profile) {
@@ -156,7 +202,8 @@ async function run(profile: Profile) {
       `real detector + ManualClock, computed in ${round(wallMs, 0)} ms`,
     `network: ${PACKET_LOSS * 100} % loss per packet (request and answer), ${SLOW_ANSWER * 100} % of answers later than ` +
       'the timeout; REST over TCP is modelled like UDP (no retransmit inside the timeout): pessimistic',
-    `with retries: ${withRetries.failedProbes} failed probes, problem transitions: ${reasons(withRetries)}`,
+    `with retries: ${withRetries.failedProbes} failed probes, ${withRetries.confirmedMisses} liveness misses confirmed ` +
+      `(failed polls between polls), problem transitions: ${reasons(withRetries)}`,
     `without retries: ${noRetries.failedProbes} failed probes, problem transitions: ${reasons(noRetries)}`,
     'tickets = transitions to down/degraded, each of which opens (or escalates) an automatic ticket',
   ];

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { MqttUrl } from '../protocols/config-common.ts';
 import { DeviceModel, Serial } from '../protocols/health.ts';
 import { SEGMENT_PATTERN } from '../protocols/topics.ts';
+import { RemoteRebootConfig } from './reboot/reboot-config.ts';
 import { RulesConfig } from './rules/rules-config.ts';
 
 const Segment = z.string().regex(SEGMENT_PATTERN, 'expected letters, digits, _ . - (no / + #)');
@@ -261,6 +262,8 @@ export const HubConfig = z.strictObject({
   notifications: NotificationsConfig.default(NotificationsConfig.parse({})),
   /** Drift and early-warning rules (hub/rules): configuration problems -> P3, trends -> watches. */
   rules: RulesConfig.default(RulesConfig.parse({})),
+  /** Safe remote reboot of a unit whose REST hangs (hub/reboot): off unless a customer's policy is listed. */
+  remoteReboot: RemoteRebootConfig.default(RemoteRebootConfig.parse({})),
   attachments: z
     .strictObject({
       maxBytesPerAttachment: z

@@ -27,6 +27,8 @@ import { createInfluxModule } from './influx/module.ts';
 import { createMetricsModule } from './metrics.ts';
 import { createOutageModule } from './outage/module.ts';
 import { createPeopleModule } from './people/module.ts';
+import { createPeripheralsModule } from './peripherals/module.ts';
+import { createRebootModule } from './reboot/module.ts';
 import { createAdoptionModule } from './registry/adoption.ts';
 import { createRegistryModule } from './registry/module.ts';
 import { createReportsModule } from './reports/module.ts';
@@ -50,6 +52,8 @@ export const OPTIONAL_MODULES: readonly HubModuleFactory[] = [
   createReportsModule, // GET /api/reports/sla
   createIncidentsModule, // consumes 'site-alert', 'ingest:presence'; /api/site-incidents
   (ctx) => createRulesModule(ctx), // consumes 'health'; P3 tickets (ticket service), /api/watches
+  (ctx) => createRebootModule(ctx), // consumes 'health'; 'reboot' commands, ticket notes, /api/devices/:serial/reboot
+  createPeripheralsModule, // consumes 'health'; peripheral -> host links, /api/peripherals
 ];
 
 export interface HubDeps {

@@ -125,6 +125,10 @@ export function runCommand(d: SimDevice, line: string): string[] {
       return advnetstats(d);
     case 'temperature get':
       return [`temperature ${d.temperatureC().toFixed(1)} C ${d.isTemperatureHigh() ? 'high' : 'normal'}`];
+    case 'reboot now':
+      // poly-devices.md §3 lists `reboot now`; the unit goes down for its reboot time, as after the REST reboot
+      setImmediate(() => d.injectFault({ kind: 'reboot', durationMs: d.tuning.rebootDurationMs }));
+      return ['rebooting'];
     case 'mute near get':
       return ['mute near off'];
     case 'volume get':

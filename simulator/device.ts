@@ -187,6 +187,8 @@ export class SimDevice extends EventEmitter {
     this.recordFault(fault.kind, phase, fault.value);
     const isPowerKind = fault.kind === 'power-off' || fault.kind === 'reboot';
     if (isPowerKind && phase === 'start' && this.state === 'up') this.goDown();
+    // a reboot restarts the hung web service
+    if (isPowerKind && phase === 'start' && this.faults.has('rest-hung')) this.faults.clear('rest-hung');
     this.emit('fault', fault, phase);
     if (isPowerKind && phase === 'end' && !this.faults.has('power-off') && !this.faults.has('reboot')) {
       void this.boot();

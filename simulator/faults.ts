@@ -15,6 +15,8 @@ export const FAULT_KINDS = [
   'slow',
   'garbage',
   'high-temperature',
+  /** The web service hangs: TCP and TLS accept, HTTP never answers (SNMP and SSH still do); a reboot ends it. */
+  'rest-hung',
 ] as const;
 export const FaultKind = z.enum(FAULT_KINDS);
 export type FaultKind = z.infer<typeof FaultKind>;

@@ -235,6 +235,8 @@ export function createRestServer(device: SimDevice, host: string): RestServer {
       req.socket.destroy();
       return;
     }
+    // rest-hung: the connection and TLS were accepted; the HTTP answer never comes (until the client gives up)
+    if (device.faults.has('rest-hung')) return;
     const addedMs = device.addedDelayMs();
     if (addedMs > 0) await delay(addedMs);
     if (!device.isUp()) {

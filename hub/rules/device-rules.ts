@@ -119,7 +119,12 @@ export class DeviceRules {
       if (probe === undefined) continue;
       const others = Object.entries(r.reachability).some(([c, p]) => c !== channel && c !== 'tcp' && p?.ok === true);
       const prev = this.failing.get(channel);
-      if (!probe.ok && others) {
+      // REST timing out or answering 5xx is a hung service (the detector's channel-failed, hub/reboot), not a
+      // disabled one; SNMP that stops answering is disabled (or its community changed: v2c does not say)
+      const isHung =
+        channel === 'rest' &&
+        (probe.error?.kind === 'timeout' || (probe.error?.kind === 'http' && (probe.error.httpStatus ?? 0) >= 500));
+      if (!probe.ok && others && !isHung) {
         const kind = probe.error?.kind ?? 'unknown';
         const polls = prev && (prev.kind === 'auth') === (kind === 'auth') ? prev.polls + 1 : 1;
         this.failing.set(channel, { polls, kind, message: probe.error?.message ?? '' });

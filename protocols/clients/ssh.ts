@@ -152,6 +152,9 @@ export async function runSshCommands(target: SshTarget, commands: readonly strin
     throw hostKeyRefusal ?? sshError(err, `ssh ${target.host}:${target.port}`);
   }
   const connectMs = performance.now() - started;
+  // a device that closes the connection itself (`reboot now`) can make a later write fail (EPIPE) after the
+  // command's own handler is gone: never an unhandled 'error' event (it would end the agent process)
+  ssh.connection?.on('error', () => {});
   const maxBytes = target.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const results: SshCommandResult[] = [];
   try {

@@ -49,13 +49,13 @@ describe('NOC page on the real hub, fleet and agents', () => {
   it('shows every device up, then a powered-off device DOWN with its P1 ticket and countdown', async () => {
     await page.goto(demo.urls.nocUrl);
     await page.waitForSelector('body[data-stream="live"]', { timeout: 15_000 });
+    // every simulated device, plus each G7500's E70 (a device of its own, issue 18)
+    const e70s = demo.fleet
+      .devices()
+      .flatMap((d) => (d.usb === undefined ? d.peripherals.filter((p) => p.serial) : []));
     await page.waitForFunction(
-      // every simulated device (plus its peripherals with a serial of their own, e.g. an E70) is up
-      (n) => {
-        const tiles = Array.from(document.querySelectorAll('[data-testid="device"]'));
-        return tiles.length >= n && tiles.every((t) => t.getAttribute('data-state') === 'up');
-      },
-      DEVICES,
+      (n) => document.querySelectorAll('[data-testid="device"][data-state="up"]').length === n,
+      DEVICES + e70s.length,
       { timeout: 30_000 },
     );
 

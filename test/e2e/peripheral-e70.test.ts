@@ -69,6 +69,21 @@ describe('Studio E70 as a device of its own', () => {
     expect(g.components.some((c) => c.kind === 'camera')).toBe(false);
   });
 
+  it('the hub links the E70 to its G7500 (GET /api/peripherals)', async () => {
+    const link = await waitFor(
+      async () => {
+        const res = await product.hub.api(`/api/peripherals/${e70}`);
+        return res.status === 200 ? ((await res.json()) as { hostSerial: string; model: string }) : undefined;
+      },
+      { what: 'the link' },
+    );
+    expect(link).toMatchObject({ hostSerial: host.serial, model: 'StudioE70' });
+    const byHost = (await (await product.hub.api(`/api/peripherals?host=${host.serial}`)).json()) as {
+      serial: string;
+    }[];
+    expect(byHost.map((p) => p.serial)).toEqual([e70]);
+  });
+
   it('E70 unplugged: one P2 whose serial and contract are the E70s; nothing on the G7500', async () => {
     const tickets = product.hub.tickets;
     product.fleet.injectFault(host.serial, { kind: 'camera-disconnected' });

@@ -3,6 +3,7 @@
  * its pino output captured as text (to check that no secret is logged), restartable on the same data folder
  * and MQTT port (for resume tests).
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { pino } from 'pino';
 import type { TicketService } from '../../hub/context.ts';
 import { createEvidenceModule, type EvidenceModule } from '../../hub/evidence/module.ts';
 import { createHub, type Hub, type HubUrls } from '../../hub/hub.ts';
+import { createPeripheralsModule } from '../../hub/peripherals/module.ts';
 import { createTicketsModule } from '../../hub/tickets/module.ts';
 import type { TicketView } from '../../hub/types.ts';
 import { makeHubConfig, TEST_ADMIN_TOKEN, TEST_AGENTS } from './hub-fixture.ts';
@@ -59,6 +61,7 @@ export async function startEvidenceHub(config: Record<string, unknown> = {}): Pr
           evidence = createEvidenceModule(ctx);
           return evidence;
         },
+        createPeripheralsModule,
       ],
     });
     urls = await hub.start();

@@ -31,7 +31,7 @@ function setup(serials: string[], config: Partial<{ missesToConfirm: number; max
   const checkedAt = new Map<string, number[]>();
   const confirmed: DeviceObservation[] = [];
   const probes: LivenessProbes = {
-    tcp: (d) => {
+    tcp: (d, _port, _isConfirm) => {
       checkedAt.set(d.serial, [...(checkedAt.get(d.serial) ?? []), clock.now()]);
       return Promise.resolve(dead.has(d.serial) ? REFUSED : OK);
     },

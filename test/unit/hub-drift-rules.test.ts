@@ -88,6 +88,14 @@ describe('configuration rules (-> P3)', () => {
     };
     expect(run('rest-disabled', times(3, restOff))?.isFiring).toBe(true);
     expect(run('rest-disabled', times(2, restOff))?.isFiring).toBe(false);
+    // a hung REST (timeouts) is not "disabled": the detector and the remote reboot handle it
+    const restHung = {
+      reachability: {
+        rest: { ok: false, attempts: 1, error: { kind: 'timeout' as const, message: 'no answer' } },
+        snmp: { ok: true, attempts: 1 },
+      },
+    };
+    expect(run('rest-disabled', times(5, restHung))?.isFiring).toBe(false);
     const auth = {
       reachability: {
         rest: { ok: false, attempts: 1, error: { kind: 'auth' as const, message: 'HTTP 400 SessionRequestInvalid' } },
