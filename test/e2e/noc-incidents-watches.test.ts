@@ -58,7 +58,7 @@ describe('NOC page: site incidents and device watches', () => {
       { polls: 5 },
       new Date().toISOString(),
     );
-    await page.goto(`${t.urls.httpUrl}/?token=${encodeURIComponent(TEST_READ_TOKEN)}`);
+    await page.goto(`${t.urls.httpUrl}/noc/?token=${encodeURIComponent(TEST_READ_TOKEN)}`);
     const incident = page.locator('[data-testid="site-incident"][data-site="site-a"]');
     await incident.waitFor({ timeout: 15_000 });
     expect(await incident.textContent()).toContain('OPEN');
@@ -74,7 +74,9 @@ describe('NOC page: site incidents and device watches', () => {
     });
     expect(ack.status).toBe(200);
     await page.reload();
-    await page.waitForSelector('[data-testid="site-incident"]:has-text("acknowledged by noc.operator")', {
+    // acknowledged by the signed-in caller (the config's admin token here)
+    const who = ((await ack.json()) as { acknowledgedBy: string }).acknowledgedBy;
+    await page.waitForSelector(`[data-testid="site-incident"]:has-text("acknowledged by ${who}")`, {
       timeout: 15_000,
     });
   });
