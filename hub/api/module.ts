@@ -62,7 +62,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
       config: {
         access: 'admin',
         audit: { action: 'device.put', kind: 'device', id: 'params.serial' },
-        docs: { body: DeviceEdit },
+        zod: { body: DeviceEdit },
       },
     },
     async (request) => {
@@ -83,7 +83,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
       config: {
         access: 'admin',
         audit: { action: 'contract.add', kind: 'contract', id: 'body.number' },
-        docs: { body: ContractConfig },
+        zod: { body: ContractConfig },
       },
     },
     async (request, reply) => {
@@ -97,7 +97,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
 
   http.post(
     '/api/maintenance',
-    { config: { access: 'engineer', audit: { action: 'maintenance.add' }, docs: { body: MaintenanceWindow } } },
+    { config: { access: 'engineer', audit: { action: 'maintenance.add' }, zod: { body: MaintenanceWindow } } },
     async (request, reply) => {
       const window = body(MaintenanceWindow, request.body, 'body');
       if (Date.parse(window.to) <= Date.parse(window.from)) {

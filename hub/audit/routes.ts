@@ -18,7 +18,7 @@ const AuditQuery = z.strictObject({
 export function registerAuditRoutes(http: FastifyInstance, store: AuditStore): void {
   http.get(
     '/api/audit',
-    { config: { access: 'admin', docs: { summary: 'the audit trail', query: AuditQuery } } },
+    { config: { access: 'admin', docs: { summary: 'the audit trail' }, zod: { querystring: AuditQuery } } },
     async (request) => store.query(parseOrThrow(AuditQuery, request.query ?? {}, ErrorCode.PAYLOAD_INVALID, 'query')),
   );
 }

@@ -3,7 +3,7 @@
  * - `onRoute` keeps the route table (method, url, declared access) for the route-matrix test and OpenAPI;
  * - `onRequest` authenticates (bearer token or session cookie), checks the route's declared `config.access`
  *   against the caller's role (a route without one is admin-only), and the CSRF token of cookie writes;
- * - `preHandler` checks the route's declared `config.scope` (which param or body field names a device, ticket or
+ * - `preValidation` checks the route's declared `config.scope` (which param or body field names a device, ticket or
  *   contract): a scoped caller asking for another customer's thing gets 404, as if it did not exist;
  * - `preSerialization` filters what scoped callers get back: arrays (or `{items}`) keep only their customers'
  *   rows, a single object of another customer becomes 404. Rows nobody owns are hidden from scoped callers.
@@ -11,6 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppError, ErrorCode } from '../../protocols/errors.ts';
+import { applyZodSchema } from '../api/zod-schema.ts';
 import { type Authenticator, credentialsFrom } from './authenticate.ts';
 import { type Access, isReadMethod, isScoped, mayCall, maySee, type Principal } from './roles.ts';
 
@@ -71,6 +72,7 @@ export function installAccessControl(
   const warned = new Set<string>();
 
   http.addHook('onRoute', (route) => {
+    applyZodSchema(route);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const config = (route.config ?? {}) as { access?: Access; scope?: ScopeRule; docs?: RouteEntry['docs'] };
     for (const method of methods) {
@@ -130,7 +132,8 @@ export function installAccessControl(
     }
   });
 
-  http.addHook('preHandler', async (request) => {
+  // preValidation: the body is parsed but not validated yet, so a scoped caller gets 404 before any 400.
+  http.addHook('preValidation', async (request) => {
     const principal = request.principal;
     const scope = request.routeOptions.config.scope;
     if (principal === undefined || scope === undefined || !isScoped(principal)) return;

@@ -54,6 +54,7 @@ export function buildOpenApi(routes: readonly RouteEntry[], version: string): Js
       schema: { type: 'string' },
     }));
     const body = jsonSchema(schema.body) ?? jsonSchema(docs.body);
+    // (route.schema holds zod schemas for routes that declare `config.zod`: converted by jsonSchema())
     const query = jsonSchema(schema.querystring) ?? jsonSchema(docs.query);
     const queryParams = Object.entries((query?.properties as Record<string, JsonSchema> | undefined) ?? {}).map(
       ([name, s]) => ({ name, in: 'query', required: ((query?.required as string[]) ?? []).includes(name), schema: s }),

@@ -63,7 +63,7 @@ export function registerPeopleRoutes(
       config: {
         access: 'admin',
         audit: { action: 'user.add', kind: 'user', id: 'body.name' },
-        docs: { body: NewUserBody },
+        zod: { body: NewUserBody },
       },
     },
     async (request, reply) => {
@@ -95,7 +95,7 @@ export function registerPeopleRoutes(
       config: {
         access: 'admin',
         audit: { action: 'user.update', kind: 'user', id: 'params.name' },
-        docs: { body: EditUserBody },
+        zod: { body: EditUserBody },
       },
     },
     async (request) => {
@@ -133,7 +133,7 @@ export function registerPeopleRoutes(
         access: 'customer',
         isCallerData: true,
         audit: { action: 'token.create' },
-        docs: { body: NewTokenBody },
+        zod: { body: NewTokenBody },
       },
     },
     async (request, reply) => {

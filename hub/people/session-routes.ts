@@ -55,7 +55,7 @@ export function registerSessionRoutes(
 ): void {
   http.post(
     '/api/session',
-    { config: { access: 'public', audit: false, docs: { summary: 'sign in', body: SignInBody } } },
+    { config: { access: 'public', audit: false, docs: { summary: 'sign in' }, zod: { body: SignInBody } } },
     async (request, reply) => {
       const { user: name, password } = parseOrThrow(SignInBody, request.body ?? {}, ErrorCode.PAYLOAD_INVALID, 'body');
       const address = request.ip;

@@ -49,7 +49,7 @@ export function registerRegistryAdminRoutes(
       config: {
         access: 'admin',
         audit: { action: 'customer.add', kind: 'customer', id: 'body.id' },
-        docs: { body: NewCustomer },
+        zod: { body: NewCustomer },
       },
     },
     async (request, reply) => reply.code(201).send(customers.add(parse(NewCustomer, request.body, 'body'))),
@@ -66,7 +66,7 @@ export function registerRegistryAdminRoutes(
       config: {
         access: 'admin',
         audit: { action: 'customer.update', kind: 'customer', id: 'params.id' },
-        docs: { body: EditCustomer },
+        zod: { body: EditCustomer },
       },
     },
     async (request) =>
@@ -91,7 +91,7 @@ export function registerRegistryAdminRoutes(
   http.post(
     '/api/sites',
     {
-      config: { access: 'admin', audit: { action: 'site.add', kind: 'site', id: 'body.id' }, docs: { body: NewSite } },
+      config: { access: 'admin', audit: { action: 'site.add', kind: 'site', id: 'body.id' }, zod: { body: NewSite } },
     },
     async (request, reply) => reply.code(201).send(customers.addSite(parse(NewSite, request.body, 'body'))),
   );
@@ -113,7 +113,7 @@ export function registerRegistryAdminRoutes(
       config: {
         access: 'admin',
         audit: { action: 'device.add', kind: 'device', id: 'body.serial' },
-        docs: { body: DeviceConfig },
+        zod: { body: DeviceConfig },
       },
     },
     async (request, reply) => {
@@ -149,7 +149,7 @@ export function registerRegistryAdminRoutes(
       config: {
         access: 'admin',
         audit: { action: 'contract.update', kind: 'contract', id: 'params.number' },
-        docs: { body: EditContract },
+        zod: { body: EditContract },
       },
     },
     async (request) => {
@@ -167,7 +167,7 @@ export function registerRegistryAdminRoutes(
       config: {
         access: 'admin',
         audit: { action: 'contract.end', kind: 'contract', id: 'params.number' },
-        docs: { body: EndContract },
+        zod: { body: EndContract },
       },
     },
     async (request) => {

@@ -125,7 +125,7 @@ export function registerAgentRoutes(
       config: {
         access: 'admin',
         audit: { action: 'agent.add', kind: 'agent', id: 'body.id' },
-        docs: { body: NewAgent },
+        zod: { body: NewAgent },
       },
     },
     async (request, reply) => {

@@ -19,7 +19,8 @@ export function registerConfirmRoute(http: FastifyInstance, service: TicketsServ
         access: 'customer',
         scope: { ticket: 'params.id' },
         audit: { action: 'ticket.confirm-recovery', kind: 'ticket', id: 'params.id' },
-        docs: { summary: 'the customer confirms the device works again (closes the ticket)', body: ConfirmBody },
+        docs: { summary: 'the customer confirms the device works again (closes the ticket)' },
+        zod: { body: ConfirmBody },
       },
     },
     async (request) => {

@@ -22,7 +22,7 @@ export function registerNoteRoutes(http: FastifyInstance, service: TicketsServic
         access: 'customer',
         scope: { ticket: 'params.id' },
         audit: { action: 'ticket.note', kind: 'ticket', id: 'params.id' },
-        docs: { body: NoteBody },
+        zod: { body: NoteBody },
       },
     },
     async (request, reply) => {

@@ -48,3 +48,44 @@ describe('OpenAPI', () => {
     expect((await h.json('/api/openapi.json', { token: null })).status).toBe(401);
   });
 });
+
+describe('zod request schemas used by fastify', () => {
+  it('validates before the handler, applies defaults, answers the one error model, and documents the schema', async () => {
+    const { z } = await import('zod');
+    const { startTestHub } = await import('../helpers/hub-fixture.ts');
+    const probe = await startTestHub({
+      modules: [
+        (ctx) => {
+          ctx.http.post(
+            '/api/probe',
+            { config: { access: 'admin', zod: { body: z.strictObject({ n: z.number().int().default(1) }) } } },
+            async (request) => request.body,
+          );
+          return { name: 'probe' };
+        },
+      ],
+    });
+    try {
+      const post = async (body: unknown) => {
+        const res = await probe.api('/api/probe', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: await res.json() };
+      };
+      expect(await post({})).toEqual({ status: 200, body: { n: 1 } });
+      expect(await post({ n: 'x' })).toMatchObject({
+        status: 400,
+        body: { code: 'PAYLOAD_INVALID', error: expect.stringMatching(/^body: n: /) },
+      });
+      expect((await post({ n: 2, extra: true })).body.error).toMatch(/extra: unknown field/);
+      const spec = await (await probe.api('/api/openapi.json')).json();
+      expect(spec.paths['/api/probe'].post.requestBody.content['application/json'].schema.properties.n).toMatchObject({
+        type: 'integer',
+      });
+    } finally {
+      await probe.close();
+    }
+  });
+});
