@@ -165,6 +165,7 @@
     ApiError,
     get: (path) => request('GET', path),
     text: async (path) => (await request('GET', path, undefined, { raw: true })).text(),
+    blob: async (path) => (await request('GET', path, undefined, { raw: true })).blob(),
     post: (path, body) => request('POST', path, body ?? {}),
     del: (path) => request('DELETE', path),
     download,

@@ -160,11 +160,17 @@
 
   function renderTickets() {
     const focused = document.activeElement?.id;
+    // What the customer is typing survives a live update of the cards.
+    const typed = new Map([...$('open-tickets').querySelectorAll('input[id]')].map((el) => [el.id, el.value]));
     const open = [...(portal.live?.model.tickets.values() || [])]
       .filter(mine)
       .sort((a, b) => b.openedAt.localeCompare(a.openedAt));
     $('no-open').hidden = open.length > 0;
     $('open-tickets').replaceChildren(...open.map((t) => ticketCard(t, true)));
+    for (const [id, value] of typed) {
+      const el = document.getElementById(id);
+      if (el && value) el.value = value;
+    }
     $('past-tickets').replaceChildren(
       ...portal.past
         .filter(mine)

@@ -2,10 +2,15 @@
 (() => {
   const api = window.HezoApi;
   const { h } = window.HezoDom;
+  const T = window.HezoText;
   const params = new URLSearchParams(location.search);
   const fmt = (v, unit = '') => (v === null || v === undefined ? '-' : `${v}${unit}`);
 
   function table(caption, head, rows, testid) {
+    return h('div', { class: 'table-scroll' }, tableOnly(caption, head, rows, testid));
+  }
+
+  function tableOnly(caption, head, rows, testid) {
     return h(
       'table',
       { 'data-testid': testid },
@@ -123,7 +128,7 @@
         }),
         h('p', {
           class: 'hint',
-          text: `Period ${r.from} - ${r.to}, times in ${r.timeZone}. Reaction and update times: P1 in elapsed time (24x7), P2/P3 in business hours (8x5).`,
+          text: `Period ${T.dateTime(r.from, r.timeZone)} - ${T.dateTime(r.to, r.timeZone)} (${r.timeZone}). Reaction and update times: P1 in elapsed time (24x7), P2/P3 in business hours (8x5).`,
         }),
         ...r.contracts.map(contractSection),
       );

@@ -97,6 +97,7 @@
 
   // ---------- evidence ----------
   const isArchive = (a) => /\.(tar|tar\.gz|tgz|gz|zip)$/i.test(a.name);
+  const isTar = (a) => /\.(tar|tar\.gz|tgz)$/i.test(a.name) && typeof DecompressionStream === 'function';
   const isJson = (a) => /\.json$/i.test(a.name);
 
   /** Service-test JSON as a table: an array of objects (or {tests|results:[...]}) -> rows; else key/value rows. */
@@ -160,6 +161,46 @@
     const api = window.HezoApi;
     const viewer = h('div', { class: 'viewer-box', 'data-testid': 'evidence-viewer', 'aria-live': 'polite' });
     const base = `/api/tickets/${encodeURIComponent(ticket.id)}/attachments/`;
+    /** The files inside a device-logs archive; a text file opens inline. */
+    async function viewArchive(a) {
+      viewer.replaceChildren(h('p', { text: `Loading ${a.name}…` }));
+      try {
+        const files = await window.HezoTar.read(await api.blob(base + encodeURIComponent(a.name)), a.name);
+        const shown = h('div', {});
+        viewer.replaceChildren(
+          h('h4', { text: `${a.name}: ${files.length} file(s)` }),
+          h(
+            'ul',
+            { 'data-testid': 'archive-files' },
+            files.map((f) =>
+              h(
+                'li',
+                {},
+                `${f.name} (${f.size} B) `,
+                f.text === null
+                  ? h('span', { class: 'hint', text: 'binary' })
+                  : h('button', {
+                      type: 'button',
+                      class: 'secondary',
+                      'data-testid': 'archive-file-view',
+                      'aria-label': `View ${f.name}`,
+                      text: 'View',
+                      onclick: () =>
+                        shown.replaceChildren(
+                          h('h4', { text: f.name }),
+                          h('pre', { class: 'viewer', 'data-testid': 'text-viewer', text: f.text }),
+                        ),
+                    }),
+              ),
+            ),
+          ),
+          shown,
+        );
+      } catch (err) {
+        viewer.replaceChildren(h('p', { class: 'error', text: `${a.name}: ${err.message}` }));
+      }
+    }
+
     async function view(a) {
       viewer.replaceChildren(h('p', { text: `Loading ${a.name}…` }));
       try {
@@ -189,7 +230,16 @@
         { 'data-testid': 'evidence', 'data-name': a.name },
         h('span', { text: `${a.name} (${a.kind}, ${a.size} B) ` }),
         isArchive(a)
-          ? null
+          ? isTar(a)
+            ? h('button', {
+                type: 'button',
+                class: 'secondary',
+                'data-testid': 'evidence-view',
+                text: 'Open',
+                'aria-label': `Open ${a.name}`,
+                onclick: () => void viewArchive(a),
+              })
+            : null
           : h('button', {
               type: 'button',
               class: 'secondary',

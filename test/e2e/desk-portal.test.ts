@@ -174,6 +174,12 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     await desk.click('[data-testid="evidence"][data-name="service-tests.json"] [data-testid="evidence-view"]');
     await desk.waitForSelector('[data-testid="evidence-viewer"] [data-testid="json-table"] td');
     expect(await desk.locator('[data-testid="health-chart"] rect').count()).toBeGreaterThan(0);
+    // The text logs inside the device-logs archive open inline.
+    await desk.click('[data-testid="evidence"][data-name="device-logs.tar.gz"] [data-testid="evidence-view"]');
+    await desk.click('[data-testid="archive-files"] [data-testid="archive-file-view"] >> nth=0');
+    expect(
+      (await desk.locator('[data-testid="evidence-viewer"] [data-testid="text-viewer"]').textContent())!.length,
+    ).toBeGreaterThan(0);
     await desk.screenshot({ path: artifactPath('desk-ticket-evidence.png'), fullPage: true });
 
     // The portal shows the history of the steps, and still only acme rooms.

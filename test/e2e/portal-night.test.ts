@@ -152,6 +152,7 @@ describe('portal at night, report, desk form, sign-in', () => {
       'ACME Sp. z o.o. - 2026-11 (month in progress)',
     );
     expect(await portal.locator('[data-testid="report-tickets"] tbody tr').count()).toBe(2);
+    expect(await portal.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await portal.screenshot({ path: artifactPath('report-phone.png'), fullPage: true });
   });
 
