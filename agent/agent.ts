@@ -11,6 +11,7 @@ import type { AgentConfig } from '../protocols/agent-config.ts';
 import { SharedV2cSocket } from '../protocols/clients/snmp.ts';
 import { type Clock, monotonicNow, systemClock } from '../protocols/clock.ts';
 import type { HealthRecord } from '../protocols/health.ts';
+import { encodeHealth } from '../protocols/health-validator.ts';
 import { type DeviceEvent, encodeMessage, type Heartbeat, type Presence } from '../protocols/messages.ts';
 import { brokerUrls } from '../protocols/mqtt-failover.ts';
 import { topics } from '../protocols/topics.ts';
@@ -228,18 +229,22 @@ class AgentImpl extends EventEmitter implements Agent {
     let record: HealthRecord | undefined;
     if (this.outbox && this.running) {
       const topic = topics.health(this.config.site, this.config.agentId, draft.identity.serial);
-      this.outbox.append([
+      let payload = '';
+      const [n] = this.outbox.append([
         {
           kind: 'health',
           topic,
           seq: true,
           make: (seq) => {
             record = { ...draft, seq, replayed };
-            return encodeMessage('health', record);
+            // The compiled validator (zod's schema, zod words any error): protocols/health-validator.ts.
+            payload = encodeHealth(record);
+            return payload;
           },
         },
       ]);
-      this.link?.pump();
+      // Sent from memory when it is next in line (the outbox keeps it until the broker acks it).
+      if (n !== undefined) this.link?.publishAppended({ n, kind: 'health', topic, payload });
     }
     record ??= { ...draft, seq: this.localSeq++, replayed };
     const list = this.history.get(record.identity.serial) ?? [];

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../protocols/clock.ts';
 import { BrokerFailover, redactBrokerUrl } from '../protocols/mqtt-failover.ts';
 import { describeMqttError, type LoginFailure } from './broker-login.ts';
-import type { Outbox } from './outbox.ts';
+import type { Outbox, OutboxRow } from './outbox.ts';
 
 export interface MqttLinkOptions {
   /** One or more broker URLs (a cluster's nodes), tried in turn. */
@@ -238,31 +238,55 @@ export class MqttLink extends EventEmitter {
   pump(): void {
     const client = this.client;
     if (!client || !this.isConnectedNow || this.pumping) return;
+    // Everything appended has been sent: nothing to read.
+    if (this.cursor >= this.deps.outbox.newest) return;
     this.pumping = true;
     const gen = this.generation;
     try {
       while (this.isConnectedNow && this.inflight < this.options.maxInflight && this.slotWaiters.length === 0) {
         const rows = this.deps.outbox.readAfter(this.cursor, Math.min(100, this.options.maxInflight - this.inflight));
         if (rows.length === 0) break;
-        for (const row of rows) {
-          this.cursor = row.n;
-          this.inflight++;
-          const isBacklog = row.n <= this.replayEnd;
-          client.publish(row.topic, row.payload, { qos: 1 }, (err) => {
-            if (gen !== this.generation) return;
-            this.inflight--;
-            if (!err) {
-              this.deps.outbox.ack(row.n);
-              if (isBacklog) this.replayDone++;
-              this.emit('acked', row);
-            }
-            this.releaseSlot();
-          });
-        }
+        for (const row of rows) this.send(client, row, gen);
       }
     } finally {
       this.pumping = false;
     }
+  }
+
+  /**
+   * A row just written to the outbox: published from memory, without reading it back, when it is the very next
+   * row to send (`n` follows the cursor: nothing older is waiting) and there is inflight room; else `pump()`.
+   */
+  publishAppended(row: OutboxRow): void {
+    const client = this.client;
+    if (
+      client &&
+      this.isConnectedNow &&
+      !this.pumping &&
+      row.n === this.cursor + 1 &&
+      this.inflight < this.options.maxInflight &&
+      this.slotWaiters.length === 0
+    ) {
+      this.send(client, row, this.generation);
+      return;
+    }
+    this.pump();
+  }
+
+  private send(client: MqttClient, row: OutboxRow, gen: number): void {
+    this.cursor = row.n;
+    this.inflight++;
+    const isBacklog = row.n <= this.replayEnd;
+    client.publish(row.topic, row.payload, { qos: 1 }, (err) => {
+      if (gen !== this.generation) return;
+      this.inflight--;
+      if (!err) {
+        this.deps.outbox.ack(row.n);
+        if (isBacklog) this.replayDone++;
+        this.emit('acked', row);
+      }
+      this.releaseSlot();
+    });
   }
 
   private releaseSlot(): void {

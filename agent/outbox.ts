@@ -35,6 +35,8 @@ export class Outbox {
       }
     | undefined;
   /** Acknowledged positions not deleted yet: deleted together in one transaction (one WAL commit). */
+  /** The largest row number ever appended (kept in memory: the link asks it on every ack). */
+  private newestN = 0;
   private pendingAcks: number[] = [];
   private isAckFlushScheduled = false;
   private deleteTx: ((ns: number[]) => number) | undefined;
@@ -68,6 +70,7 @@ export class Outbox {
     this.db = db;
     this.statements = s;
     this.count = (s.count.get() as { c: number }).c;
+    this.newestN = (s.lastN.get() as { n: number | null }).n ?? 0;
     this.droppedTotal = this.meta('dropped');
     this.deleteTx = db.transaction((ns: number[]) => {
       let changes = 0;
@@ -80,7 +83,9 @@ export class Outbox {
       for (const row of rows) {
         const payload = row.make(seq);
         if (row.seq) seq++;
-        ns.push(Number(s.insert.run(row.kind, row.topic, payload).lastInsertRowid));
+        const n = Number(s.insert.run(row.kind, row.topic, payload).lastInsertRowid);
+        ns.push(n);
+        if (n > this.newestN) this.newestN = n;
       }
       s.setMeta.run('seq', seq);
       this.count += rows.length;
@@ -141,6 +146,11 @@ export class Outbox {
   }
 
   /** Highest position currently stored (0 when empty). */
+  /** The newest row number appended, without a query (0 when none ever was). */
+  get newest(): number {
+    return this.newestN;
+  }
+
   lastPosition(): number {
     this.flushAcks();
     return (this.statements?.lastN.get() as { n: number | null } | undefined)?.n ?? 0;

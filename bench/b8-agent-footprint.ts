@@ -70,6 +70,16 @@ function exporterConfig(devices: readonly SimNetworkDeviceInfo[]): string {
     .join('\n');
 }
 
+/** Node flags of the agent in production (deploy/hezo-agent.service, docker-compose.yml). */
+const AGENT_NODE_ARGS = ['--enable-source-maps', '--max-old-space-size=64', '--max-semi-space-size=1'];
+
+/** bench/load/agent-proc.ts bundled by esbuild into dist/ (next to node_modules for the native packages). */
+async function bundleAgentProc(): Promise<string> {
+  // @ts-expect-error plain ESM build script without types
+  const { bundleOne } = await import('../build/build.mjs');
+  return (await bundleOne('bench/load/agent-proc.ts', 'bench-agent-proc.mjs')) as string;
+}
+
 async function run(profile: Profile) {
   const p = PROFILES[profile];
   const tmp = tempDir('b8');
@@ -106,9 +116,11 @@ async function run(profile: Profile) {
     // A. Footprint: REST + SNMP, every device every 10 s.
     // HEZO_BENCH_AGENT_PROF=<dir>: CPU-profile the footprint agent (bench/load/profile-top.ts reads it).
     const profDir = process.env.HEZO_BENCH_AGENT_PROF;
-    const agent = Child.start(`${BENCH_DIR}/load/agent-proc.ts`, {
+    // The agent harness bundled into one file like dist/agent.js, on plain node with the systemd unit's heap limit.
+    const agentScript = await bundleAgentProc();
+    const agent = Child.start(agentScript, {
       core: 0,
-      ...(profDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] } : {}),
+      nodeArgs: [...AGENT_NODE_ARGS, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])],
     });
     children.push(agent);
     const idle = await agent.request<AgentStats>({ cmd: 'stats' }, 'stats', 60_000);
@@ -123,7 +135,7 @@ async function run(profile: Profile) {
     const footprintPerS = ((s1.records - s0.records) / w.wallMs) * 1000;
 
     // B1. Agent, SNMP only, every device every second.
-    const snmpAgent = Child.start(`${BENCH_DIR}/load/agent-proc.ts`, { core: 0 });
+    const snmpAgent = Child.start(agentScript, { core: 0, nodeArgs: AGENT_NODE_ARGS });
     children.push(snmpAgent);
     await snmpAgent.request({ cmd: 'start', config: agentConfig(['snmp'], 1000, 'b') }, 'started', 60_000);
     await sleep(2000);
@@ -230,7 +242,7 @@ async function run(profile: Profile) {
       `SNMP only, every device every 1 s: agent ${round(agentSnmpPerS)} dev/s at ${round(aStop.cpuPct)} % CPU, RSS ${round(
         aStop.rssPeak,
       )} MB; snmp_exporter ${round(exporterPerS)} dev/s at ${round(eStop.cpuPct)} % CPU, RSS ${round(exporterRss)} MB`,
-      `agent process RSS before start (node + tsx loader + the agent's modules imported, nothing polled): ${round(
+      `agent process RSS before start (plain node + the bundled agent, ${AGENT_NODE_ARGS.join(' ')}, nothing polled): ${round(
         idle.rssMb,
       )} MB`,
       'the agent also normalises each poll into a health record and publishes it over MQTT (QoS 1); the exporter only renders text',

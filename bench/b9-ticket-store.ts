@@ -1,7 +1,8 @@
 /**
  * B9 ticket store at scale: a hub started on a SQLite file holding N tickets with history (3 history rows each)
  * of which 10k are open, then measured through its real HTTP API and bus:
- * - `GET /api/tickets?state=open` p95 (default limit 1000) and with `limit=10000` (every open ticket);
+ * - `GET /api/tickets?state=open` p95 (default page 100, served from the page cache), right after a ticket change
+ *   (cache dropped: the page is rebuilt), and with `limit=10000` (every open ticket);
  * - ticket open (commit + announce): a `device-state` transition to `down` on the bus until the `ticket` event,
  *   which the service emits after the SQLite commit, for fresh devices (p99).
  * The file is generated with set-based SQL (1M tickets + 2.01M history rows take ~17 s here): quick builds 300k
@@ -88,6 +89,7 @@ async function run(profile: Profile) {
       }
       // Ticket open: transition -> commit -> `ticket` event (synchronous in the bus listener chain).
       const opens: number[] = [];
+      const misses: number[] = [];
       let announced: number | undefined;
       const off = hub.ctx.bus.on('ticket', ({ change }) => {
         if (change === 'opened') announced = performance.now();
@@ -111,17 +113,21 @@ async function run(profile: Profile) {
         hub.ctx.bus.emit('device-state', t);
         if (announced !== undefined) opens.push(announced - s);
         await new Promise((r) => setImmediate(r));
+        // The new ticket dropped the cached pages: this GET rebuilds the first page.
+        if (i < p.requests) misses.push((await get('/api/tickets?state=open')).ms);
       }
       off();
       const l = summarise(list);
       const a = summarise(all);
       const o = summarise(opens);
+      const m = summarise(misses);
       const judged = profile !== 'tiny';
       notes.push(
         `${pinNote('hub and the HTTP client in this process, on core 0')}; ${p.tickets} tickets (${
           p.open
         } open) with ${3 * p.tickets - (p.tickets - p.open)} history rows, generated in ${round(fillMs / 1000, 1)} s; hub start on it ${round(startMs, 0)} ms`,
-        `GET open (default limit 1000): ${listed} tickets, p50 ${round(l.p50)} / p95 ${round(l.p95)} / max ${round(l.max)} ms (n=${l.n})`,
+        `GET open (default page): ${listed} tickets, p50 ${round(l.p50)} / p95 ${round(l.p95)} / max ${round(l.max)} ms (n=${l.n})`,
+        `GET open right after a ticket opened (page rebuilt): p50 ${round(m.p50)} / p95 ${round(m.p95)} / max ${round(m.max)} ms (n=${m.n})`,
         `GET open limit=10000: ${listedAll} tickets, p50 ${round(a.p50)} / p95 ${round(a.p95)} ms (n=${a.n})`,
         `ticket open: ${o.n}/${p.opens} announced, p50 ${round(o.p50, 3)} / p99 ${round(o.p99, 3)} / max ${round(o.max, 3)} ms`,
       );
@@ -131,8 +137,15 @@ async function run(profile: Profile) {
           name: 'GET /api/tickets?state=open p95',
           value: round(l.p95),
           unit: 'ms',
-          target: '<= 50',
-          ...(judged ? { met: l.p95 <= 50 } : {}),
+          target: '<= 25',
+          ...(judged ? { met: l.p95 <= 25 } : {}),
+        },
+        {
+          name: 'GET open right after a ticket change (page rebuilt) p95',
+          value: round(m.p95),
+          unit: 'ms',
+          target: '<= 25',
+          ...(judged ? { met: m.p95 <= 25 } : {}),
         },
         { name: 'GET open, limit=10000, p95', value: round(a.p95), unit: 'ms' },
         {

@@ -19,12 +19,14 @@ const DIST = join(ROOT, 'dist');
 /**
  * Native add-ons, their optional helpers, optional peers nothing here installs, and net-snmp (sloppy-mode code:
  * its MIB proxy's `set` trap returns undefined, which throws inside an ES module bundle, which is always strict),
- * snmp-native (calls the deprecated `new Buffer()`, which node warns about on stderr outside node_modules/).
+ * snmp-native (calls the deprecated `new Buffer()`, which node warns about on stderr outside node_modules/),
+ * pino (its transports start worker files found through `__dirname`, which an ES module bundle does not have).
  */
 export const EXTERNAL = [
   'better-sqlite3',
   'net-snmp',
   'snmp-native',
+  'pino',
   'ssh2',
   'cpu-features',
   'pg-native',
@@ -56,6 +58,13 @@ const common = {
   legalComments: 'none',
   absWorkingDir: ROOT,
 };
+
+/** One more entry bundled like dist/agent.js (benchmarks measure their agent harness this way), into dist/. */
+export async function bundleOne(entry, outName) {
+  const outfile = join(DIST, outName);
+  await build({ ...common, metafile: false, entryPoints: [join(ROOT, entry)], outfile });
+  return outfile;
+}
 
 export async function runBuild({ ifStale = false } = {}) {
   if (ifStale) {

@@ -105,7 +105,7 @@ export function pinSelf(core: number): () => void {
 export const pinNote = (what: string) =>
   CORES >= 2 ? `${what} (taskset)` : 'one core only: hub and load generator share it (not pinned)';
 
-/** A child process (`node --import tsx <script>`), pinned to `core`, with an IPC request/reply helper. */
+/** A child process (`node --import tsx <script>`, or plain `node` for a bundled .mjs), pinned to `core`, with an IPC request/reply helper. */
 export class Child {
   readonly proc: ChildProcess;
   private constructor(proc: ChildProcess) {
@@ -116,7 +116,9 @@ export class Child {
     script: string,
     options: { core?: number; env?: Record<string, string>; args?: string[]; nodeArgs?: string[] } = {},
   ): Child {
-    const node = [process.execPath, ...(options.nodeArgs ?? []), '--import', 'tsx', script, ...(options.args ?? [])];
+    // A bundled .mjs/.js runs on plain node (as in production); TypeScript through tsx.
+    const loader = /\.m?js$/.test(script) ? [] : ['--import', 'tsx'];
+    const node = [process.execPath, ...(options.nodeArgs ?? []), ...loader, script, ...(options.args ?? [])];
     const cmd = options.core !== undefined && CORES >= 2 ? ['taskset', '-c', String(options.core), ...node] : node;
     const proc = spawn(cmd[0]!, cmd.slice(1), {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

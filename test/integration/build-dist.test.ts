@@ -184,9 +184,11 @@ describe('built output (dist/)', () => {
     for (const p of ['node_modules', 'dist', 'test', 'bench', '.git']) expect(ignore).toContain(p);
     const unit = readFileSync(join(ROOT, 'deploy/hezo-agent.service'), 'utf8');
     expect(unit).toMatch(
-      /^ExecStart=\/usr\/bin\/node --enable-source-maps --max-old-space-size=\d+ \S+\/dist\/agent\.js /m,
+      /^ExecStart=\/usr\/bin\/node --enable-source-maps --max-old-space-size=\d+ --max-semi-space-size=1 \S+\/dist\/agent\.js /m,
     );
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
-    expect(compose).toContain('"--enable-source-maps", "--max-old-space-size=64", "dist/agent.js"');
+    expect(compose).toContain(
+      '"--enable-source-maps", "--max-old-space-size=64", "--max-semi-space-size=1", "dist/agent.js"',
+    );
   });
 });
