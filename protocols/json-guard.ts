@@ -73,6 +73,13 @@ export function forbiddenCharacter(value: unknown): { path: string; char: string
   return undefined;
 }
 
+const FORBIDDEN_ALL = new RegExp(FORBIDDEN_CHAR.source, 'g');
+
+/** `text` with every forbidden character replaced by U+FFFD (for agent free text shown to people). */
+export function neutralizeControls(text: string): string {
+  return text.replace(FORBIDDEN_ALL, '\uFFFD');
+}
+
 function codePoint(char: string): string {
   return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 }

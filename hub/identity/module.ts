@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import { Serial } from '../../protocols/health.ts';
+import { neutralizeControls } from '../../protocols/json-guard.ts';
 import type { DeviceEvent } from '../../protocols/messages.ts';
 import { parseOrThrow } from '../../protocols/validation.ts';
 import type { HubContext, HubModule } from '../context.ts';
@@ -26,7 +27,8 @@ const ACCEPT_TIMEOUT_MS = 30_000;
 
 /** `... (was <old>, now <new>)` as the agent writes it. */
 export function fingerprintOf(detail: string): string | null {
-  return /\bnow ([^\s,()]+)\)?\s*$/.exec(detail)?.[1] ?? null;
+  const all = [...detail.matchAll(/\bnow ([^\s,()]+)/g)];
+  return all.at(-1)?.[1] ?? null;
 }
 
 export interface IdentityModule extends HubModule {
@@ -62,7 +64,8 @@ export function createIdentityModule(ctx: HubContext): IdentityModule {
       channel,
       fingerprint: fingerprintOf(event.detail),
       status: /refused/i.test(event.detail) ? 'refused' : 'accepted-after-reboot',
-      detail: event.detail,
+      // Agent free text reaches people (API, NOC, ticket notes): no control characters or bidi overrides.
+      detail: neutralizeControls(event.detail),
       at: event.at,
       agentId: inbound.agentId,
       site: inbound.site,
@@ -73,7 +76,7 @@ export function createIdentityModule(ctx: HubContext): IdentityModule {
     noteOpenTickets(
       alert.serial,
       `IDENTITY_CHANGED: the device's ${what} changed (${alert.status}); an admin can accept it with ` +
-        `POST /api/devices/${alert.serial}/accept-identity. Agent says: ${event.detail}`,
+        `POST /api/devices/${alert.serial}/accept-identity. Agent says: ${alert.detail}`,
     );
     announce(alert.serial);
   }

@@ -55,6 +55,9 @@ describe('embedded broker vs mosquitto clients', () => {
       'agent-1',
       '-P',
       'agent-1-secret',
+      // Client ids are bound to their agent (issue 13): `agent-1[-...]`, not mosquitto_pub's random `mosq-...`.
+      '-i',
+      'agent-1-pub',
       '-t',
       topics.health('site-b', 'agent-2', 'SN-FORGED'),
       '-m',
@@ -74,6 +77,9 @@ describe('embedded broker vs mosquitto clients', () => {
       'agent-1',
       '-P',
       'agent-1-secret',
+      // Client ids are bound to their agent (issue 13): `agent-1[-...]`, not mosquitto_pub's random `mosq-...`.
+      '-i',
+      'agent-1-pub',
       '-t',
       topics.health('site-a', 'agent-1', 'SN-OWN'),
       '-m',

@@ -124,6 +124,10 @@ describe('broker hardening', () => {
       mqttConnect(t.urls.mqttUrl, { clientId: victimId, username: A2.id, password: A2.password }),
     ).rejects.toThrow(/identifier rejected/i);
     expect(await t.metric('hezo_mqtt_auth_denied_total', { reason: 'client-id-not-own' })).toBe(1);
+    // An id that belongs to no agent at all is refused too.
+    await expect(
+      mqttConnect(t.urls.mqttUrl, { clientId: 'mosq-1234', username: A2.id, password: A2.password }),
+    ).rejects.toThrow(/identifier rejected/i);
     // The real agent gets its id.
     const first = await mqttConnect(t.urls.mqttUrl, { clientId: victimId, username: A1.id, password: A1.password });
     // A wrong password on that id changes nothing.

@@ -130,7 +130,10 @@ describe('identity alerts at the hub', () => {
     expect(((await (await t.api(`/api/devices/${SERIAL}`)).json()) as DeviceWithAlerts).identityAlerts).toBeUndefined();
 
     const shown = nextBusEvent(t.hub.ctx.bus, 'device', (d) => (d.identityAlerts?.length ?? 0) > 0);
-    await owner.send('event', changed(A1.id, 'ssh-host-key-changed', REFUSED.replace('certificate', 'SSH host key')));
+    await owner.send(
+      'event',
+      changed(A1.id, 'ssh-host-key-changed', `\u202e${REFUSED.replace('certificate', 'SSH host key')}\u001b[2J`),
+    );
     await shown;
     const res = await t.api(`/api/devices/${SERIAL}/accept-identity`, {
       method: 'POST',
@@ -141,5 +144,8 @@ describe('identity alerts at the hub', () => {
     expect(((await res.json()) as { error: string }).error).toContain('DEVICE_TLS');
     const view = (await (await t.api(`/api/devices/${SERIAL}`)).json()) as DeviceWithAlerts;
     expect(view.identityAlerts).toEqual([expect.objectContaining({ channel: 'ssh', status: 'refused' })]);
+    // Control characters and bidi overrides from the agent's text never reach people.
+    expect(JSON.stringify(view.identityAlerts)).not.toMatch(/\\u202e|\\u001b|\u202e|\u001b/i);
+    expect(view.identityAlerts?.[0]).toMatchObject({ detail: expect.stringMatching(/^\uFFFDSSH host key changed/) });
   });
 });
