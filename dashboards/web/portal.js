@@ -132,16 +132,18 @@
 
   /**
    * What the customer sees of the history: state changes, contacts and delivery agreements (what was said to them
-   * or agreed with them); the monitor's evidence, attachments and internal notes stay on the desk.
-   * (Notes marked visible to the customer come with the users-and-roles update.)
+   * or agreed with them) and the notes people wrote for them. The hub never sends internal notes to a customer;
+   * the monitor's own notes (evidence summaries by `hezo-evidence`, identity notes by `hub`) and attachments stay
+   * on the desk.
    */
+  const MONITOR_ACTORS = new Set(['hezo-evidence', 'hub']);
   function customerHistory(history) {
     const out = [];
     for (const e of history) {
       if (e.kind === 'opened' || e.from === null) out.push({ ...e, note: 'ticket opened' });
       else if (e.kind === 'transition') out.push({ ...e, note: '' });
       else if (e.kind === 'contact' || e.kind === 'delivery-agreement') out.push(e);
-      else if (e.kind === 'note' && e.visibility === 'customer') out.push(e);
+      else if (e.kind === 'note' && !MONITOR_ACTORS.has(e.actor)) out.push(e);
     }
     return out;
   }

@@ -132,9 +132,3 @@ describe('pages on the hub sessions', () => {
     await page.context().close();
   });
 });
-
-declare global {
-  interface Window {
-    HezoApi: { post(path: string, body: unknown): Promise<unknown>; get(path: string): Promise<unknown> };
-  }
-}

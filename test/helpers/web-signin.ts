@@ -55,3 +55,10 @@ export async function signIn(page: Page, baseUrl: string, adminToken: string, as
   await signInForm(page, baseUrl, user);
   return user;
 }
+
+/** The pages' API client (dashboards/web/api-client.js), for tests that call the hub from a page's context. */
+declare global {
+  interface Window {
+    HezoApi: { get(path: string): Promise<unknown>; post(path: string, body: unknown): Promise<unknown> };
+  }
+}
