@@ -188,10 +188,15 @@
           void act(
             'Note added',
             () =>
-              api.post(`/api/tickets/${encodeURIComponent(t.id)}/notes`, {
-                text: text.value.trim(),
-                visibility: visibility.value,
-              }),
+              api
+                .post(`/api/tickets/${encodeURIComponent(t.id)}/notes`, {
+                  text: text.value.trim(),
+                  visibility: visibility.value,
+                })
+                .then(() => {
+                  // Back to the safe choice: the next note is internal unless the engineer says otherwise again.
+                  visibility.value = 'internal';
+                }),
             ['note-text'],
           );
         },

@@ -183,6 +183,8 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     await desk.selectOption('[data-testid="note-visibility"]', 'customer');
     await desk.click('[data-testid="note-submit"]');
     await desk.waitForSelector('[data-testid="ticket-history"] tr[data-kind="note"]', { timeout: 10_000 });
+    // After a customer-visible note the choice goes back to internal (no accidental second one).
+    expect(await desk.locator('[data-testid="note-visibility"]').inputValue()).toBe('internal');
 
     await step('verifying', 'verifying');
     await step('accepted', 'accepted');
@@ -284,6 +286,8 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     expect(await card.locator('[data-testid="clock"]').evaluateAll((els) => els.map((e) => e.dataset.clock))).toEqual([
       'return',
     ]);
+    // The wall's clock in the customers' time zone (from /api/calendars), not the browser's.
+    await noc.waitForSelector('[data-testid="wall-clock"][data-time-zones="Europe/Warsaw"]', { timeout: 10_000 });
     await noc.screenshot({ path: artifactPath('noc-wall-demo.png') });
     await noc.close();
   });
