@@ -33,7 +33,8 @@
           { class: d.state, 'data-testid': 'room', 'data-serial': d.serial, 'data-state': d.state },
           h('div', { class: `st state-${d.state}`, text: STATE_WORD[d.state] || d.state }),
           h('div', { class: 'room', text: d.name || d.serial }),
-          h('div', { class: 'serial', text: `${d.serial} · ${d.site}` }),
+          // A room without a name shows its serial as the name: then say the model, not the serial twice.
+          h('div', { class: 'serial', text: `${d.name ? d.serial : d.model || d.serial} · ${d.site}` }),
           d.state === 'up'
             ? null
             : h('div', {

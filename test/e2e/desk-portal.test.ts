@@ -254,6 +254,7 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     for (const e of steps) expect(e.actor).toBe('engineer');
     for (const serial of await portalRooms()) expect(acmeSerials.has(serial)).toBe(true);
     await portal.screenshot({ path: artifactPath('portal.png') });
+    await portal.screenshot({ path: artifactPath('portal-full.png'), fullPage: true });
 
     // Delivered: the portal shows the return instructions with the 7-day deadline.
     await step('replacement_delivered', 'replacement_delivered');
