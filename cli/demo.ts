@@ -292,11 +292,10 @@ export async function runDemo(args: string[]): Promise<number> {
   const out = [
     'hezo demo is running',
     `  NOC page:      ${demo.urls.nocUrl}`,
-    `  Desk:          ${demo.urls.httpUrl}/desk/?token=${encodeURIComponent(apiToken)}`,
-    `  Portal (acme): ${demo.urls.httpUrl}/portal/?token=${encodeURIComponent(apiToken)}&customer=acme`,
+    `  Desk, portal:  ${demo.urls.httpUrl}/signin  (engineer -> desk, <customer>-rep -> that customer's portal)`,
     `  API:           ${demo.urls.httpUrl}/api/devices  (Authorization: Bearer <token>)`,
     `  API token:     ${generatedToken ? `${apiToken}  (generated; set HEZO_API_TOKEN to choose one)` : '(from HEZO_API_TOKEN)'}`,
-    `  Sign in:       ${demo.urls.httpUrl}/api/session as ${demo.logins.map((l) => l.name).join(', ')}`,
+    `  Sign in as:    ${demo.logins.map((l) => l.name).join(', ')}`,
     `  Password:      ${generatedPassword ? `${demoPassword}  (generated; set HEZO_DEMO_PASSWORD to choose one)` : '(from HEZO_DEMO_PASSWORD)'}`,
     `  MQTT broker:   ${demo.urls.mqttUrl}`,
     `  Sim control:   ${demo.urls.simUrl}/sim/devices`,
