@@ -8,7 +8,7 @@
  * ones stay on the desk, customer-visible ones show in the portal; history names the signed-in engineer.
  * Screenshots at 1920x1080 under test-artifacts/.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -268,6 +268,40 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
         .locator(`[data-testid="portal-ticket"][data-ticket-id="${ticketId}"] [data-clock="return"]`)
         .getAttribute('data-status'),
     ).toMatch(/^(running|warned)$/);
+  });
+
+  it("the customer's monthly report downloads as CSV with the hub's counts for acme (P1 met its reaction)", async () => {
+    const month = await portal.locator('[data-testid="report-month"]').inputValue();
+    expect(month).toMatch(/^\d{4}-\d\d$/);
+    const download = portal.waitForEvent('download');
+    await portal.click('[data-testid="report-csv"]');
+    const rows = readFileSync(await (await download).path(), 'utf8')
+      .trimEnd()
+      .split('\r\n')
+      .slice(1)
+      .map((r) => r.split(','));
+    // What the hub holds (admin view): acme's tickets opened this month, open or closed.
+    const all: { id: string; customer: string | null; priority: string; openedAt: string }[] = [];
+    for (const q of ['', '?state=closed']) {
+      const res = await fetch(`${demo.urls.httpUrl}/api/tickets${q}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      all.push(...((await res.json()) as typeof all));
+    }
+    const acme = all.filter((t) => t.customer === 'acme' && t.openedAt.startsWith(month));
+    const ticketRows = rows.filter((r) => r[0] === 'ticket');
+    expect(ticketRows.map((r) => r[3]).sort()).toEqual(acme.map((t) => t.id).sort());
+    const p1 = ticketRows.find((r) => r[3] === ticketId)!;
+    expect([p1[2], p1[4], p1[9]]).toEqual(['P1', target.serial, '1']);
+    const counted: Record<string, number> = {};
+    for (const r of rows.filter((x) => x[0] === 'priority')) counted[r[2]!] = (counted[r[2]!] ?? 0) + Number(r[6]);
+    const expected: Record<string, number> = { P1: 0, P2: 0, P3: 0 };
+    for (const t of acme) expected[t.priority] = (expected[t.priority] ?? 0) + 1;
+    expect(counted).toEqual(expected);
+    // Rooms (availability rows): acme's only.
+    const roomSerials = rows.filter((r) => r[0] === 'room').map((r) => r[4]!);
+    expect(roomSerials.length).toBeGreaterThan(0);
+    for (const serial of roomSerials) expect(acmeSerials.has(serial)).toBe(true);
   });
 
   it('the NOC wall shows the room name, the reason in words and the coverage', async () => {
