@@ -16,6 +16,7 @@ import { REDACT_PATHS as HUB_REDACT_PATHS } from '../hub/main.ts';
 import type { PeopleModule } from '../hub/people/module.ts';
 import { AgentConfig } from '../protocols/agent-config.ts';
 import { intFlag, parseFlags } from '../protocols/cli-flags.ts';
+import type { Clock } from '../protocols/clock.ts';
 import { buildConfig } from '../protocols/config-common.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { buildAgentConfig } from '../simulator/agent-config.ts';
@@ -57,6 +58,8 @@ export interface DemoOptions {
   /** Password of the demo users (admin, engineer, `<customer>-rep`); generated when not given. */
   demoPassword?: string;
   logger: Logger;
+  /** The hub's clock (tests: a night or a weekend); the fleet and agents keep the system clock. */
+  hubClock?: Clock;
 }
 
 export interface Demo {
@@ -146,7 +149,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     { HEZO_API_TOKEN: HUB_ENV_OVERRIDES.HEZO_API_TOKEN },
     'demo hub config',
   );
-  let hub = createHub(hubConfig, { logger });
+  let hub = createHub(hubConfig, { logger, clock: options.hubClock });
   const hubUrls = await hub.start();
   const demoPassword = options.demoPassword ?? randomBytes(12).toString('base64url');
   const logins = await createDemoUsers(
@@ -238,7 +241,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     urls: { httpUrl: hubUrls.httpUrl, nocUrl, mqttUrl: hubUrls.mqttUrl, simUrl: fleet.controlUrl },
     async restartHub() {
       await hub.stop();
-      hub = createHub(restartConfig, { logger });
+      hub = createHub(restartConfig, { logger, clock: options.hubClock });
       await hub.start();
     },
     async stop() {
