@@ -58,8 +58,8 @@ export interface DemoOptions {
   /** Password of the demo users (admin, engineer, `<customer>-rep`); generated when not given. */
   demoPassword?: string;
   logger: Logger;
-  /** The hub's clock (tests: a night or a weekend); the fleet and agents keep the system clock. */
-  hubClock?: Clock;
+  /** The hub's and the agents' clock (tests: a night or a weekend); the simulated devices keep the system clock. */
+  clock?: Clock;
 }
 
 export interface Demo {
@@ -149,7 +149,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     { HEZO_API_TOKEN: HUB_ENV_OVERRIDES.HEZO_API_TOKEN },
     'demo hub config',
   );
-  let hub = createHub(hubConfig, { logger, clock: options.hubClock });
+  let hub = createHub(hubConfig, { logger, clock: options.clock });
   const hubUrls = await hub.start();
   const demoPassword = options.demoPassword ?? randomBytes(12).toString('base64url');
   const logins = await createDemoUsers(
@@ -212,7 +212,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       );
       // The simulated fleet makes new certificates on every run: forget the last run's trust-on-first-use store.
       rmSync(join(config.dataDir, 'known-certs.json'), { force: true });
-      const agent = createAgent(config, { logger: logger.child({ agentId: site.agentId }) });
+      const agent = createAgent(config, { logger: logger.child({ agentId: site.agentId }), clock: options.clock });
       await agent.start();
       agents.push(agent);
       // each site's devices send their traps to their own agent
@@ -241,7 +241,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     urls: { httpUrl: hubUrls.httpUrl, nocUrl, mqttUrl: hubUrls.mqttUrl, simUrl: fleet.controlUrl },
     async restartHub() {
       await hub.stop();
-      hub = createHub(restartConfig, { logger, clock: options.hubClock });
+      hub = createHub(restartConfig, { logger, clock: options.clock });
       await hub.start();
     },
     async stop() {

@@ -1,6 +1,6 @@
 /**
- * Issue 15 "Done when", the night step on the demo (real hub + simulated fleet + agents): the hub's clock is
- * injected at Saturday 23:00 Warsaw (running in real time); the customer's representative signs in through /signin,
+ * Issue 15 "Done when", the night step on the demo (real hub + simulated fleet + agents): the hub's and the agents'
+ * clock is injected at Saturday 23:00 Warsaw (running in real time; the hub refuses agents whose clock is off); the customer's representative signs in through /signin,
  * raises a P3 for a covered room from the portal and sees its reaction clock "starts Mon 08:00" (the next opening);
  * the portal shows only acme's rooms.
  */
@@ -37,7 +37,7 @@ beforeAll(async () => {
     pollIntervalMs: 1000,
     apiToken: 'e2e-night-admin-token-0123456789',
     logger: pino({ level: process.env.HEZO_TEST_LOG ?? 'silent' }),
-    hubClock: nightClock,
+    clock: nightClock,
   });
   browserHandle = await launchChromium();
   const context = await browserHandle.browser.newContext({ viewport: { width: 1920, height: 1080 } });
@@ -65,6 +65,12 @@ describe('portal at night on the demo', () => {
       state: 'attached',
       timeout: 30_000,
     });
+    // The agents (system clock) report into the night hub: the rooms come up.
+    await portal.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid="room"][data-state="up"]').length === n,
+      acme.size,
+      { timeout: 30_000 },
+    );
     const rooms = await portal.locator('[data-testid="room"]').evaluateAll((els) => els.map((e) => e.dataset.serial!));
     expect(rooms.length).toBeGreaterThan(0);
     for (const s of rooms) expect(acme.has(s)).toBe(true);
