@@ -16,6 +16,7 @@ import { REDACT_PATHS as HUB_REDACT_PATHS } from '../hub/main.ts';
 import type { PeopleModule } from '../hub/people/module.ts';
 import { AgentConfig } from '../protocols/agent-config.ts';
 import { intFlag, parseFlags } from '../protocols/cli-flags.ts';
+import type { Clock } from '../protocols/clock.ts';
 import { buildConfig } from '../protocols/config-common.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { buildAgentConfig } from '../simulator/agent-config.ts';
@@ -57,6 +58,8 @@ export interface DemoOptions {
   /** Password of the demo users (admin, engineer, `<customer>-rep`); generated when not given. */
   demoPassword?: string;
   logger: Logger;
+  /** The hub's and the agents' clock (tests: a night or a weekend); the simulated devices keep the system clock. */
+  clock?: Clock;
 }
 
 export interface Demo {
@@ -146,7 +149,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     { HEZO_API_TOKEN: HUB_ENV_OVERRIDES.HEZO_API_TOKEN },
     'demo hub config',
   );
-  let hub = createHub(hubConfig, { logger });
+  let hub = createHub(hubConfig, { logger, clock: options.clock });
   const hubUrls = await hub.start();
   const demoPassword = options.demoPassword ?? randomBytes(12).toString('base64url');
   const logins = await createDemoUsers(
@@ -211,7 +214,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       // trust-on-first-use stores.
       rmSync(join(config.dataDir, 'known-certs.json'), { force: true });
       rmSync(join(config.dataDir, 'known-ssh-host-keys.json'), { force: true });
-      const agent = createAgent(config, { logger: logger.child({ agentId: site.agentId }) });
+      const agent = createAgent(config, { logger: logger.child({ agentId: site.agentId }), clock: options.clock });
       await agent.start();
       agents.push(agent);
       // each site's devices send their traps to their own agent
@@ -240,7 +243,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     urls: { httpUrl: hubUrls.httpUrl, nocUrl, mqttUrl: hubUrls.mqttUrl, simUrl: fleet.controlUrl },
     async restartHub() {
       await hub.stop();
-      hub = createHub(restartConfig, { logger });
+      hub = createHub(restartConfig, { logger, clock: options.clock });
       await hub.start();
     },
     async stop() {
@@ -294,11 +297,10 @@ export async function runDemo(args: string[]): Promise<number> {
   const out = [
     'hezo demo is running',
     `  NOC page:      ${demo.urls.nocUrl}`,
-    `  Desk:          ${demo.urls.httpUrl}/desk/?token=${encodeURIComponent(apiToken)}`,
-    `  Portal (acme): ${demo.urls.httpUrl}/portal/?token=${encodeURIComponent(apiToken)}&customer=acme`,
+    `  Desk, portal:  ${demo.urls.httpUrl}/signin  (engineer -> desk, <customer>-rep -> that customer's portal)`,
     `  API:           ${demo.urls.httpUrl}/api/devices  (Authorization: Bearer <token>)`,
     `  API token:     ${generatedToken ? `${apiToken}  (generated; set HEZO_API_TOKEN to choose one)` : '(from HEZO_API_TOKEN)'}`,
-    `  Sign in:       ${demo.urls.httpUrl}/api/session as ${demo.logins.map((l) => l.name).join(', ')}`,
+    `  Sign in as:    ${demo.logins.map((l) => l.name).join(', ')}`,
     `  Password:      ${generatedPassword ? `${demoPassword}  (generated; set HEZO_DEMO_PASSWORD to choose one)` : '(from HEZO_DEMO_PASSWORD)'}`,
     `  MQTT broker:   ${demo.urls.mqttUrl}`,
     `  Sim control:   ${demo.urls.simUrl}/sim/devices`,

@@ -1,12 +1,11 @@
 // The ONE place the pages talk to the hub's HTTP API and learn who is signed in (window.HezoApi).
 // Sessions (issue 14 contract): POST /api/session {user, password} -> {csrfToken, user:{name, role, customer?}} +
 // HttpOnly cookie; GET /api/session -> same or 401; DELETE /api/session; cookie writes send x-csrf-token;
-// 401 {code:'UNAUTHENTICATED'} when expired. Until sessions are on the hub, a Bearer token kept in sessionStorage
-// (from `?token=` in the URL, as on the NOC wall) works too; then `?customer=` says whose portal it is.
+// 401 {code:'UNAUTHENTICATED'} when expired. A personal API token kept in sessionStorage (from `?token=` in the URL,
+// as on the NOC wall) works too: the hub says whose it is (GET /api/session), the page never decides that itself.
 (() => {
   const TOKEN_KEY = 'hezo.token';
   const CSRF_KEY = 'hezo.csrf';
-  const CUSTOMER_KEY = 'hezo.customer';
   const HOME = { admin: '/desk/', engineer: '/desk/', customer: '/portal/', wall: '/noc/' };
 
   class ApiError extends Error {
@@ -20,10 +19,7 @@
   function takeFromUrl() {
     const url = new URL(location.href);
     let changed = false;
-    for (const [param, key] of [
-      ['token', TOKEN_KEY],
-      ['customer', CUSTOMER_KEY],
-    ]) {
+    for (const [param, key] of [['token', TOKEN_KEY]]) {
       const value = url.searchParams.get(param);
       if (value) {
         sessionStorage.setItem(key, value);
@@ -94,11 +90,9 @@
       }
       if (body?.user) return body.user;
     } catch {
-      // no session (401), or a hub without sessions (404): a token may still work
+      // not signed in (401)
     }
-    if (!state.token) return null;
-    const customer = sessionStorage.getItem(CUSTOMER_KEY);
-    return customer ? { name: 'token', role: 'customer', customer } : { name: 'token', role: 'admin' };
+    return null;
   }
 
   function homeOf(user) {
@@ -108,6 +102,11 @@
   /** The signed-in user if their role may see this page; else off to sign-in or to their own page. */
   async function requireUser(roles) {
     const user = await whoAmI();
+    if (!user && (state.token || state.csrf)) {
+      // This tab had a session (or a token) that the hub no longer takes: expired, ended or revoked.
+      expired();
+      return null;
+    }
     if (!user) {
       location.assign(`/signin?next=${encodeURIComponent(location.pathname + location.hash)}`);
       return null;
@@ -125,7 +124,6 @@
     state.csrf = body.csrfToken;
     sessionStorage.setItem(CSRF_KEY, body.csrfToken);
     sessionStorage.removeItem(TOKEN_KEY);
-    sessionStorage.removeItem(CUSTOMER_KEY);
     state.token = null;
     return body.user;
   }
@@ -138,7 +136,7 @@
         // already gone
       }
     }
-    for (const key of [TOKEN_KEY, CSRF_KEY, CUSTOMER_KEY]) sessionStorage.removeItem(key);
+    for (const key of [TOKEN_KEY, CSRF_KEY]) sessionStorage.removeItem(key);
     location.assign('/signin?signedOut=1');
   }
 

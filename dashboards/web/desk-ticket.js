@@ -102,10 +102,6 @@
     }
   }
 
-  function actor() {
-    return window.HezoDesk.user?.name || 'engineer';
-  }
-
   function lifecycleButtons(t) {
     const allowed = (window.HezoDesk.lifecycle || FALLBACK)[t.state] || [];
     const note = h('input', {
@@ -135,7 +131,6 @@
                 () =>
                   api.post(`/api/tickets/${encodeURIComponent(t.id)}/transitions`, {
                     to,
-                    actor: actor(),
                     note: note.value.trim(),
                   }),
                 ['transition-note'],
@@ -159,7 +154,6 @@
             'Contact logged',
             () =>
               api.post(`/api/tickets/${encodeURIComponent(t.id)}/contacts`, {
-                actor: actor(),
                 note: text.value.trim(),
               }),
             ['contact-note'],
@@ -191,18 +185,20 @@
         onsubmit: (e) => {
           e.preventDefault();
           if (!text.value.trim()) return status('Note: write something first.', true);
-          void act('Note added', async () => {
-            try {
-              await api.post(`/api/tickets/${encodeURIComponent(t.id)}/notes`, {
-                text: text.value.trim(),
-                visibility: visibility.value,
-              });
-            } catch (err) {
-              if (err.status === 404)
-                throw new Error('this hub does not take notes yet (needs the users and roles update)');
-              throw err;
-            }
-          }, ['note-text']);
+          void act(
+            'Note added',
+            () =>
+              api
+                .post(`/api/tickets/${encodeURIComponent(t.id)}/notes`, {
+                  text: text.value.trim(),
+                  visibility: visibility.value,
+                })
+                .then(() => {
+                  // Back to the safe choice: the next note is internal unless the engineer says otherwise again.
+                  visibility.value = 'internal';
+                }),
+            ['note-text'],
+          );
         },
       },
       field('Note', text),
@@ -229,7 +225,6 @@
           void act('Delivery date agreed', () =>
             api.post(`/api/tickets/${encodeURIComponent(t.id)}/delivery-agreement`, {
               dueAt,
-              actor: actor(),
               note: 'agreed with the customer',
             }),
           );

@@ -1,6 +1,7 @@
 // Customer portal: the customer's rooms and their state, open tickets with every SLA clock and their history
 // (live over /ws), past tickets, a delivery date to agree, the return instructions with the 7-day deadline.
-// Only the signed-in customer's own rooms and tickets are shown (the hub scopes them too).
+// It shows what the hub sends: the hub scopes the stream and every API answer to the signed-in customer, so the
+// page has no filter of its own to get wrong (a test checks the hub's answers from the page's context).
 (() => {
   const api = window.HezoApi;
   const { h, field, STATE_WORD, TICKET_STATE } = window.HezoDom;
@@ -12,10 +13,9 @@
   const portal = { user: null, customer: null, calendar: null, live: null, history: new Map(), past: [] };
   window.HezoPortal = portal;
 
-  const mine = (x) => x.customer === portal.customer;
   const now = () => (portal.live ? portal.live.now() : Date.now());
   const tz = () => portal.calendar?.timeZone;
-  portal.devices = () => [...(portal.live?.model.devices.values() || [])].filter(mine);
+  portal.devices = () => [...(portal.live?.model.devices.values() || [])];
   portal.roomOf = (serial) => portal.live?.model.devices.get(serial)?.name || serial;
 
   /** The room's open ticket, to say the reason in words. */
@@ -33,7 +33,8 @@
           { class: d.state, 'data-testid': 'room', 'data-serial': d.serial, 'data-state': d.state },
           h('div', { class: `st state-${d.state}`, text: STATE_WORD[d.state] || d.state }),
           h('div', { class: 'room', text: d.name || d.serial }),
-          h('div', { class: 'serial', text: `${d.serial} · ${d.site}` }),
+          // A room without a name shows its serial as the name: then say the model, not the serial twice.
+          h('div', { class: 'serial', text: `${d.name ? d.serial : d.model || d.serial} · ${d.site}` }),
           d.state === 'up'
             ? null
             : h('div', {
@@ -78,7 +79,6 @@
           try {
             await api.post(`/api/tickets/${encodeURIComponent(t.id)}/delivery-agreement`, {
               dueAt: new Date(date.value).toISOString(),
-              actor: portal.user.name,
               note: 'later date agreed in the portal',
             });
             out.textContent = '✓ New delivery date recorded.';
@@ -133,16 +133,18 @@
 
   /**
    * What the customer sees of the history: state changes, contacts and delivery agreements (what was said to them
-   * or agreed with them); the monitor's evidence, attachments and internal notes stay on the desk.
-   * (Notes marked visible to the customer come with the users-and-roles update.)
+   * or agreed with them) and the notes people wrote for them. The hub never sends internal notes to a customer;
+   * the monitor's own notes (evidence summaries by `hezo-evidence`, identity notes by `hub`) and attachments stay
+   * on the desk.
    */
+  const MONITOR_ACTORS = new Set(['hezo-evidence', 'hub']);
   function customerHistory(history) {
     const out = [];
     for (const e of history) {
       if (e.kind === 'opened' || e.from === null) out.push({ ...e, note: 'ticket opened' });
       else if (e.kind === 'transition') out.push({ ...e, note: '' });
       else if (e.kind === 'contact' || e.kind === 'delivery-agreement') out.push(e);
-      else if (e.kind === 'note' && e.visibility === 'customer') out.push(e);
+      else if (e.kind === 'note' && !MONITOR_ACTORS.has(e.actor)) out.push(e);
     }
     return out;
   }
@@ -162,21 +164,14 @@
     const focused = document.activeElement?.id;
     // What the customer is typing survives a live update of the cards.
     const typed = new Map([...$('open-tickets').querySelectorAll('input[id]')].map((el) => [el.id, el.value]));
-    const open = [...(portal.live?.model.tickets.values() || [])]
-      .filter(mine)
-      .sort((a, b) => b.openedAt.localeCompare(a.openedAt));
+    const open = [...(portal.live?.model.tickets.values() || [])].sort((a, b) => b.openedAt.localeCompare(a.openedAt));
     $('no-open').hidden = open.length > 0;
     $('open-tickets').replaceChildren(...open.map((t) => ticketCard(t, true)));
     for (const [id, value] of typed) {
       const el = document.getElementById(id);
       if (el && value) el.value = value;
     }
-    $('past-tickets').replaceChildren(
-      ...portal.past
-        .filter(mine)
-        .slice(0, 20)
-        .map((t) => ticketCard(t, false)),
-    );
+    $('past-tickets').replaceChildren(...portal.past.slice(0, 20).map((t) => ticketCard(t, false)));
     if (focused) document.getElementById(focused)?.focus();
   }
 

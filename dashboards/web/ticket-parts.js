@@ -60,6 +60,23 @@
     };
   }
 
+  const KIND_WORD = {
+    contact: 'contact logged',
+    note: 'note (customer can read)',
+    'internal-note': 'internal note',
+    attachment: 'evidence attached',
+    'delivery-agreement': 'delivery date agreed',
+  };
+
+  /** A history line's "what" in words: `Acknowledged → Verifying`, `internal note`. */
+  function historyWhat(e) {
+    if (e.kind === 'transition' || e.kind === 'opened' || !e.kind) {
+      const word = (state) => window.HezoDom.TICKET_STATE[state] || state;
+      return e.from ? `${word(e.from)} → ${word(e.to)}` : `opened (${word(e.to)})`;
+    }
+    return KIND_WORD[e.kind] || e.kind;
+  }
+
   function historyTable(history, tz) {
     return h(
       'table',
@@ -84,10 +101,8 @@
             'tr',
             { 'data-kind': e.kind || '' },
             h('td', { class: 'when', text: T.dateTime(e.at, tz) }),
-            h('td', {
-              text: e.kind === 'transition' || e.kind === 'opened' || !e.kind ? `${e.from ?? '∅'} → ${e.to}` : e.kind,
-            }),
-            h('td', { text: e.actor }),
+            h('td', { text: historyWhat(e) }),
+            h('td', { class: 'who', text: e.actor }),
             h('td', { text: e.note }),
           ),
         ),

@@ -1,16 +1,18 @@
 /**
  * The people's pages (issue 15): `/signin`, `/desk/` (engineers), `/portal/` (customers) and their shared
  * files under `/web/*` (dashboards/web/), `/favicon.ico`, and `/`: a wall token in the URL opens the NOC wall as
- * before (`/noc/?token=`), anyone else goes to `/signin`, which sends a signed-in person on to their page.
- * Also `GET /api/calendars`: each customer's time zone and whether its business hours are open now, so the
- * pages can say "paused until Mon 08:00" and show the customer's clock.
+ * before (`/noc/?token=`), a signed-in person (session cookie) goes straight to their page, anyone else to `/signin`.
+ * Also `GET /api/calendars`: the caller's customers' time zones and whether their business hours are open now, so
+ * the pages can say "paused until Mon 08:00" and show the customer's clock.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createCalendarResolver } from '../calendar/business-calendar.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { maySee } from '../people/roles.ts';
 import { ALLOWED_TRANSITIONS } from '../tickets/lifecycle.ts';
+import { homePathOf } from './home-path.ts';
 import { staticFiles } from './static-files.ts';
 
 /** The pages' files: dist/web-static/ in a build (build/build.mjs copies them next to the chunks), else the sources. */
@@ -36,7 +38,9 @@ export function createPagesModule(ctx: HubContext, options: { staticDir?: string
 
   http.get<{ Querystring: { token?: string } }>('/', { config: { access: 'public' } }, async (req, reply) => {
     const token = typeof req.query.token === 'string' ? req.query.token : '';
-    return reply.redirect(token === '' ? '/signin' : `/noc/?token=${encodeURIComponent(token)}`);
+    if (token !== '') return reply.redirect(`/noc/?token=${encodeURIComponent(token)}`);
+    const principal = ctx.services.people?.authenticateUpgrade(req.raw, new URL('/', 'http://hub'));
+    return reply.redirect(homePathOf(principal?.role));
   });
   http.get('/favicon.ico', { config: { access: 'public' } }, async (_req, reply) => serve('favicon.svg', reply));
   http.get('/signin', { config: { access: 'public' } }, async (_req, reply) => serve('signin.html', reply));
@@ -52,7 +56,7 @@ export function createPagesModule(ctx: HubContext, options: { staticDir?: string
   for (const c of ctx.config.customers) if (c.calendar !== undefined) overrides.set(c.id, c.calendar);
   const calendarFor = createCalendarResolver(ctx.config.calendar, overrides);
 
-  http.get('/api/calendars', { config: { access: 'read' } }, async () => {
+  http.get('/api/calendars', { config: { access: 'read' } }, async (request) => {
     const now = ctx.clock.now();
     const describe = (customer: string | null, name: string) => {
       const cal = calendarFor(customer);
@@ -67,7 +71,9 @@ export function createPagesModule(ctx: HubContext, options: { staticDir?: string
         at: new Date(now).toISOString(),
       };
     };
-    return { default: describe(null, 'default'), customers: ctx.config.customers.map((c) => describe(c.id, c.name)) };
+    // Only the caller's customers (the access layer filters arrays, not this object's `customers` list).
+    const mine = ctx.config.customers.filter((c) => request.principal === undefined || maySee(request.principal, c.id));
+    return { default: describe(null, 'default'), customers: mine.map((c) => describe(c.id, c.name)) };
   });
 
   // The lifecycle the desk's buttons follow (only the steps allowed in the ticket's state are offered).

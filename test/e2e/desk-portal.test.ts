@@ -2,9 +2,13 @@
  * Issue 15 end to end: the desk and the portal in headless Chromium on the real hub, simulated fleet and agents
  * (the demo). A power-off opens a P1 that shows in the desk queue within 2 s of the hub's event; the engineer
  * acknowledges it, logs a contact, verifies, accepts and ships; the customer's portal (a second browser context)
- * shows each step live and never another customer's room. Screenshots at 1920x1080 under test-artifacts/.
+ * shows each step live and never another customer's room. Both sign in through /signin as the demo's users
+ * (`engineer`, `acme-rep`): no token in any URL. The portal shows what the hub sends, so the hub's scope is what
+ * keeps other customers out: checked on the page and by calling the API from the page's context. Notes: internal
+ * ones stay on the desk, customer-visible ones show in the portal; history names the signed-in engineer.
+ * Screenshots at 1920x1080 under test-artifacts/.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -12,7 +16,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Demo, siteOf, startDemo } from '../../cli/demo.ts';
 import { artifactPath, launchChromium } from '../helpers/chromium.ts';
-import { signIn } from '../helpers/web-signin.ts';
+import { signInForm } from '../helpers/web-signin.ts';
 
 const TOKEN = 'e2e-desk-admin-token-0123456789';
 const DEVICES = 6;
@@ -26,6 +30,7 @@ let desk: Page;
 let portal: Page;
 let target: { serial: string; name: string };
 let acmeSerials: Set<string>;
+let otherSerials: string[];
 let ticketId: string;
 
 beforeAll(async () => {
@@ -42,7 +47,12 @@ beforeAll(async () => {
     logger: pino({ level: process.env.HEZO_TEST_LOG ?? 'silent' }),
   });
   const all = demo.fleet.devices();
-  acmeSerials = new Set(all.filter((_, i) => siteOf(i).customer === 'acme').map((d) => d.serial));
+  // A device's serial and its peripherals' own (an E70 with a serial is a room of its own on the hub).
+  const serialsOf = (d: (typeof all)[number]) =>
+    d.usb !== undefined ? [d.serial] : [d.serial, ...d.peripherals.flatMap((p) => (p.serial ? [p.serial] : []))];
+  acmeSerials = new Set(all.filter((_, i) => siteOf(i).customer === 'acme').flatMap(serialsOf));
+  otherSerials = all.filter((_, i) => siteOf(i).customer !== 'acme').flatMap(serialsOf);
+  expect(otherSerials.length).toBeGreaterThan(0);
   // An acme device on the site with the current contract (krakow-hq), networked (a power-off silences it).
   const i = all.findIndex((d, idx) => siteOf(idx).site === 'krakow-hq' && d.usb === undefined);
   expect(i).toBeGreaterThanOrEqual(0);
@@ -82,8 +92,10 @@ async function step(to: string, button: string) {
 
 describe('service desk and customer portal on the real hub, fleet and agents', () => {
   it('a power-off P1 shows in the desk queue within 2 s of the hub event, and on the portal', async () => {
-    await signIn(desk, demo.urls.httpUrl, TOKEN, { role: 'engineer' });
-    await signIn(portal, demo.urls.httpUrl, TOKEN, { role: 'customer', customer: 'acme' });
+    await signInForm(desk, demo.urls.httpUrl, { name: 'engineer', password: demo.demoPassword, role: 'engineer' });
+    await signInForm(portal, demo.urls.httpUrl, { name: 'acme-rep', password: demo.demoPassword, role: 'customer' });
+    expect(desk.url()).not.toContain('token');
+    expect(portal.url()).not.toContain('token');
     await portal.waitForFunction(
       (n) => document.querySelectorAll('[data-testid="room"][data-state="up"]').length === n,
       acmeSerials.size,
@@ -124,6 +136,24 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     const rooms = await portalRooms();
     expect(rooms.length).toBe(acmeSerials.size);
     for (const serial of rooms) expect(acmeSerials.has(serial)).toBe(true);
+    // The hub's answers to the customer's own session (the page has no filter of its own).
+    const seen = await portal.evaluate(async (others) => {
+      const api = window.HezoApi;
+      const status = (p: Promise<unknown>) =>
+        p.then(
+          () => 200,
+          (e: { status: number }) => e.status,
+        );
+      return {
+        devices: ((await api.get('/api/devices')) as { serial: string }[]).map((d) => d.serial),
+        tickets: ((await api.get('/api/tickets')) as { serial: string }[]).map((t) => t.serial),
+        other: await Promise.all(others.map((s) => status(api.get(`/api/devices/${encodeURIComponent(s)}`)))),
+      };
+    }, otherSerials);
+    expect(seen.devices.sort()).toEqual([...acmeSerials].sort());
+    expect(seen.tickets.length).toBeGreaterThan(0);
+    for (const serial of seen.tickets) expect(acmeSerials.has(serial)).toBe(true);
+    expect(seen.other).toEqual(otherSerials.map(() => 404));
     await desk.screenshot({ path: artifactPath('desk-queue.png') });
   });
 
@@ -143,6 +173,18 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     await desk.fill('[data-testid="contact-note"]', 'Called the room owner: the bar is dark, power checked');
     await desk.click('[data-testid="contact-submit"]');
     await desk.waitForSelector('[data-testid="ticket-history"] tr[data-kind="contact"]', { timeout: 10_000 });
+
+    // Notes: an internal one for the engineers, one the customer may read.
+    await desk.fill('[data-testid="note-text"]', 'Internal: spare unit from shelf B, check its firmware first');
+    await desk.selectOption('[data-testid="note-visibility"]', 'internal');
+    await desk.click('[data-testid="note-submit"]');
+    await desk.waitForSelector('[data-testid="ticket-history"] tr[data-kind="internal-note"]', { timeout: 10_000 });
+    await desk.fill('[data-testid="note-text"]', 'A replacement unit leaves our warehouse today.');
+    await desk.selectOption('[data-testid="note-visibility"]', 'customer');
+    await desk.click('[data-testid="note-submit"]');
+    await desk.waitForSelector('[data-testid="ticket-history"] tr[data-kind="note"]', { timeout: 10_000 });
+    // After a customer-visible note the choice goes back to internal (no accidental second one).
+    expect(await desk.locator('[data-testid="note-visibility"]').inputValue()).toBe('internal');
 
     await step('verifying', 'verifying');
     await step('accepted', 'accepted');
@@ -194,8 +236,25 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
     expect(portalHistory).not.toContain('attachment');
     expect(portalHistory).toContain('delivery-agreement');
+    // The customer-visible note is there, the internal one never (on the page nor in the hub's answer).
+    expect(portalHistory).toContain('note');
+    expect(portalHistory).not.toContain('internal-note');
+    const portalCard = portal.locator(`[data-testid="portal-ticket"][data-ticket-id="${ticketId}"]`);
+    expect(await portalCard.textContent()).toContain('A replacement unit leaves our warehouse today.');
+    expect(await portalCard.textContent()).not.toContain('shelf B');
+    const history = await portal.evaluate(
+      async (id) => ((await window.HezoApi.get(`/api/tickets/${id}`)) as { history: HistoryEntry[] }).history,
+      ticketId,
+    );
+    expect(history.map((e) => e.kind)).not.toContain('internal-note');
+    expect(JSON.stringify(history)).not.toContain('shelf B');
+    // Who acted is the signed-in engineer, recorded by the hub (the desk sends no actor).
+    const steps = history.filter((e) => e.kind === 'transition' || e.kind === 'contact');
+    expect(steps.length).toBeGreaterThanOrEqual(5);
+    for (const e of steps) expect(e.actor).toBe('engineer');
     for (const serial of await portalRooms()) expect(acmeSerials.has(serial)).toBe(true);
     await portal.screenshot({ path: artifactPath('portal.png') });
+    await portal.screenshot({ path: artifactPath('portal-full.png'), fullPage: true });
 
     // Delivered: the portal shows the return instructions with the 7-day deadline.
     await step('replacement_delivered', 'replacement_delivered');
@@ -209,6 +268,40 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
         .locator(`[data-testid="portal-ticket"][data-ticket-id="${ticketId}"] [data-clock="return"]`)
         .getAttribute('data-status'),
     ).toMatch(/^(running|warned)$/);
+  });
+
+  it("the customer's monthly report downloads as CSV with the hub's counts for acme (P1 met its reaction)", async () => {
+    const month = await portal.locator('[data-testid="report-month"]').inputValue();
+    expect(month).toMatch(/^\d{4}-\d\d$/);
+    const download = portal.waitForEvent('download');
+    await portal.click('[data-testid="report-csv"]');
+    const rows = readFileSync(await (await download).path(), 'utf8')
+      .trimEnd()
+      .split('\r\n')
+      .slice(1)
+      .map((r) => r.split(','));
+    // What the hub holds (admin view): acme's tickets opened this month, open or closed.
+    const all: { id: string; customer: string | null; priority: string; openedAt: string }[] = [];
+    for (const q of ['', '?state=closed']) {
+      const res = await fetch(`${demo.urls.httpUrl}/api/tickets${q}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      all.push(...((await res.json()) as typeof all));
+    }
+    const acme = all.filter((t) => t.customer === 'acme' && t.openedAt.startsWith(month));
+    const ticketRows = rows.filter((r) => r[0] === 'ticket');
+    expect(ticketRows.map((r) => r[3]).sort()).toEqual(acme.map((t) => t.id).sort());
+    const p1 = ticketRows.find((r) => r[3] === ticketId)!;
+    expect([p1[2], p1[4], p1[9]]).toEqual(['P1', target.serial, '1']);
+    const counted: Record<string, number> = {};
+    for (const r of rows.filter((x) => x[0] === 'priority')) counted[r[2]!] = (counted[r[2]!] ?? 0) + Number(r[6]);
+    const expected: Record<string, number> = { P1: 0, P2: 0, P3: 0 };
+    for (const t of acme) expected[t.priority] = (expected[t.priority] ?? 0) + 1;
+    expect(counted).toEqual(expected);
+    // Rooms (availability rows): acme's only.
+    const roomSerials = rows.filter((r) => r[0] === 'room').map((r) => r[4]!);
+    expect(roomSerials.length).toBeGreaterThan(0);
+    for (const serial of roomSerials) expect(acmeSerials.has(serial)).toBe(true);
   });
 
   it('the NOC wall shows the room name, the reason in words and the coverage', async () => {
@@ -228,7 +321,15 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     expect(await card.locator('[data-testid="clock"]').evaluateAll((els) => els.map((e) => e.dataset.clock))).toEqual([
       'return',
     ]);
+    // The wall's clock in the customers' time zone (from /api/calendars), not the browser's.
+    await noc.waitForSelector('[data-testid="wall-clock"][data-time-zones="Europe/Warsaw"]', { timeout: 10_000 });
     await noc.screenshot({ path: artifactPath('noc-wall-demo.png') });
     await noc.close();
   });
 });
+
+interface HistoryEntry {
+  kind?: string;
+  actor: string;
+  note?: string;
+}
