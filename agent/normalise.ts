@@ -17,6 +17,9 @@ import {
 import { isMaybeInCall, type RestObservation } from './poll/rest.ts';
 import type { SnmpObservation } from './poll/snmp.ts';
 
+/** The health schema's bound on `clockOffsetS` (protocols/health.ts). */
+const MAX_CLOCK_OFFSET_S = 1e10;
+
 export type RecordDraft = Omit<HealthRecord, 'seq' | 'replayed'>;
 
 export interface ChannelResult<T> {
@@ -318,8 +321,13 @@ export function normalise(obs: DeviceObservation, ctx: RecordContext): RecordDra
     record.uptimeS = Math.round(snmp.values.sysUpTime / 100);
     ev.add('uptimeS', 'snmp', 'sysUpTime (1.3.6.1.2.1.1.3.0)', String(snmp.values.sysUpTime));
   }
-  if (typeof rest?.system.systemTime === 'number') {
-    record.clockOffsetS = Math.round((rest.system.systemTime - Date.parse(obs.observedAt)) / 1000);
+  // A device time that is no time (garbage, or beyond the schema's +-1e10 s) says nothing about drift: left out.
+  const clockOffsetS =
+    typeof rest?.system.systemTime === 'number'
+      ? Math.round((rest.system.systemTime - Date.parse(obs.observedAt)) / 1000)
+      : Number.NaN;
+  if (rest !== undefined && Number.isFinite(clockOffsetS) && Math.abs(clockOffsetS) <= MAX_CLOCK_OFFSET_S) {
+    record.clockOffsetS = clockOffsetS;
     ev.add('clockOffsetS', 'rest', '/rest/system systemTime (epoch ms) - agent clock', String(rest.system.systemTime));
   }
   const milliC = snmp?.values.lmTempSensorsValue1;

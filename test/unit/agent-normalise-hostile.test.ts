@@ -22,6 +22,26 @@ const ctx = { agentId: 'a1', site: 's1', customer: 'c1', pollIntervalMs: 10_000 
 const encode = (draft: ReturnType<typeof normalise>) => encodeMessage('health', { ...draft, seq: 1, replayed: false });
 
 describe('hostile device values still give a valid record', () => {
+  it('a device time far outside any clock (1.4e19 s off) leaves clockOffsetS out; a sane one is kept', () => {
+    const draftAt = (systemTime: number) =>
+      normalise(
+        {
+          device,
+          observedAt: '2026-11-30T00:00:00.000Z',
+          rest: {
+            probe: { ok: true, attempts: 1 },
+            value: { system: { uptime: 10, systemTime }, microphones: [], unsupported: [] },
+          },
+        },
+        ctx,
+      );
+    const wild = draftAt(1.4e22);
+    expect(() => encode(wild)).not.toThrow();
+    expect(wild.clockOffsetS).toBeUndefined();
+    const sane = draftAt(Date.parse('2026-11-30T00:00:42.000Z'));
+    expect(sane.clockOffsetS).toBe(42);
+  });
+
   it('a 2000-character microphone type is cut in the component name', () => {
     const draft = normalise(
       {
