@@ -57,7 +57,8 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
 
   const note = (ticketId: string, text: string): void => {
     try {
-      tickets()?.addNote(ticketId, EVIDENCE_ACTOR, redactEvidenceText(text, knownSecrets));
+      // evidence notes are for engineers (a customer sees the ticket's steps, contacts and notes meant for them)
+      tickets()?.addNote(ticketId, EVIDENCE_ACTOR, redactEvidenceText(text, knownSecrets), 'internal-note');
     } catch (err) {
       logger.warn({ err, ticketId }, 'evidence note not added');
     }

@@ -51,7 +51,7 @@ export function createIdentityModule(ctx: HubContext): IdentityModule {
     const tickets = ctx.services.ticketService;
     if (tickets === undefined) return;
     for (const t of tickets.list({ state: 'open' })) {
-      if (t.serial === serial) tickets.addNote(t.id, 'hub', note);
+      if (t.serial === serial) tickets.addNote(t.id, 'hub', note, 'internal-note');
     }
   }
 

@@ -72,8 +72,12 @@ describe('identity alerts at the hub', () => {
     const view = (await (await t.api(`/api/devices/${SERIAL}`)).json()) as DeviceWithAlerts;
     expect(view.identityAlerts).toHaveLength(1);
     const [ticket] = (await (await t.api('/api/tickets')).json()) as Array<{ id: string }>;
-    const detail = (await (await t.api(`/api/tickets/${ticket!.id}`)).json()) as { history: Array<{ note: string }> };
+    const detail = (await (await t.api(`/api/tickets/${ticket!.id}`)).json()) as {
+      history: Array<{ note: string; kind: string }>;
+    };
     expect(detail.history.map((e) => e.note).join('\n')).toContain('IDENTITY_CHANGED');
+    // for engineers only: a customer reading the ticket never sees it
+    expect(detail.history.find((e) => e.note.includes('IDENTITY_CHANGED'))?.kind).toBe('internal-note');
 
     // A read-only token cannot accept.
     const readOnly = await t.api(`/api/devices/${SERIAL}/accept-identity`, {
