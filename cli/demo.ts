@@ -150,7 +150,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     'demo hub config',
   );
   let hub = createHub(hubConfig, { logger, clock: options.clock });
-  const hubUrls = await hub.start();
+  // A hub that cannot start (a port taken) stops itself; the fleet must stop too, or the command never exits.
+  const hubUrls = await hub.start().catch(async (err: unknown) => {
+    await fleet.stop();
+    throw err;
+  });
   const demoPassword = options.demoPassword ?? randomBytes(12).toString('base64url');
   const logins = await createDemoUsers(
     hub.ctx.services.people as PeopleModule,

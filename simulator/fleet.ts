@@ -246,12 +246,19 @@ export function createFleet(options: FleetOptions): Fleet {
         entry.unwire = wireTraps(device, traps);
         network.set(identity.serial, entry);
       }
-      await inBatches([...network.values()], 50, async (e) => {
-        await Promise.all([e.rest.start(), e.snmp.start(), e.ssh.start()]);
-        e.device.start();
-      });
-      control = createControlApi(fleet, { host, port: options.controlPort ?? 0, logger });
-      await control.start();
+      try {
+        await inBatches([...network.values()], 50, async (e) => {
+          await Promise.all([e.rest.start(), e.snmp.start(), e.ssh.start()]);
+          e.device.start();
+        });
+        control = createControlApi(fleet, { host, port: options.controlPort ?? 0, logger });
+        await control.start();
+      } catch (err) {
+        // a port taken: close what did start, or the process never exits
+        control = undefined;
+        await fleet.stop();
+        throw err;
+      }
       logger.info({ devices: order.length, ms: Date.now() - started, controlUrl: control.url }, 'fleet started');
     },
     async stop(): Promise<void> {

@@ -5,11 +5,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeTcpPort } from '../helpers/ports.ts';
 import { runCmd } from '../helpers/run-cmd.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -40,6 +39,7 @@ describe('hezo demo (issue 9)', () => {
   let stdout = '';
   let stderr = '';
   let httpPort: number;
+  let simPort: number;
   let mqttPort: number;
   let dataDir: string;
   let token: string;
@@ -51,23 +51,14 @@ describe('hezo demo (issue 9)', () => {
   }
 
   beforeAll(async () => {
-    httpPort = await freeTcpPort();
-    mqttPort = await freeTcpPort();
     dataDir = mkdtempSync(join(tmpdir(), 'hezo-demo-test-'));
     const env = { ...process.env };
     delete env.HEZO_API_TOKEN;
+    // Port 0 everywhere: the demo picks free ports and prints them (a port picked here could be taken by a
+    // parallel test before the demo binds it).
     child = spawn(
       process.execPath,
-      [
-        join(root, 'bin/hezo.js'),
-        'demo',
-        '--port',
-        String(httpPort),
-        '--mqtt-port',
-        String(mqttPort),
-        '--data',
-        dataDir,
-      ],
+      [join(root, 'bin/hezo.js'), 'demo', '--port', '0', '--mqtt-port', '0', '--data', dataDir],
       { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout?.on('data', (b: Buffer) => {
@@ -76,12 +67,21 @@ describe('hezo demo (issue 9)', () => {
     child.stderr?.on('data', (b: Buffer) => {
       stderr += b.toString();
     });
-    await waitFor(() => /Ctrl-C stops everything/.test(stdout), {
-      timeoutMs: 90_000,
-      what: `demo start (stdout: ${stdout.slice(-300)} stderr: ${stderr.slice(-500)} exit: ${child.exitCode})`,
-    });
+    await waitFor(
+      () => child.exitCode !== null || /Ctrl-C stops everything/.test(stdout),
+      {
+        timeoutMs: 90_000,
+        intervalMs: 100,
+        what: () => `demo start (stdout: ${stdout.slice(-300)} stderr: ${stderr.slice(-500)} exit: ${child.exitCode})`,
+      },
+    );
+    expect(child.exitCode, `the demo exited before it was ready: ${stderr}`).toBeNull();
     token = /API token:\s+(\S+)/.exec(stdout)?.[1] ?? '';
     expect(token.length).toBeGreaterThanOrEqual(16);
+    httpPort = Number(/NOC page:\s+http:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout)?.[1]);
+    simPort = Number(/Sim control:\s+http:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout)?.[1]);
+    mqttPort = Number(/MQTT broker:\s+mqtt:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
+    expect([httpPort, simPort, mqttPort].every((p) => Number.isInteger(p) && p > 0)).toBe(true);
   });
 
   afterAll(async () => {
@@ -94,14 +94,14 @@ describe('hezo demo (issue 9)', () => {
 
   it('prints the URLs and serves the NOC page', async () => {
     expect(stdout).toContain(`NOC page:      http://127.0.0.1:${httpPort}/?token=`);
-    expect(stdout).toContain(`Sim control:   http://127.0.0.1:${httpPort + 1}/sim/devices`);
+    expect(stdout).toContain(`Sim control:   http://127.0.0.1:${simPort}/sim/devices`);
     const page = await fetch(`http://127.0.0.1:${httpPort}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);
   });
 
   it('every simulated device is up within 30 s, across two customers and three sites', async () => {
-    const sim = (await (await fetch(`http://127.0.0.1:${httpPort + 1}/sim/devices`)).json()) as {
+    const sim = (await (await fetch(`http://127.0.0.1:${simPort}/sim/devices`)).json()) as {
       serial: string;
       peripherals?: { serial?: string }[];
     }[];
@@ -126,7 +126,7 @@ describe('hezo demo (issue 9)', () => {
   });
 
   it("the README's power-off curl line opens one P1 automatic ticket for that device", async () => {
-    const sim = (await (await fetch(`http://127.0.0.1:${httpPort + 1}/sim/devices`)).json()) as {
+    const sim = (await (await fetch(`http://127.0.0.1:${simPort}/sim/devices`)).json()) as {
       serial: string;
       usb?: unknown;
       model: string;
@@ -134,7 +134,7 @@ describe('hezo demo (issue 9)', () => {
     const target = sim.find((d) => d.usb === undefined && d.model !== 'StudioUSB');
     expect(target).toBeDefined();
     const serial = target!.serial;
-    const result = await runCmd('bash', ['-c', readmePowerOffLine(httpPort + 1)], { env: { SERIAL: serial } });
+    const result = await runCmd('bash', ['-c', readmePowerOffLine(simPort)], { env: { SERIAL: serial } });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('power-off');
     const tickets = await waitFor(
@@ -158,9 +158,33 @@ describe('hezo demo (issue 9)', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('stopped');
     expect(await portIsClosed(httpPort)).toBe(true);
-    expect(await portIsClosed(httpPort + 1)).toBe(true);
+    expect(await portIsClosed(simPort)).toBe(true);
     expect(await portIsClosed(mqttPort)).toBe(true);
     const leftovers = await runCmd('pgrep', ['-f', `--data ${dataDir}`]);
     expect(leftovers.stdout.trim()).toBe('');
+  });
+});
+
+describe('hezo demo on a port that is taken', () => {
+  it('says which address is in use and exits 1, leaving nothing running', async () => {
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
+    const taken = (blocker.address() as AddressInfo).port;
+    const dataDir = mkdtempSync(join(tmpdir(), 'hezo-demo-taken-'));
+    try {
+      const result = await runCmd(
+        process.execPath,
+        [join(root, 'bin/hezo.js'), 'demo', '--port', '0', '--mqtt-port', String(taken), '--data', dataDir],
+        { timeoutMs: 60_000 },
+      );
+      expect(result.signal, 'the demo hung after the error and was killed').toBeNull();
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`EADDRINUSE`);
+      expect(result.stderr).toContain(`127.0.0.1:${taken}`);
+      expect(result.stdout).not.toContain('Ctrl-C stops everything');
+    } finally {
+      blocker.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,8 @@ export interface CmdResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** The signal that ended it (SIGTERM when it outlived `timeoutMs`), or null when it exited by itself. */
+  signal: string | null;
 }
 
 export function runCmd(
@@ -24,7 +26,8 @@ export function runCmd(
       },
       (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+        const signal = err === null ? null : (err.signal ?? null);
+        resolve({ code, stdout: String(stdout), stderr: String(stderr), signal });
       },
     );
   });

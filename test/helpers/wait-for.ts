@@ -1,14 +1,17 @@
 /** Await a condition or an event with a deadline (no fixed sleeps in tests). */
 import type { HubBus, HubEventMap, HubEventName } from '../../hub/events.ts';
 
-/** Re-check `predicate` (on a short timer) until it returns a truthy value, or fail after `timeoutMs`. */
+/**
+ * Re-check `predicate` (on a short timer) until it returns a truthy value, or fail after `timeoutMs`. `what` names
+ * the wait in the failure; a function is read at failure time (for output gathered while waiting).
+ */
 export async function waitFor<T>(
   predicate: () => T | Promise<T>,
   {
     timeoutMs = 5000,
     intervalMs = 10,
     what = 'condition',
-  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  }: { timeoutMs?: number; intervalMs?: number; what?: string | (() => string) } = {},
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -21,7 +24,7 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${String(last)})` : ''}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
