@@ -67,14 +67,11 @@ describe('hezo demo (issue 9)', () => {
     child.stderr?.on('data', (b: Buffer) => {
       stderr += b.toString();
     });
-    await waitFor(
-      () => child.exitCode !== null || /Ctrl-C stops everything/.test(stdout),
-      {
-        timeoutMs: 90_000,
-        intervalMs: 100,
-        what: () => `demo start (stdout: ${stdout.slice(-300)} stderr: ${stderr.slice(-500)} exit: ${child.exitCode})`,
-      },
-    );
+    await waitFor(() => child.exitCode !== null || /Ctrl-C stops everything/.test(stdout), {
+      timeoutMs: 90_000,
+      intervalMs: 100,
+      what: () => `demo start (stdout: ${stdout.slice(-300)} stderr: ${stderr.slice(-500)} exit: ${child.exitCode})`,
+    });
     expect(child.exitCode, `the demo exited before it was ready: ${stderr}`).toBeNull();
     token = /API token:\s+(\S+)/.exec(stdout)?.[1] ?? '';
     expect(token.length).toBeGreaterThanOrEqual(16);
