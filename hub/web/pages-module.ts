@@ -12,6 +12,7 @@ import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { maySee } from '../people/roles.ts';
 import { ALLOWED_TRANSITIONS } from '../tickets/lifecycle.ts';
+import { wordsScript } from '../tickets/words.ts';
 import { homePathOf } from './home-path.ts';
 import { staticFiles } from './static-files.ts';
 
@@ -48,6 +49,10 @@ export function createPagesModule(ctx: HubContext, options: { staticDir?: string
   http.get('/desk/', { config: { access: 'public' } }, async (_req, reply) => serve('desk.html', reply));
   http.get('/portal', { config: { access: 'public' } }, async (_req, reply) => reply.redirect('/portal/'));
   http.get('/portal/', { config: { access: 'public' } }, async (_req, reply) => serve('portal.html', reply));
+  const words = wordsScript();
+  http.get('/web/hezo-words.js', { config: { access: 'public' } }, async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(words),
+  );
   http.get<{ Params: { file: string } }>('/web/:file', { config: { access: 'public' } }, async (req, reply) =>
     serve(req.params.file, reply),
   );
