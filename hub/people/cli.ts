@@ -13,6 +13,7 @@ import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import { AuditStore } from '../audit/store.ts';
 import { HUB_ENV_OVERRIDES, type HubConfig, HubConfig as HubConfigSchema } from '../config.ts';
 import { type Db, openDb } from '../db.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { hashUserPassword, MIN_PASSWORD_LENGTH } from './passwords.ts';
 import { ROLES, type Role } from './roles.ts';
 import { PeopleStore, type TokenView, UserName, type UserView } from './store.ts';
@@ -46,13 +47,13 @@ interface Opened {
   actor: { id: string; name: string };
 }
 
-function open(command: string, file: string | undefined, env: NodeJS.ProcessEnv): Opened {
+async function open(command: string, file: string | undefined, env: NodeJS.ProcessEnv): Promise<Opened> {
   const config = loadConfig(HubConfigSchema, requireFlag(command, 'config', file), env, HUB_ENV_OVERRIDES);
   const db = openDb(hubDbFile(config));
   const store = new PeopleStore(db, Date.now);
-  const audit = new AuditStore(db, Date.now);
+  const audit = new AuditStore(new SqliteStore(db), Date.now);
   store.migrate();
-  audit.migrate();
+  await audit.migrate();
   const login = env.USER ?? userInfo().username;
   return { config: config as HubConfig, db, store, audit, actor: { id: `cli:${login}`, name: login } };
 }
@@ -100,7 +101,7 @@ export async function runUser(args: string[], io: CliIo = processIo): Promise<nu
   if (sub !== 'add' && sub !== 'list' && sub !== 'remove' && sub !== 'passwd') {
     throw new AppError(ErrorCode.USAGE, 'hezo user: expected add, list, remove or passwd');
   }
-  const opened = open(command, values.config as string | undefined, io.env);
+  const opened = await open(command, values.config as string | undefined, io.env);
   const { store, audit, actor } = opened;
   try {
     if (sub === 'list') {
@@ -133,20 +134,20 @@ export async function runUser(args: string[], io: CliIo = processIo): Promise<nu
       } catch (err) {
         throw new AppError(ErrorCode.USAGE, `hezo ${command}: ${(err as Error).message}`, { cause: err });
       }
-      audit.record({ actor, action: 'user.add', target: `user:${name}`, after: user });
+      await audit.record({ actor, action: 'user.add', target: `user:${name}`, after: user });
       io.out(JSON.stringify(user));
       return 0;
     }
     if (sub === 'remove') {
       const before = store.removeUser(name);
-      audit.record({ actor, action: 'user.remove', target: `user:${name}`, before });
+      await audit.record({ actor, action: 'user.remove', target: `user:${name}`, before });
       io.out(`removed ${name}`);
       return 0;
     }
     const before = store.user(name);
     if (before === undefined) throw new AppError(ErrorCode.USAGE, `hezo ${command}: no user "${name}"`);
     const after = store.updateUser(name, { passwordHash: await hashUserPassword(await readPassword(command, io)) });
-    audit.record({
+    await audit.record({
       actor,
       action: 'user.update',
       target: `user:${name}`,
@@ -170,7 +171,7 @@ export async function runToken(args: string[], io: CliIo = processIo): Promise<n
   if (sub !== 'create' && sub !== 'revoke' && sub !== 'list') {
     throw new AppError(ErrorCode.USAGE, 'hezo token: expected create, list or revoke');
   }
-  const opened = open(command, values.config as string | undefined, io.env);
+  const opened = await open(command, values.config as string | undefined, io.env);
   const { store, audit, actor } = opened;
   try {
     if (sub === 'list') {
@@ -181,7 +182,7 @@ export async function runToken(args: string[], io: CliIo = processIo): Promise<n
       const user = positional(command, positionals, 'the user who owns the token');
       if (store.user(user) === undefined) throw new AppError(ErrorCode.USAGE, `hezo ${command}: no user "${user}"`);
       const { token, view } = store.createToken(user, (values.label as string | undefined) ?? 'cli');
-      audit.record({ actor, action: 'token.create', target: `token:${view.id}`, after: view });
+      await audit.record({ actor, action: 'token.create', target: `token:${view.id}`, after: view });
       io.out(token);
       return 0;
     }
@@ -192,7 +193,7 @@ export async function runToken(args: string[], io: CliIo = processIo): Promise<n
     } catch (err) {
       throw new AppError(ErrorCode.USAGE, `hezo ${command}: ${(err as Error).message}`, { cause: err });
     }
-    audit.record({ actor, action: 'token.revoke', target: `token:${id}`, before: revoked });
+    await audit.record({ actor, action: 'token.revoke', target: `token:${id}`, before: revoked });
     io.out(`revoked ${id}`);
     return 0;
   } finally {

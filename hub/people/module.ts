@@ -9,6 +9,7 @@ import { installAuditTrail } from '../audit/hook.ts';
 import { registerAuditRoutes } from '../audit/routes.ts';
 import { AuditStore } from '../audit/store.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { type AccessControl, installAccessControl, type OwnerResolvers } from './access-control.ts';
 import { Authenticator, credentialsFrom } from './authenticate.ts';
 import { registerOpenApiRoute } from './openapi.ts';
@@ -32,7 +33,7 @@ export interface PeopleModule extends HubModule {
 export function createPeopleModule(ctx: HubContext): PeopleModule {
   const now = () => ctx.clock.now();
   const store = new PeopleStore(ctx.db, now);
-  const audit = new AuditStore(ctx.db, now);
+  const audit = new AuditStore(new SqliteStore(ctx.db), now);
   const authenticator = new Authenticator(ctx.config, store);
   const throttle = new SignInThrottle({ now, ...DEFAULT_THROTTLE });
   const owners: OwnerResolvers = {
@@ -78,10 +79,9 @@ export function createPeopleModule(ctx: HubContext): PeopleModule {
     authenticateUpgrade(req, url) {
       return authenticator.authenticate(credentialsFrom(req.headers, url.searchParams.get('token'))).principal;
     },
-    start() {
+    async start() {
       store.migrate();
-      audit.migrate();
-      return Promise.resolve();
+      await audit.migrate();
     },
   };
   ctx.services.people = module;

@@ -59,11 +59,11 @@ export function registerSessionRoutes(
     async (request, reply) => {
       const { user: name, password } = parseOrThrow(SignInBody, request.body ?? {}, ErrorCode.PAYLOAD_INVALID, 'body');
       const address = request.ip;
-      const audit = (action: string, after?: unknown) =>
+      const audit = async (action: string, after?: unknown) =>
         deps.audit()?.record({ actor: { id: `user:${name}`, name }, address, action, target: `user:${name}`, after });
       const locked = deps.throttle.lockedUntil(address, name);
       if (locked !== undefined) {
-        audit('session.sign-in-locked');
+        await audit('session.sign-in-locked');
         reply.header('retry-after', String(Math.ceil((locked - deps.now()) / 1000)));
         throw new AppError(ErrorCode.TOO_MANY_ATTEMPTS, 'too many failed sign-ins: try again later');
       }
@@ -72,12 +72,12 @@ export function registerSessionRoutes(
       const user = hash !== undefined && isValid ? deps.store.user(name) : undefined;
       if (user === undefined) {
         deps.throttle.recordFailure(address, name);
-        audit('session.sign-in-failed');
+        await audit('session.sign-in-failed');
         throw new AppError(ErrorCode.UNAUTHENTICATED, 'wrong user name or password');
       }
       deps.throttle.recordSuccess(name);
       const { sessionId, csrfToken } = deps.store.createSession(name, SESSION_TTL_MS, address);
-      audit('session.sign-in', { role: user.role });
+      await audit('session.sign-in', { role: user.role });
       setCookie(reply, sessionId, SESSION_TTL_MS / 1000, request.protocol === 'https');
       return sessionBody(user, csrfToken);
     },
@@ -92,7 +92,9 @@ export function registerSessionRoutes(
     const user = sessionId === undefined ? undefined : deps.store.session(sessionId)?.user;
     if (sessionId !== undefined && user !== undefined && deps.store.endSession(sessionId)) {
       const actor = { id: `user:${user.name}`, name: user.name, role: user.role };
-      deps.audit()?.record({ actor, address: request.ip, action: 'session.sign-out', target: `user:${user.name}` });
+      await deps
+        .audit()
+        ?.record({ actor, address: request.ip, action: 'session.sign-out', target: `user:${user.name}` });
     }
     setCookie(reply, '', 0, request.protocol === 'https');
     return reply.code(204).send();
