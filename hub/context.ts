@@ -16,6 +16,7 @@ import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
 import type { Principal } from './people/roles.ts';
 import type { DeviceOwnership } from './registry/ownership.ts';
+import type { SqlStore } from './store/sql-store.ts';
 import type { AttachmentMeta, DeviceView, IdentityAlertView, TicketHistoryEntry, TicketView } from './types.ts';
 
 export interface ContractInfo {
@@ -125,6 +126,11 @@ export interface HubServices {
 export interface HubContext {
   config: Readonly<HubConfig>;
   db: Db;
+  /**
+   * The same database behind the SqlStore abstraction (issue 16: one SQL for SQLite and PostgreSQL). Stores move
+   * onto it one by one (audit first); the others still use `db` directly.
+   */
+  sql: SqlStore;
   bus: HubBus;
   clock: Clock;
   logger: Logger;

@@ -33,6 +33,7 @@ import { createAdoptionModule } from './registry/adoption.ts';
 import { createRegistryModule } from './registry/module.ts';
 import { createReportsModule } from './reports/module.ts';
 import { createRulesModule } from './rules/module.ts';
+import { SqliteStore } from './store/sqlite-store.ts';
 import { createTicketsModule } from './tickets/module.ts';
 import { createPagesModule } from './web/pages-module.ts';
 import { createWsModule } from './ws/module.ts';
@@ -92,6 +93,7 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
   const ctx: HubContext = {
     config,
     db,
+    sql: new SqliteStore(db),
     bus,
     clock: deps.clock ?? systemClock,
     logger,

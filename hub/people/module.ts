@@ -9,7 +9,6 @@ import { installAuditTrail } from '../audit/hook.ts';
 import { registerAuditRoutes } from '../audit/routes.ts';
 import { AuditStore } from '../audit/store.ts';
 import type { HubContext, HubModule } from '../context.ts';
-import { SqliteStore } from '../store/sqlite-store.ts';
 import { type AccessControl, installAccessControl, type OwnerResolvers } from './access-control.ts';
 import { Authenticator, credentialsFrom } from './authenticate.ts';
 import { registerOpenApiRoute } from './openapi.ts';
@@ -33,7 +32,7 @@ export interface PeopleModule extends HubModule {
 export function createPeopleModule(ctx: HubContext): PeopleModule {
   const now = () => ctx.clock.now();
   const store = new PeopleStore(ctx.db, now);
-  const audit = new AuditStore(new SqliteStore(ctx.db), now);
+  const audit = new AuditStore(ctx.sql, now);
   const authenticator = new Authenticator(ctx.config, store);
   const throttle = new SignInThrottle({ now, ...DEFAULT_THROTTLE });
   const owners: OwnerResolvers = {
