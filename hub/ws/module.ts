@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { Counter } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import type { HubContext, HubModule } from '../context.ts';
+import { hubNodeId } from '../node-id.ts';
 import type { DeviceView, SiteAlert, TicketView } from '../types.ts';
 import { checkToken, tokenFromRequest } from './auth.ts';
 import { MAX_CLIENT_PAYLOAD_BYTES, type ProgressItem } from './messages.ts';
@@ -59,6 +60,7 @@ export function createWsModule(ctx: HubContext): WsModule {
     maxBufferedBytes: cfg.maxBufferedBytes,
     coalesceMs: cfg.coalesceMs,
     stuckClientTimeoutMs: cfg.stuckClientTimeoutMs,
+    node: hubNodeId(ctx.config),
   };
   const snapshot = () => ({
     devices: ctx.services.devices?.list() ?? [...devicesSeen.values()],

@@ -26,6 +26,10 @@
   const T = window.HezoText;
   const PROGRESS_STALE_MS = 120_000;
   const conn = { ws: null, attempt: 0, awaitingSnapshot: true, lastMessageAt: 0, retryTimer: 0 };
+  // Several hub nodes (noc-hubs.js): the one streaming now, and the node of the last snapshot.
+  const Hubs = window.HezoNocHubs;
+  const hubList = Hubs.hubsFrom(location.href);
+  const where = { index: 0, node: null, movedFrom: null };
   let renderQueued = false;
   let openTicketId = null;
 
@@ -402,7 +406,8 @@
   // ---------- stream ----------
   function setStreamState(isLive, retryInMs) {
     $('stream-banner').hidden = isLive;
-    $('stream-retry').textContent = retryInMs ? ` (retry in ${Math.ceil(retryInMs / 1000)} s)` : '';
+    const next = hubList.hubs.length > 1 ? ` ${new URL(hubList.hubs[where.index]).host}` : '';
+    $('stream-retry').textContent = retryInMs ? ` (retry${next} in ${Math.ceil(retryInMs / 1000)} s)` : '';
     const status = $('stream-status');
     status.textContent = isLive ? 'LIVE' : 'STREAM LOST';
     status.className = `stream-status ${isLive ? 'live' : 'stale'}`;
@@ -411,15 +416,16 @@
 
   function connect() {
     clearTimeout(conn.retryTimer);
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(`${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`);
+    const ws = new WebSocket(Hubs.streamUrl(hubList.hubs[where.index], token));
     conn.ws = ws;
     conn.awaitingSnapshot = true;
     ws.onmessage = (ev) => onMessage(ev.data);
     ws.onclose = () => {
       if (conn.ws !== ws) return;
       conn.ws = null;
-      const delay = Math.min(15_000, 500 * 2 ** conn.attempt) * (0.8 + Math.random() * 0.4);
+      // The next hub of the list (the same one when there is only one), backing off per round over the list.
+      where.index = (where.index + 1) % hubList.hubs.length;
+      const delay = Hubs.retryDelayMs(conn.attempt, hubList.hubs.length);
       conn.attempt += 1;
       setStreamState(false, delay);
       conn.retryTimer = setTimeout(connect, delay);
@@ -456,6 +462,11 @@
     model.progress = new Map((msg.progress || []).map((p) => [p.key, p]));
     conn.awaitingSnapshot = false;
     conn.attempt = 0;
+    const origin = hubList.hubs[where.index];
+    const node = Hubs.nodeName(msg.node, origin);
+    if (where.node !== null && where.node !== node) where.movedFrom = { node: where.node, at: Date.now() };
+    where.node = node;
+    Hubs.showNode($('hub-node'), { node, origin, movedFrom: where.movedFrom });
     setStreamState(true);
     scheduleRender();
   }
