@@ -109,7 +109,7 @@ export interface HubServices {
   /** Which site may speak for (and receive commands about) which device (hub/registry/ownership.ts). */
   ownership?: DeviceOwnership;
   /** People module (hub/people): who is calling a websocket upgrade. */
-  people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined };
+  people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Promise<Principal | undefined> };
   /** Customers known to the registry (config and API): the reference for referential checks. */
   customers?: { exists(id: string): boolean };
   /** Agents added, rotated or removed at run time (registry API): the broker accepts them at once. */

@@ -50,9 +50,10 @@ interface Opened {
 async function open(command: string, file: string | undefined, env: NodeJS.ProcessEnv): Promise<Opened> {
   const config = loadConfig(HubConfigSchema, requireFlag(command, 'config', file), env, HUB_ENV_OVERRIDES);
   const db = openDb(hubDbFile(config));
-  const store = new PeopleStore(db, Date.now);
-  const audit = new AuditStore(new SqliteStore(db), Date.now);
-  store.migrate();
+  const sql = new SqliteStore(db);
+  const store = new PeopleStore(sql, Date.now);
+  const audit = new AuditStore(sql, Date.now);
+  await store.migrate();
   await audit.migrate();
   const login = env.USER ?? userInfo().username;
   return { config: config as HubConfig, db, store, audit, actor: { id: `cli:${login}`, name: login } };
@@ -105,7 +106,7 @@ export async function runUser(args: string[], io: CliIo = processIo): Promise<nu
   const { store, audit, actor } = opened;
   try {
     if (sub === 'list') {
-      for (const user of store.users()) io.out(JSON.stringify(user));
+      for (const user of await store.users()) io.out(JSON.stringify(user));
       return 0;
     }
     const name = positional(command, positionals, 'a user name');
@@ -130,7 +131,7 @@ export async function runUser(args: string[], io: CliIo = processIo): Promise<nu
       const passwordHash = await hashUserPassword(await readPassword(command, io));
       let user: UserView;
       try {
-        user = store.addUser({ name, role: role as Role, customer, customers, passwordHash });
+        user = await store.addUser({ name, role: role as Role, customer, customers, passwordHash });
       } catch (err) {
         throw new AppError(ErrorCode.USAGE, `hezo ${command}: ${(err as Error).message}`, { cause: err });
       }
@@ -139,14 +140,16 @@ export async function runUser(args: string[], io: CliIo = processIo): Promise<nu
       return 0;
     }
     if (sub === 'remove') {
-      const before = store.removeUser(name);
+      const before = await store.removeUser(name);
       await audit.record({ actor, action: 'user.remove', target: `user:${name}`, before });
       io.out(`removed ${name}`);
       return 0;
     }
-    const before = store.user(name);
+    const before = await store.user(name);
     if (before === undefined) throw new AppError(ErrorCode.USAGE, `hezo ${command}: no user "${name}"`);
-    const after = store.updateUser(name, { passwordHash: await hashUserPassword(await readPassword(command, io)) });
+    const after = await store.updateUser(name, {
+      passwordHash: await hashUserPassword(await readPassword(command, io)),
+    });
     await audit.record({
       actor,
       action: 'user.update',
@@ -175,13 +178,14 @@ export async function runToken(args: string[], io: CliIo = processIo): Promise<n
   const { store, audit, actor } = opened;
   try {
     if (sub === 'list') {
-      for (const token of store.tokens(positionals[0])) io.out(JSON.stringify(token));
+      for (const token of await store.tokens(positionals[0])) io.out(JSON.stringify(token));
       return 0;
     }
     if (sub === 'create') {
       const user = positional(command, positionals, 'the user who owns the token');
-      if (store.user(user) === undefined) throw new AppError(ErrorCode.USAGE, `hezo ${command}: no user "${user}"`);
-      const { token, view } = store.createToken(user, (values.label as string | undefined) ?? 'cli');
+      if ((await store.user(user)) === undefined)
+        throw new AppError(ErrorCode.USAGE, `hezo ${command}: no user "${user}"`);
+      const { token, view } = await store.createToken(user, (values.label as string | undefined) ?? 'cli');
       await audit.record({ actor, action: 'token.create', target: `token:${view.id}`, after: view });
       io.out(token);
       return 0;
@@ -189,7 +193,7 @@ export async function runToken(args: string[], io: CliIo = processIo): Promise<n
     const id = positional(command, positionals, 'a token id');
     let revoked: TokenView;
     try {
-      revoked = store.revokeToken(id);
+      revoked = await store.revokeToken(id);
     } catch (err) {
       throw new AppError(ErrorCode.USAGE, `hezo ${command}: ${(err as Error).message}`, { cause: err });
     }

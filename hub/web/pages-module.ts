@@ -45,7 +45,7 @@ export function createPagesModule(ctx: HubContext, options: { staticDir?: string
     // `hubs`: the other hub nodes the wall moves to when this one dies (dashboards/noc/static/noc-hubs.js)
     const hubs = typeof req.query.hubs === 'string' ? `&hubs=${encodeURIComponent(req.query.hubs)}` : '';
     if (token !== '') return reply.redirect(`/noc/?token=${encodeURIComponent(token)}${hubs}`);
-    const principal = ctx.services.people?.authenticateUpgrade(req.raw, new URL('/', 'http://hub'));
+    const principal = await ctx.services.people?.authenticateUpgrade(req.raw, new URL('/', 'http://hub'));
     return reply.redirect(homePathOf(principal?.role));
   });
   http.get('/favicon.ico', { config: { access: 'public' } }, async (_req, reply) => serve('favicon.svg', reply));

@@ -90,8 +90,8 @@ describe('scoped stream', () => {
     h = await startPeopleHub();
     const wsUrl = `${h.urls.httpUrl.replace('http', 'ws')}/ws`;
     expect(await upgradeStatus(wsUrl)).toBe(401);
-    const id = h.people.store.tokens('acme-rep')[0]!.id;
-    h.people.store.revokeToken(id);
+    const id = (await h.people.store.tokens('acme-rep'))[0]!.id;
+    await h.people.store.revokeToken(id);
     expect(await upgradeStatus(`${wsUrl}?token=${h.tokens.customer}`)).toBe(401);
     expect(await upgradeStatus(`${wsUrl}?token=${h.tokens.wall}`)).toBe(101);
   });
