@@ -100,6 +100,13 @@ export interface AgentCommands {
   agentFor(serial: string): { site: string; agentId: string } | undefined;
 }
 
+/** A hub node's part of the cluster (hub/cluster): what `/healthz` shows, and the epoch to act (and write) under. */
+export interface ClusterService {
+  health(): { node: string; partitions: number[]; liveNodes: number };
+  /** The fencing epoch under which this node may act for `partition` now, or undefined. */
+  epochOf(partition: number): number | undefined;
+}
+
 export interface HubServices {
   registry?: DeviceRegistry;
   devices?: DeviceDirectory;
@@ -119,6 +126,8 @@ export interface HubServices {
   };
   /** The append-only audit trail (hub/audit). */
   audit?: AuditStore;
+  /** This node's partition leases when `database.url` is set (hub/cluster/module.ts). */
+  cluster?: ClusterService;
   /** Open identity alerts per device (hub/identity/module.ts). */
   identityAlerts?: { forSerial(serial: string): IdentityAlertView[] };
 }

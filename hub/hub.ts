@@ -16,6 +16,7 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { type Clock, systemClock } from '../protocols/clock.ts';
 import { createApiModule } from './api/module.ts';
 import { createBrokerModule } from './broker/module.ts';
+import { createClusterModule } from './cluster/module.ts';
 import type { HubConfig } from './config.ts';
 import type { HubContext, HubModule, HubModuleFactory } from './context.ts';
 import { openDb } from './db.ts';
@@ -114,6 +115,7 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     outage,
     createApiModule(ctx, registryModule.registry, outage),
     createMetricsModule(ctx),
+    createClusterModule(ctx), // no-op unless database.url: partition leases in PostgreSQL, /healthz partitions
   ];
   for (const factory of deps.modules ?? OPTIONAL_MODULES) modules.push(factory(ctx));
 
