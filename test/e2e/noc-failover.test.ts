@@ -22,7 +22,10 @@ const ONLY_B = 'X70-FO-0003';
 let dir: string;
 let browserHandle: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let page: Page;
-const hubs: Record<'a' | 'b', { child?: HubChild; url: string }> = { a: { url: '' }, b: { url: '' } };
+const hubs: Record<'a' | 'b', { child?: HubChild; url: string; frozen?: boolean }> = {
+  a: { url: '' },
+  b: { url: '' },
+};
 
 async function startHub(name: 'a' | 'b', serials: string[]): Promise<void> {
   const httpPort = await freeTcpPort();
@@ -74,7 +77,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browserHandle?.close();
-  for (const hub of Object.values(hubs)) await hub.child?.stop();
+  for (const hub of Object.values(hubs)) {
+    if (hub.frozen === true && hub.child !== undefined) process.kill(hub.child.pid, 'SIGCONT');
+    await hub.child?.stop();
+  }
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -115,6 +121,23 @@ describe('NOC page over two hub nodes', () => {
     process.stdout.write(`noc-failover: page on hub-b ${movedMs} ms after kill -9 of hub-a\n`);
   });
 
+  it('leaves a frozen node (SIGSTOP: its connections stay open, nothing answers) once its stream falls silent', async () => {
+    // hub A back on its port with its own data, then hub B frozen: no close, no RST, no pong
+    hubs.a.child = await spawnHub(join(dir, 'hub-a.json'), join(dir, 'hub-a.log'));
+    const frozenAt = Date.now();
+    process.kill(hubs.b.child?.pid as number, 'SIGSTOP');
+    hubs.b.frozen = true;
+    await page.waitForSelector('body[data-stream="live"] [data-testid="hub-node"][data-node="hub-a"]', {
+      timeout: 40_000,
+    });
+    const movedMs = Date.now() - frozenAt;
+    expect(await page.locator('[data-testid="hub-node"]').getAttribute('data-moved-from')).toBe('hub-b');
+    // hub A's snapshot: its two devices, not hub B's third one nor hub B's tickets
+    expect(await deviceSerials()).toEqual([...SHARED].sort());
+    expect(await page.locator('[data-testid="ticket"]').count()).toBe(0);
+    process.stdout.write(`noc-failover: page on hub-a ${movedMs} ms after SIGSTOP of hub-b\n`);
+  });
+
   it('ignores ?hubs= entries that are not http(s) origins a browser could stream from', async () => {
     const parsed = await page.evaluate(
       (href) => window.HezoNocHubs.hubsFrom(href),
@@ -134,6 +157,9 @@ describe('NOC page over two hub nodes', () => {
       [0, 1, 2, 3, 4, 40].map((failures) => window.HezoNocHubs.retryDelayMs(failures, 2, () => 0.5)),
     );
     expect(delays).toEqual([500, 500, 1000, 1000, 2000, 15_000]);
+    // with several hubs a silent node is left after 15 s (one hub: 45 s, as before)
+    const timings = await page.evaluate(() => [1, 2].map((n) => window.HezoNocHubs.timing(n).silenceLimitMs));
+    expect(timings).toEqual([45_000, 15_000]);
   });
 });
 
@@ -142,6 +168,7 @@ declare global {
     HezoNocHubs: {
       hubsFrom(href: string): { hubs: string[]; rejected: string[] };
       retryDelayMs(failures: number, count: number, random: () => number): number;
+      timing(count: number): { keepaliveMs: number; silenceLimitMs: number; snapshotWaitMs: number };
     };
   }
 }
