@@ -1,9 +1,10 @@
 /**
  * Issue 16: the NOC page knows which hub node it streams from and moves to another node when its node dies.
- * Two real hub processes (`hezo hub --config`, separate data dirs, nodes `hub-a` and `hub-b`, the same read-only
- * wall token) on loopback and the page in headless Chromium, loaded once from hub A with `?hubs=` naming hub B.
- * The page says `node hub-a`; `kill -9` of hub A -> the page says `node hub-b`, moved from hub-a, with hub B's own
- * snapshot (a device and a ticket only hub B has), then follows hub B's live deltas.
+ * Three real hub processes (`hezo hub --config`, separate data dirs, nodes `hub-a`, `hub-b`, `hub-c`, the same
+ * read-only wall token) on loopback and the page in headless Chromium, loaded once from hub A with `?hubs=` naming
+ * all three. The page says `node hub-a`; `kill -9` of hub A -> the page says `node hub-b`, moved from hub-a, with hub
+ * B's own snapshot (a device and a ticket only hub B has), then follows hub B's live deltas. `SIGSTOP` of hub B (its
+ * connections stay open, nothing answers) -> once the stream is silent the page leaves it for hub C.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,12 +23,14 @@ const ONLY_B = 'X70-FO-0003';
 let dir: string;
 let browserHandle: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let page: Page;
-const hubs: Record<'a' | 'b', { child?: HubChild; url: string; frozen?: boolean }> = {
+type HubName = 'a' | 'b' | 'c';
+const hubs: Record<HubName, { child?: HubChild; url: string; frozen?: boolean }> = {
   a: { url: '' },
   b: { url: '' },
+  c: { url: '' },
 };
 
-async function startHub(name: 'a' | 'b', serials: string[]): Promise<void> {
+async function startHub(name: HubName, serials: string[]): Promise<void> {
   const httpPort = await freeTcpPort();
   const mqttPort = await freeTcpPort();
   const config = {
@@ -48,7 +51,7 @@ async function startHub(name: 'a' | 'b', serials: string[]): Promise<void> {
   hubs[name] = { child: await spawnHub(file, join(dir, `hub-${name}.log`)), url: `http://127.0.0.1:${httpPort}` };
 }
 
-async function openTicket(hub: 'a' | 'b', serial: string): Promise<string> {
+async function openTicket(hub: HubName, serial: string): Promise<string> {
   const res = await fetch(`${hubs[hub].url}/api/tickets`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
@@ -70,7 +73,7 @@ const deviceSerials = () =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hezo-noc-failover-'));
-  await Promise.all([startHub('a', SHARED), startHub('b', [...SHARED, ONLY_B])]);
+  await Promise.all([startHub('a', SHARED), startHub('b', [...SHARED, ONLY_B]), startHub('c', SHARED)]);
   browserHandle = await launchChromium();
   page = await browserHandle.browser.newPage({ viewport: { width: 1920, height: 1080 } });
 });
@@ -87,7 +90,8 @@ afterAll(async () => {
 describe('NOC page over two hub nodes', () => {
   it('shows node hub-a, then after kill -9 of hub A moves to hub-b with a fresh snapshot and live deltas', async () => {
     // The wall's URL, loaded once from hub A: `/` keeps `hubs` when it moves the token out of the address bar.
-    await page.goto(`${hubs.a.url}/?token=${WALL_TOKEN}&hubs=${encodeURIComponent(`${hubs.a.url},${hubs.b.url}`)}`);
+    const list = [hubs.a.url, hubs.b.url, hubs.c.url].join(',');
+    await page.goto(`${hubs.a.url}/?token=${WALL_TOKEN}&hubs=${encodeURIComponent(list)}`);
     await page.waitForSelector('body[data-stream="live"] [data-testid="hub-node"][data-node="hub-a"]', {
       timeout: 15_000,
     });
@@ -122,20 +126,19 @@ describe('NOC page over two hub nodes', () => {
   });
 
   it('leaves a frozen node (SIGSTOP: its connections stay open, nothing answers) once its stream falls silent', async () => {
-    // hub A back on its port with its own data, then hub B frozen: no close, no RST, no pong
-    hubs.a.child = await spawnHub(join(dir, 'hub-a.json'), join(dir, 'hub-a.log'));
+    // hub B frozen: no close, no RST, no pong; hub C is the next of the list
     const frozenAt = Date.now();
     process.kill(hubs.b.child?.pid as number, 'SIGSTOP');
     hubs.b.frozen = true;
-    await page.waitForSelector('body[data-stream="live"] [data-testid="hub-node"][data-node="hub-a"]', {
+    await page.waitForSelector('body[data-stream="live"] [data-testid="hub-node"][data-node="hub-c"]', {
       timeout: 40_000,
     });
     const movedMs = Date.now() - frozenAt;
     expect(await page.locator('[data-testid="hub-node"]').getAttribute('data-moved-from')).toBe('hub-b');
-    // hub A's snapshot: its two devices, not hub B's third one nor hub B's tickets
+    // hub C's snapshot: its two devices, not hub B's third one nor hub B's tickets
     expect(await deviceSerials()).toEqual([...SHARED].sort());
     expect(await page.locator('[data-testid="ticket"]').count()).toBe(0);
-    process.stdout.write(`noc-failover: page on hub-a ${movedMs} ms after SIGSTOP of hub-b\n`);
+    process.stdout.write(`noc-failover: page on hub-c ${movedMs} ms after SIGSTOP of hub-b\n`);
   });
 
   it('ignores ?hubs= entries that are not http(s) origins a browser could stream from', async () => {
