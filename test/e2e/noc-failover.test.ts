@@ -1,9 +1,10 @@
 /**
  * Issue 16: the NOC page knows which hub node it streams from and moves to another node when its node dies.
- * Two real hub processes (`hezo hub --config`, separate data dirs, nodes `hub-a` and `hub-b`, the same read-only
- * wall token) on loopback and the page in headless Chromium, loaded once from hub A with `?hubs=` naming hub B.
- * The page says `node hub-a`; `kill -9` of hub A -> the page says `node hub-b`, moved from hub-a, with hub B's own
- * snapshot (a device and a ticket only hub B has), then follows hub B's live deltas.
+ * Three real hub processes (`hezo hub --config`, separate data dirs, nodes `hub-a`, `hub-b`, `hub-c`, the same
+ * read-only wall token) on loopback and the page in headless Chromium, loaded once from hub A with `?hubs=` naming
+ * all three. The page says `node hub-a`; `kill -9` of hub A -> the page says `node hub-b`, moved from hub-a, with hub
+ * B's own snapshot (a device and a ticket only hub B has), then follows hub B's live deltas. `SIGSTOP` of hub B (its
+ * connections stay open, nothing answers) -> once the stream is silent the page leaves it for hub C.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,9 +23,14 @@ const ONLY_B = 'X70-FO-0003';
 let dir: string;
 let browserHandle: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let page: Page;
-const hubs: Record<'a' | 'b', { child?: HubChild; url: string }> = { a: { url: '' }, b: { url: '' } };
+type HubName = 'a' | 'b' | 'c';
+const hubs: Record<HubName, { child?: HubChild; url: string; frozen?: boolean }> = {
+  a: { url: '' },
+  b: { url: '' },
+  c: { url: '' },
+};
 
-async function startHub(name: 'a' | 'b', serials: string[]): Promise<void> {
+async function startHub(name: HubName, serials: string[]): Promise<void> {
   const httpPort = await freeTcpPort();
   const mqttPort = await freeTcpPort();
   const config = {
@@ -45,7 +51,7 @@ async function startHub(name: 'a' | 'b', serials: string[]): Promise<void> {
   hubs[name] = { child: await spawnHub(file, join(dir, `hub-${name}.log`)), url: `http://127.0.0.1:${httpPort}` };
 }
 
-async function openTicket(hub: 'a' | 'b', serial: string): Promise<string> {
+async function openTicket(hub: HubName, serial: string): Promise<string> {
   const res = await fetch(`${hubs[hub].url}/api/tickets`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
@@ -67,21 +73,25 @@ const deviceSerials = () =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hezo-noc-failover-'));
-  await Promise.all([startHub('a', SHARED), startHub('b', [...SHARED, ONLY_B])]);
+  await Promise.all([startHub('a', SHARED), startHub('b', [...SHARED, ONLY_B]), startHub('c', SHARED)]);
   browserHandle = await launchChromium();
   page = await browserHandle.browser.newPage({ viewport: { width: 1920, height: 1080 } });
 });
 
 afterAll(async () => {
   await browserHandle?.close();
-  for (const hub of Object.values(hubs)) await hub.child?.stop();
+  for (const hub of Object.values(hubs)) {
+    if (hub.frozen === true && hub.child !== undefined) process.kill(hub.child.pid, 'SIGCONT');
+    await hub.child?.stop();
+  }
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('NOC page over two hub nodes', () => {
   it('shows node hub-a, then after kill -9 of hub A moves to hub-b with a fresh snapshot and live deltas', async () => {
     // The wall's URL, loaded once from hub A: `/` keeps `hubs` when it moves the token out of the address bar.
-    await page.goto(`${hubs.a.url}/?token=${WALL_TOKEN}&hubs=${encodeURIComponent(`${hubs.a.url},${hubs.b.url}`)}`);
+    const list = [hubs.a.url, hubs.b.url, hubs.c.url].join(',');
+    await page.goto(`${hubs.a.url}/?token=${WALL_TOKEN}&hubs=${encodeURIComponent(list)}`);
     await page.waitForSelector('body[data-stream="live"] [data-testid="hub-node"][data-node="hub-a"]', {
       timeout: 15_000,
     });
@@ -115,6 +125,22 @@ describe('NOC page over two hub nodes', () => {
     process.stdout.write(`noc-failover: page on hub-b ${movedMs} ms after kill -9 of hub-a\n`);
   });
 
+  it('leaves a frozen node (SIGSTOP: its connections stay open, nothing answers) once its stream falls silent', async () => {
+    // hub B frozen: no close, no RST, no pong; hub C is the next of the list
+    const frozenAt = Date.now();
+    process.kill(hubs.b.child?.pid as number, 'SIGSTOP');
+    hubs.b.frozen = true;
+    await page.waitForSelector('body[data-stream="live"] [data-testid="hub-node"][data-node="hub-c"]', {
+      timeout: 40_000,
+    });
+    const movedMs = Date.now() - frozenAt;
+    expect(await page.locator('[data-testid="hub-node"]').getAttribute('data-moved-from')).toBe('hub-b');
+    // hub C's snapshot: its two devices, not hub B's third one nor hub B's tickets
+    expect(await deviceSerials()).toEqual([...SHARED].sort());
+    expect(await page.locator('[data-testid="ticket"]').count()).toBe(0);
+    process.stdout.write(`noc-failover: page on hub-c ${movedMs} ms after SIGSTOP of hub-b\n`);
+  });
+
   it('ignores ?hubs= entries that are not http(s) origins a browser could stream from', async () => {
     const parsed = await page.evaluate(
       (href) => window.HezoNocHubs.hubsFrom(href),
@@ -134,6 +160,9 @@ describe('NOC page over two hub nodes', () => {
       [0, 1, 2, 3, 4, 40].map((failures) => window.HezoNocHubs.retryDelayMs(failures, 2, () => 0.5)),
     );
     expect(delays).toEqual([500, 500, 1000, 1000, 2000, 15_000]);
+    // with several hubs a silent node is left after 15 s (one hub: 45 s, as before)
+    const timings = await page.evaluate(() => [1, 2].map((n) => window.HezoNocHubs.timing(n).silenceLimitMs));
+    expect(timings).toEqual([45_000, 15_000]);
   });
 });
 
@@ -142,6 +171,7 @@ declare global {
     HezoNocHubs: {
       hubsFrom(href: string): { hubs: string[]; rejected: string[] };
       retryDelayMs(failures: number, count: number, random: () => number): number;
+      timing(count: number): { keepaliveMs: number; silenceLimitMs: number; snapshotWaitMs: number };
     };
   }
 }

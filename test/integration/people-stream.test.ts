@@ -54,11 +54,14 @@ describe('scoped stream', () => {
     clients.push(admin, customer, portal);
 
     const adminSnap = await admin.next((m) => m.type === 'snapshot');
+    expect(adminSnap.node).toBeTypeOf('string');
     expect(adminSnap.tickets.map((t: { customer: string }) => t.customer)).toEqual(['globex']);
     for (const client of [customer, portal]) {
       const snap = await client.next((m) => m.type === 'snapshot');
       expect(snap.tickets).toEqual([]);
       expect(JSON.stringify(snap)).not.toMatch(/globex/i);
+      // a scoped snapshot names the hub node too (issue 16: a wall shows which node it streams from)
+      expect(snap.node).toBe(adminSnap.node);
     }
 
     // Another customer's changes first, then our own: whatever a client gets is in seq order, so once the acme

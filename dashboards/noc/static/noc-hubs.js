@@ -53,6 +53,16 @@
     return Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** round) * (0.8 + random() * 0.4);
   }
 
+  /**
+   * Keepalive ping interval, silence limit (no frame, not even a pong: the stream is dropped) and how long a new
+   * connection may take to send its snapshot. With several hubs they are short: another node is waiting.
+   */
+  function timing(count) {
+    return count > 1
+      ? { keepaliveMs: 5000, silenceLimitMs: 15_000, snapshotWaitMs: 10_000 }
+      : { keepaliveMs: 20_000, silenceLimitMs: 45_000, snapshotWaitMs: 30_000 };
+  }
+
   /** What the header says about the node: `node hub-b · moved from hub-a 06:41:02`. */
   function showNode(el, { node, origin, movedFrom }) {
     const moved = movedFrom
@@ -73,5 +83,5 @@
     return typeof snapshotNode === 'string' && snapshotNode !== '' ? snapshotNode : new URL(origin).host;
   }
 
-  window.HezoNocHubs = { hubsFrom, streamUrl, retryDelayMs, showNode, nodeName };
+  window.HezoNocHubs = { hubsFrom, streamUrl, retryDelayMs, timing, showNode, nodeName };
 })();
