@@ -12,7 +12,7 @@ import type { TransferRow } from './store.ts';
 export interface StuckTransferDeps {
   clock: Clock;
   everyMs: number;
-  transfersReceiving(): TransferRow[];
+  transfersReceiving(): Promise<TransferRow[]>;
   isOnline(agentId: string): boolean;
   resume(
     target: { site: string; agentId: string },
@@ -28,13 +28,15 @@ export function watchStuckTransfers(deps: StuckTransferDeps): () => void {
   /** transferId -> chunks received at the previous look. */
   let seen = new Map<string, number>();
   let cancel: (() => void) | undefined;
-  const look = () => {
+  let isStopped = false;
+  const look = async (): Promise<void> => {
+    const rows = await deps.transfersReceiving();
     const next = new Map<string, number>();
     const groups = new Map<
       string,
       { site: string; agentId: string; serial: string; from: Record<string, number>; tickets: Set<string> }
     >();
-    for (const row of deps.transfersReceiving()) {
+    for (const row of rows) {
       next.set(row.transferId, row.receivedCount);
       const before = seen.get(row.transferId);
       if (before === undefined || before !== row.receivedCount || !deps.isOnline(row.agentId)) continue;
@@ -54,8 +56,18 @@ export function watchStuckTransfers(deps: StuckTransferDeps): () => void {
     for (const g of groups.values()) {
       deps.track(deps.resume({ site: g.site, agentId: g.agentId }, g.serial, g.from, [...g.tickets]));
     }
-    cancel = deps.clock.setTimer(deps.everyMs, look);
   };
-  cancel = deps.clock.setTimer(deps.everyMs, look);
-  return () => cancel?.();
+  // the next look is armed when this one is done (a slow database never stacks looks up), even when it failed
+  const tick = (): void => {
+    deps.track(
+      look().finally(() => {
+        if (!isStopped) cancel = deps.clock.setTimer(deps.everyMs, tick);
+      }),
+    );
+  };
+  cancel = deps.clock.setTimer(deps.everyMs, tick);
+  return () => {
+    isStopped = true;
+    cancel?.();
+  };
 }
