@@ -7,7 +7,7 @@
  * (attachment-content.ts: keyed by the sha256 of the stored bytes, deduplicated) and `ticketService.addAttachment`.
  * Size caps per attachment and per ticket are enforced from the first chunk (ATTACHMENT_TOO_LARGE -> note).
  */
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocols/clock.ts';
@@ -21,6 +21,7 @@ import { checkInflatedSize } from './bounded-inflate.ts';
 import { hasBit, setBit, sha256Of, sha256OfFile, uniqueAttachmentName } from './chunk-map.ts';
 import { redactAttachment } from './redaction.ts';
 import type { EvidenceStore, TransferRow } from './store.ts';
+import { isWhollyReceived, type UnstoredAttachments } from './unstored-attachments.ts';
 
 export { nextMissingSeq, uniqueAttachmentName } from './chunk-map.ts';
 
@@ -41,6 +42,8 @@ export interface AssemblerDeps {
   store: EvidenceStore;
   /** Where the stored bytes go (the database). */
   content: AttachmentContent;
+  /** Transfers whose bytes could not be stored yet (degraded health until they are). */
+  unstored: UnstoredAttachments;
   config: Readonly<HubConfig>;
   clock: Clock;
   logger: Logger;
@@ -76,11 +79,44 @@ export class TransferAssembler {
 
   /** Queue one chunk; chunks of one transfer are handled one at a time, transfers in parallel. */
   accept(inbound: InboundMessage<AttachmentChunk>): Promise<void> {
-    const id = inbound.message.transferId;
+    return this.enqueue(inbound.message.transferId, () => this.handle(inbound), 'attachment chunk failed');
+  }
+
+  /**
+   * A transfer that has every chunk but whose store failed (disk full, database away): store it again from its temp
+   * file. A temp file that is gone (another node, a cleaned folder) starts the transfer over: the agent resends.
+   */
+  retryStore(transferId: string): Promise<void> {
+    return this.enqueue(
+      transferId,
+      async () => {
+        const row = await this.deps.store.transfer(transferId);
+        if (row === undefined || !isWhollyReceived(row)) return;
+        const hasTemp = await stat(this.tempPath(transferId)).then(
+          () => true,
+          () => false,
+        );
+        if (hasTemp) {
+          this.log.info({ ticketId: row.ticketId, transferId, name: row.name }, 'storing a received attachment again');
+          await this.complete(row);
+          return;
+        }
+        row.received = Buffer.alloc(row.received.length);
+        row.receivedCount = 0;
+        row.receivedBytes = 0;
+        await this.deps.store.saveProgress(row, this.now());
+        this.deps.unstored.settled(transferId);
+        this.log.warn({ ticketId: row.ticketId, transferId, name: row.name }, 'received attachment lost here: resent');
+      },
+      'attachment store failed again',
+    );
+  }
+
+  private enqueue(id: string, task: () => Promise<void>, failure: string): Promise<void> {
     const previous = this.queues.get(id) ?? Promise.resolve();
     const next = previous
-      .then(() => this.handle(inbound))
-      .catch((err: unknown) => this.log.error({ err, transferId: id }, 'attachment chunk failed'))
+      .then(task)
+      .catch((err: unknown) => this.log.error({ err, transferId: id }, failure))
       .finally(() => {
         if (this.queues.get(id) === next) this.queues.delete(id);
       });
@@ -308,6 +344,7 @@ export class TransferAssembler {
   }
 
   private async reject(row: TransferRow, reason: string): Promise<void> {
+    this.deps.unstored.settled(row.transferId);
     row.state = 'rejected';
     row.reason = reason;
     await this.deps.store.finish(row.transferId, { state: 'rejected', reason }, this.now());
@@ -374,8 +411,15 @@ export class TransferAssembler {
       return;
     }
     const sha = sha256Of(stored);
-    // a failed write (disk full, database away) throws: the transfer stays receiving with its temp file
-    const exists = !(await this.deps.content.put(sha, stored, this.now()));
+    let exists: boolean;
+    try {
+      exists = !(await this.deps.content.put(sha, stored, this.now()));
+    } catch (err) {
+      // disk full, database away: the transfer stays receiving, its temp file kept and not acknowledged (retryStore)
+      this.deps.unstored.failed(row.transferId, err);
+      throw err;
+    }
+    this.deps.unstored.settled(row.transferId);
     const service = this.deps.tickets();
     const ticket = service?.get(row.ticketId);
     if (service === undefined || ticket === undefined) {

@@ -13,6 +13,7 @@ import type { HubContext } from '../context.ts';
 import { nextMissingSeq, type TransferAssembler } from './assembler.ts';
 import { redactEvidenceText } from './redaction.ts';
 import type { CollectionRow, CommandPurpose, EvidenceStore } from './store.ts';
+import { isWhollyReceived } from './unstored-attachments.ts';
 
 export const EVIDENCE_ACTOR = 'hezo-evidence';
 export const MAX_COLLECTION_ATTEMPTS = 3;
@@ -241,7 +242,8 @@ export class EvidenceCollector {
     for (const id of ids) {
       const row = await this.deps.store.transfer(id);
       if (row === undefined) missing[id] = 0;
-      else if (row.state === 'receiving') missing[id] = nextMissingSeq(row);
+      // a whole transfer still receiving failed to store: retried from its temp file, the agent keeps its copy
+      else if (row.state === 'receiving' && !isWhollyReceived(row)) missing[id] = nextMissingSeq(row);
     }
     if (Object.keys(missing).length > 0) await this.resume(target, serial, missing, [ticketId]);
     return { kind, ok: true, isRetryable: false };
@@ -331,9 +333,11 @@ export class EvidenceCollector {
       entry.tickets.add(ticketId);
       bySerial.set(serial, entry);
     };
+    const stores: Promise<void>[] = [];
     for (const row of await this.deps.store.transfersInState('receiving')) {
-      if (row.agentId === agentId && row.site === site)
-        add(row.serial, row.transferId, nextMissingSeq(row), row.ticketId);
+      if (row.agentId !== agentId || row.site !== site) continue;
+      if (isWhollyReceived(row)) stores.push(this.deps.assembler.retryStore(row.transferId));
+      else add(row.serial, row.transferId, nextMissingSeq(row), row.ticketId);
     }
     for (const row of await this.deps.store.unacked(agentId)) add(row.serial, row.transferId, row.total, row.ticketId);
     for (const [serial, e] of bySerial) {
@@ -358,7 +362,7 @@ export class EvidenceCollector {
       }
       retries.push(this.collect(coll.ticketId, coll.serial, kinds));
     }
-    await Promise.all([...resumes, ...retries]);
+    await Promise.all([...stores, ...resumes, ...retries]);
     for (const e of bySerial.values()) for (const ticketId of e.tickets) await this.deps.settled(ticketId);
   }
 }

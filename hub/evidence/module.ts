@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { HubContext, HubModule } from '../context.ts';
+import { storageHealthOf } from '../storage/storage-health.ts';
 import { TransferAssembler } from './assembler.ts';
 import { AttachmentContent } from './attachment-content.ts';
 import { EVIDENCE_ACTOR, EvidenceCollector, type LogsInfo } from './collector.ts';
@@ -20,6 +21,7 @@ import { registerAttachmentRoute } from './routes.ts';
 import { EvidenceStore, type TransferRow } from './store.ts';
 import { watchStuckTransfers } from './stuck-transfers.ts';
 import { type EvidenceInput, summariseEvidence } from './summary.ts';
+import { UnstoredAttachments } from './unstored-attachments.ts';
 
 export interface EvidenceModule extends HubModule {
   readonly store: EvidenceStore;
@@ -127,6 +129,7 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
   const assembler = new TransferAssembler({
     store,
     content,
+    unstored: new UnstoredAttachments(storageHealthOf(ctx)),
     config: ctx.config,
     clock: ctx.clock,
     logger,
@@ -166,6 +169,7 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
           transfersReceiving: () => store.transfersInState('receiving'),
           isOnline: (agentId) => ctx.services.commands?.isOnline(agentId) === true,
           resume: (target, serial, from, tickets) => collector.resume(target, serial, from, tickets),
+          retryStore: (transferId) => assembler.retryStore(transferId),
           track,
         }),
         ctx.bus.on('ticket', ({ ticket, change }) => {

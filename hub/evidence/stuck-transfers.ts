@@ -3,11 +3,14 @@
  * its agent came back online; a transfer that stalled while the agent stayed connected (a lost chunk burst, a
  * disk-full hub that refused chunks, an agent-side hiccup) waited forever. Every `everyMs` this watcher looks at
  * the transfers still `receiving`: one that made no progress since the previous look, whose agent is online, is
- * resumed from its first missing chunk (the same `collect-logs` resume the reconnect path sends).
+ * resumed from its first missing chunk (the same `collect-logs` resume the reconnect path sends). One that has every
+ * chunk but is still receiving (its store failed: disk full, database away) is stored again from its temp file, and
+ * never resumed from `total`, which would tell the agent to drop its copy.
  */
 import type { Clock } from '../../protocols/clock.ts';
 import { nextMissingSeq } from './chunk-map.ts';
 import type { TransferRow } from './store.ts';
+import { isWhollyReceived } from './unstored-attachments.ts';
 
 export interface StuckTransferDeps {
   clock: Clock;
@@ -20,6 +23,8 @@ export interface StuckTransferDeps {
     from: Record<string, number>,
     ticketIds: string[],
   ): Promise<void>;
+  /** Store again a transfer that has every chunk (assembler.retryStore). */
+  retryStore(transferId: string): Promise<void>;
   track(task: Promise<void>): void;
 }
 
@@ -39,7 +44,12 @@ export function watchStuckTransfers(deps: StuckTransferDeps): () => void {
     for (const row of rows) {
       next.set(row.transferId, row.receivedCount);
       const before = seen.get(row.transferId);
-      if (before === undefined || before !== row.receivedCount || !deps.isOnline(row.agentId)) continue;
+      if (before === undefined || before !== row.receivedCount) continue;
+      if (isWhollyReceived(row)) {
+        deps.track(deps.retryStore(row.transferId));
+        continue;
+      }
+      if (!deps.isOnline(row.agentId)) continue;
       const key = `${row.site}/${row.agentId}/${row.serial}`;
       const g = groups.get(key) ?? {
         site: row.site,
