@@ -17,6 +17,16 @@ export class SerialQueue {
     return run;
   }
 
+  /** Like `push`, but the caller gets the job's result or its rejection (the queue goes on either way). */
+  run<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(job);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
   /** Settles when every job pushed so far has run (stop: nothing writes after the store closes). */
   idle(): Promise<void> {
     return this.tail;
