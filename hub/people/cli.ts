@@ -13,7 +13,8 @@ import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import { AuditStore } from '../audit/store.ts';
 import { HUB_ENV_OVERRIDES, type HubConfig, HubConfig as HubConfigSchema } from '../config.ts';
 import { type Db, openDb } from '../db.ts';
-import { SqliteStore } from '../store/sqlite-store.ts';
+import { openSqlStore } from '../store/open-store.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 import { hashUserPassword, MIN_PASSWORD_LENGTH } from './passwords.ts';
 import { ROLES, type Role } from './roles.ts';
 import { PeopleStore, type TokenView, UserName, type UserView } from './store.ts';
@@ -44,19 +45,26 @@ interface Opened {
   db: Db;
   store: PeopleStore;
   audit: AuditStore;
+  sql: SqlStore;
   actor: { id: string; name: string };
 }
 
 async function open(command: string, file: string | undefined, env: NodeJS.ProcessEnv): Promise<Opened> {
   const config = loadConfig(HubConfigSchema, requireFlag(command, 'config', file), env, HUB_ENV_OVERRIDES);
   const db = openDb(hubDbFile(config));
-  const sql = new SqliteStore(db);
+  // the hub's people and audit store: PostgreSQL when database.url is set, else this file
+  const sql = openSqlStore(config as HubConfig, db);
   const store = new PeopleStore(sql, Date.now);
   const audit = new AuditStore(sql, Date.now);
   await store.migrate();
   await audit.migrate();
   const login = env.USER ?? userInfo().username;
-  return { config: config as HubConfig, db, store, audit, actor: { id: `cli:${login}`, name: login } };
+  return { config: config as HubConfig, db, sql, store, audit, actor: { id: `cli:${login}`, name: login } };
+}
+
+async function closeOpened(opened: Opened): Promise<void> {
+  if (opened.sql.dialect === 'postgres') await opened.sql.close();
+  opened.db.close();
 }
 
 /** Customers the hub knows: the config's, and those of registered devices and contracts. */
@@ -160,7 +168,7 @@ export async function runUser(args: string[], io: CliIo = processIo): Promise<nu
     io.out(`password changed for ${name}`);
     return 0;
   } finally {
-    opened.db.close();
+    await closeOpened(opened);
   }
 }
 
@@ -201,6 +209,6 @@ export async function runToken(args: string[], io: CliIo = processIo): Promise<n
     io.out(`revoked ${id}`);
     return 0;
   } finally {
-    opened.db.close();
+    await closeOpened(opened);
   }
 }

@@ -132,7 +132,7 @@ it('an unreachable database stops the hub from starting, with the URL shown with
     (err: unknown) => err as Error,
   );
   expect(failure.message).toMatch(
-    /^cluster: cannot use PostgreSQL at postgres:\/\/hezo_cluster:\*\*\*@127\.0\.0\.1:\d+\/hezo_cluster: .*ECONNREFUSED/,
+    /^database: cannot use PostgreSQL at postgres:\/\/hezo_cluster:\*\*\*@127\.0\.0\.1:\d+\/hezo_cluster: .*ECONNREFUSED/,
   );
   expect(failure.message).not.toContain(PASSWORD);
   expect(logLines.join('')).not.toContain(PASSWORD);
