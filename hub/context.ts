@@ -100,6 +100,13 @@ export interface AgentCommands {
   agentFor(serial: string): { site: string; agentId: string } | undefined;
 }
 
+/** A hub node's part of the cluster (hub/cluster): what `/healthz` shows, and the epoch to act (and write) under. */
+export interface ClusterService {
+  health(): { node: string; partitions: number[]; liveNodes: number };
+  /** The fencing epoch under which this node may act for `partition` now, or undefined. */
+  epochOf(partition: number): number | undefined;
+}
+
 export interface HubServices {
   registry?: DeviceRegistry;
   devices?: DeviceDirectory;
@@ -109,7 +116,7 @@ export interface HubServices {
   /** Which site may speak for (and receive commands about) which device (hub/registry/ownership.ts). */
   ownership?: DeviceOwnership;
   /** People module (hub/people): who is calling a websocket upgrade. */
-  people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined };
+  people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Promise<Principal | undefined> };
   /** Customers known to the registry (config and API): the reference for referential checks. */
   customers?: { exists(id: string): boolean };
   /** Agents added, rotated or removed at run time (registry API): the broker accepts them at once. */
@@ -119,6 +126,8 @@ export interface HubServices {
   };
   /** The append-only audit trail (hub/audit). */
   audit?: AuditStore;
+  /** This node's partition leases when `database.url` is set (hub/cluster/module.ts). */
+  cluster?: ClusterService;
   /** Open identity alerts per device (hub/identity/module.ts). */
   identityAlerts?: { forSerial(serial: string): IdentityAlertView[] };
 }

@@ -54,7 +54,7 @@ export function installAuditTrail(
     const audit = request.routeOptions.config.audit;
     if (audit === undefined || audit === false || audit.kind === undefined) return;
     const id = idOf(request, audit.id);
-    if (id !== undefined) request.auditBefore = deps.snapshots[audit.kind]?.(id);
+    if (id !== undefined) request.auditBefore = await deps.snapshots[audit.kind]?.(id);
   });
 
   http.addHook('preSerialization', async (request, _reply, payload: unknown) => {

@@ -67,16 +67,16 @@ export function registerSessionRoutes(
         reply.header('retry-after', String(Math.ceil((locked - deps.now()) / 1000)));
         throw new AppError(ErrorCode.TOO_MANY_ATTEMPTS, 'too many failed sign-ins: try again later');
       }
-      const hash = deps.store.passwordHash(name);
+      const hash = await deps.store.passwordHash(name);
       const isValid = await verifyUserPassword(password, hash ?? (await dummyPasswordHash()));
-      const user = hash !== undefined && isValid ? deps.store.user(name) : undefined;
+      const user = hash !== undefined && isValid ? await deps.store.user(name) : undefined;
       if (user === undefined) {
         deps.throttle.recordFailure(address, name);
         await audit('session.sign-in-failed');
         throw new AppError(ErrorCode.UNAUTHENTICATED, 'wrong user name or password');
       }
       deps.throttle.recordSuccess(name);
-      const { sessionId, csrfToken } = deps.store.createSession(name, SESSION_TTL_MS, address);
+      const { sessionId, csrfToken } = await deps.store.createSession(name, SESSION_TTL_MS, address);
       await audit('session.sign-in', { role: user.role });
       setCookie(reply, sessionId, SESSION_TTL_MS / 1000, request.protocol === 'https');
       return sessionBody(user, csrfToken);
@@ -89,8 +89,8 @@ export function registerSessionRoutes(
 
   http.delete('/api/session', { config: { access: 'public', audit: false } }, async (request, reply) => {
     const sessionId = cookieValue(request.headers.cookie, SESSION_COOKIE);
-    const user = sessionId === undefined ? undefined : deps.store.session(sessionId)?.user;
-    if (sessionId !== undefined && user !== undefined && deps.store.endSession(sessionId)) {
+    const user = sessionId === undefined ? undefined : (await deps.store.session(sessionId))?.user;
+    if (sessionId !== undefined && user !== undefined && (await deps.store.endSession(sessionId))) {
       const actor = { id: `user:${user.name}`, name: user.name, role: user.role };
       await deps
         .audit()

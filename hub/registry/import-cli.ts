@@ -12,7 +12,7 @@ import { AuditStore } from '../audit/store.ts';
 import { HUB_ENV_OVERRIDES, HubConfig } from '../config.ts';
 import { openDb } from '../db.ts';
 import { hubDbFile } from '../people/cli.ts';
-import { SqliteStore } from '../store/sqlite-store.ts';
+import { openSqlStore } from '../store/open-store.ts';
 import { CustomerDirectory } from './customers.ts';
 import { importCsv } from './import.ts';
 import { Registry } from './registry.ts';
@@ -40,12 +40,13 @@ export async function runImport(
     );
   }
   const db = openDb(hubDbFile(config));
+  const sql = openSqlStore(config, db);
   try {
     const registry = new Registry(db, config, Date.now);
     const customers = new CustomerDirectory(db, Date.now);
     registry.start();
     customers.start(config);
-    const audit = new AuditStore(new SqliteStore(db), Date.now);
+    const audit = new AuditStore(sql, Date.now);
     await audit.migrate();
     let result: ReturnType<typeof importCsv>;
     try {
@@ -68,6 +69,7 @@ export async function runImport(
     out(JSON.stringify(result));
     return 0;
   } finally {
+    if (sql.dialect === 'postgres') await sql.close();
     db.close();
   }
 }

@@ -41,8 +41,20 @@ class PgTransaction extends PgQueries implements SqlStore {
 export class PostgresStore extends PgQueries implements SqlStore {
   private readonly pool: pg.Pool;
 
-  constructor(connectionString: string, options: { max?: number } = {}) {
-    const pool = new pg.Pool({ connectionString, max: options.max ?? 5 });
+  /**
+   * `queryTimeoutMs` / `connectTimeoutMs`: give up on a query or a connection attempt after this long (client side:
+   * a network cut otherwise leaves a query waiting for ever); the connection is then discarded.
+   */
+  constructor(
+    connectionString: string,
+    options: { max?: number; queryTimeoutMs?: number; connectTimeoutMs?: number } = {},
+  ) {
+    const pool = new pg.Pool({
+      connectionString,
+      max: options.max ?? 5,
+      ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
+      ...(options.connectTimeoutMs !== undefined ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
+    });
     super(pool);
     this.pool = pool;
     // an idle client losing its server must not crash the hub; the next query fails and says so
@@ -51,16 +63,21 @@ export class PostgresStore extends PgQueries implements SqlStore {
 
   async transaction<T>(fn: (tx: SqlStore) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let isBroken = false;
     try {
       await client.query('BEGIN');
       const result = await fn(new PgTransaction(client));
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // a connection that cannot even roll back (timed out, cut) is discarded, not given to the next caller
+      isBroken = await client.query('ROLLBACK').then(
+        () => false,
+        () => true,
+      );
       throw err;
     } finally {
-      client.release();
+      client.release(isBroken);
     }
   }
 

@@ -33,14 +33,19 @@ export function isPagePath(path: string): boolean {
   );
 }
 
+/** `/?token=T[&hubs=URL,URL]`: a NOC wall's URL. */
+type WallQuery = { token?: string; hubs?: string };
+
 export function createPagesModule(ctx: HubContext, options: { staticDir?: string } = {}): HubModule {
   const serve = staticFiles(options.staticDir ?? WEB_STATIC_DIR);
   const { http } = ctx;
 
-  http.get<{ Querystring: { token?: string } }>('/', { config: { access: 'public' } }, async (req, reply) => {
+  http.get<{ Querystring: WallQuery }>('/', { config: { access: 'public' } }, async (req, reply) => {
     const token = typeof req.query.token === 'string' ? req.query.token : '';
-    if (token !== '') return reply.redirect(`/noc/?token=${encodeURIComponent(token)}`);
-    const principal = ctx.services.people?.authenticateUpgrade(req.raw, new URL('/', 'http://hub'));
+    // `hubs`: the other hub nodes the wall moves to when this one dies (dashboards/noc/static/noc-hubs.js)
+    const hubs = typeof req.query.hubs === 'string' ? `&hubs=${encodeURIComponent(req.query.hubs)}` : '';
+    if (token !== '') return reply.redirect(`/noc/?token=${encodeURIComponent(token)}${hubs}`);
+    const principal = await ctx.services.people?.authenticateUpgrade(req.raw, new URL('/', 'http://hub'));
     return reply.redirect(homePathOf(principal?.role));
   });
   http.get('/favicon.ico', { config: { access: 'public' } }, async (_req, reply) => serve('favicon.svg', reply));

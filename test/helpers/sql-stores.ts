@@ -18,6 +18,8 @@ export interface SqlStores {
   /** A fresh empty store (SQLite: also its better-sqlite3 handle, for tests that prepare an old file). */
   make(dialect: SqlDialect): Promise<SqlStore>;
   sqliteFile(): string;
+  /** A new empty schema on the PostgreSQL; the URL that opens it (for several stores on one database). */
+  postgresUrl(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -38,13 +40,16 @@ export async function startSqlStores(): Promise<SqlStores> {
         opened.push(store);
         return store;
       }
+      const store = new PostgresStore(await stores.postgresUrl());
+      opened.push(store);
+      return store;
+    },
+    async postgresUrl() {
       const schema = `t${++counter}`;
       const setup = new PostgresStore(postgres.url, { max: 1 });
       await setup.exec(`CREATE SCHEMA ${schema}`);
       await setup.close();
-      const store = new PostgresStore(`${postgres.url}?options=-c%20search_path%3D${schema}`);
-      opened.push(store);
-      return store;
+      return `${postgres.url}?options=-c%20search_path%3D${schema}`;
     },
     async close() {
       await Promise.allSettled(opened.map((s) => s.close()));
