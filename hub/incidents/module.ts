@@ -67,7 +67,11 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
     notifier.notify(event, incident, incident.customer ? contactOf.get(incident.customer) : undefined);
   };
 
-  const onAlert = async (alert: SiteAlert): Promise<void> => {
+  // the store is async: the decisions are taken when the alert arrives (planned stops, active agents, in memory),
+  // the incident writes run one after another in arrival order (two alerts of a site open ONE incident)
+  const alerts = new SerialQueue((err) => logger.error({ err }, 'site alert handling failed'));
+
+  const onAlert = (alert: SiteAlert): void => {
     const agents = active.get(alert.site) ?? new Set<string>();
     if (alert.status === 'raised') {
       if (planned.has(alert.agentId)) {
@@ -76,36 +80,45 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
       }
       agents.add(alert.agentId);
       active.set(alert.site, agents);
-      const current = await store.openFor(alert.site);
-      if (current) {
-        await store.merge(current.id, alert.agentId, alert.reason, alert.serials);
-        return;
-      }
-      announce(
-        'site-incident.opened',
-        await store.open({
-          site: alert.site,
-          customer: customerOf(alert),
-          agent: alert.agentId,
-          reason: alert.reason,
-          serials: alert.serials,
-          at: alert.at,
-        }),
-      );
+      void alerts.push(() => openOrMerge(alert));
       return;
     }
     agents.delete(alert.agentId);
     if (agents.size > 0) return;
     active.delete(alert.site);
-    const current = await store.openFor(alert.site);
-    if (current)
-      announce(
-        'site-incident.resolved',
-        await store.resolve(current.id, `site alerts cleared: ${alert.reason}`, now()),
-      );
+    const at = now();
+    void alerts.push(() => resolveCleared(alert, at));
   };
-  // the store is async: alerts are handled one after another, in order (two alerts of a site open one incident)
-  const alerts = new SerialQueue((err) => logger.error({ err }, 'site alert handling failed'));
+
+  const openOrMerge = async (alert: SiteAlert): Promise<void> => {
+    const current = await store.openFor(alert.site);
+    if (current) {
+      await store.merge(current.id, alert.agentId, alert.reason, alert.serials);
+      return;
+    }
+    announce(
+      'site-incident.opened',
+      await store.open({
+        site: alert.site,
+        customer: customerOf(alert),
+        agent: alert.agentId,
+        reason: alert.reason,
+        serials: alert.serials,
+        at: alert.at,
+      }),
+    );
+  };
+
+  const resolveCleared = async (alert: SiteAlert, at: string): Promise<void> => {
+    const current = await store.openFor(alert.site);
+    if (current === undefined) return;
+    try {
+      announce('site-incident.resolved', await store.resolve(current.id, `site alerts cleared: ${alert.reason}`, at));
+    } catch (err) {
+      // an engineer resolved it in between (the API): nothing more to say
+      if (!isAppError(err) || err.code !== ErrorCode.TRANSITION_NOT_ALLOWED) throw err;
+    }
+  };
 
   const handle = async <T>(reply: FastifyReply, fn: () => Promise<T>) => {
     try {
@@ -170,7 +183,7 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
     notifier,
     async start() {
       await store.migrate();
-      offs.push(ctx.bus.on('site-alert', (alert) => void alerts.push(() => onAlert(alert))));
+      offs.push(ctx.bus.on('site-alert', onAlert));
     },
     async stop() {
       for (const off of offs.splice(0)) off();

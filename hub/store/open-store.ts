@@ -10,9 +10,20 @@ import type { SqlStore } from './sql-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
 /** Stores whose tables live in `ctx.sql` (PostgreSQL with `database.url`). */
-export const STORES_ON_SQL = ['people', 'audit', 'evidence', 'incidents', 'watches', 'reboots'] as const;
+export const STORES_ON_SQL = [
+  'people',
+  'audit',
+  'evidence',
+  'incidents',
+  'watches',
+  'reboots',
+  'identity',
+  'peripherals',
+  'adoption',
+  'agents',
+] as const;
 /** Stores still in the local SQLite file whatever `database.url` says (not shared between hub nodes yet). */
-export const STORES_ON_LOCAL_SQLITE = ['registry', 'tickets', 'outage', 'identity', 'reports'] as const;
+export const STORES_ON_LOCAL_SQLITE = ['registry', 'customers', 'tickets', 'outage', 'reports'] as const;
 
 export function openSqlStore(config: Pick<HubConfig, 'database'>, db: Database.Database): SqlStore {
   const url = config.database?.url;
