@@ -10,8 +10,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../hub/db.ts';
-import { AttachmentContent, contentPath } from '../../hub/evidence/attachment-content.ts';
+import {
+  AttachmentContent,
+  CONTENT_MIGRATIONS,
+  contentPath,
+  PART_BYTES,
+} from '../../hub/evidence/attachment-content.ts';
 import { EvidenceStore, type TransferRow } from '../../hub/evidence/store.ts';
+import { runMigrations } from '../../hub/store/migrations.ts';
 import type { SqlDialect, SqlStore } from '../../hub/store/sql-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
@@ -191,6 +197,15 @@ async function contentScript(sql: SqlStore, dataDir: string) {
   seen.has = await content.has(sha(text));
   seen.missing = await content.get('0'.repeat(64));
   seen.readMissing = await content.read({ sha256: '0'.repeat(64), storedPath: contentPath('0'.repeat(64)) });
+  seen.openMissing = await content.open({ sha256: '0'.repeat(64), storedPath: contentPath('0'.repeat(64)) });
+  // kept in parts of PART_BYTES, streamed back part by part
+  seen.parts = await sql.query(
+    'SELECT sha256, part, LENGTH(data) AS n FROM evidence_content_parts ORDER BY sha256, part',
+  );
+  const opened = (await content.open({ sha256: sha(every), storedPath: contentPath(sha(every)) }))!;
+  const streamed: Buffer[] = [];
+  for await (const chunk of opened.stream) streamed.push(chunk as Buffer);
+  seen.opened = { size: opened.size, pieces: streamed.length, sha: sha(Buffer.concat(streamed)) };
   return seen;
 }
 
@@ -279,9 +294,37 @@ describe('evidence store: the same answers on SQLite and PostgreSQL', () => {
       has: true,
       missing: undefined,
       readMissing: undefined,
+      openMissing: undefined,
     });
-    expect(results.postgres.everySha).toBe(results.sqlite.everySha);
+    const every = 1024 * 1024 + 3;
+    expect(results.postgres.opened).toEqual({ size: every, pieces: 2, sha: results.postgres.everySha });
+    expect((results.postgres.parts as { n: unknown }[]).map((p) => Number(p.n)).sort((x, y) => x - y)).toEqual([
+      3,
+      6,
+      PART_BYTES,
+    ]);
   });
+
+  it.each(['sqlite', 'postgres'] as const)(
+    'content stored whole by the first version is read after the upgrade to parts (%s)',
+    async (dialect) => {
+      const sql = await stores.make(dialect);
+      await runMigrations(sql, 'evidence-content', CONTENT_MIGRATIONS.slice(0, 1));
+      const old = Buffer.from([0, 1, 2, 255, 0]);
+      await sql.run('INSERT INTO evidence_content (sha256, size, data, created_at) VALUES ($1, $2, $3, $4)', [
+        sha(old),
+        old.length,
+        old,
+        AT,
+      ]);
+      const content = new AttachmentContent(sql, stores.sqliteDir);
+      await content.migrate();
+      expect([...((await content.get(sha(old))) ?? [])]).toEqual([...old]);
+      expect((await content.open({ sha256: sha(old), storedPath: contentPath(sha(old)) }))?.size).toBe(5);
+      expect(await content.put(sha(old), old, LATER)).toBe(false);
+      expect(await content.count()).toBe(1);
+    },
+  );
 });
 
 const EARLIER_HUB_EVIDENCE = [
