@@ -18,6 +18,7 @@ import {
 } from '../../hub/evidence/attachment-content.ts';
 import { EvidenceStore, type TransferRow } from '../../hub/evidence/store.ts';
 import { runMigrations } from '../../hub/store/migrations.ts';
+import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import type { SqlDialect, SqlStore } from '../../hub/store/sql-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
@@ -435,5 +436,36 @@ describe('evidence on the SQLite file and data folder of an earlier hub', () => 
       'in the database',
     );
     db.close();
+  });
+});
+
+describe('attachment content shared by two hub nodes on one PostgreSQL', () => {
+  it('both store the same content at once: one copy, whole; either node serves what the other stored', async () => {
+    const setup = new PostgresStore(stores.postgres.url, { max: 1 });
+    await setup.exec('CREATE SCHEMA shared_content');
+    await setup.close();
+    const url = `${stores.postgres.url}?options=-c%20search_path%3Dshared_content`;
+    const nodeA = new PostgresStore(url);
+    const nodeB = new PostgresStore(url);
+    try {
+      const a = new AttachmentContent(nodeA, stores.sqliteDir);
+      const b = new AttachmentContent(nodeB, stores.sqliteDir);
+      await Promise.all([a.migrate(), b.migrate()]);
+      const data = Buffer.alloc(3 * PART_BYTES + 17, 9);
+      const puts = await Promise.all([a.put(sha(data), data, AT), b.put(sha(data), data, AT)]);
+      expect(puts.filter(Boolean)).toHaveLength(1); // exactly one node wrote it
+      expect(await a.count()).toBe(1);
+      const parts = await nodeA.query<{ n: string }>('SELECT COUNT(*) AS n FROM evidence_content_parts');
+      expect(Number(parts[0]?.n)).toBe(4);
+      expect(sha((await b.get(sha(data)))!)).toBe(sha(data));
+      const onlyA = Buffer.from('stored by node A');
+      await a.put(sha(onlyA), onlyA, LATER);
+      const opened = (await b.open({ sha256: sha(onlyA), storedPath: contentPath(sha(onlyA)) }))!;
+      const chunks: Buffer[] = [];
+      for await (const chunk of opened.stream) chunks.push(chunk as Buffer);
+      expect(Buffer.concat(chunks).toString()).toBe('stored by node A');
+    } finally {
+      await Promise.all([nodeA.close(), nodeB.close()]);
+    }
   });
 });
