@@ -5,17 +5,19 @@
  * bytes are kept in parts of PART_BYTES (one transaction writes them all), so a download streams part by part: a
  * 100 MB archive never sits whole in the hub's memory (PostgreSQL returns bytea as hex text: x3 the bytes at once).
  *
- * Earlier hubs wrote the bytes to `<dataDir>/attachments/<sha256>` (the ticket's `storedPath`). Those files are not
- * imported: `read` falls back to the file when the database has no row for the sha256 (read-through), so an
- * existing data folder keeps serving as it is, and nothing is copied at start.
+ * Earlier hubs wrote the bytes to `<dataDir>/attachments/<sha256>` (the ticket's `storedPath`). On SQLite those files
+ * are not imported: `read`/`open` fall back to the file when the database has no row for the sha256 (read-through),
+ * so an existing data folder keeps serving as it is. On a shared PostgreSQL a node that has such files imports them
+ * at start (`importFiles`, in the background), so every node can serve them; the files stay where they are.
  */
 import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { AttachmentInput } from '../context.ts';
 import { type MigrationStep, runMigrations } from '../store/migrations.ts';
 import type { SqlStore } from '../store/sql-store.ts';
+import { sha256Of } from './chunk-map.ts';
 
 export const CONTENT_MIGRATIONS: readonly MigrationStep[] = [
   {
@@ -151,6 +153,31 @@ export class AttachmentContent {
       () => undefined,
     );
     return size === undefined ? undefined : { size, stream: createReadStream(file) };
+  }
+
+  /**
+   * Copy an earlier hub's files (`<dataDir>/attachments/<sha256>`) into the database, one at a time, each checked
+   * against its name (a file whose bytes do not match is skipped and named, never imported). Idempotent.
+   */
+  async importFiles(at: string): Promise<{ imported: number; present: number; mismatched: string[] }> {
+    const dir = join(this.dataDir, 'attachments');
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const result = { imported: 0, present: 0, mismatched: [] as string[] };
+    for (const name of names.filter((n) => /^[0-9a-f]{64}$/.test(n)).sort()) {
+      if (await this.has(name)) {
+        result.present++;
+        continue;
+      }
+      const bytes = await readFile(join(dir, name)).catch(() => undefined);
+      if (bytes === undefined) continue;
+      if (sha256Of(bytes) !== name) {
+        result.mismatched.push(name);
+        continue;
+      }
+      if (await this.put(name, bytes, at)) result.imported++;
+      else result.present++;
+    }
+    return result;
   }
 
   /** How many distinct contents the database holds (tests, metrics). */

@@ -2,10 +2,11 @@
  * Issue 16: the evidence module on a real PostgreSQL 15 (the rest of the hub on its SQLite file until those stores
  * move too). A real hub and a real MQTT.js client as the agent: logs and service tests are collected, their bytes
  * stored in PostgreSQL (nothing under the data folder but the empty temp folder), served by the API and summarised;
- * a transfer cut short survives a hub restart in PostgreSQL and is resumed from its first missing chunk.
+ * a transfer cut short survives a hub restart in PostgreSQL and is resumed from its first missing chunk; the files
+ * an earlier single-node hub left in its data folder are imported at start and served from PostgreSQL.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ATTACHMENT_CHUNK_BYTES } from '../../protocols/messages.ts';
@@ -103,5 +104,28 @@ describe('evidence on PostgreSQL', () => {
     const resume = a.commands.find((c) => c.resumeFrom?.[cut.transferId] !== undefined);
     expect(resume?.resumeFrom?.[cut.transferId]).toBe(3);
     expect((await h.evidence.store.sourceOf(ticket.id, 'device-logs.bin'))?.sha256).toBe(sha(data));
+  });
+
+  it("imports an earlier hub's attachment files at start; they are served from PostgreSQL once the file is gone", async () => {
+    const { h } = await setup({}, {});
+    const opened = h.openAuto(SERIAL);
+    const old = Buffer.from('an archive an earlier single-node hub stored as a file\n');
+    const file = join(h.dataDir, 'attachments', sha(old));
+    writeFileSync(file, old);
+    h.tickets.addAttachment(opened.id, {
+      name: 'old-logs.txt',
+      size: old.length,
+      sha256: sha(old),
+      kind: 'device-logs',
+      capturedAt: null,
+      storedPath: join('attachments', sha(old)),
+    });
+    await h.restart();
+    await waitFor(() => h.evidence.content.has(sha(old)), { what: 'the file imported at start' });
+    rmSync(file); // as on another node, which never had it
+    const res = await h.api(`/api/tickets/${opened.id}/attachments/old-logs.txt`);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).toString()).toBe(old.toString());
+    expect(h.logText()).toContain('attachment files imported into the database');
   });
 });

@@ -5,7 +5,7 @@
  * insertion order under one timestamp); an earlier hub's SQLite file and its attachment files are accepted as they are.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -467,5 +467,32 @@ describe('attachment content shared by two hub nodes on one PostgreSQL', () => {
     } finally {
       await Promise.all([nodeA.close(), nodeB.close()]);
     }
+  });
+});
+
+describe("an earlier hub's attachment files imported into PostgreSQL", () => {
+  it('imports each file whose bytes match its name, once; names the ones that do not; leaves the files', async () => {
+    const dataDir = join(stores.sqliteDir, 'import-data');
+    const dir = join(dataDir, 'attachments');
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
+    const good = [Buffer.from('device log one\n'), Buffer.alloc(PART_BYTES + 1, 3)];
+    for (const b of good) writeFileSync(join(dir, sha(b)), b);
+    const corrupt = 'f'.repeat(64);
+    writeFileSync(join(dir, corrupt), 'not what the name says');
+    writeFileSync(join(dir, 'notes.txt'), 'not an attachment');
+    const content = new AttachmentContent(await stores.make('postgres'), dataDir);
+    await content.migrate();
+    expect(await content.importFiles(AT)).toEqual({ imported: 2, present: 0, mismatched: [corrupt] });
+    expect(await content.importFiles(LATER)).toEqual({ imported: 0, present: 2, mismatched: [corrupt] });
+    expect(await content.count()).toBe(2);
+    for (const b of good) {
+      expect(sha((await content.get(sha(b)))!)).toBe(sha(b));
+      expect(existsSync(join(dir, sha(b)))).toBe(true);
+    }
+    expect(await content.get(corrupt)).toBeUndefined();
+    // a data folder without attachments: nothing to do
+    const empty = new AttachmentContent(await stores.make('postgres'), join(stores.sqliteDir, 'no-such-dir'));
+    await empty.migrate();
+    expect(await empty.importFiles(AT)).toEqual({ imported: 0, present: 0, mismatched: [] });
   });
 });
