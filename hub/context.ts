@@ -77,7 +77,10 @@ export interface AutoTicketInput {
   at?: string;
 }
 
-/** An attachment stored by the evidence module; the bytes live at `storedPath` (under the data folder). */
+/**
+ * An attachment stored by the evidence module; the bytes are in the database by `sha256` (hub/evidence/attachment-
+ * content.ts), else at `storedPath` (under the data folder), where earlier hubs wrote them.
+ */
 export interface AttachmentInput extends AttachmentMeta {
   storedPath: string;
 }

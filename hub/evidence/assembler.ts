@@ -7,7 +7,7 @@
  * (attachment-content.ts: keyed by the sha256 of the stored bytes, deduplicated) and `ticketService.addAttachment`.
  * Size caps per attachment and per ticket are enforced from the first chunk (ATTACHMENT_TOO_LARGE -> note).
  */
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocols/clock.ts';
@@ -17,11 +17,10 @@ import type { HubConfig } from '../config.ts';
 import type { TicketService } from '../context.ts';
 import type { InboundMessage } from '../events.ts';
 import { type AttachmentContent, contentPath } from './attachment-content.ts';
-import { checkInflatedSize } from './bounded-inflate.ts';
-import { hasBit, setBit, sha256Of, sha256OfFile, uniqueAttachmentName } from './chunk-map.ts';
-import { redactAttachment } from './redaction.ts';
+import { hasBit, setBit, sha256Of, uniqueAttachmentName } from './chunk-map.ts';
 import type { EvidenceStore, TransferRow } from './store.ts';
 import { isWhollyReceived, type UnstoredAttachments } from './unstored-attachments.ts';
+import { verifyTransfer } from './verify-transfer.ts';
 
 export { nextMissingSeq, uniqueAttachmentName } from './chunk-map.ts';
 
@@ -356,60 +355,20 @@ export class TransferAssembler {
   private async complete(row: TransferRow): Promise<void> {
     this.lastDecile.delete(row.transferId);
     const temp = this.tempPath(row.transferId);
-    const actual = await sha256OfFile(temp);
-    if (actual !== row.sha256) {
+    const verified = await verifyTransfer(temp, row, {
+      limits: this.deps.config.attachments,
+      knownSecrets: this.deps.knownSecrets,
+    });
+    if (!verified.ok) {
       await rm(temp, { force: true });
-      this.log.warn(
-        { ticketId: row.ticketId, transferId: row.transferId, name: row.name },
-        'attachment checksum mismatch: discarded',
-      );
-      await this.reject(
-        row,
-        `${ErrorCode.CHECKSUM_MISMATCH}: ${row.name} from ${row.serial} (transfer ${row.transferId}): expected sha256 ${row.sha256}, got ${actual}; the file was discarded`,
-      );
+      if (verified.log !== undefined) {
+        const fields = { ticketId: row.ticketId, transferId: row.transferId, name: row.name, ...verified.log.fields };
+        this.log.warn(fields, verified.log.message);
+      }
+      await this.reject(row, verified.reason);
       return;
     }
-    const raw = await readFile(temp);
-    const inflateLimit = this.deps.config.attachments.maxDecompressedBytes;
-    const inflated = await checkInflatedSize(raw, inflateLimit);
-    if (!inflated.ok) {
-      await rm(temp, { force: true });
-      this.log.warn(
-        { ticketId: row.ticketId, transferId: row.transferId, name: row.name, why: inflated.why },
-        'compressed attachment refused: not stored',
-      );
-      await this.reject(
-        row,
-        `ARCHIVE_REFUSED: ${row.name} from ${row.serial} ${inflated.why} (attachments.maxDecompressedBytes); refused, not stored`,
-      );
-      return;
-    }
-    let stored: Buffer;
-    try {
-      stored = await redactAttachment(raw, this.deps.knownSecrets);
-    } catch (err) {
-      await rm(temp, { force: true });
-      this.log.warn(
-        {
-          ticketId: row.ticketId,
-          transferId: row.transferId,
-          name: row.name,
-          err: { message: (err as Error).message },
-        },
-        'attachment could not be redacted: not stored',
-      );
-      await this.reject(row, `REDACTION_FAILED: ${row.name} could not be parsed for redaction; not stored`);
-      return;
-    }
-    const limit = this.deps.config.attachments.maxBytesPerAttachment;
-    if (stored.length > limit) {
-      await rm(temp, { force: true });
-      await this.reject(
-        row,
-        `${ErrorCode.ATTACHMENT_TOO_LARGE}: ${row.name} is ${stored.length} bytes, limit ${limit}`,
-      );
-      return;
-    }
+    const stored = verified.stored;
     const sha = sha256Of(stored);
     let exists: boolean;
     try {

@@ -322,6 +322,15 @@ export class EvidenceCollector {
     });
   }
 
+  /** Store a whole transfer again; when its temp file was gone (another node received it), ask the agent to resend. */
+  private async storeAgain(target: Target, transferId: string): Promise<void> {
+    await this.deps.assembler.retryStore(transferId);
+    const row = await this.deps.store.transfer(transferId);
+    if (row?.state !== 'receiving' || isWhollyReceived(row)) return;
+    await this.resume(target, row.serial, { [transferId]: nextMissingSeq(row) }, [row.ticketId]);
+    await this.deps.settled(row.ticketId);
+  }
+
   /** An agent is (back) online: resume its transfers, acknowledge finished ones, retry waiting collections. */
   async agentReturned(agentId: string, site: string): Promise<void> {
     this.rememberAgent(agentId, site);
@@ -336,7 +345,7 @@ export class EvidenceCollector {
     const stores: Promise<void>[] = [];
     for (const row of await this.deps.store.transfersInState('receiving')) {
       if (row.agentId !== agentId || row.site !== site) continue;
-      if (isWhollyReceived(row)) stores.push(this.deps.assembler.retryStore(row.transferId));
+      if (isWhollyReceived(row)) stores.push(this.storeAgain(target, row.transferId));
       else add(row.serial, row.transferId, nextMissingSeq(row), row.ticketId);
     }
     for (const row of await this.deps.store.unacked(agentId)) add(row.serial, row.transferId, row.total, row.ticketId);

@@ -156,6 +156,15 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
     async start() {
       await store.migrate();
       await content.migrate();
+      if (ctx.sql.dialect === 'postgres') {
+        // an earlier single-node hub's files, so every node can serve them (SQLite reads them where they are)
+        track(
+          content.importFiles(new Date(ctx.clock.now()).toISOString()).then((r) => {
+            if (r.imported > 0 || r.mismatched.length > 0)
+              logger.info(r, 'attachment files imported into the database');
+          }),
+        );
+      }
       const interrupted = await store.interruptInFlight(new Date(ctx.clock.now()).toISOString());
       await assembler.init();
       const receiving = (await store.transfersInState('receiving')).length;

@@ -30,17 +30,17 @@ export function registerAttachmentRoute(
       if (service?.get(id) === undefined) return reply.code(404).send({ error: `ticket "${id}" not found` });
       const meta = service.attachment(id, name);
       if (meta === undefined) return reply.code(404).send({ error: `ticket "${id}" has no attachment "${name}"` });
-      const bytes = await deps.content.read(meta);
-      if (bytes === undefined) {
+      const content = await deps.content.open(meta);
+      if (content === undefined) {
         return reply.code(404).send({ error: `attachment "${name}" of ticket "${id}": stored bytes are missing` });
       }
       return reply
         .header('content-type', contentTypeFor(meta.kind, meta.name))
         .header('content-disposition', `attachment; filename="${meta.name.replace(/["\\]/g, '_')}"`)
-        .header('content-length', String(bytes.length))
+        .header('content-length', String(content.size))
         .header('x-content-type-options', 'nosniff')
         .header('etag', `"${meta.sha256}"`)
-        .send(bytes);
+        .send(content.stream);
     },
   );
 }

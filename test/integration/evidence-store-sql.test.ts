@@ -5,13 +5,20 @@
  * insertion order under one timestamp); an earlier hub's SQLite file and its attachment files are accepted as they are.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../hub/db.ts';
-import { AttachmentContent, contentPath } from '../../hub/evidence/attachment-content.ts';
+import {
+  AttachmentContent,
+  CONTENT_MIGRATIONS,
+  contentPath,
+  PART_BYTES,
+} from '../../hub/evidence/attachment-content.ts';
 import { EvidenceStore, type TransferRow } from '../../hub/evidence/store.ts';
+import { runMigrations } from '../../hub/store/migrations.ts';
+import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import type { SqlDialect, SqlStore } from '../../hub/store/sql-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
@@ -191,6 +198,15 @@ async function contentScript(sql: SqlStore, dataDir: string) {
   seen.has = await content.has(sha(text));
   seen.missing = await content.get('0'.repeat(64));
   seen.readMissing = await content.read({ sha256: '0'.repeat(64), storedPath: contentPath('0'.repeat(64)) });
+  seen.openMissing = await content.open({ sha256: '0'.repeat(64), storedPath: contentPath('0'.repeat(64)) });
+  // kept in parts of PART_BYTES, streamed back part by part
+  seen.parts = await sql.query(
+    'SELECT sha256, part, LENGTH(data) AS n FROM evidence_content_parts ORDER BY sha256, part',
+  );
+  const opened = (await content.open({ sha256: sha(every), storedPath: contentPath(sha(every)) }))!;
+  const streamed: Buffer[] = [];
+  for await (const chunk of opened.stream) streamed.push(chunk as Buffer);
+  seen.opened = { size: opened.size, pieces: streamed.length, sha: sha(Buffer.concat(streamed)) };
   return seen;
 }
 
@@ -279,9 +295,37 @@ describe('evidence store: the same answers on SQLite and PostgreSQL', () => {
       has: true,
       missing: undefined,
       readMissing: undefined,
+      openMissing: undefined,
     });
-    expect(results.postgres.everySha).toBe(results.sqlite.everySha);
+    const every = 1024 * 1024 + 3;
+    expect(results.postgres.opened).toEqual({ size: every, pieces: 2, sha: results.postgres.everySha });
+    expect((results.postgres.parts as { n: unknown }[]).map((p) => Number(p.n)).sort((x, y) => x - y)).toEqual([
+      3,
+      6,
+      PART_BYTES,
+    ]);
   });
+
+  it.each(['sqlite', 'postgres'] as const)(
+    'content stored whole by the first version is read after the upgrade to parts (%s)',
+    async (dialect) => {
+      const sql = await stores.make(dialect);
+      await runMigrations(sql, 'evidence-content', CONTENT_MIGRATIONS.slice(0, 1));
+      const old = Buffer.from([0, 1, 2, 255, 0]);
+      await sql.run('INSERT INTO evidence_content (sha256, size, data, created_at) VALUES ($1, $2, $3, $4)', [
+        sha(old),
+        old.length,
+        old,
+        AT,
+      ]);
+      const content = new AttachmentContent(sql, stores.sqliteDir);
+      await content.migrate();
+      expect([...((await content.get(sha(old))) ?? [])]).toEqual([...old]);
+      expect((await content.open({ sha256: sha(old), storedPath: contentPath(sha(old)) }))?.size).toBe(5);
+      expect(await content.put(sha(old), old, LATER)).toBe(false);
+      expect(await content.count()).toBe(1);
+    },
+  );
 });
 
 const EARLIER_HUB_EVIDENCE = [
@@ -392,5 +436,63 @@ describe('evidence on the SQLite file and data folder of an earlier hub', () => 
       'in the database',
     );
     db.close();
+  });
+});
+
+describe('attachment content shared by two hub nodes on one PostgreSQL', () => {
+  it('both store the same content at once: one copy, whole; either node serves what the other stored', async () => {
+    const setup = new PostgresStore(stores.postgres.url, { max: 1 });
+    await setup.exec('CREATE SCHEMA shared_content');
+    await setup.close();
+    const url = `${stores.postgres.url}?options=-c%20search_path%3Dshared_content`;
+    const nodeA = new PostgresStore(url);
+    const nodeB = new PostgresStore(url);
+    try {
+      const a = new AttachmentContent(nodeA, stores.sqliteDir);
+      const b = new AttachmentContent(nodeB, stores.sqliteDir);
+      await Promise.all([a.migrate(), b.migrate()]);
+      const data = Buffer.alloc(3 * PART_BYTES + 17, 9);
+      const puts = await Promise.all([a.put(sha(data), data, AT), b.put(sha(data), data, AT)]);
+      expect(puts.filter(Boolean)).toHaveLength(1); // exactly one node wrote it
+      expect(await a.count()).toBe(1);
+      const parts = await nodeA.query<{ n: string }>('SELECT COUNT(*) AS n FROM evidence_content_parts');
+      expect(Number(parts[0]?.n)).toBe(4);
+      expect(sha((await b.get(sha(data)))!)).toBe(sha(data));
+      const onlyA = Buffer.from('stored by node A');
+      await a.put(sha(onlyA), onlyA, LATER);
+      const opened = (await b.open({ sha256: sha(onlyA), storedPath: contentPath(sha(onlyA)) }))!;
+      const chunks: Buffer[] = [];
+      for await (const chunk of opened.stream) chunks.push(chunk as Buffer);
+      expect(Buffer.concat(chunks).toString()).toBe('stored by node A');
+    } finally {
+      await Promise.all([nodeA.close(), nodeB.close()]);
+    }
+  });
+});
+
+describe("an earlier hub's attachment files imported into PostgreSQL", () => {
+  it('imports each file whose bytes match its name, once; names the ones that do not; leaves the files', async () => {
+    const dataDir = join(stores.sqliteDir, 'import-data');
+    const dir = join(dataDir, 'attachments');
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
+    const good = [Buffer.from('device log one\n'), Buffer.alloc(PART_BYTES + 1, 3)];
+    for (const b of good) writeFileSync(join(dir, sha(b)), b);
+    const corrupt = 'f'.repeat(64);
+    writeFileSync(join(dir, corrupt), 'not what the name says');
+    writeFileSync(join(dir, 'notes.txt'), 'not an attachment');
+    const content = new AttachmentContent(await stores.make('postgres'), dataDir);
+    await content.migrate();
+    expect(await content.importFiles(AT)).toEqual({ imported: 2, present: 0, mismatched: [corrupt] });
+    expect(await content.importFiles(LATER)).toEqual({ imported: 0, present: 2, mismatched: [corrupt] });
+    expect(await content.count()).toBe(2);
+    for (const b of good) {
+      expect(sha((await content.get(sha(b)))!)).toBe(sha(b));
+      expect(existsSync(join(dir, sha(b)))).toBe(true);
+    }
+    expect(await content.get(corrupt)).toBeUndefined();
+    // a data folder without attachments: nothing to do
+    const empty = new AttachmentContent(await stores.make('postgres'), join(stores.sqliteDir, 'no-such-dir'));
+    await empty.migrate();
+    expect(await empty.importFiles(AT)).toEqual({ imported: 0, present: 0, mismatched: [] });
   });
 });
