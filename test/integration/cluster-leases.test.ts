@@ -119,8 +119,9 @@ describe('partition leases on PostgreSQL', () => {
 describe('fencing', () => {
   it('a fenced write and a takeover serialise on the lease row; the old epoch is refused afterwards', async () => {
     const url = await freshSchema();
-    const storeA = openStore(url);
-    const storeB = openStore(url);
+    // this test holds a transaction and a waiting statement open on purpose: no timeouts
+    const storeA = fixture.openStore(url, { max: 3 });
+    const storeB = fixture.openStore(url, { max: 3 });
     await migrateCluster(storeA);
     const leases = new LeaseStore(storeA);
     await leases.prepare(4);
@@ -133,34 +134,38 @@ describe('fencing', () => {
       releaseWrite = resolve;
     });
     let isFenceChecked = false;
+    let takeover: Promise<{ epoch: number; previous: string | null } | undefined> | undefined;
     const write = withFence(storeA, 0, 1, async (tx) => {
       isFenceChecked = true;
       await gate;
       await tx.run("INSERT INTO probe VALUES (0, 1, 'before takeover')");
     });
-    await waitFor(() => isFenceChecked, { what: 'the fence check' });
-    // the lease ends (database clock) while the write's transaction still holds the row
-    const admin = openStore(postgres.url);
-    await waitFor(
-      async () =>
-        (
-          await storeB.query<{ ended: boolean }>(
-            'SELECT expires_at <= clock_timestamp() AS ended FROM cluster_leases WHERE partition = 0',
-          )
-        )[0]?.ended,
-      { what: 'the lease to end', timeoutMs: 10_000 },
-    );
-    const takeover = new LeaseStore(storeB).acquire(0, 'hub-b', 5_000);
-    await waitFor(
-      async () =>
-        (
-          await admin.query<{ n: string }>(
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%cluster_leases%'",
-          )
-        )[0]?.n === '1',
-      { what: 'the takeover to wait for the write' },
-    );
-    releaseWrite();
+    try {
+      await waitFor(() => isFenceChecked, { what: 'the fence check' });
+      // the lease ends (database clock) while the write's transaction still holds the row
+      const admin = openStore(postgres.url);
+      await waitFor(
+        async () =>
+          (
+            await storeB.query<{ ended: boolean }>(
+              'SELECT expires_at <= clock_timestamp() AS ended FROM cluster_leases WHERE partition = 0',
+            )
+          )[0]?.ended,
+        { what: 'the lease to end', timeoutMs: 10_000 },
+      );
+      takeover = new LeaseStore(storeB).acquire(0, 'hub-b', 5_000);
+      await waitFor(
+        async () =>
+          (
+            await admin.query<{ n: string }>(
+              "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%cluster_leases%'",
+            )
+          )[0]?.n === '1',
+        { what: 'the takeover to wait for the write' },
+      );
+    } finally {
+      releaseWrite();
+    }
     await write;
     expect(await takeover).toEqual({ epoch: 2, previous: 'hub-a' });
 
