@@ -29,13 +29,18 @@ export type LostReason =
   /** This node is stopping. */
   | 'stopping';
 
-export interface LeaseManagerOptions extends LeaseTiming {
+/** The lease statements the manager needs (LeaseStore on PostgreSQL; unit tests give a scripted one). */
+export type LeasePort = Pick<
+  LeaseStore,
+  'prepare' | 'heartbeat' | 'liveNodes' | 'leave' | 'snapshot' | 'acquire' | 'renew' | 'release'
+>;
+
+export type LeaseManagerOptions = LeaseTiming & {
   node: string;
   partitions: number;
-  store: SqlStore;
   clock: Clock;
   logger: Logger;
-}
+} & ({ store: SqlStore } | { leases: LeasePort });
 
 export interface LeaseManagerEvents {
   acquired: [partition: number, epoch: number, previousHolder: string | null];
@@ -48,7 +53,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   /** This process's identity in cluster_nodes (another process with the same node id is refused). */
   readonly instance = randomUUID();
   private readonly opts: LeaseManagerOptions;
-  private readonly leases: LeaseStore;
+  private readonly leases: LeasePort;
   private readonly log: Logger;
   /** partition -> epoch, and partition -> local deadline (monotonic ms). */
   private readonly held = new Map<number, number>();
@@ -63,7 +68,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
     super();
     this.opts = opts;
     this.node = opts.node;
-    this.leases = new LeaseStore(opts.store);
+    this.leases = 'store' in opts ? new LeaseStore(opts.store) : opts.leases;
     this.log = opts.logger.child({ component: 'cluster', node: opts.node });
   }
 
@@ -83,7 +88,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
 
   /** Migrate, check the partition count, then run the first tick (rejects when PostgreSQL cannot be reached). */
   async start(): Promise<void> {
-    await migrateCluster(this.opts.store);
+    if ('store' in this.opts) await migrateCluster(this.opts.store);
     await this.leases.prepare(this.opts.partitions);
     this.isRunning = true;
     await this.runTick();
