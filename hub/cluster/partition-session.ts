@@ -31,8 +31,12 @@ export interface PartitionSessionOptions {
   password?: string;
   connectTimeoutMs?: number;
   logger: Logger;
-  /** Called before the PUBACK; must not throw (bad input is the consumer's to count and drop). */
-  onMessage(topic: string, payload: Buffer): void;
+  /**
+   * Called before the PUBACK; must not throw (bad input is the consumer's to count and drop). Returning `false`
+   * refuses the message (this node no longer holds the partition): it is NOT acknowledged and the connection is
+   * closed, so the broker delivers it again to the session's next holder.
+   */
+  onMessage(topic: string, payload: Buffer): boolean | undefined;
 }
 
 export interface PartitionSessionEvents {
@@ -88,7 +92,13 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
     // set before the CONNACK: the queue of a persistent session arrives right after it
     client.handleMessage = (packet: IPublishPacket, done) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      this.opts.onMessage(packet.topic, payload);
+      if (this.opts.onMessage(packet.topic, payload) === false) {
+        // no PUBACK: the session keeps the message for the next holder
+        this.log.info({ topic: packet.topic }, 'partition session: message refused (partition not held); closing');
+        this.isStopping = true;
+        client.end(true);
+        return;
+      }
       done();
     };
     return new Promise((resolve, reject) => {

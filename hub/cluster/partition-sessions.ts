@@ -78,8 +78,10 @@ export class PartitionSessions {
       ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
       logger: this.opts.logger,
       onMessage: (topic, payload) => {
-        // a message that arrives after the lease was lost is not acted on here (the next holder gets it again)
-        if (this.opts.manager.epochOf(partition) === epoch) this.opts.onMessage(partition, epoch, topic, payload);
+        // a message that arrives after the lease was lost is refused, not acknowledged: the next holder gets it
+        if (this.opts.manager.epochOf(partition) !== epoch) return false;
+        this.opts.onMessage(partition, epoch, topic, payload);
+        return true;
       },
     });
     const entry: Open = { epoch, session };

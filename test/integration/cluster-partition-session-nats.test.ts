@@ -35,7 +35,10 @@ function holder(url: string, clientId: string) {
     urls: [url],
     clientId,
     logger: pino({ level: 'silent' }),
-    onMessage: (_topic, payload) => h.received.push(payload.toString()),
+    onMessage: (_topic, payload) => {
+      h.received.push(payload.toString());
+      return true;
+    },
   });
   h.session.on('closed', () => h.closed++);
   cleanups.push(() => h.session.stop());

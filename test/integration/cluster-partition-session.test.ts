@@ -37,17 +37,23 @@ interface Holder {
   session: PartitionSession;
   received: { topic: string; payload: string }[];
   closed: number;
+  /** Refuse messages (the lease was lost while one was arriving). */
+  isRefusing: boolean;
 }
 
 function holder(clientId: string): Holder {
-  const h: Holder = { session: undefined as unknown as PartitionSession, received: [], closed: 0 };
+  const h: Holder = { session: undefined as unknown as PartitionSession, received: [], closed: 0, isRefusing: false };
   h.session = new PartitionSession({
     partition: K,
     sites: inK,
     urls: [broker.url],
     clientId,
     logger: pino({ level: 'silent' }),
-    onMessage: (topic, payload) => h.received.push({ topic, payload: payload.toString() }),
+    onMessage: (topic, payload) => {
+      if (h.isRefusing) return false;
+      h.received.push({ topic, payload: payload.toString() });
+      return true;
+    },
   });
   h.session.on('closed', () => h.closed++);
   cleanups.push(() => h.session.stop());
@@ -103,6 +109,22 @@ it('a second holder with the same client id takes the session over from a stale 
   expect(fresh.received[0]?.payload).toBe('to fresh');
   expect(stale.received.map((m) => m.payload)).toEqual(['to stale']);
   expect(broker.log()).toMatch(new RegExp(`Client ${clientId} already connected, closing old connection`));
+});
+
+it('a message refused by a node that just lost the partition is not acknowledged: the next holder gets it', async () => {
+  const clientId = partitionClientId(K, `t3-${process.pid}`);
+  const losing = holder(clientId);
+  await losing.session.start();
+  losing.isRefusing = true;
+  const publisher = await agent();
+  await publisher.publishAsync(topics.heartbeat(inK[0]!, 'agent-1'), 'arrives during the loss', { qos: 1 });
+  await waitFor(() => !losing.session.isConnected, { what: 'the losing holder to close' });
+  expect(losing.received).toEqual([]);
+  expect(losing.closed).toBe(0); // refused on purpose: no reconnect wanted
+  const next = holder(clientId);
+  await next.session.start();
+  await waitFor(() => next.received.length === 1, { what: 'the redelivery to the next holder' });
+  expect(next.received[0]?.payload).toBe('arrives during the loss');
 });
 
 it('a broker that cannot be reached is a clear error naming the URL', async () => {
