@@ -42,6 +42,14 @@ export type LeaseManagerOptions = LeaseTiming & {
   logger: Logger;
 } & ({ store: SqlStore } | { leases: LeasePort });
 
+/** Another live process uses this node id: two processes must never share one (give each hub its own `node`). */
+export class NodeIdInUseError extends Error {
+  constructor(node: string) {
+    super(`node id "${node}" is in use by another running hub (cluster_nodes)`);
+    this.name = 'NodeIdInUseError';
+  }
+}
+
 export interface LeaseManagerEvents {
   acquired: [partition: number, epoch: number, previousHolder: string | null];
   lost: [partition: number, reason: LostReason];
@@ -63,6 +71,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   private cancelDeadline: (() => void) | undefined;
   private ticking: Promise<void> | undefined;
   private liveNodeCount = 0;
+  private failuresInRow = 0;
 
   constructor(opts: LeaseManagerOptions) {
     super();
@@ -120,9 +129,17 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
 
   private runTick(): Promise<void> {
     const tick = this.tick()
+      .then(() => {
+        if (this.failuresInRow > 0) this.log.info({ failures: this.failuresInRow }, 'cluster: lease renew recovered');
+        this.failuresInRow = 0;
+      })
       .catch((err: unknown) => {
         const error = err instanceof Error ? err : new Error(String(err));
-        this.log.warn({ err: error.message }, 'cluster: lease renew failed');
+        this.failuresInRow++;
+        // once per outage, not every renew; a node id clash needs a person
+        if (error instanceof NodeIdInUseError) this.log.error({ err: error.message }, 'cluster: node id in use');
+        else if (this.failuresInRow === 1) this.log.warn({ err: error.message }, 'cluster: lease renew failed');
+        else this.log.debug({ err: error.message, failures: this.failuresInRow }, 'cluster: lease renew failed');
         this.emit('renewFailed', error);
       })
       .finally(() => {
@@ -137,7 +154,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
     const { clock, leaseMs, partitions } = this.opts;
     const sentAt = monotonicNow(clock);
     if (!(await this.leases.heartbeat(this.node, this.instance, leaseMs))) {
-      throw new Error(`node id "${this.node}" is in use by another running hub (cluster_nodes)`);
+      throw new NodeIdInUseError(this.node);
     }
     const before = this.heldLeases();
     const renewed = await this.leases.renew(this.node, before, leaseMs);
