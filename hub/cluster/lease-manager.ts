@@ -106,8 +106,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   /** Give every partition back (lost 'stopping' first) and leave the node list. */
   async stop(): Promise<void> {
     if (!this.isRunning) return;
-    this.halt();
-    await this.ticking?.catch(() => undefined);
+    await this.halt();
     const held = this.heldLeases();
     for (const lease of held) this.drop(lease.partition, 'stopping');
     try {
@@ -119,12 +118,14 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   }
 
   /** Stop every timer without releasing anything: what a crash (kill -9) looks like to the other nodes. */
-  halt(): void {
+  halt(): Promise<void> {
     this.isRunning = false;
     this.cancelTick?.();
     this.cancelDeadline?.();
     this.cancelTick = undefined;
     this.cancelDeadline = undefined;
+    // a renew already on its way still lands: resolve once it has (nothing more is sent after that)
+    return this.ticking?.catch(() => undefined) ?? Promise.resolve();
   }
 
   private runTick(): Promise<void> {

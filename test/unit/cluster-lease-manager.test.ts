@@ -220,7 +220,7 @@ describe('lease manager timing', () => {
     expect(failures.length).toBeGreaterThanOrEqual(2);
     expect(failures[0]).toMatch(/node id "me" is in use by another running hub/);
     expect(manager.heldLeases()).toEqual([]);
-    manager.halt();
+    await manager.halt();
   });
 
   it('stop gives every partition back after saying lost(stopping)', async () => {
