@@ -188,8 +188,10 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
       const acquireSentAt = monotonicNow(clock);
       const got = await this.leases.acquire(partition, this.node, leaseMs);
       if (got === undefined || !this.isRunning) continue;
+      // an answer so slow that its lease is already (locally) over is not acted on; the lease just runs out
+      if (localDeadline(acquireSentAt, this.opts) <= monotonicNow(clock)) continue;
       this.held.set(partition, got.epoch);
-      if (!this.extend(partition, acquireSentAt)) continue;
+      this.extend(partition, acquireSentAt);
       this.log.info({ partition, epoch: got.epoch, previous: got.previous }, 'cluster: partition acquired');
       this.emit('acquired', partition, got.epoch, got.previous);
     }

@@ -21,6 +21,8 @@ class ScriptedLeases implements LeasePort {
   mode: 'ok' | 'hang' = 'ok';
   /** Renews run at once (the table is extended) but their answers are held until `release()`. */
   isRenewLate = false;
+  /** The same for acquisitions. */
+  isAcquireLate = false;
   isHeartbeatRefused = false;
   readonly rows = new Map<number, { holder: string | null; epoch: number; endsAt: number }>();
   private readonly held: (() => void)[] = [];
@@ -86,7 +88,7 @@ class ScriptedLeases implements LeasePort {
       const previous = row.holder;
       Object.assign(row, { holder: node, epoch: row.epoch + 1, endsAt: now + leaseMs });
       return { epoch: row.epoch, previous };
-    });
+    }, this.isAcquireLate);
   }
   renew(node: string, held: readonly HeldLease[], leaseMs: number): Promise<HeldLease[]> {
     return this.answer(() => {
@@ -190,6 +192,32 @@ describe('lease manager timing', () => {
     await settle();
     expect(acquired).toEqual([2]);
     expect(manager.heldLeases()).toEqual([{ partition: 0, epoch: 2 }]);
+  });
+
+  it('an acquisition answered after its local deadline is not acted on (no acquired, no lost)', async () => {
+    const clock = new ManualClock(0);
+    const leases = new ScriptedLeases(clock, 1);
+    leases.isAcquireLate = true;
+    const manager = new LeaseManager({
+      node: 'me',
+      partitions: 1,
+      clock,
+      logger: pino({ level: 'silent' }),
+      leases,
+      ...TIMING,
+    });
+    const events: string[] = [];
+    manager.on('acquired', (p, epoch) => events.push(`acquired ${p}@${epoch}`));
+    manager.on('lost', (p, reason) => events.push(`lost ${p} ${reason}`));
+    const started = manager.start();
+    await settle();
+    clock.advance(TIMING.leaseMs - TIMING.marginMs); // the answer is still on its way at the local deadline
+    leases.isAcquireLate = false;
+    leases.release();
+    await started;
+    expect(events).toEqual([]);
+    expect(manager.heldLeases()).toEqual([]);
+    await manager.halt();
   });
 
   it('a renew the table refuses (another epoch) is lost at once as not-renewed, then re-acquired with a new epoch', async () => {
