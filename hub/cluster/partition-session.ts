@@ -51,12 +51,14 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
   private readonly log: Logger;
   private client: MqttClient | undefined;
   private isStopping = false;
+  private sites: readonly string[];
 
   constructor(opts: PartitionSessionOptions) {
     super();
     this.opts = opts;
     this.partition = opts.partition;
     this.clientId = opts.clientId ?? partitionClientId(opts.partition);
+    this.sites = [...opts.sites];
     this.log = opts.logger.child({ component: 'partition-session', partition: opts.partition });
   }
 
@@ -133,8 +135,26 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
     });
   }
 
-  private async subscribe(client: MqttClient): Promise<void> {
-    const filters = this.opts.sites.flatMap((site) => topics.fromAgentsOfSite(site));
+  /**
+   * The partition's sites changed (a site added to or removed from the registry): subscribe to the new ones and
+   * drop the old ones now; a reconnect subscribes to the current list.
+   */
+  async setSites(sites: readonly string[]): Promise<void> {
+    const before = new Set(this.sites);
+    const after = new Set(sites);
+    this.sites = [...after];
+    const client = this.client;
+    if (client === undefined) return;
+    const removed = [...before].filter((s) => !after.has(s)).flatMap((s) => topics.fromAgentsOfSite(s));
+    if (removed.length > 0) await client.unsubscribeAsync(removed);
+    await this.subscribe(
+      client,
+      [...after].filter((s) => !before.has(s)),
+    );
+  }
+
+  private async subscribe(client: MqttClient, sites: readonly string[] = this.sites): Promise<void> {
+    const filters = sites.flatMap((site) => topics.fromAgentsOfSite(site));
     if (filters.length === 0) return;
     const granted = await client.subscribeAsync(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])));
     const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);

@@ -53,6 +53,18 @@ export class PartitionSessions {
       .sort((a, b) => a - b);
   }
 
+  /** The registry's sites changed: every open session follows (subscribes to new sites of its partition). */
+  async refreshSites(): Promise<void> {
+    const sites = this.opts.sites();
+    await Promise.all(
+      [...this.open].map(([p, o]) =>
+        o.session.setSites(sitesOfPartition(sites, p, this.opts.partitions)).catch((err: unknown) => {
+          this.log.warn({ partition: p, err: (err as Error).message }, 'partition session: sites not updated');
+        }),
+      ),
+    );
+  }
+
   /** Follow the manager from now on (and open sessions for what it already holds). */
   start(): void {
     this.opts.manager.on('acquired', this.onAcquired);

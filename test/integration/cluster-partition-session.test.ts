@@ -127,6 +127,35 @@ it('a message refused by a node that just lost the partition is not acknowledged
   expect(next.received[0]?.payload).toBe('arrives during the loss');
 });
 
+it('sites added to or removed from the partition are followed at once', async () => {
+  const received: string[] = [];
+  const h = new PartitionSession({
+    partition: K,
+    sites: [inK[0]!],
+    urls: [broker.url],
+    clientId: partitionClientId(K, `t4-${process.pid}`),
+    logger: pino({ level: 'silent' }),
+    onMessage: (_topic, payload) => {
+      received.push(payload.toString());
+      return true;
+    },
+  });
+  cleanups.push(() => h.stop());
+  await h.start();
+  const publisher = await agent();
+  await publisher.publishAsync(topics.heartbeat(inK[1]!, 'agent-1'), 'new site, not yet', { qos: 1 });
+  await publisher.publishAsync(topics.heartbeat(inK[0]!, 'agent-1'), 'marker 1', { qos: 1 });
+  await waitFor(() => received.includes('marker 1'), { what: 'marker 1' });
+  await h.setSites([inK[0]!, inK[1]!]);
+  await publisher.publishAsync(topics.heartbeat(inK[1]!, 'agent-1'), 'new site', { qos: 1 });
+  await waitFor(() => received.includes('new site'), { what: 'the added site' });
+  await h.setSites([inK[1]!]);
+  await publisher.publishAsync(topics.heartbeat(inK[0]!, 'agent-1'), 'removed site', { qos: 1 });
+  await publisher.publishAsync(topics.heartbeat(inK[1]!, 'agent-1'), 'marker 2', { qos: 1 });
+  await waitFor(() => received.includes('marker 2'), { what: 'marker 2' });
+  expect(received).toEqual(['marker 1', 'new site', 'marker 2']);
+});
+
 it('a broker that cannot be reached is a clear error naming the URL', async () => {
   const h = new PartitionSession({
     partition: K,
