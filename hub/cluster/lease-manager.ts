@@ -129,6 +129,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   }
 
   private runTick(): Promise<void> {
+    const startedAt = monotonicNow(this.opts.clock);
     const tick = this.tick()
       .then(() => {
         if (this.failuresInRow > 0) this.log.info({ failures: this.failuresInRow }, 'cluster: lease renew recovered');
@@ -145,7 +146,9 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
       })
       .finally(() => {
         this.ticking = undefined;
-        if (this.isRunning) this.cancelTick = this.opts.clock.setTimer(this.opts.renewMs, () => void this.runTick());
+        // fixed rate: the next round starts renewMs after this one STARTED (a slow round does not stretch the period)
+        const waitMs = Math.max(0, this.opts.renewMs - (monotonicNow(this.opts.clock) - startedAt));
+        if (this.isRunning) this.cancelTick = this.opts.clock.setTimer(waitMs, () => void this.runTick());
       });
     this.ticking = tick;
     return tick;
