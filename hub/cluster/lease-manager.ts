@@ -29,12 +29,25 @@ export type LostReason =
   /** This node is stopping. */
   | 'stopping';
 
-export interface LeaseManagerOptions extends LeaseTiming {
+/** The lease statements the manager needs (LeaseStore on PostgreSQL; unit tests give a scripted one). */
+export type LeasePort = Pick<
+  LeaseStore,
+  'prepare' | 'heartbeat' | 'liveNodes' | 'leave' | 'snapshot' | 'acquire' | 'renew' | 'release'
+>;
+
+export type LeaseManagerOptions = LeaseTiming & {
   node: string;
   partitions: number;
-  store: SqlStore;
   clock: Clock;
   logger: Logger;
+} & ({ store: SqlStore } | { leases: LeasePort });
+
+/** Another live process uses this node id: two processes must never share one (give each hub its own `node`). */
+export class NodeIdInUseError extends Error {
+  constructor(node: string) {
+    super(`node id "${node}" is in use by another running hub (cluster_nodes)`);
+    this.name = 'NodeIdInUseError';
+  }
 }
 
 export interface LeaseManagerEvents {
@@ -48,7 +61,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   /** This process's identity in cluster_nodes (another process with the same node id is refused). */
   readonly instance = randomUUID();
   private readonly opts: LeaseManagerOptions;
-  private readonly leases: LeaseStore;
+  private readonly leases: LeasePort;
   private readonly log: Logger;
   /** partition -> epoch, and partition -> local deadline (monotonic ms). */
   private readonly held = new Map<number, number>();
@@ -58,12 +71,13 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   private cancelDeadline: (() => void) | undefined;
   private ticking: Promise<void> | undefined;
   private liveNodeCount = 0;
+  private failuresInRow = 0;
 
   constructor(opts: LeaseManagerOptions) {
     super();
     this.opts = opts;
     this.node = opts.node;
-    this.leases = new LeaseStore(opts.store);
+    this.leases = 'store' in opts ? new LeaseStore(opts.store) : opts.leases;
     this.log = opts.logger.child({ component: 'cluster', node: opts.node });
   }
 
@@ -83,7 +97,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
 
   /** Migrate, check the partition count, then run the first tick (rejects when PostgreSQL cannot be reached). */
   async start(): Promise<void> {
-    await migrateCluster(this.opts.store);
+    if ('store' in this.opts) await migrateCluster(this.opts.store);
     await this.leases.prepare(this.opts.partitions);
     this.isRunning = true;
     await this.runTick();
@@ -92,8 +106,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   /** Give every partition back (lost 'stopping' first) and leave the node list. */
   async stop(): Promise<void> {
     if (!this.isRunning) return;
-    this.halt();
-    await this.ticking?.catch(() => undefined);
+    await this.halt();
     const held = this.heldLeases();
     for (const lease of held) this.drop(lease.partition, 'stopping');
     try {
@@ -105,24 +118,37 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
   }
 
   /** Stop every timer without releasing anything: what a crash (kill -9) looks like to the other nodes. */
-  halt(): void {
+  halt(): Promise<void> {
     this.isRunning = false;
     this.cancelTick?.();
     this.cancelDeadline?.();
     this.cancelTick = undefined;
     this.cancelDeadline = undefined;
+    // a renew already on its way still lands: resolve once it has (nothing more is sent after that)
+    return this.ticking?.catch(() => undefined) ?? Promise.resolve();
   }
 
   private runTick(): Promise<void> {
+    const startedAt = monotonicNow(this.opts.clock);
     const tick = this.tick()
+      .then(() => {
+        if (this.failuresInRow > 0) this.log.info({ failures: this.failuresInRow }, 'cluster: lease renew recovered');
+        this.failuresInRow = 0;
+      })
       .catch((err: unknown) => {
         const error = err instanceof Error ? err : new Error(String(err));
-        this.log.warn({ err: error.message }, 'cluster: lease renew failed');
+        this.failuresInRow++;
+        // once per outage, not every renew; a node id clash needs a person
+        if (error instanceof NodeIdInUseError) this.log.error({ err: error.message }, 'cluster: node id in use');
+        else if (this.failuresInRow === 1) this.log.warn({ err: error.message }, 'cluster: lease renew failed');
+        else this.log.debug({ err: error.message, failures: this.failuresInRow }, 'cluster: lease renew failed');
         this.emit('renewFailed', error);
       })
       .finally(() => {
         this.ticking = undefined;
-        if (this.isRunning) this.cancelTick = this.opts.clock.setTimer(this.opts.renewMs, () => void this.runTick());
+        // fixed rate: the next round starts renewMs after this one STARTED (a slow round does not stretch the period)
+        const waitMs = Math.max(0, this.opts.renewMs - (monotonicNow(this.opts.clock) - startedAt));
+        if (this.isRunning) this.cancelTick = this.opts.clock.setTimer(waitMs, () => void this.runTick());
       });
     this.ticking = tick;
     return tick;
@@ -132,7 +158,7 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
     const { clock, leaseMs, partitions } = this.opts;
     const sentAt = monotonicNow(clock);
     if (!(await this.leases.heartbeat(this.node, this.instance, leaseMs))) {
-      throw new Error(`node id "${this.node}" is in use by another running hub (cluster_nodes)`);
+      throw new NodeIdInUseError(this.node);
     }
     const before = this.heldLeases();
     const renewed = await this.leases.renew(this.node, before, leaseMs);
@@ -165,8 +191,10 @@ export class LeaseManager extends EventEmitter<LeaseManagerEvents> {
       const acquireSentAt = monotonicNow(clock);
       const got = await this.leases.acquire(partition, this.node, leaseMs);
       if (got === undefined || !this.isRunning) continue;
+      // an answer so slow that its lease is already (locally) over is not acted on; the lease just runs out
+      if (localDeadline(acquireSentAt, this.opts) <= monotonicNow(clock)) continue;
       this.held.set(partition, got.epoch);
-      if (!this.extend(partition, acquireSentAt)) continue;
+      this.extend(partition, acquireSentAt);
       this.log.info({ partition, epoch: got.epoch, previous: got.previous }, 'cluster: partition acquired');
       this.emit('acquired', partition, got.epoch, got.previous);
     }

@@ -18,7 +18,13 @@ export function createClusterModule(ctx: HubContext): HubModule {
   const node = hubNodeId(ctx.config);
   const timing = clusterTiming(ctx.config.cluster);
   const log = ctx.logger.child({ component: 'cluster' });
-  const store = new PostgresStore(url, { max: 4, queryTimeoutMs: timing.renewMs, connectTimeoutMs: timing.renewMs });
+  // every store that makes fenced writes needs the idle-in-transaction limit (a cut writer must not keep its row lock)
+  const store = new PostgresStore(url, {
+    max: 4,
+    queryTimeoutMs: timing.renewMs,
+    connectTimeoutMs: timing.renewMs,
+    idleInTransactionTimeoutMs: timing.renewMs,
+  });
   const manager = new LeaseManager({
     node,
     partitions: ctx.config.cluster.partitions,

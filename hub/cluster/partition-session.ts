@@ -31,8 +31,12 @@ export interface PartitionSessionOptions {
   password?: string;
   connectTimeoutMs?: number;
   logger: Logger;
-  /** Called before the PUBACK; must not throw (bad input is the consumer's to count and drop). */
-  onMessage(topic: string, payload: Buffer): void;
+  /**
+   * Called before the PUBACK; must not throw (bad input is the consumer's to count and drop). Returning `false`
+   * refuses the message (this node no longer holds the partition): it is NOT acknowledged and the connection is
+   * closed, so the broker delivers it again to the session's next holder.
+   */
+  onMessage(topic: string, payload: Buffer): boolean | undefined;
 }
 
 export interface PartitionSessionEvents {
@@ -47,12 +51,14 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
   private readonly log: Logger;
   private client: MqttClient | undefined;
   private isStopping = false;
+  private sites: readonly string[];
 
   constructor(opts: PartitionSessionOptions) {
     super();
     this.opts = opts;
     this.partition = opts.partition;
     this.clientId = opts.clientId ?? partitionClientId(opts.partition);
+    this.sites = [...opts.sites];
     this.log = opts.logger.child({ component: 'partition-session', partition: opts.partition });
   }
 
@@ -88,7 +94,13 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
     // set before the CONNACK: the queue of a persistent session arrives right after it
     client.handleMessage = (packet: IPublishPacket, done) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      this.opts.onMessage(packet.topic, payload);
+      if (this.opts.onMessage(packet.topic, payload) === false) {
+        // no PUBACK: the session keeps the message for the next holder
+        this.log.info({ topic: packet.topic }, 'partition session: message refused (partition not held); closing');
+        this.isStopping = true;
+        client.end(true);
+        return;
+      }
       done();
     };
     return new Promise((resolve, reject) => {
@@ -123,8 +135,26 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
     });
   }
 
-  private async subscribe(client: MqttClient): Promise<void> {
-    const filters = this.opts.sites.flatMap((site) => topics.fromAgentsOfSite(site));
+  /**
+   * The partition's sites changed (a site added to or removed from the registry): subscribe to the new ones and
+   * drop the old ones now; a reconnect subscribes to the current list.
+   */
+  async setSites(sites: readonly string[]): Promise<void> {
+    const before = new Set(this.sites);
+    const after = new Set(sites);
+    this.sites = [...after];
+    const client = this.client;
+    if (client === undefined) return;
+    const removed = [...before].filter((s) => !after.has(s)).flatMap((s) => topics.fromAgentsOfSite(s));
+    if (removed.length > 0) await client.unsubscribeAsync(removed);
+    await this.subscribe(
+      client,
+      [...after].filter((s) => !before.has(s)),
+    );
+  }
+
+  private async subscribe(client: MqttClient, sites: readonly string[] = this.sites): Promise<void> {
+    const filters = sites.flatMap((site) => topics.fromAgentsOfSite(site));
     if (filters.length === 0) return;
     const granted = await client.subscribeAsync(Object.fromEntries(filters.map((f) => [f, { qos: 1 as const }])));
     const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);

@@ -53,6 +53,18 @@ export class PartitionSessions {
       .sort((a, b) => a - b);
   }
 
+  /** The registry's sites changed: every open session follows (subscribes to new sites of its partition). */
+  async refreshSites(): Promise<void> {
+    const sites = this.opts.sites();
+    await Promise.all(
+      [...this.open].map(([p, o]) =>
+        o.session.setSites(sitesOfPartition(sites, p, this.opts.partitions)).catch((err: unknown) => {
+          this.log.warn({ partition: p, err: (err as Error).message }, 'partition session: sites not updated');
+        }),
+      ),
+    );
+  }
+
   /** Follow the manager from now on (and open sessions for what it already holds). */
   start(): void {
     this.opts.manager.on('acquired', this.onAcquired);
@@ -78,8 +90,10 @@ export class PartitionSessions {
       ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
       logger: this.opts.logger,
       onMessage: (topic, payload) => {
-        // a message that arrives after the lease was lost is not acted on here (the next holder gets it again)
-        if (this.opts.manager.epochOf(partition) === epoch) this.opts.onMessage(partition, epoch, topic, payload);
+        // a message that arrives after the lease was lost is refused, not acknowledged: the next holder gets it
+        if (this.opts.manager.epochOf(partition) !== epoch) return false;
+        this.opts.onMessage(partition, epoch, topic, payload);
+        return true;
       },
     });
     const entry: Open = { epoch, session };

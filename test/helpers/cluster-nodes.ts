@@ -37,12 +37,17 @@ export class ClusterFixture {
     return `${this.baseUrl}?options=-c%20search_path%3D${schema}`;
   }
 
-  openStore(url: string): PostgresStore {
-    const store = new PostgresStore(url, {
-      max: 3,
-      queryTimeoutMs: TEST_TIMING.renewMs,
-      connectTimeoutMs: TEST_TIMING.renewMs,
-    });
+  /** A store with the cluster's timeouts, or with exactly `options` when given (closed after the test). */
+  openStore(url: string, options?: ConstructorParameters<typeof PostgresStore>[1]): PostgresStore {
+    const store = new PostgresStore(
+      url,
+      options ?? {
+        max: 3,
+        queryTimeoutMs: TEST_TIMING.renewMs,
+        connectTimeoutMs: TEST_TIMING.renewMs,
+        idleInTransactionTimeoutMs: TEST_TIMING.renewMs,
+      },
+    );
     this.cleanups.push(() => store.close());
     return store;
   }

@@ -5,6 +5,10 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { StaleEpochError, withFence } from '../../hub/cluster/fencing.ts';
+import { migrateCluster } from '../../hub/cluster/lease-schema.ts';
+import { LeaseStore } from '../../hub/cluster/lease-store.ts';
+import { PostgresStore } from '../../hub/store/postgres-store.ts';
+import type { SqlStore } from '../../hub/store/sql-store.ts';
 import { ClusterFixture, heldBy, isFairSplit, TEST_TIMING } from '../helpers/cluster-nodes.ts';
 import { type Postgres, startPostgres } from '../helpers/postgres.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -107,4 +111,70 @@ it('a node cut from PostgreSQL stops before its leases end; the other takes over
   for (const l of a.manager.heldLeases()) {
     expect(l.epoch).toBeGreaterThan(before.find((x) => x.partition === l.partition)?.epoch ?? 0);
   }
+});
+
+it('a node cut off in the middle of a fenced write blocks a takeover unless the server ends idle transactions', async () => {
+  const url = await fixture.freshSchema();
+  const port = Number(new URL(postgres.url).port);
+  proxy = await startTcpProxy({ host: '127.0.0.1', port });
+  const viaProxy = url.replace(`127.0.0.1:${port}`, `127.0.0.1:${proxy.port}`);
+  const storeB = fixture.openStore(url);
+  await migrateCluster(storeB);
+  const leases = new LeaseStore(storeB);
+  await leases.prepare(2);
+  await storeB.exec('CREATE TABLE probe (partition INTEGER NOT NULL, epoch BIGINT NOT NULL)');
+  const cutProxy = proxy;
+  const isLeaseEnded = async (partition: number) =>
+    (
+      await storeB.query<{ ended: boolean }>(
+        'SELECT expires_at <= clock_timestamp() AS ended FROM cluster_leases WHERE partition = $1',
+        [partition],
+      )
+    )[0]?.ended;
+
+  /** hub-a holds `partition`, opens a fenced write, and is cut off before it finishes. */
+  async function cutMidWrite(store: SqlStore, partition: number) {
+    const lease = await leases.acquire(partition, 'hub-a', 1_000);
+    expect(lease?.epoch).toBe(1);
+    let finish: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    let isInside = false;
+    const write = withFence(store, partition, 1, async (tx) => {
+      isInside = true;
+      await gate;
+      await tx.run('INSERT INTO probe (partition, epoch) VALUES ($1, 1)', [partition]);
+    }).then(
+      () => 'committed',
+      (err: unknown) => (err as Error).message,
+    );
+    await waitFor(() => isInside, { what: 'the fenced write to start' });
+    cutProxy.cut();
+    await waitFor(() => isLeaseEnded(partition), { what: 'the lease to end', timeoutMs: 10_000 });
+    return { write, finish };
+  }
+
+  // 1. no server-side limit: the cut node's row lock keeps the lease row; the takeover waits until it times out
+  const plain = new PostgresStore(viaProxy, { max: 1, queryTimeoutMs: 400 });
+  const first = await cutMidWrite(plain, 0);
+  await expect(leases.acquire(0, 'hub-b', 5_000)).rejects.toThrow(/timeout/i);
+  first.finish();
+  cutProxy.heal();
+  await first.write;
+  await plain.close().catch(() => undefined);
+
+  // 2. idle_in_transaction_session_timeout: the server ends the cut node's session, its lock goes, hub-b takes over
+  const guarded = new PostgresStore(viaProxy, { max: 1, queryTimeoutMs: 400, idleInTransactionTimeoutMs: 500 });
+  const second = await cutMidWrite(guarded, 1);
+  const taken = await waitFor(() => leases.acquire(1, 'hub-b', 5_000).catch(() => undefined), {
+    what: 'hub-b to take partition 1',
+    timeoutMs: 10_000,
+  });
+  expect(taken).toEqual({ epoch: 2, previous: 'hub-a' });
+  second.finish();
+  cutProxy.heal();
+  expect(await second.write).not.toBe('committed');
+  await guarded.close().catch(() => undefined);
+  expect(await storeB.query('SELECT partition FROM probe WHERE partition = 1')).toEqual([]);
 });

@@ -37,17 +37,23 @@ interface Holder {
   session: PartitionSession;
   received: { topic: string; payload: string }[];
   closed: number;
+  /** Refuse messages (the lease was lost while one was arriving). */
+  isRefusing: boolean;
 }
 
 function holder(clientId: string): Holder {
-  const h: Holder = { session: undefined as unknown as PartitionSession, received: [], closed: 0 };
+  const h: Holder = { session: undefined as unknown as PartitionSession, received: [], closed: 0, isRefusing: false };
   h.session = new PartitionSession({
     partition: K,
     sites: inK,
     urls: [broker.url],
     clientId,
     logger: pino({ level: 'silent' }),
-    onMessage: (topic, payload) => h.received.push({ topic, payload: payload.toString() }),
+    onMessage: (topic, payload) => {
+      if (h.isRefusing) return false;
+      h.received.push({ topic, payload: payload.toString() });
+      return true;
+    },
   });
   h.session.on('closed', () => h.closed++);
   cleanups.push(() => h.session.stop());
@@ -103,6 +109,51 @@ it('a second holder with the same client id takes the session over from a stale 
   expect(fresh.received[0]?.payload).toBe('to fresh');
   expect(stale.received.map((m) => m.payload)).toEqual(['to stale']);
   expect(broker.log()).toMatch(new RegExp(`Client ${clientId} already connected, closing old connection`));
+});
+
+it('a message refused by a node that just lost the partition is not acknowledged: the next holder gets it', async () => {
+  const clientId = partitionClientId(K, `t3-${process.pid}`);
+  const losing = holder(clientId);
+  await losing.session.start();
+  losing.isRefusing = true;
+  const publisher = await agent();
+  await publisher.publishAsync(topics.heartbeat(inK[0]!, 'agent-1'), 'arrives during the loss', { qos: 1 });
+  await waitFor(() => !losing.session.isConnected, { what: 'the losing holder to close' });
+  expect(losing.received).toEqual([]);
+  expect(losing.closed).toBe(0); // refused on purpose: no reconnect wanted
+  const next = holder(clientId);
+  await next.session.start();
+  await waitFor(() => next.received.length === 1, { what: 'the redelivery to the next holder' });
+  expect(next.received[0]?.payload).toBe('arrives during the loss');
+});
+
+it('sites added to or removed from the partition are followed at once', async () => {
+  const received: string[] = [];
+  const h = new PartitionSession({
+    partition: K,
+    sites: [inK[0]!],
+    urls: [broker.url],
+    clientId: partitionClientId(K, `t4-${process.pid}`),
+    logger: pino({ level: 'silent' }),
+    onMessage: (_topic, payload) => {
+      received.push(payload.toString());
+      return true;
+    },
+  });
+  cleanups.push(() => h.stop());
+  await h.start();
+  const publisher = await agent();
+  await publisher.publishAsync(topics.heartbeat(inK[1]!, 'agent-1'), 'new site, not yet', { qos: 1 });
+  await publisher.publishAsync(topics.heartbeat(inK[0]!, 'agent-1'), 'marker 1', { qos: 1 });
+  await waitFor(() => received.includes('marker 1'), { what: 'marker 1' });
+  await h.setSites([inK[0]!, inK[1]!]);
+  await publisher.publishAsync(topics.heartbeat(inK[1]!, 'agent-1'), 'new site', { qos: 1 });
+  await waitFor(() => received.includes('new site'), { what: 'the added site' });
+  await h.setSites([inK[1]!]);
+  await publisher.publishAsync(topics.heartbeat(inK[0]!, 'agent-1'), 'removed site', { qos: 1 });
+  await publisher.publishAsync(topics.heartbeat(inK[1]!, 'agent-1'), 'marker 2', { qos: 1 });
+  await waitFor(() => received.includes('marker 2'), { what: 'marker 2' });
+  expect(received).toEqual(['marker 1', 'new site', 'marker 2']);
 });
 
 it('a broker that cannot be reached is a clear error naming the URL', async () => {
