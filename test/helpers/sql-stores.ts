@@ -1,12 +1,13 @@
 /**
  * Fresh, empty SqlStores of each dialect for tests that run the same queries on both (issue 16): SQLite files in a
- * temp dir, and a schema of its own per store on one real PostgreSQL 15 (test/helpers/postgres.ts). Call
- * `startSqlStores()` in beforeAll and `close()` in afterAll.
+ * temp dir, and a schema of its own per store on one real PostgreSQL 15 (test/helpers/postgres.ts). In a test file:
+ * `const stores = useSqlStores();` (started in beforeAll, closed in afterAll).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { afterAll, beforeAll } from 'vitest';
 import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import type { SqlDialect, SqlStore } from '../../hub/store/sql-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
@@ -58,4 +59,31 @@ export async function startSqlStores(): Promise<SqlStores> {
     },
   };
   return stores;
+}
+
+/** The stores of this test file: started before its tests, closed after them. */
+export function useSqlStores(): SqlStores {
+  let started: SqlStores | undefined;
+  beforeAll(async () => {
+    started = await startSqlStores();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  const get = (): SqlStores => {
+    if (started === undefined) throw new Error('useSqlStores: the stores start in beforeAll');
+    return started;
+  };
+  return {
+    get postgres() {
+      return get().postgres;
+    },
+    get sqliteDir() {
+      return get().sqliteDir;
+    },
+    make: (dialect) => get().make(dialect),
+    sqliteFile: () => get().sqliteFile(),
+    postgresUrl: () => get().postgresUrl(),
+    close: () => get().close(),
+  };
 }

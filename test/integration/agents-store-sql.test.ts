@@ -5,21 +5,15 @@
  * stored agents to the broker, and a SQLite file of an earlier hub is accepted as is.
  */
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../../hub/db.ts';
 import { AgentAccounts } from '../../hub/registry/agents.ts';
 import type { SqlStore } from '../../hub/store/sql-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { ErrorCode } from '../../protocols/errors.ts';
-import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
+import { useSqlStores } from '../helpers/sql-stores.ts';
 
-let stores: SqlStores;
-beforeAll(async () => {
-  stores = await startSqlStores();
-});
-afterAll(async () => {
-  await stores?.close();
-});
+const stores = useSqlStores();
 
 const T0 = Date.parse('2026-11-30T06:00:00.000Z');
 const config = { agents: [{ id: 'agent-cfg', site: 'site-cfg', password: 'agent-cfg-secret-0001' }] };

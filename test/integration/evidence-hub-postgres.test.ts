@@ -8,23 +8,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ATTACHMENT_CHUNK_BYTES } from '../../protocols/messages.ts';
 import { type EvidenceAgent, type EvidenceAgentOptions, startEvidenceAgent } from '../helpers/evidence-fake-agent.ts';
 import { EVIDENCE_AGENT, type EvidenceHub, startEvidenceHub } from '../helpers/evidence-hub.ts';
-import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
+import { useSqlStores } from '../helpers/sql-stores.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const SERIAL = '8L2X50-0003';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-let stores: SqlStores;
-beforeAll(async () => {
-  stores = await startSqlStores();
-});
-afterAll(async () => {
-  await stores?.close();
-});
+const stores = useSqlStores();
 
 let hub: EvidenceHub | undefined;
 let agent: EvidenceAgent | undefined;

@@ -5,19 +5,13 @@
  * file of an earlier hub is accepted as is.
  */
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../../hub/db.ts';
 import { type IdentityAlert, IdentityAlertStore } from '../../hub/identity/store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
-import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
+import { useSqlStores } from '../helpers/sql-stores.ts';
 
-let stores: SqlStores;
-beforeAll(async () => {
-  stores = await startSqlStores();
-});
-afterAll(async () => {
-  await stores?.close();
-});
+const stores = useSqlStores();
 
 const alert = (serial: string, channel: 'rest' | 'ssh', n = 1): IdentityAlert => ({
   serial,

@@ -5,22 +5,16 @@
  * SQLite file of an earlier hub is accepted as is.
  */
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../../hub/db.ts';
 import { createIncidentsModule } from '../../hub/incidents/module.ts';
 import { IncidentStore } from '../../hub/incidents/store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { ErrorCode } from '../../protocols/errors.ts';
 import { makeFakeHubContext } from '../helpers/fake-hub-context.ts';
-import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
+import { useSqlStores } from '../helpers/sql-stores.ts';
 
-let stores: SqlStores;
-beforeAll(async () => {
-  stores = await startSqlStores();
-});
-afterAll(async () => {
-  await stores?.close();
-});
+const stores = useSqlStores();
 
 const openInput = (site: string, agent = 'agent-a') => ({
   site,

@@ -5,19 +5,13 @@
  * across a restart, and a SQLite file of an earlier hub is accepted as is.
  */
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../../hub/db.ts';
 import { PendingDevices } from '../../hub/registry/pending.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
-import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
+import { useSqlStores } from '../helpers/sql-stores.ts';
 
-let stores: SqlStores;
-beforeAll(async () => {
-  stores = await startSqlStores();
-});
-afterAll(async () => {
-  await stores?.close();
-});
+const stores = useSqlStores();
 
 const T0 = Date.parse('2026-11-30T06:00:00.000Z');
 

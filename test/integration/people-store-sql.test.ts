@@ -4,20 +4,14 @@
  * a session or token made on one is good on the other, and ends on both.
  */
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../../hub/db.ts';
 import { PeopleStore } from '../../hub/people/store.ts';
 import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
-import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
+import { useSqlStores } from '../helpers/sql-stores.ts';
 
-let stores: SqlStores;
-beforeAll(async () => {
-  stores = await startSqlStores();
-});
-afterAll(async () => {
-  await stores?.close();
-});
+const stores = useSqlStores();
 
 const T0 = Date.parse('2026-11-30T06:00:00.000Z');
 const HASH = 'scrypt$not-a-real-hash';

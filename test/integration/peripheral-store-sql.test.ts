@@ -5,7 +5,7 @@
  * at start; a SQLite file of an earlier hub is accepted as is.
  */
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../../hub/db.ts';
 import { createPeripheralsModule } from '../../hub/peripherals/module.ts';
 import { PeripheralStore } from '../../hub/peripherals/store.ts';
@@ -13,15 +13,9 @@ import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { ManualClock } from '../../protocols/clock.ts';
 import { makeFakeHubContext } from '../helpers/fake-hub-context.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
-import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
+import { useSqlStores } from '../helpers/sql-stores.ts';
 
-let stores: SqlStores;
-beforeAll(async () => {
-  stores = await startSqlStores();
-});
-afterAll(async () => {
-  await stores?.close();
-});
+const stores = useSqlStores();
 
 const T1 = '2026-11-30T06:00:00.000Z';
 const T2 = '2026-11-30T06:05:00.000Z';

@@ -4,20 +4,14 @@
  * raises at once: one is new), filters and limits, and a SQLite file of an earlier hub accepted as is.
  */
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate } from '../../hub/db.ts';
 import type { DeviceWatch } from '../../hub/rules/watch-store.ts';
 import { WatchStore } from '../../hub/rules/watch-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
-import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
+import { useSqlStores } from '../helpers/sql-stores.ts';
 
-let stores: SqlStores;
-beforeAll(async () => {
-  stores = await startSqlStores();
-});
-afterAll(async () => {
-  await stores?.close();
-});
+const stores = useSqlStores();
 
 const T1 = '2026-11-30T06:00:00.000Z';
 const T2 = '2026-11-30T06:01:00.000Z';
