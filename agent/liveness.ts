@@ -2,8 +2,9 @@
  * A dead unit noticed in seconds: between full polls, each device is checked about once every `intervalMs`, the
  * devices spread evenly over the interval: SNMP v2c devices with one GET of sysUpTime in one prepared datagram
  * (snmp-ping.ts: the cheapest check there is, a third of a TCP connect's CPU), the others with a bare TCP connect to
- * their service port (no TLS, no login). A v2c device whose SNMP stays silent while its TCP port answers is checked
- * over TCP for a while (`TCP_FALLBACK_CHECKS`), then over SNMP again. After
+ * their service port (no TLS, no login). A missed SNMP check is followed at once by a TCP connect (the next check,
+ * early: a lost datagram costs no time); when that one answers, the device is checked over TCP for a while
+ * (`TCP_FALLBACK_CHECKS`), then over SNMP again. After
  * `missesToConfirm` misses in a row the agent confirms at once through the other channels (an SNMP get of
  * sysUpTime and one more TCP connect, in parallel, each with the liveness timeout) instead of waiting for the
  * next poll. A confirmed miss is published as a health record with every channel failed: the hub's detector
@@ -126,12 +127,13 @@ export class LivenessWatch {
     });
   }
 
-  private async check(w: Watched): Promise<void> {
+  /** One check; `viaTcp`: the TCP connect that follows at once a missed SNMP check. */
+  private async check(w: Watched, viaTcp = false): Promise<void> {
     w.isChecking = true;
     this.counters.checks++;
-    const ping = w.tcpChecksLeft > 0 ? undefined : this.deps.probes.ping?.(w.target.device);
+    const ping = viaTcp || w.tcpChecksLeft > 0 ? undefined : this.deps.probes.ping?.(w.target.device);
     if (ping) this.counters.snmpChecks++;
-    else if (w.tcpChecksLeft > 0) w.tcpChecksLeft--;
+    else if (!viaTcp && w.tcpChecksLeft > 0) w.tcpChecksLeft--;
     const probe = await (ping ?? this.deps.probes.tcp(w.target.device, w.port, false));
     w.isChecking = false;
     if (!this.running) return;
@@ -139,13 +141,19 @@ export class LivenessWatch {
       if (w.misses >= this.config.missesToConfirm) {
         this.deps.logger.info({ serial: w.target.device.serial }, 'liveness: port answers again');
       }
+      // SNMP silent while the TCP port answers: the SNMP check says nothing about this unit now, TCP for a while
+      if (viaTcp) w.tcpChecksLeft = TCP_FALLBACK_CHECKS;
       w.misses = 0;
       w.confirms = 0;
       return;
     }
     this.counters.misses++;
     w.misses++;
-    if (w.misses < this.config.missesToConfirm || w.confirms >= this.config.maxConfirmsPerEpisode) return;
+    if (w.misses < this.config.missesToConfirm || w.confirms >= this.config.maxConfirmsPerEpisode) {
+      // a missed SNMP check (one datagram: maybe lost) is checked again at once with a TCP connect
+      if (ping && w.confirms < this.config.maxConfirmsPerEpisode) void this.check(w, true);
+      return;
+    }
     if (w.isConfirming) {
       w.isConfirmWanted = true;
       return;

@@ -131,12 +131,24 @@ describe('liveness watch', () => {
     expect(watch.counters).toMatchObject({ checks: 6, snmpChecks: 6, misses: 0 });
     dead.add('A');
     snmpDead.add('A');
-    await advance(2000);
+    await advance(1000);
     expect(confirmed).toHaveLength(1);
     expect(confirmed[0]?.tcp?.ok).toBe(false);
     expect(confirmed[0]?.snmp?.probe.ok).toBe(false);
-    expect(checkedAt.get('A')).toHaveLength(1); // the confirmation's TCP connect only
+    expect(checkedAt.get('A')).toHaveLength(2); // the TCP check right after the missed SNMP one, the confirmation's
     expect(checkedAt.has('B')).toBe(false);
+    watch.stop();
+  });
+
+  it('a missed SNMP check is followed at once by a TCP connect: a dead unit is confirmed one check early', async () => {
+    const { watch, advance, dead, snmpDead, checkedAt, confirmed } = setup(['A'], {}, true);
+    watch.start();
+    await advance(1000);
+    dead.add('A');
+    snmpDead.add('A');
+    await advance(1000); // one SNMP check: missed -> TCP at once: missed -> confirmed
+    expect(confirmed).toHaveLength(1);
+    expect(checkedAt.get('A')).toHaveLength(2);
     watch.stop();
   });
 
@@ -145,15 +157,14 @@ describe('liveness watch', () => {
     watch.start();
     await advance(1000);
     snmpDead.add('A');
-    await advance(2000); // two missed SNMP checks -> confirmation: TCP answers
-    expect(confirmed).toHaveLength(0);
-    expect(watch.counters.confirmations).toBe(1);
+    await advance(1000); // a missed SNMP check -> a TCP check at once: it answers
     const pings = pingedAt.get('A')?.length ?? 0;
     await advance(5000);
+    expect(confirmed).toHaveLength(0);
+    expect(watch.counters.confirmations).toBe(0);
     expect(pingedAt.get('A')?.length).toBe(pings); // no more SNMP checks of A for now
-    expect(checkedAt.get('A')?.length).toBeGreaterThanOrEqual(5); // confirmation + regular TCP checks
-    expect(watch.counters.confirmations).toBe(1); // TCP answers: no further confirmations
-    expect(pingedAt.get('B')?.length).toBe(8); // B untouched
+    expect(checkedAt.get('A')?.length).toBe(6); // the one after the missed SNMP check + 5 regular TCP checks
+    expect(pingedAt.get('B')?.length).toBe(7); // B untouched
     watch.stop();
   });
 });
