@@ -265,7 +265,7 @@ class AgentImpl extends EventEmitter implements Agent {
     // memory: only the newest record keeps its evidence (the bulk of a record); older ones keep the rest,
     // sharing the identity and components objects with the record before them when those did not change
     const previous = list.at(-1);
-    if (previous) list[list.length - 1] = { ...shareUnchanged(previous, list.at(-2)), evidence: [] };
+    if (previous) list[list.length - 1] = traceEntry(previous, list.at(-2));
     list.push(record);
     if (list.length > TRACE_LENGTH) list.shift();
     this.history.set(record.identity.serial, list);
@@ -540,14 +540,34 @@ class AgentImpl extends EventEmitter implements Agent {
   }
 }
 
-const sameJson = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+/** Equal as JSON values (records are plain data): compared in place, no string built per record. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) {
+      return false;
+    }
+  }
+  return true;
+}
 
-/** `record` with the identity and components of `older` when they are equal (a trace of 50 polls x N devices). */
-function shareUnchanged(record: HealthRecord, older: HealthRecord | undefined): HealthRecord {
-  if (!older) return record;
-  const identity = sameJson(record.identity, older.identity) ? older.identity : record.identity;
-  const components = sameJson(record.components, older.components) ? older.components : record.components;
-  return { ...record, identity, components };
+/**
+ * `record` as the trace keeps it once a newer one exists (a trace of 50 polls x N devices): without its evidence,
+ * with the identity and components of `older` when they are equal. One copy.
+ */
+function traceEntry(record: HealthRecord, older: HealthRecord | undefined): HealthRecord {
+  const identity = older && sameJson(record.identity, older.identity) ? older.identity : record.identity;
+  const components = older && sameJson(record.components, older.components) ? older.components : record.components;
+  return { ...record, identity, components, evidence: [] };
 }
 
 export function createAgent(config: Readonly<AgentConfig>, deps: AgentDeps = {}): Agent {

@@ -50,6 +50,7 @@ export async function checkBrokerLogin(config: Readonly<AgentConfig>, timeoutMs 
     clean: true,
     reconnectPeriod: 0,
     connectTimeout: timeoutMs,
+    writeCache: false, // as the link (mqtt-link.ts): no 6 MB number cache
   };
   if (m.username) options.username = m.username;
   if (m.password) options.password = m.password;

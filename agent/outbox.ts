@@ -41,6 +41,8 @@ export class Outbox {
   /** Acknowledged positions not deleted yet: deleted together in one transaction (one WAL commit). */
   /** The largest row number ever appended (kept in memory: the link asks it on every ack). */
   private newestN = 0;
+  /** The next health seq, as stored in `meta` (read once at open: this process is the only writer). */
+  private seq = 0;
   private pendingAcks: number[] = [];
   private isAckFlushScheduled = false;
   private deleteTx: ((ns: number[]) => number) | undefined;
@@ -76,6 +78,7 @@ export class Outbox {
     this.count = (s.count.get() as { c: number }).c;
     this.newestN = (s.lastN.get() as { n: number | null }).n ?? 0;
     this.droppedTotal = this.meta('dropped');
+    this.seq = this.meta('seq');
     this.deleteTx = db.transaction((ns: number[]) => {
       let changes = 0;
       for (const n of ns) changes += s.del.run(n).changes;
@@ -83,7 +86,7 @@ export class Outbox {
     });
     this.appendTx = db.transaction((rows) => {
       const ns: number[] = [];
-      let seq = this.meta('seq');
+      let seq = this.seq;
       for (const row of rows) {
         const payload = row.make(seq);
         if (row.seq) seq++;
@@ -91,7 +94,7 @@ export class Outbox {
         ns.push(n);
         if (n > this.newestN) this.newestN = n;
       }
-      s.setMeta.run('seq', seq);
+      if (seq !== this.seq) s.setMeta.run('seq', seq);
       this.count += rows.length;
       if (this.count > this.maxRecords) {
         const excess = this.count - this.maxRecords;
@@ -111,7 +114,7 @@ export class Outbox {
 
   /** The next health seq (without taking it). */
   peekSeq(): number {
-    return this.meta('seq');
+    return this.seq;
   }
 
   /**
@@ -123,7 +126,7 @@ export class Outbox {
     if (!appendTx) throw new Error('outbox is not open');
     try {
       this.flushAcks();
-      const ns = appendTx(rows);
+      const ns = this.appendCommitted(appendTx, rows);
       this.noteAppendWorks();
       return ns;
     } catch (err) {
@@ -135,7 +138,7 @@ export class Outbox {
     this.resyncCount();
     try {
       this.dropOldestForRoom(Math.max(1, Math.ceil(this.count / 10)));
-      const ns = appendTx(rows);
+      const ns = this.appendCommitted(appendTx, rows);
       this.noteAppendWorks();
       return ns;
     } catch (err) {
@@ -145,6 +148,16 @@ export class Outbox {
       this.lastAppendError = (err as Error).message;
       return [];
     }
+  }
+
+  /** One append transaction; the seq it took counts only once it is committed. */
+  private appendCommitted(
+    appendTx: NonNullable<typeof this.appendTx>,
+    rows: { kind: string; topic: string; make: (seq: number) => string; seq: boolean }[],
+  ): number[] {
+    const ns = appendTx(rows);
+    for (const row of rows) if (row.seq) this.seq++;
+    return ns;
   }
 
   private dropOldestForRoom(rows: number): void {

@@ -5,8 +5,8 @@
  * after the SQLite insert) -> P1 ticket stored (bus `ticket`, emitted after the commit) -> websocket `device`
  * delta with state down. Faults hit half the devices (80 % down together would be one site-network alert and no
  * tickets, hub/outage/site-grouping.ts), spread over a poll interval so they hit every poll phase.
- * The agent's liveness check (agent/liveness.ts: a TCP connect per device every second, two misses confirmed over
- * SNMP + TCP and reported as a failed poll) is on, as by default.
+ * The agent's liveness check (agent/liveness.ts: one SNMP v2c GET datagram per device every second - a TCP connect
+ * for devices without v2c -, two misses confirmed over SNMP + TCP and reported as a failed poll) is on, as by default.
  * Then: agent crash (SIGKILL) -> site alert raised; hung agent (SIGSTOP) -> site alert vs 1.5 x keepalive.
  * Baseline (on paper, defaults of the tools): Zabbix ICMP ~3 min / agent unavailable 5 min, Prometheus +
  * Alertmanager ~0.5-2.7 min, Uptime Kuma 60 s heartbeat.
@@ -187,7 +187,7 @@ async function run(profile: Profile) {
         `${pinNote('hub on core 0; fleet + agent on core 1')}; power-off on ${p.faults} of ${serials.length} devices ` +
           `(below the 80 % site-outage share) x ${p.rounds} round(s), ` +
           `poll ${POLL_MS / 1000} s, request timeout ${p.timeoutMs} ms, retries 2, downAfterFailedPolls 2, keepalive ${KEEPALIVE_S} s, ` +
-          'liveness TCP check every 1 s (2 misses -> confirmed over SNMP + TCP = a failed poll)',
+          'liveness check every 1 s (one SNMP v2c GET datagram; 2 misses -> confirmed over SNMP + TCP = a failed poll)',
         `fault -> down stored: p50 ${round(sd.p50)} / p95 ${round(sd.p95)} / max ${round(sd.max)} s; -> P1 ticket: p50 ${round(
           st.p50,
         )} / p95 ${round(st.p95)} s; -> websocket: p50 ${round(sw.p50)} / p95 ${round(sw.p95)} s (n=${sw.n}, missing ${missing})`,

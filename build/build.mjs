@@ -20,7 +20,9 @@ const DIST = join(ROOT, 'dist');
  * Native add-ons, their optional helpers, optional peers nothing here installs, and net-snmp (sloppy-mode code:
  * its MIB proxy's `set` trap returns undefined, which throws inside an ES module bundle, which is always strict),
  * snmp-native (calls the deprecated `new Buffer()`, which node warns about on stderr outside node_modules/),
- * pino (its transports start worker files found through `__dirname`, which an ES module bundle does not have).
+ * pino (its transports start worker files found through `__dirname`, which an ES module bundle does not have),
+ * node-ssh (ESM that imports ssh2: bundled, ssh2 would be hoisted into a static import and loaded at start-up;
+ * external, `await import('node-ssh')` loads both at the first SSH session only).
  */
 export const EXTERNAL = [
   'better-sqlite3',
@@ -28,6 +30,7 @@ export const EXTERNAL = [
   'snmp-native',
   'pino',
   'ssh2',
+  'node-ssh',
   'cpu-features',
   'pg-native',
   'bufferutil',
@@ -59,10 +62,17 @@ const common = {
   absWorkingDir: ROOT,
 };
 
+/**
+ * The agent runs on small boxes: its bundle is minified (half the source text the process keeps in memory, ~4 MB
+ * less heap and ~8 MB less RSS); names stay (`keepNames`) for logs and errors, and the source map maps stack traces
+ * back to the sources (`--enable-source-maps`).
+ */
+const agentOptions = { minify: true, keepNames: true };
+
 /** One more entry bundled like dist/agent.js (benchmarks measure their agent harness this way), into dist/. */
 export async function bundleOne(entry, outName) {
   const outfile = join(DIST, outName);
-  await build({ ...common, metafile: false, entryPoints: [join(ROOT, entry)], outfile });
+  await build({ ...common, ...agentOptions, metafile: false, entryPoints: [join(ROOT, entry)], outfile });
   return outfile;
 }
 
@@ -81,7 +91,12 @@ export async function runBuild({ ifStale = false } = {}) {
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
   });
-  const agent = await build({ ...common, entryPoints: { agent: 'build/agent-entry.ts' }, outdir: tmp });
+  const agent = await build({
+    ...common,
+    ...agentOptions,
+    entryPoints: { agent: 'build/agent-entry.ts' },
+    outdir: tmp,
+  });
   // The pages' static files (hub/ws/noc-module.ts and hub/web/pages-module.ts find them here in a build).
   const inputs = new Set();
   for (const [from, to] of [

@@ -132,8 +132,9 @@ export const AgentConfig = z.strictObject({
     })
     .default({ enabled: false, address: '0.0.0.0', port: 162 }),
   /**
-   * Between full polls, a bare TCP connect to each device's service port every `intervalMs` (spread over the
-   * fleet); `missesToConfirm` misses in a row -> confirmed at once over SNMP + TCP and reported as a failed poll.
+   * Between full polls, a check of each device every `intervalMs` (spread over the fleet): one SNMP v2c GET datagram,
+   * else a bare TCP connect to its service port; `missesToConfirm` misses in a row -> confirmed at once over
+   * SNMP + TCP and reported as a failed poll.
    */
   liveness: z
     .strictObject({

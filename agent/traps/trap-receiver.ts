@@ -7,9 +7,9 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import snmp from 'net-snmp';
 import type { Logger } from 'pino';
 import type { AgentDevice } from '../../protocols/agent-config.ts';
+import { type NetSnmpModule, netSnmp } from '../../protocols/clients/net-snmp-lazy.ts';
 import { describeTrap, SNMP_TRAP_OID, SYS_UPTIME, type TrapMeaning, v1TrapOid } from './trap-catalogue.ts';
 import { IDENTITY_SERIAL_OID, matchTrapSource, type TrapCandidate } from './trap-source.ts';
 
@@ -55,7 +55,11 @@ function varbindText(value: unknown): string {
 }
 
 const authProtocol = (p: 'sha' | 'md5' | 'sha256') =>
-  p === 'md5' ? snmp.AuthProtocols.md5 : p === 'sha256' ? snmp.AuthProtocols.sha256 : snmp.AuthProtocols.sha;
+  p === 'md5'
+    ? netSnmp().AuthProtocols.md5
+    : p === 'sha256'
+      ? netSnmp().AuthProtocols.sha256
+      : netSnmp().AuthProtocols.sha;
 
 async function resolveAll(address: string): Promise<string[]> {
   if (isIP(address)) return [address];
@@ -68,7 +72,7 @@ async function resolveAll(address: string): Promise<string[]> {
 
 export class TrapReceiver {
   readonly counters: TrapCounters = { received: 0, accepted: 0, unknownSource: 0, badCredentials: 0, malformed: 0 };
-  private receiver: ReturnType<typeof snmp.createReceiver> | undefined;
+  private receiver: ReturnType<NetSnmpModule['createReceiver']> | undefined;
   private socket: dgram.Socket | undefined;
   private candidates: TrapCandidate[] = [];
   private boundPort = 0;
@@ -107,7 +111,7 @@ export class TrapReceiver {
         return s;
       },
     };
-    const receiver = snmp.createReceiver(
+    const receiver = netSnmp().createReceiver(
       {
         port: wanted || 162,
         address: this.listen.address,
@@ -140,10 +144,10 @@ export class TrapReceiver {
       users.set(v3.user, d.serial);
       auth.addUser({
         name: v3.user,
-        level: snmp.SecurityLevel.authPriv,
+        level: netSnmp().SecurityLevel.authPriv,
         authProtocol: authProtocol(v3.authProtocol),
         authKey: v3.authKey,
-        privProtocol: v3.privProtocol === 'des' ? snmp.PrivProtocols.des : snmp.PrivProtocols.aes,
+        privProtocol: v3.privProtocol === 'des' ? netSnmp().PrivProtocols.des : netSnmp().PrivProtocols.aes,
         privKey: v3.privKey,
       });
     }
@@ -199,11 +203,11 @@ export class TrapReceiver {
     this.counters.received++;
     const varbinds = pdu.varbinds ?? [];
     let trapOid: string | undefined;
-    if (pdu.type === snmp.PduType.Trap) {
+    if (pdu.type === netSnmp().PduType.Trap) {
       trapOid = v1TrapOid(String(pdu.enterprise ?? ''), pdu.generic ?? -1, pdu.specific ?? 0);
     } else {
       const vb = varbinds.find((v) => v.oid === SNMP_TRAP_OID);
-      if (vb && vb.type === snmp.ObjectType.OID) trapOid = String(vb.value);
+      if (vb && vb.type === netSnmp().ObjectType.OID) trapOid = String(vb.value);
     }
     if (!trapOid) {
       this.counters.malformed++;

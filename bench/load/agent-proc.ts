@@ -1,7 +1,7 @@
 /**
  * The real agent in its own process (so it can be killed, hung with SIGSTOP, or measured from /proc).
  * IPC: {cmd:'start', config} (raw AgentConfig) -> {ev:'started', trapPort?}; every health record -> counted;
- *      {cmd:'stats'} -> {ev:'stats', records, failedRecords, snmpOk, cpuMs, rssMb}.
+ *      {cmd:'stats'} -> {ev:'stats', records, failedRecords, snmpOk, cpuMs, rssMb, memory (process.memoryUsage())}.
  */
 import { pino } from 'pino';
 import { type Agent, createAgent } from '../../agent/agent.ts';
@@ -33,6 +33,7 @@ process.on('message', (m: { cmd: string } & Record<string, any>) => {
       snmpOk,
       cpuMs: (cpu.user + cpu.system) / 1000,
       rssMb: process.memoryUsage.rss() / 2 ** 20,
+      memory: process.memoryUsage(),
     });
   }
 });

@@ -3,10 +3,10 @@
  * device, explicit single-shot timeouts instead of its 4 x 5 s default), v3 (USM authPriv) with `net-snmp`.
  * Values come back with their ASN.1 type tag so callers can reject wrong types instead of crashing.
  */
-import snmp from 'net-snmp';
 // @ts-expect-error snmp-native ships no types; the small surface used here is typed below.
 import snmpNative from 'snmp-native';
 import { DeviceError, toDeviceError } from './device-error.ts';
+import { type NetSnmpModule, netSnmp } from './net-snmp-lazy.ts';
 
 /** ASN.1 / SMI type tags (identical in both libraries). */
 export const SnmpType = {
@@ -181,9 +181,10 @@ function v3Error(err: Error, where: string): DeviceError {
 }
 
 export function createV3Client(target: SnmpTarget, user: SnmpV3User): SnmpClient {
-  let session: ReturnType<typeof snmp.createV3Session> | undefined;
+  let session: ReturnType<NetSnmpModule['createV3Session']> | undefined;
   const open = () => {
     if (!session) {
+      const snmp = netSnmp();
       const s = snmp.createV3Session(
         target.host,
         {

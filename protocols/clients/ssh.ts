@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import { DeviceError, toDeviceError } from './device-error.ts';
 
 export interface SshTarget {
@@ -114,6 +114,8 @@ async function runInShell(
 
 /** Connect, run `commands` in order, disconnect. Rejects only when the connection itself fails. */
 export async function runSshCommands(target: SshTarget, commands: readonly string[]): Promise<SshSessionResult> {
+  // loaded on first use: ssh2 holds ~17 MB (a WebAssembly memory) that an agent polling over REST/SNMP never needs
+  const { NodeSSH } = await import('node-ssh');
   const ssh = new NodeSSH();
   let hostKeySha256: string | undefined;
   let hostKeyRefusal: DeviceError | undefined;

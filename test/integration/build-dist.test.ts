@@ -196,9 +196,12 @@ describe('built output (dist/)', () => {
     expect(unit).toMatch(
       /^ExecStart=\/usr\/bin\/node --enable-source-maps --max-old-space-size=\d+ --max-semi-space-size=1 \S+\/dist\/agent\.js /m,
     );
+    // what bench B8 measures the agent with (bench/b8-agent-footprint.ts AGENT_ENV)
+    expect(unit).toMatch(/^Environment=MALLOC_ARENA_MAX=2$/m);
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     expect(compose).toContain(
       '"--enable-source-maps", "--max-old-space-size=64", "--max-semi-space-size=1", "dist/agent.js"',
     );
+    expect(compose).toMatch(/^ {6}MALLOC_ARENA_MAX: "2"/m);
   });
 });

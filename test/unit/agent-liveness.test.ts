@@ -24,11 +24,16 @@ function device(serial: string): AgentDevice {
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-function setup(serials: string[], config: Partial<{ missesToConfirm: number; maxConfirmsPerEpisode: number }> = {}) {
+function setup(
+  serials: string[],
+  config: Partial<{ missesToConfirm: number; maxConfirmsPerEpisode: number }> = {},
+  withPing = false,
+) {
   const clock = new ManualClock(0);
   const dead = new Set<string>();
   const snmpDead = new Set<string>();
   const checkedAt = new Map<string, number[]>();
+  const pingedAt = new Map<string, number[]>();
   const confirmed: DeviceObservation[] = [];
   const probes: LivenessProbes = {
     tcp: (d, _port, _isConfirm) => {
@@ -36,6 +41,14 @@ function setup(serials: string[], config: Partial<{ missesToConfirm: number; max
       return Promise.resolve(dead.has(d.serial) ? REFUSED : OK);
     },
     snmp: (d) => Promise.resolve(snmpDead.has(d.serial) ? TIMEOUT : OK),
+    ...(withPing
+      ? {
+          ping: (d: AgentDevice) => {
+            pingedAt.set(d.serial, [...(pingedAt.get(d.serial) ?? []), clock.now()]);
+            return Promise.resolve(snmpDead.has(d.serial) ? TIMEOUT : OK);
+          },
+        }
+      : {}),
   };
   const watch = new LivenessWatch(
     serials.map((s) => ({ device: device(s), tcpPort: () => 443 })),
@@ -49,7 +62,7 @@ function setup(serials: string[], config: Partial<{ missesToConfirm: number; max
       await flush();
     }
   };
-  return { clock, dead, snmpDead, checkedAt, confirmed, watch, advance };
+  return { clock, dead, snmpDead, checkedAt, pingedAt, confirmed, watch, advance };
 }
 
 describe('liveness watch', () => {
@@ -106,6 +119,52 @@ describe('liveness watch', () => {
     await advance(5000);
     expect(confirmed).toHaveLength(0);
     expect(watch.counters.confirmations).toBeGreaterThan(0);
+    watch.stop();
+  });
+
+  it('SNMP v2c devices are checked with the one-datagram SNMP check, no TCP connect; a dead unit is confirmed over TCP + SNMP', async () => {
+    const { watch, advance, dead, snmpDead, checkedAt, pingedAt, confirmed } = setup(['A', 'B'], {}, true);
+    watch.start();
+    await advance(3000);
+    expect(pingedAt.get('A')).toHaveLength(3);
+    expect(checkedAt.size).toBe(0);
+    expect(watch.counters).toMatchObject({ checks: 6, snmpChecks: 6, misses: 0 });
+    dead.add('A');
+    snmpDead.add('A');
+    await advance(1000);
+    expect(confirmed).toHaveLength(1);
+    expect(confirmed[0]?.tcp?.ok).toBe(false);
+    expect(confirmed[0]?.snmp?.probe.ok).toBe(false);
+    expect(checkedAt.get('A')).toHaveLength(2); // the TCP check right after the missed SNMP one, the confirmation's
+    expect(checkedAt.has('B')).toBe(false);
+    watch.stop();
+  });
+
+  it('a missed SNMP check is followed at once by a TCP connect: a dead unit is confirmed one check early', async () => {
+    const { watch, advance, dead, snmpDead, checkedAt, confirmed } = setup(['A'], {}, true);
+    watch.start();
+    await advance(1000);
+    dead.add('A');
+    snmpDead.add('A');
+    await advance(1000); // one SNMP check: missed -> TCP at once: missed -> confirmed
+    expect(confirmed).toHaveLength(1);
+    expect(checkedAt.get('A')).toHaveLength(2);
+    watch.stop();
+  });
+
+  it('SNMP silent while the TCP port answers: nothing reported, that device is checked over TCP for a while', async () => {
+    const { watch, advance, snmpDead, checkedAt, pingedAt, confirmed } = setup(['A', 'B'], {}, true);
+    watch.start();
+    await advance(1000);
+    snmpDead.add('A');
+    await advance(1000); // a missed SNMP check -> a TCP check at once: it answers
+    const pings = pingedAt.get('A')?.length ?? 0;
+    await advance(5000);
+    expect(confirmed).toHaveLength(0);
+    expect(watch.counters.confirmations).toBe(0);
+    expect(pingedAt.get('A')?.length).toBe(pings); // no more SNMP checks of A for now
+    expect(checkedAt.get('A')?.length).toBe(6); // the one after the missed SNMP check + 5 regular TCP checks
+    expect(pingedAt.get('B')?.length).toBe(7); // B untouched
     watch.stop();
   });
 });
