@@ -18,7 +18,7 @@ import type { DeviceState, DeviceTransition, DeviceView, StoredTransition } from
 import { Detector, type DetectorSink } from './detector.ts';
 import { FreshnessWatch } from './freshness.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
-import { type LiveInfo, OutageStore, type RecordToStore } from './store.ts';
+import { type LiveInfo, OutageStore, type RecordText } from './store.ts';
 
 export interface DeviceDetail extends DeviceView {
   /** Recent health records, newest first. */
@@ -111,7 +111,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   const live = new Map<string, Live>();
   const shown = new Map<string, Shown>();
   const dirtyLive = new Set<string>();
-  const pendingRecords = new Map<string, RecordToStore[]>();
+  /** History rows waiting for the flush: text and columns only (a parsed record kept 5 s would be promoted). */
+  const pendingRecords = new Map<string, RecordText[]>();
   const lastStoredAt = new Map<string, number>();
   const isoOf = isoFormatter();
   /** serial -> first failed poll of its current `down` (outage start, from the records). */
@@ -331,13 +332,13 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       pending = [];
       pendingRecords.set(serial, pending);
     }
-    pending.push({ record, json });
+    pending.push({ serial, observedAt: record.observedAt, replayed: record.replayed === true, json: entry.json });
     if (pending.length > ringSize) pending.shift();
   }
 
   /** Taken from the dirty sets, not written yet (the timed flush writes it in chunks). */
   let backlogLive: Array<[string, LiveInfo]> = [];
-  let backlogRecords: RecordToStore[] = [];
+  let backlogRecords: RecordText[] = [];
   let liveAt = 0;
   let recordsAt = 0;
   let nextChunk: NodeJS.Immediate | undefined;

@@ -46,8 +46,11 @@ interface Episode {
   };
 }
 
+/** What the reboot evidence needs of a record (kept per device instead of the whole parsed record). */
+type ProbeFacts = Pick<HealthRecord, 'observedAt' | 'reachability' | 'uptimeS'> & { call?: { inCall: boolean } };
+
 /** One line with what each channel said (the evidence before / after). */
-export function describeProbes(r: HealthRecord): string {
+export function describeProbes(r: ProbeFacts): string {
   const probes = Object.entries(r.reachability)
     .filter(([, p]) => p !== undefined)
     .map(([c, p]) => `${c} ${p?.ok ? 'ok' : `failed (${p?.error?.kind ?? '?'}: ${p?.error?.message ?? ''})`}`);
@@ -79,7 +82,7 @@ export function createRebootModule(
   const logger = ctx.logger.child({ component: 'reboot' });
   const store = new RebootStore(ctx.db);
   const episodes = new Map<string, Episode>();
-  const lastRecord = new Map<string, HealthRecord>();
+  const lastRecord = new Map<string, ProbeFacts>();
 
   const note = (ticketId: string | undefined, text: string) => {
     if (!ticketId) return;
@@ -115,7 +118,7 @@ export function createRebootModule(
       actor: string;
       reason: string;
       ticketId: string | undefined;
-      before: HealthRecord | undefined;
+      before: ProbeFacts | undefined;
     },
   ) => {
     const commands = ctx.services.commands;
@@ -182,7 +185,13 @@ export function createRebootModule(
 
   const onRecord = (r: HealthRecord) => {
     const serial = r.identity.serial;
-    lastRecord.set(serial, r);
+    // The facts only: a whole record kept per device until the next one would be promoted, then garbage.
+    lastRecord.set(serial, {
+      observedAt: r.observedAt,
+      reachability: r.reachability,
+      uptimeS: r.uptimeS,
+      ...(r.call === undefined ? {} : { call: { inCall: r.call.inCall } }),
+    });
     const episode = episodes.get(serial);
     const restOk = r.reachability.rest?.ok === true;
     if (episode?.awaiting) {

@@ -52,9 +52,10 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
   };
 
   const onVerdict = (serial: string, customer: string, v: Verdict, at: string) => {
-    const now = firing.get(serial) ?? new Set<string>();
-    const was = now.has(v.rule);
+    // Every record yields a verdict per rule: a device with nothing firing allocates nothing here.
+    const was = firing.get(serial)?.has(v.rule) === true;
     if (v.isFiring === was && !(v.isFiring && v.kind === 'trend')) return;
+    const now = firing.get(serial) ?? new Set<string>();
     if (v.isFiring) {
       now.add(v.rule);
       firing.set(serial, now);
