@@ -63,10 +63,12 @@ try {
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
+  const cpu0 = process.cpuUsage();
   const threads0 = threadTicks();
   const windowStartMs = performance.now();
   const r = await runSteady(setup, rate, Number(values.seconds) * 1000);
   const threads = diffTicks(threads0, threadTicks());
+  const cpu = process.cpuUsage(cpu0);
   gcObserver.disconnect();
   const windowEndMs = performance.now();
   if (values.out !== undefined) {
@@ -86,12 +88,14 @@ try {
       processed: r.processed,
       lost: r.lost,
       cpuPct: round(r.cpuPct),
-      cpuUsPerMsg: round((r.cpuPct * 10_000) / Math.max(1, rate)),
+      cpuUsPerMsg: round((cpu.user + cpu.system) / Math.max(1, r.processed)),
       loopP99Ms: round(r.loopP99Ms),
       loopMaxMs: round(r.loopMaxMs),
       profiled: values.out !== undefined,
       gcMs: Object.fromEntries(Object.entries(gcMs).map(([k, v]) => [k, Math.round(v)])),
       threadCpuMs: threads,
+      userMs: Math.round(cpu.user / 1000),
+      systemMs: Math.round(cpu.system / 1000),
       /** The measured stretch in ms since the process started (to cut a --trace-gc-nvp log to it). */
       windowMs: [Math.round(windowStartMs), Math.round(windowEndMs)],
     }),
