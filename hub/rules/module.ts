@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ErrorCode, isAppError } from '../../protocols/errors.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { parseBody } from '../tickets/routes.ts';
-import { DeviceRules, type Verdict } from './device-rules.ts';
+import { DeviceRules, type Verdict, type VerdictFilter } from './device-rules.ts';
 import type { RulesConfig } from './rules-config.ts';
 import { type DeviceWatch, WatchStore } from './watch-store.ts';
 
@@ -51,10 +51,15 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
     }
   };
 
+  /** A verdict changes something only when the rule starts or stops firing, or a trend keeps firing. */
+  const isActedOn = (serial: string, rule: string, kind: Verdict['kind'], isFiring: boolean): boolean => {
+    const was = firing.get(serial)?.has(rule) === true;
+    return isFiring !== was || (isFiring && kind === 'trend');
+  };
+
   const onVerdict = (serial: string, customer: string, v: Verdict, at: string) => {
     // Every record yields a verdict per rule: a device with nothing firing allocates nothing here.
-    const was = firing.get(serial)?.has(v.rule) === true;
-    if (v.isFiring === was && !(v.isFiring && v.kind === 'trend')) return;
+    if (!isActedOn(serial, v.rule, v.kind, v.isFiring)) return;
     const now = firing.get(serial) ?? new Set<string>();
     if (v.isFiring) {
       now.add(v.rule);
@@ -113,7 +118,8 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
         const reg = registry?.get(serial);
         const isPlanned = registry?.isInMaintenance(serial, reg?.site ?? record.site, atMs) ?? false;
         const at = record.observedAt;
-        for (const v of rules.observe(record, atMs, isPlanned))
+        const wants: VerdictFilter = (rule, kind, isFiring) => isActedOn(serial, rule, kind, isFiring);
+        for (const v of rules.observe(record, atMs, isPlanned, wants))
           onVerdict(serial, reg?.customer ?? record.customer, v, at);
       });
       return Promise.resolve();
