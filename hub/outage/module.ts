@@ -274,7 +274,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   function announceDevice(serial: string, now: number): void {
     const v = view(serial);
     if (v === undefined) return;
-    shown.set(serial, {
+    const next: Shown = {
       emittedAtMs: now,
       registered: registry.get(serial),
       state: v.state,
@@ -285,7 +285,11 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       maintenance: v.maintenance === true,
       contract: v.contract,
       coverage: v.coverage ?? 'none',
-    });
+    };
+    // Updated in place: a new object per lastSeen refresh would outlive a scavenge, then be old-generation garbage.
+    const prev = shown.get(serial);
+    if (prev === undefined) shown.set(serial, next);
+    else Object.assign(prev, next);
     bus.emit('device', v);
   }
 

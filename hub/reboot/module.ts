@@ -47,7 +47,12 @@ interface Episode {
 }
 
 /** What the reboot evidence needs of a record (kept per device instead of the whole parsed record). */
-type ProbeFacts = Pick<HealthRecord, 'observedAt' | 'reachability' | 'uptimeS'> & { call?: { inCall: boolean } };
+type ProbeFacts = Pick<HealthRecord, 'observedAt' | 'reachability'> & {
+  uptimeS?: number | undefined;
+  call?: { readonly inCall: boolean } | undefined;
+};
+const IN_CALL = { inCall: true } as const;
+const NOT_IN_CALL = { inCall: false } as const;
 
 /** One line with what each channel said (the evidence before / after). */
 export function describeProbes(r: ProbeFacts): string {
@@ -185,13 +190,18 @@ export function createRebootModule(
 
   const onRecord = (r: HealthRecord) => {
     const serial = r.identity.serial;
-    // The facts only: a whole record kept per device until the next one would be promoted, then garbage.
-    lastRecord.set(serial, {
-      observedAt: r.observedAt,
-      reachability: r.reachability,
-      uptimeS: r.uptimeS,
-      ...(r.call === undefined ? {} : { call: { inCall: r.call.inCall } }),
-    });
+    // The facts only, updated in place: a whole record (or a new object) kept per device until the next one
+    // would outlive a scavenge, then be old-generation garbage.
+    const facts = lastRecord.get(serial);
+    const call = r.call === undefined ? undefined : r.call.inCall ? IN_CALL : NOT_IN_CALL;
+    if (facts === undefined) {
+      lastRecord.set(serial, { observedAt: r.observedAt, reachability: r.reachability, uptimeS: r.uptimeS, call });
+    } else {
+      facts.observedAt = r.observedAt;
+      facts.reachability = r.reachability;
+      facts.uptimeS = r.uptimeS;
+      facts.call = call;
+    }
     const episode = episodes.get(serial);
     const restOk = r.reachability.rest?.ok === true;
     if (episode?.awaiting) {
@@ -264,7 +274,9 @@ export function createRebootModule(
         const body = parseBody(ManualBody, req.body, 'body');
         const actor = req.principal?.name ?? body.actor;
         const serial = req.params.serial;
-        const before = lastRecord.get(serial);
+        // A copy: the stored facts are updated in place by records arriving while the reboot is under way.
+        const facts = lastRecord.get(serial);
+        const before = facts === undefined ? undefined : { ...facts };
         if (!ctx.services.commands?.agentFor(serial)) {
           return reply.code(404).send({ error: `serial: no agent watches "${serial}"`, code: ErrorCode.NOT_FOUND });
         }

@@ -27,7 +27,8 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
   const cfg = cfgOverride ?? ctx.config.rules;
   const logger = ctx.logger.child({ component: 'rules' });
   const watches = new WatchStore(ctx.db);
-  const devices = new Map<string, DeviceRules>();
+  /** Per device: its rules and its verdict filter (made once: a closure per record costs more than it saves). */
+  const devices = new Map<string, { rules: DeviceRules; wants: VerdictFilter }>();
   /** serial -> rules firing now (config and trend). */
   const firing = new Map<string, Set<string>>();
   for (const w of watches.active()) firing.set(w.serial, (firing.get(w.serial) ?? new Set()).add(w.rule));
@@ -108,18 +109,18 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
       if (!cfg.enabled) return Promise.resolve();
       off = ctx.bus.on('health', ({ record }) => {
         const serial = record.identity.serial;
-        let rules = devices.get(serial);
-        if (!rules) {
-          rules = new DeviceRules(cfg);
-          devices.set(serial, rules);
+        let device = devices.get(serial);
+        if (!device) {
+          const wants: VerdictFilter = (rule, kind, isFiring) => isActedOn(serial, rule, kind, isFiring);
+          device = { rules: new DeviceRules(cfg), wants };
+          devices.set(serial, device);
         }
         const atMs = Date.parse(record.observedAt);
         const registry = ctx.services.registry;
         const reg = registry?.get(serial);
         const isPlanned = registry?.isInMaintenance(serial, reg?.site ?? record.site, atMs) ?? false;
         const at = record.observedAt;
-        const wants: VerdictFilter = (rule, kind, isFiring) => isActedOn(serial, rule, kind, isFiring);
-        for (const v of rules.observe(record, atMs, isPlanned, wants))
+        for (const v of device.rules.observe(record, atMs, isPlanned, device.wants))
           onVerdict(serial, reg?.customer ?? record.customer, v, at);
       });
       return Promise.resolve();
