@@ -10,7 +10,6 @@ import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
 import { Serial } from '../../protocols/health.ts';
 import type { HubConfig } from '../config.ts';
 import type { DeviceRegistry } from '../context.ts';
-import { isScoped } from '../people/roles.ts';
 import { expiringContracts } from './contracts.ts';
 import { TICKET_STATES } from './lifecycle.ts';
 import { ListQuery, type TicketPages } from './list-page.ts';
@@ -21,9 +20,6 @@ import type { TicketStore } from './store.ts';
  * Who acted is the signed-in caller (`request.principal`), never what the body says; `actor` in a body is accepted
  * for old clients and used only when no access control runs (module tests without the people module).
  */
-/** A scoped caller's list is filtered from this many of every customer's tickets (newest first). */
-const SCOPED_LIST_LIMIT = 10_000;
-
 const Actor = z.string().trim().min(1).max(200).optional();
 
 function actorOf(req: FastifyRequest, given: string | undefined): string {
@@ -104,14 +100,20 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
   http.get('/api/tickets', { config: { access: 'read', docs: { query: ListQuery } } }, (req, reply) => {
     try {
       const query = parseBody(ListQuery, req.query, 'query');
-      if (req.principal !== undefined && isScoped(req.principal)) {
-        return reply.code(200).send(service.list({ state: query.state }, SCOPED_LIST_LIMIT));
+      const nextLink = (next: string | null) => {
+        if (next === null) return;
+        const params = new URLSearchParams({ state: query.state, limit: String(query.limit), cursor: next });
+        reply.header('x-next-cursor', next).header('link', `</api/tickets?${params}>; rel="next"`);
+      };
+      const customers = req.principal?.customers;
+      if (customers !== undefined && customers !== 'all') {
+        // Filtered by customer in the query, paged like everyone's list (the access layer filters again).
+        const scoped = deps.pages.scopedPage(query, customers);
+        nextLink(scoped.next);
+        return reply.code(200).send(scoped.views);
       }
       const page = deps.pages.page(query);
-      if (page.next !== null) {
-        const params = new URLSearchParams({ state: query.state, limit: String(query.limit), cursor: page.next });
-        reply.header('x-next-cursor', page.next).header('link', `</api/tickets?${params}>; rel="next"`);
-      }
+      nextLink(page.next);
       return reply.code(200).type('application/json; charset=utf-8').send(page.body);
     } catch (err) {
       return fail(reply, err);
