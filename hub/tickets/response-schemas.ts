@@ -7,11 +7,14 @@ import { TICKET_VIEW_SCHEMA } from './list-page.ts';
 
 const nullableString = { type: ['string', 'null'] };
 
-/** `{error, code}` (and `details` for validation errors), for every 4xx and 5xx answer. */
+/**
+ * `{error, code}` (and `details` for validation errors), for every 4xx and 5xx answer. Nothing `required`: an
+ * error fastify raises itself (a body that is not JSON) has its own shape, and a missing required property would
+ * make the serialiser throw (a 500 instead of the 400).
+ */
 export const ERROR_SCHEMA = {
   type: 'object',
   additionalProperties: true,
-  required: ['error', 'code'],
   properties: { error: { type: 'string' }, code: { type: 'string' } },
 } as const;
 

@@ -46,7 +46,10 @@ describe('OpenAPI', () => {
     expect(spec.paths['/api/tickets'].get.responses['200']).toMatchObject({ type: 'array', items: { type: 'object' } });
     expect(spec.paths['/api/tickets/{id}'].get.responses['200'].properties.history.type).toBe('array');
     expect(spec.paths['/api/tickets'].post.responses['201'].required).toContain('sla');
-    expect(spec.paths['/api/tickets/{id}/transitions'].post.responses['4xx'].required).toEqual(['error', 'code']);
+    expect(Object.keys(spec.paths['/api/tickets/{id}/transitions'].post.responses['4xx'].properties)).toEqual([
+      'error',
+      'code',
+    ]);
   });
 
   it('needs credentials', async () => {
