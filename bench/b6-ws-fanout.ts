@@ -8,6 +8,7 @@
  * Latency = client receive time - emit time (embedded in each delta), both `performance.timeOrigin + now()`.
  * Prints nothing; returns numbers.
  */
+
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,7 @@ import { HubConfig } from '../hub/config.ts';
 import type { HubContext } from '../hub/context.ts';
 import type { Db } from '../hub/db.ts';
 import { HubBus } from '../hub/events.ts';
+import type { SqlStore } from '../hub/store/sql-store.ts';
 import type { DeviceView } from '../hub/types.ts';
 import { createWsModule } from '../hub/ws/module.ts';
 import { systemClock } from '../protocols/clock.ts';
@@ -209,6 +211,7 @@ async function startHub(maxBufferedBytes: number, stuckClientTimeoutMs: number) 
   const ctx: HubContext = {
     config,
     db: undefined as unknown as Db,
+    sql: undefined as unknown as SqlStore,
     bus,
     clock: systemClock,
     logger: pino({ level: 'silent' }),

@@ -29,8 +29,9 @@ export async function createDemoUsers(
   const logins = demoLogins(customers);
   const passwordHash = await hashUserPassword(password);
   for (const login of logins) {
-    if (people.store.user(login.name) === undefined) people.store.addUser({ ...login, passwordHash });
-    else people.store.updateUser(login.name, { role: login.role, customer: login.customer ?? null, passwordHash });
+    if ((await people.store.user(login.name)) === undefined) await people.store.addUser({ ...login, passwordHash });
+    else
+      await people.store.updateUser(login.name, { role: login.role, customer: login.customer ?? null, passwordHash });
   }
   return logins;
 }

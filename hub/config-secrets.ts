@@ -15,6 +15,39 @@ import { HUB_ENV_OVERRIDES, HubConfig } from './config.ts';
  */
 export const EXAMPLE_SECRETS: readonly string[] = ['change-me-change-me-change-me', 'agent-krakow-password'];
 
+/**
+ * Config values that are secrets although their key does not say `password` (so key-based redaction misses them):
+ * `database.url` (HEZO_DATABASE_URL) holds the PostgreSQL password. Returned as the whole value and the password
+ * alone, for the redaction of logs, notes and evidence (hub/evidence/redaction.ts `hubKnownSecrets`).
+ */
+export function embeddedConfigSecrets(config: Pick<Readonly<HubConfig>, 'database'>): string[] {
+  const url = config.database?.url;
+  if (url === undefined) return [];
+  const out = [url];
+  try {
+    const parsed = new URL(url);
+    const password = decodeURIComponent(parsed.password);
+    if (password !== '') out.push(password);
+    const inQuery = parsed.searchParams.get('password');
+    if (inQuery !== null && inQuery !== '') out.push(inQuery);
+  } catch {
+    // not a parseable URL: the whole value is already listed
+  }
+  return out;
+}
+
+/** `postgres://hezo:s3cret@db:5432/hezo` -> `postgres://hezo:***@db:5432/hezo` (for log lines and errors). */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    parsed.search = '';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
 /** `agent-krakow` -> `HEZO_AGENT_AGENT_KRAKOW_PASSWORD`. */
 export function agentPasswordEnv(agentId: string): string {
   return `HEZO_AGENT_${agentId.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD`;

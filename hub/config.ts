@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { MqttUrl } from '../protocols/config-common.ts';
 import { DeviceModel, Serial } from '../protocols/health.ts';
 import { SEGMENT_PATTERN } from '../protocols/topics.ts';
+import { ClusterConfig, DatabaseConfig } from './cluster/cluster-config.ts';
 import { RemoteRebootConfig } from './reboot/reboot-config.ts';
 import { RulesConfig } from './rules/rules-config.ts';
 
@@ -290,6 +291,10 @@ export const HubConfig = z.strictObject({
       collectTimeoutMs: 120_000,
       maxDecompressedBytes: 64 * 1024 * 1024,
     }),
+  /** Shared PostgreSQL: with `url` set this hub is one node of a cluster (partition leases, hub/cluster). */
+  database: DatabaseConfig.optional(),
+  /** Partitions and leases of a cluster of hub nodes (used when `database.url` is set). */
+  cluster: ClusterConfig.default(ClusterConfig.parse({})),
   /** Devices that agents report but nobody registered. */
   adoption: z
     .strictObject({
@@ -349,4 +354,5 @@ export const HUB_ENV_OVERRIDES = {
   HEZO_MQTT_PASSWORD: 'mqtt.password',
   HEZO_SMTP_PASSWORD: 'notifications.smtp.password',
   HEZO_INFLUX_PASSWORD: 'influx.password',
+  HEZO_DATABASE_URL: 'database.url',
 } as const;

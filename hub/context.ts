@@ -16,6 +16,7 @@ import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
 import type { Principal } from './people/roles.ts';
 import type { DeviceOwnership } from './registry/ownership.ts';
+import type { SqlStore } from './store/sql-store.ts';
 import type { AttachmentMeta, DeviceView, IdentityAlertView, TicketHistoryEntry, TicketView } from './types.ts';
 
 export interface ContractInfo {
@@ -76,7 +77,10 @@ export interface AutoTicketInput {
   at?: string;
 }
 
-/** An attachment stored by the evidence module; the bytes live at `storedPath` (under the data folder). */
+/**
+ * An attachment stored by the evidence module; the bytes are in the database by `sha256` (hub/evidence/attachment-
+ * content.ts), else at `storedPath` (under the data folder), where earlier hubs wrote them.
+ */
 export interface AttachmentInput extends AttachmentMeta {
   storedPath: string;
 }
@@ -99,6 +103,13 @@ export interface AgentCommands {
   agentFor(serial: string): { site: string; agentId: string } | undefined;
 }
 
+/** A hub node's part of the cluster (hub/cluster): what `/healthz` shows, and the epoch to act (and write) under. */
+export interface ClusterService {
+  health(): { node: string; partitions: number[]; liveNodes: number };
+  /** The fencing epoch under which this node may act for `partition` now, or undefined. */
+  epochOf(partition: number): number | undefined;
+}
+
 export interface HubServices {
   registry?: DeviceRegistry;
   devices?: DeviceDirectory;
@@ -108,7 +119,7 @@ export interface HubServices {
   /** Which site may speak for (and receive commands about) which device (hub/registry/ownership.ts). */
   ownership?: DeviceOwnership;
   /** People module (hub/people): who is calling a websocket upgrade. */
-  people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined };
+  people?: { authenticateUpgrade(req: IncomingMessage, url: URL): Promise<Principal | undefined> };
   /** Customers known to the registry (config and API): the reference for referential checks. */
   customers?: { exists(id: string): boolean };
   /** Agents added, rotated or removed at run time (registry API): the broker accepts them at once. */
@@ -118,6 +129,8 @@ export interface HubServices {
   };
   /** The append-only audit trail (hub/audit). */
   audit?: AuditStore;
+  /** This node's partition leases when `database.url` is set (hub/cluster/module.ts). */
+  cluster?: ClusterService;
   /** Open identity alerts per device (hub/identity/module.ts). */
   identityAlerts?: { forSerial(serial: string): IdentityAlertView[] };
 }
@@ -125,6 +138,11 @@ export interface HubServices {
 export interface HubContext {
   config: Readonly<HubConfig>;
   db: Db;
+  /**
+   * The same database behind the SqlStore abstraction (issue 16: one SQL for SQLite and PostgreSQL). Stores move
+   * onto it one by one (audit first); the others still use `db` directly.
+   */
+  sql: SqlStore;
   bus: HubBus;
   clock: Clock;
   logger: Logger;

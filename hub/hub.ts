@@ -9,6 +9,7 @@
  * stop(): stop accepting (HTTP), detach detection from the bus, close MQTT, then the other modules in reverse
  *   order (they flush), then SQLite.
  */
+
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -16,7 +17,9 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { type Clock, systemClock } from '../protocols/clock.ts';
 import { createApiModule } from './api/module.ts';
 import { createBrokerModule } from './broker/module.ts';
+import { createClusterModule } from './cluster/module.ts';
 import type { HubConfig } from './config.ts';
+import { redactDatabaseUrl } from './config-secrets.ts';
 import type { HubContext, HubModule, HubModuleFactory } from './context.ts';
 import { openDb } from './db.ts';
 import { HubBus } from './events.ts';
@@ -33,6 +36,7 @@ import { createAdoptionModule } from './registry/adoption.ts';
 import { createRegistryModule } from './registry/module.ts';
 import { createReportsModule } from './reports/module.ts';
 import { createRulesModule } from './rules/module.ts';
+import { openSqlStore, STORES_ON_LOCAL_SQLITE, STORES_ON_SQL } from './store/open-store.ts';
 import { createTicketsModule } from './tickets/module.ts';
 import { createPagesModule } from './web/pages-module.ts';
 import { createWsModule } from './ws/module.ts';
@@ -89,9 +93,11 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     bodyLimit: 1024 * 1024,
     forceCloseConnections: true,
   });
+  const sql = openSqlStore(config, db);
   const ctx: HubContext = {
     config,
     db,
+    sql,
     bus,
     clock: deps.clock ?? systemClock,
     logger,
@@ -112,6 +118,7 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     outage,
     createApiModule(ctx, registryModule.registry, outage),
     createMetricsModule(ctx),
+    createClusterModule(ctx), // no-op unless database.url: partition leases in PostgreSQL, /healthz partitions
   ];
   for (const factory of deps.modules ?? OPTIONAL_MODULES) modules.push(factory(ctx));
 
@@ -130,6 +137,7 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     for (const module of started.splice(0).reverse()) {
       await closeQuietly(module.name, () => module.stop?.() ?? Promise.resolve());
     }
+    if (sql.dialect === 'postgres') await closeQuietly('postgres', () => sql.close());
     await closeQuietly('sqlite', () => Promise.resolve(db.close()));
     log.info({}, 'hub stopped');
   }
@@ -146,6 +154,20 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     ctx,
     async start() {
       try {
+        if (sql.dialect === 'postgres') {
+          await sql.query('SELECT 1').catch((err: unknown) => {
+            // pg errors do not carry the password; the URL is shown without it
+            throw new Error(
+              `database: cannot use PostgreSQL at ${redactDatabaseUrl(config.database?.url ?? '')}: ${(err as Error).message}`,
+              { cause: err },
+            );
+          });
+          // Say where each store lives while the move to the shared database is under way (issue 16).
+          log.warn(
+            { inPostgres: STORES_ON_SQL, inLocalSqlite: STORES_ON_LOCAL_SQLITE },
+            "database.url: some stores are in PostgreSQL, the others still in this node's SQLite file; several hub nodes do not share tickets yet",
+          );
+        }
         for (const module of modules) {
           await module.start?.();
           started.push(module);

@@ -25,6 +25,8 @@ export const REDACT_PATHS = [
   '*.*.password',
   '*.*.token',
   '*.*.community',
+  'database.url',
+  '*.database.url',
   'req.headers.authorization',
   'headers.authorization',
 ];

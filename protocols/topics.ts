@@ -57,6 +57,18 @@ export const topics = {
     `${TOPIC_ROOT}/+/+/reply`,
     `${TOPIC_ROOT}/+/+/attachment`,
   ],
+  /** Everything the agents of one site may publish (a hub node subscribes per site of the partitions it holds). */
+  fromAgentsOfSite: (site: string) => {
+    const prefix = `${TOPIC_ROOT}/${segment('site', site)}/+`;
+    return [
+      `${prefix}/presence`,
+      `${prefix}/heartbeat`,
+      `${prefix}/health/+`,
+      `${prefix}/event/+`,
+      `${prefix}/reply`,
+      `${prefix}/attachment`,
+    ];
+  },
   /** The one filter an agent subscribes to. */
   commandsFor: (site: string, agentId: string) => `${base(site, agentId)}/cmd`,
   /** Prefix under which one agent may publish (used by the broker's authorisation). */

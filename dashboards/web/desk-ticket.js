@@ -89,11 +89,14 @@
   }
 
   async function act(label, fn, clearIds = []) {
+    // What was sent: a field is cleared after success only if it still holds it (the live stream may show the
+    // change before the answer arrives, and the engineer may already be typing the next one).
+    const sent = new Map(clearIds.map((id) => [id, document.getElementById(id)?.value]));
     try {
       await fn();
       for (const id of clearIds) {
         const el = document.getElementById(id);
-        if (el) el.value = '';
+        if (el && el.value === sent.get(id)) el.value = '';
       }
       status(`${label}: done.`, false);
       await load(current.id, false);
@@ -185,17 +188,20 @@
         onsubmit: (e) => {
           e.preventDefault();
           if (!text.value.trim()) return status('Note: write something first.', true);
+          const sentVisibility = visibility.value;
           void act(
             'Note added',
             () =>
               api
                 .post(`/api/tickets/${encodeURIComponent(t.id)}/notes`, {
                   text: text.value.trim(),
-                  visibility: visibility.value,
+                  visibility: sentVisibility,
                 })
                 .then(() => {
-                  // Back to the safe choice: the next note is internal unless the engineer says otherwise again.
-                  visibility.value = 'internal';
+                  // Back to the safe choice: the next note is internal unless the engineer says otherwise again
+                  // (the form on the page now, which a live update may have rebuilt; a new choice is kept).
+                  const live = document.getElementById('note-visibility');
+                  if (live && live.value === sentVisibility) live.value = 'internal';
                 }),
             ['note-text'],
           );

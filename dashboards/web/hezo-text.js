@@ -3,30 +3,12 @@
 // Plain browser JS, no build step; DOM is built with createElement/textContent only (no innerHTML).
 
 (() => {
-  const CHANNEL_NAME = { rest: 'REST', snmp: 'SNMP', tcp: 'TCP', ssh: 'SSH', usb: 'USB' };
-  const COMPONENT_MISSING = {
-    camera: 'camera disconnected',
-    microphone: 'microphone missing',
-    speaker: 'speaker missing',
-    network: 'network port failed',
-    usb: 'USB device failed',
-    'touch-controller': 'touch controller missing',
-    system: 'system failure',
-  };
-  const REASON_TEXT = {
-    'all-channels-failed': 'no answer',
-    'device-gone': 'device gone from the agent',
-    'channel-failed': 'one channel failing',
-    'call-quality': 'poor call quality',
-    temperature: 'running hot',
-    flapping: 'keeps dropping off (flapping)',
-    'agent-offline': 'agent offline - not watched',
-    'site-network-down': 'room network down',
-    unreachable: 'unreachable',
-    recovered: 'recovered',
-    'first-seen': 'first seen',
-    registered: 'registered, not seen yet',
-  };
+  // The words themselves come from the hub (/web/hezo-words.js, generated from hub/tickets/words.ts), so the
+  // pages and the ticket titles never say different things.
+  const WORDS = window.HezoWords || { channelName: {}, componentMissing: {}, stateReason: {} };
+  const CHANNEL_NAME = WORDS.channelName;
+  const COMPONENT_MISSING = WORDS.componentMissing;
+  const REASON_TEXT = WORDS.stateReason;
 
   /** "REST, SNMP and TCP" */
   function joinWords(words) {
@@ -47,7 +29,7 @@
   /** One problem code (`component-failed:camera`, `channel-failed:snmp`, `flapping`) in words. */
   function problemText(code, evidence) {
     const [base, detail] = String(code).split(':');
-    if (base === 'component-failed') {
+    if (base === 'component-failed' && detail) {
       const e70 = (evidence || []).some((l) => l.startsWith(`${detail} `) && /E70/.test(l));
       if (detail === 'camera' && e70) return 'E70 missing';
       return COMPONENT_MISSING[detail] || `${detail} failed`;
@@ -72,6 +54,11 @@
     }
     if (Array.isArray(d.problems) && d.problems.length > 0) {
       return [...new Set(d.problems.map((p) => problemText(p, d.evidence)))].join(', ');
+    }
+    if (d.reason === 'component-failed') {
+      // Detector evidence: `camera "Poly Studio E70": failed (rest)`.
+      const kinds = (d.evidence || []).flatMap((l) => /^([a-z-]+) ".*": failed/.exec(l)?.[1] ?? []);
+      if (kinds.length > 0) return deviceReason({ ...d, problems: kinds.map((k) => `component-failed:${k}`) }, ticket);
     }
     if (!d.reason) return '';
     return problemText(d.reason, d.evidence);

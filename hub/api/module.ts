@@ -34,8 +34,13 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
   // 503 + reasons while store writes wait for a retry (disk full): monitors that check `ok` see it (README).
   http.get('/healthz', { config: { access: 'public' } }, async (_request, reply) => {
     const storage = storageHealthOf(ctx).status();
-    if (storage.status === 'ok') return { status: 'ok', node };
-    return reply.status(503).send({ status: 'degraded', node, reasons: storage.reasons, freeBytes: storage.freeBytes });
+    // a cluster node also says which partitions it holds (issue 16)
+    const cluster = ctx.services.cluster?.health();
+    const partitions = cluster === undefined ? {} : { partitions: cluster.partitions, liveNodes: cluster.liveNodes };
+    if (storage.status === 'ok') return { status: 'ok', node, ...partitions };
+    return reply
+      .status(503)
+      .send({ status: 'degraded', node, ...partitions, reasons: storage.reasons, freeBytes: storage.freeBytes });
   });
 
   http.get('/metrics', { config: { access: 'internal' } }, async (_request, reply) => {

@@ -54,7 +54,7 @@ export function installAuditTrail(
     const audit = request.routeOptions.config.audit;
     if (audit === undefined || audit === false || audit.kind === undefined) return;
     const id = idOf(request, audit.id);
-    if (id !== undefined) request.auditBefore = deps.snapshots[audit.kind]?.(id);
+    if (id !== undefined) request.auditBefore = await deps.snapshots[audit.kind]?.(id);
   });
 
   http.addHook('preSerialization', async (request, _reply, payload: unknown) => {
@@ -74,7 +74,7 @@ export function installAuditTrail(
     const id = idOf(request, audit?.id) ?? (typeof createdId === 'string' ? createdId : undefined);
     const detail = request.auditDetail ?? {};
     const params = Object.values((request.params ?? {}) as Record<string, string>);
-    store.record({
+    await store.record({
       actor: actorOf(request),
       address: request.ip,
       action: detail.action ?? audit?.action ?? `${request.method} ${request.routeOptions.url ?? request.url}`,

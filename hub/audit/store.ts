@@ -1,17 +1,33 @@
 /**
- * The audit trail: one append-only table (SQLite triggers refuse UPDATE and DELETE). Each row says who (principal
- * id, name, role), what (action, target, before/after as JSON), when and from which address.
+ * The audit trail: one append-only table (triggers refuse UPDATE and DELETE, on PostgreSQL also TRUNCATE). Each row
+ * says who (principal id, name, role), what (action, target, before/after as JSON), when and from which address.
+ * The first hub store on the SqlStore abstraction (issue 16): the same queries run on the embedded SQLite file and on
+ * PostgreSQL, with one migration list (version 1 is the table earlier hubs created with hub/db.ts's ledger).
  */
-import { type Db, migrate } from '../db.ts';
+import type { MigrationStep } from '../store/migrations.ts';
+import { runMigrations } from '../store/migrations.ts';
+import type { SqlStore, SqlValue } from '../store/sql-store.ts';
 
-const MIGRATIONS = [
-  `CREATE TABLE audit_log (
-     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor_id TEXT NOT NULL, actor_name TEXT NOT NULL,
-     actor_role TEXT, address TEXT, action TEXT NOT NULL, target TEXT, before_json TEXT, after_json TEXT);
+const COLUMNS = `at TEXT NOT NULL, actor_id TEXT NOT NULL, actor_name TEXT NOT NULL,
+     actor_role TEXT, address TEXT, action TEXT NOT NULL, target TEXT, before_json TEXT, after_json TEXT`;
+
+export const AUDIT_MIGRATIONS: readonly MigrationStep[] = [
+  {
+    sqlite: `CREATE TABLE audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, ${COLUMNS});
    CREATE INDEX audit_log_at ON audit_log(at);
    CREATE INDEX audit_log_target ON audit_log(target);
    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
+    postgres: `CREATE TABLE audit_log (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ${COLUMNS});
+   CREATE INDEX audit_log_at ON audit_log(at);
+   CREATE INDEX audit_log_target ON audit_log(target);
+   CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+     $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+   CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+   CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();`,
+  },
 ];
 
 export interface AuditActor {
@@ -52,8 +68,8 @@ export interface AuditFilter {
   limit: number;
 }
 
-interface Row {
-  id: number;
+interface Row extends Record<string, unknown> {
+  id: number | string;
   at: string;
   actor_id: string;
   actor_name: string;
@@ -81,25 +97,23 @@ function json(value: unknown): string | null {
 }
 
 export class AuditStore {
-  private readonly db: Db;
+  private readonly store: SqlStore;
   private readonly now: () => number;
 
-  constructor(db: Db, now: () => number) {
-    this.db = db;
+  constructor(store: SqlStore, now: () => number) {
+    this.store = store;
     this.now = now;
   }
 
-  migrate(): void {
-    migrate(this.db, 'audit', MIGRATIONS);
+  async migrate(): Promise<void> {
+    await runMigrations(this.store, 'audit', AUDIT_MIGRATIONS);
   }
 
-  record(input: AuditInput): number {
-    const result = this.db
-      .prepare(
-        `INSERT INTO audit_log (at, actor_id, actor_name, actor_role, address, action, target, before_json, after_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+  async record(input: AuditInput): Promise<number> {
+    const rows = await this.store.query<{ id: number | string }>(
+      `INSERT INTO audit_log (at, actor_id, actor_name, actor_role, address, action, target, before_json, after_json)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+      [
         new Date(this.now()).toISOString(),
         input.actor.id,
         input.actor.name,
@@ -109,41 +123,37 @@ export class AuditStore {
         input.target ?? null,
         json(input.before),
         json(input.after),
-      );
-    return Number(result.lastInsertRowid);
+      ],
+    );
+    return Number(rows[0]?.id);
   }
 
-  query(filter: AuditFilter): AuditEntry[] {
+  async query(filter: AuditFilter): Promise<AuditEntry[]> {
     const where: string[] = [];
-    const args: unknown[] = [];
+    const args: SqlValue[] = [];
+    const param = (value: SqlValue): string => {
+      args.push(value);
+      return `$${args.length}`;
+    };
     if (filter.actor !== undefined) {
-      where.push('(actor_id = ? OR actor_name = ?)');
-      args.push(filter.actor, filter.actor);
+      const p = param(filter.actor);
+      where.push(`(actor_id = ${p} OR actor_name = ${p})`);
     }
     if (filter.action !== undefined) {
-      where.push(filter.action.endsWith('.*') ? 'action LIKE ?' : 'action = ?');
-      args.push(filter.action.endsWith('.*') ? `${filter.action.slice(0, -1)}%` : filter.action);
+      where.push(
+        filter.action.endsWith('.*')
+          ? `action LIKE ${param(`${filter.action.slice(0, -1)}%`)}`
+          : `action = ${param(filter.action)}`,
+      );
     }
-    if (filter.target !== undefined) {
-      where.push('target = ?');
-      args.push(filter.target);
-    }
-    if (filter.from !== undefined) {
-      where.push('at >= ?');
-      args.push(new Date(filter.from).toISOString());
-    }
-    if (filter.to !== undefined) {
-      where.push('at < ?');
-      args.push(new Date(filter.to).toISOString());
-    }
-    if (filter.afterId !== undefined) {
-      where.push('id > ?');
-      args.push(filter.afterId);
-    }
-    const sql = `SELECT * FROM audit_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, filter.limit) as Row[];
+    if (filter.target !== undefined) where.push(`target = ${param(filter.target)}`);
+    if (filter.from !== undefined) where.push(`at >= ${param(new Date(filter.from).toISOString())}`);
+    if (filter.to !== undefined) where.push(`at < ${param(new Date(filter.to).toISOString())}`);
+    if (filter.afterId !== undefined) where.push(`id > ${param(filter.afterId)}`);
+    const sql = `SELECT * FROM audit_log ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ${param(filter.limit)}`;
+    const rows = await this.store.query<Row>(sql, args);
     return rows.map((r) => ({
-      id: r.id,
+      id: Number(r.id),
       at: r.at,
       actor: { id: r.actor_id, name: r.actor_name, role: r.actor_role },
       address: r.address,

@@ -170,7 +170,13 @@ function renderEmqx(users: BrokerUser[], withSecrets: boolean): AclFiles {
   }
   lines.push('{deny, all}.', '');
   const files: Record<string, string> = { 'acl.conf': lines.join('\n') };
-  const notes = ['emqx: set authorization.no_match = deny; import users.csv into the built-in database authenticator'];
+  // users.csv is the plain-password import format of EMQX's built-in database (`user_id,password,is_superuser`):
+  // POST /api/v5/authentication/password_based:built_in_database/import_users?type=plain, or `bootstrap_file`
+  // with `bootstrap_type = plain`; EMQX hashes each password with the authenticator's algorithm on import.
+  const notes = [
+    'emqx: set authorization.no_match = deny; import users.csv into the built-in database authenticator ' +
+      'with import_users?type=plain (or bootstrap_file + bootstrap_type = plain)',
+  ];
   if (withSecrets) {
     files['users.csv'] = `user_id,password,is_superuser\n${users
       .filter((u) => u.password !== undefined)

@@ -3,11 +3,11 @@
  * (`<dataDir>/attachments/tmp/<transferId>.part`) at its chunk's offset, in any order and any number of times
  * (repeats after a reconnect are ignored), with a bitmap of the received chunks in SQLite so a transfer
  * survives a hub restart. When every chunk is in: sha256 of the whole file against the announced one
- * (CHECKSUM_MISMATCH -> note, discarded), redaction, then content-addressed storage in
- * `<dataDir>/attachments/<sha256 of the stored bytes>` (deduplicated) and `ticketService.addAttachment`.
+ * (CHECKSUM_MISMATCH -> note, discarded), redaction, then content-addressed storage in the hub's database
+ * (attachment-content.ts: keyed by the sha256 of the stored bytes, deduplicated) and `ticketService.addAttachment`.
  * Size caps per attachment and per ticket are enforced from the first chunk (ATTACHMENT_TOO_LARGE -> note).
  */
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocols/clock.ts';
@@ -16,10 +16,11 @@ import type { AttachmentChunk } from '../../protocols/messages.ts';
 import type { HubConfig } from '../config.ts';
 import type { TicketService } from '../context.ts';
 import type { InboundMessage } from '../events.ts';
-import { checkInflatedSize } from './bounded-inflate.ts';
-import { hasBit, setBit, sha256Of, sha256OfFile, uniqueAttachmentName } from './chunk-map.ts';
-import { redactAttachment } from './redaction.ts';
+import { type AttachmentContent, contentPath } from './attachment-content.ts';
+import { hasBit, setBit, sha256Of, uniqueAttachmentName } from './chunk-map.ts';
 import type { EvidenceStore, TransferRow } from './store.ts';
+import { isWhollyReceived, type UnstoredAttachments } from './unstored-attachments.ts';
+import { verifyTransfer } from './verify-transfer.ts';
 
 export { nextMissingSeq, uniqueAttachmentName } from './chunk-map.ts';
 
@@ -38,6 +39,10 @@ export interface TransferProgress {
 
 export interface AssemblerDeps {
   store: EvidenceStore;
+  /** Where the stored bytes go (the database). */
+  content: AttachmentContent;
+  /** Transfers whose bytes could not be stored yet (degraded health until they are). */
+  unstored: UnstoredAttachments;
   config: Readonly<HubConfig>;
   clock: Clock;
   logger: Logger;
@@ -56,6 +61,7 @@ export class TransferAssembler {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly lastDecile = new Map<string, number>();
   private readonly warned = new Set<string>();
+  private beginning: Promise<unknown> = Promise.resolve();
   readonly dir: string;
   readonly tmpDir: string;
 
@@ -72,11 +78,44 @@ export class TransferAssembler {
 
   /** Queue one chunk; chunks of one transfer are handled one at a time, transfers in parallel. */
   accept(inbound: InboundMessage<AttachmentChunk>): Promise<void> {
-    const id = inbound.message.transferId;
+    return this.enqueue(inbound.message.transferId, () => this.handle(inbound), 'attachment chunk failed');
+  }
+
+  /**
+   * A transfer that has every chunk but whose store failed (disk full, database away): store it again from its temp
+   * file. A temp file that is gone (another node, a cleaned folder) starts the transfer over: the agent resends.
+   */
+  retryStore(transferId: string): Promise<void> {
+    return this.enqueue(
+      transferId,
+      async () => {
+        const row = await this.deps.store.transfer(transferId);
+        if (row === undefined || !isWhollyReceived(row)) return;
+        const hasTemp = await stat(this.tempPath(transferId)).then(
+          () => true,
+          () => false,
+        );
+        if (hasTemp) {
+          this.log.info({ ticketId: row.ticketId, transferId, name: row.name }, 'storing a received attachment again');
+          await this.complete(row);
+          return;
+        }
+        row.received = Buffer.alloc(row.received.length);
+        row.receivedCount = 0;
+        row.receivedBytes = 0;
+        await this.deps.store.saveProgress(row, this.now());
+        this.deps.unstored.settled(transferId);
+        this.log.warn({ ticketId: row.ticketId, transferId, name: row.name }, 'received attachment lost here: resent');
+      },
+      'attachment store failed again',
+    );
+  }
+
+  private enqueue(id: string, task: () => Promise<void>, failure: string): Promise<void> {
     const previous = this.queues.get(id) ?? Promise.resolve();
     const next = previous
-      .then(() => this.handle(inbound))
-      .catch((err: unknown) => this.log.error({ err, transferId: id }, 'attachment chunk failed'))
+      .then(task)
+      .catch((err: unknown) => this.log.error({ err, transferId: id }, failure))
       .finally(() => {
         if (this.queues.get(id) === next) this.queues.delete(id);
       });
@@ -107,7 +146,7 @@ export class TransferAssembler {
 
   private async handle(inbound: InboundMessage<AttachmentChunk>): Promise<void> {
     const chunk = inbound.message;
-    const row = this.deps.store.transfer(chunk.transferId) ?? (await this.begin(inbound));
+    const row = (await this.deps.store.transfer(chunk.transferId)) ?? (await this.begin(inbound));
     if (row === undefined) return;
     if (row.state !== 'receiving') {
       this.log.debug({ transferId: row.transferId, seq: chunk.seq, state: row.state }, 'chunk of a finished transfer');
@@ -164,7 +203,7 @@ export class TransferAssembler {
     setBit(row.received, chunk.seq);
     row.receivedCount++;
     row.receivedBytes += data.length;
-    this.deps.store.saveProgress(row, this.now());
+    await this.deps.store.saveProgress(row, this.now());
     this.reportProgress(row);
     if (row.receivedCount >= row.total) await this.complete(row);
   }
@@ -190,10 +229,20 @@ export class TransferAssembler {
     }
   }
 
-  /** First chunk of a transfer: map it to its ticket through the command, check the caps, create the row. */
-  private async begin(inbound: InboundMessage<AttachmentChunk>): Promise<TransferRow | undefined> {
+  /**
+   * First chunk of a transfer. One begin at a time: the per-ticket cap reads what is attached and reserved, then
+   * reserves; two transfers of one ticket starting together must not both see the room that only one of them fits.
+   */
+  private begin(inbound: InboundMessage<AttachmentChunk>): Promise<TransferRow | undefined> {
+    const next = this.beginning.then(() => this.beginNow(inbound));
+    this.beginning = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Map the transfer to its ticket through the command, check the caps, create the row. */
+  private async beginNow(inbound: InboundMessage<AttachmentChunk>): Promise<TransferRow | undefined> {
     const chunk = inbound.message;
-    const command = this.deps.store.command(chunk.commandId);
+    const command = await this.deps.store.command(chunk.commandId);
     if (command === undefined || command.ticketId === null) {
       this.warnOnce(
         chunk.transferId,
@@ -246,7 +295,8 @@ export class TransferAssembler {
       createdAt: this.now(),
     };
     const limits = this.deps.config.attachments;
-    const used = ticket.attachments.reduce((n, a) => n + a.size, 0) + this.deps.store.reservedBytes(row.ticketId);
+    const used =
+      ticket.attachments.reduce((n, a) => n + a.size, 0) + (await this.deps.store.reservedBytes(row.ticketId));
     let tooLarge: string | undefined;
     if (row.size > limits.maxBytesPerAttachment) {
       tooLarge = `${ErrorCode.ATTACHMENT_TOO_LARGE}: ${row.name} is ${row.size} bytes, limit ${limits.maxBytesPerAttachment}`;
@@ -256,7 +306,7 @@ export class TransferAssembler {
     if (tooLarge !== undefined) {
       row.state = 'rejected';
       row.reason = tooLarge;
-      this.deps.store.insertTransfer(row, row.createdAt);
+      await this.deps.store.insertTransfer(row, row.createdAt);
       this.log.warn(
         { ticketId: row.ticketId, transferId: row.transferId, name: row.name, size: row.size },
         'attachment too large: not stored',
@@ -265,7 +315,7 @@ export class TransferAssembler {
       this.deps.finished(row);
       return row;
     }
-    this.deps.store.insertTransfer(row, row.createdAt);
+    await this.deps.store.insertTransfer(row, row.createdAt);
     this.log.info(
       { ticketId: row.ticketId, transferId: row.transferId, name: row.name, size: row.size, chunks: row.total },
       'attachment transfer started',
@@ -292,10 +342,11 @@ export class TransferAssembler {
     this.deps.progress(p);
   }
 
-  private reject(row: TransferRow, reason: string): void {
+  private async reject(row: TransferRow, reason: string): Promise<void> {
+    this.deps.unstored.settled(row.transferId);
     row.state = 'rejected';
     row.reason = reason;
-    this.deps.store.finish(row.transferId, { state: 'rejected', reason }, this.now());
+    await this.deps.store.finish(row.transferId, { state: 'rejected', reason }, this.now());
     this.deps.note(row.ticketId, reason);
     this.deps.finished(row);
   }
@@ -304,73 +355,35 @@ export class TransferAssembler {
   private async complete(row: TransferRow): Promise<void> {
     this.lastDecile.delete(row.transferId);
     const temp = this.tempPath(row.transferId);
-    const actual = await sha256OfFile(temp);
-    if (actual !== row.sha256) {
+    const verified = await verifyTransfer(temp, row, {
+      limits: this.deps.config.attachments,
+      knownSecrets: this.deps.knownSecrets,
+    });
+    if (!verified.ok) {
       await rm(temp, { force: true });
-      this.log.warn(
-        { ticketId: row.ticketId, transferId: row.transferId, name: row.name },
-        'attachment checksum mismatch: discarded',
-      );
-      this.reject(
-        row,
-        `${ErrorCode.CHECKSUM_MISMATCH}: ${row.name} from ${row.serial} (transfer ${row.transferId}): expected sha256 ${row.sha256}, got ${actual}; the file was discarded`,
-      );
+      if (verified.log !== undefined) {
+        const fields = { ticketId: row.ticketId, transferId: row.transferId, name: row.name, ...verified.log.fields };
+        this.log.warn(fields, verified.log.message);
+      }
+      await this.reject(row, verified.reason);
       return;
     }
-    const raw = await readFile(temp);
-    const inflateLimit = this.deps.config.attachments.maxDecompressedBytes;
-    const inflated = await checkInflatedSize(raw, inflateLimit);
-    if (!inflated.ok) {
-      await rm(temp, { force: true });
-      this.log.warn(
-        { ticketId: row.ticketId, transferId: row.transferId, name: row.name, why: inflated.why },
-        'compressed attachment refused: not stored',
-      );
-      this.reject(
-        row,
-        `ARCHIVE_REFUSED: ${row.name} from ${row.serial} ${inflated.why} (attachments.maxDecompressedBytes); refused, not stored`,
-      );
-      return;
-    }
-    let stored: Buffer;
-    try {
-      stored = await redactAttachment(raw, this.deps.knownSecrets);
-    } catch (err) {
-      await rm(temp, { force: true });
-      this.log.warn(
-        {
-          ticketId: row.ticketId,
-          transferId: row.transferId,
-          name: row.name,
-          err: { message: (err as Error).message },
-        },
-        'attachment could not be redacted: not stored',
-      );
-      this.reject(row, `REDACTION_FAILED: ${row.name} could not be parsed for redaction; not stored`);
-      return;
-    }
-    const limit = this.deps.config.attachments.maxBytesPerAttachment;
-    if (stored.length > limit) {
-      await rm(temp, { force: true });
-      this.reject(row, `${ErrorCode.ATTACHMENT_TOO_LARGE}: ${row.name} is ${stored.length} bytes, limit ${limit}`);
-      return;
-    }
+    const stored = verified.stored;
     const sha = sha256Of(stored);
-    const target = join(this.dir, sha);
-    const exists = await stat(target).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) {
-      const partial = join(this.tmpDir, `${sha}.${row.transferId}.tmp`);
-      await writeFile(partial, stored);
-      await rename(partial, target);
+    let exists: boolean;
+    try {
+      exists = !(await this.deps.content.put(sha, stored, this.now()));
+    } catch (err) {
+      // disk full, database away: the transfer stays receiving, its temp file kept and not acknowledged (retryStore)
+      this.deps.unstored.failed(row.transferId, err);
+      throw err;
     }
+    this.deps.unstored.settled(row.transferId);
     const service = this.deps.tickets();
     const ticket = service?.get(row.ticketId);
     if (service === undefined || ticket === undefined) {
       await rm(temp, { force: true });
-      this.reject(row, `attachment ${row.name}: ticket ${row.ticketId} no longer exists`);
+      await this.reject(row, `attachment ${row.name}: ticket ${row.ticketId} no longer exists`);
       return;
     }
     const name = uniqueAttachmentName(row.name, new Set(ticket.attachments.map((a) => a.name)));
@@ -380,13 +393,13 @@ export class TransferAssembler {
       sha256: sha,
       kind: row.kind,
       capturedAt: row.capturedAt,
-      storedPath: join('attachments', sha),
+      storedPath: contentPath(sha),
     });
     row.state = 'stored';
     row.storedName = name;
     row.storedSha256 = sha;
     row.storedSize = stored.length;
-    this.deps.store.finish(
+    await this.deps.store.finish(
       row.transferId,
       { state: 'stored', storedName: name, storedSha256: sha, storedSize: stored.length },
       this.now(),

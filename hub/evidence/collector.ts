@@ -13,6 +13,7 @@ import type { HubContext } from '../context.ts';
 import { nextMissingSeq, type TransferAssembler } from './assembler.ts';
 import { redactEvidenceText } from './redaction.ts';
 import type { CollectionRow, CommandPurpose, EvidenceStore } from './store.ts';
+import { isWhollyReceived } from './unstored-attachments.ts';
 
 export const EVIDENCE_ACTOR = 'hezo-evidence';
 export const MAX_COLLECTION_ATTEMPTS = 3;
@@ -101,10 +102,10 @@ export class EvidenceCollector {
   }
 
   /** A new round for a ticket that was opened or escalated. */
-  startRound(ticketId: string, serial: string): Promise<void> {
-    const previous = this.deps.store.collection(ticketId);
+  async startRound(ticketId: string, serial: string): Promise<void> {
+    const previous = await this.deps.store.collection(ticketId);
     const at = this.now();
-    this.deps.store.upsertCollection(
+    await this.deps.store.upsertCollection(
       {
         ticketId,
         serial,
@@ -119,10 +120,10 @@ export class EvidenceCollector {
     return this.collect(ticketId, serial, KINDS);
   }
 
-  private wait(coll: CollectionRow, kinds: readonly CommandKind[], why: string): void {
+  private async wait(coll: CollectionRow, kinds: readonly CommandKind[], why: string): Promise<void> {
     const at = this.now();
     const isLast = coll.attempts >= MAX_COLLECTION_ATTEMPTS;
-    this.deps.store.upsertCollection({ ...coll, state: isLast ? 'gave-up' : 'waiting', reason: why }, at);
+    await this.deps.store.upsertCollection({ ...coll, state: isLast ? 'gave-up' : 'waiting', reason: why }, at);
     const what = kinds.map((k) => LABEL[k] ?? k).join(' and ');
     const next = isLast
       ? `giving up after ${coll.attempts} attempts`
@@ -133,20 +134,20 @@ export class EvidenceCollector {
 
   /** Ask the agent for `kinds` now, or note why not and wait for the agent. */
   async collect(ticketId: string, serial: string, kinds: readonly CommandKind[]): Promise<void> {
-    const coll = this.deps.store.collection(ticketId);
+    const coll = await this.deps.store.collection(ticketId);
     if (coll === undefined || kinds.length === 0) return;
     const commands = this.deps.ctx.services.commands;
     const target = this.resolveAgent(serial);
     if (commands === undefined || target === undefined) {
-      this.wait(coll, kinds, `no agent is known to watch ${serial}`);
+      await this.wait(coll, kinds, `no agent is known to watch ${serial}`);
       return;
     }
     if (!commands.isOnline(target.agentId)) {
-      this.wait(coll, kinds, `agent ${target.agentId} is offline`);
+      await this.wait(coll, kinds, `agent ${target.agentId} is offline`);
       return;
     }
     const attempt = { ...coll, state: 'collecting' as const, attempts: coll.attempts + 1, reason: null };
-    this.deps.store.upsertCollection(attempt, this.now());
+    await this.deps.store.upsertCollection(attempt, this.now());
     this.log.info(
       { ticketId, serial, agentId: target.agentId, kinds, attempt: attempt.attempts },
       'collecting evidence',
@@ -165,15 +166,15 @@ export class EvidenceCollector {
         `EVIDENCE_NOT_COLLECTED: ${LABEL[o.kind] ?? o.kind} for ${serial}: ${o.why ?? 'failed'}`,
       );
     }
-    const current = this.deps.store.collection(ticketId) ?? attempt;
+    const current = (await this.deps.store.collection(ticketId)) ?? attempt;
     if (retry.length > 0) {
-      this.wait(
+      await this.wait(
         current,
         retry.map((o) => o.kind),
         retry.map((o) => o.why).join('; '),
       );
     } else {
-      this.deps.store.upsertCollection({ ...current, state: 'done', reason: null }, this.now());
+      await this.deps.store.upsertCollection({ ...current, state: 'done', reason: null }, this.now());
     }
     await this.deps.settled(ticketId);
   }
@@ -184,7 +185,7 @@ export class EvidenceCollector {
     purpose: CommandPurpose,
   ): Promise<{ reply?: CommandReply; error?: string }> {
     const commands = this.deps.ctx.services.commands;
-    this.deps.store.insertCommand({
+    await this.deps.store.insertCommand({
       commandId: command.id,
       ticketId: command.ticketId ?? null,
       serial: command.serial,
@@ -199,7 +200,7 @@ export class EvidenceCollector {
     try {
       if (commands === undefined) throw new Error('no command channel');
       const reply = await commands.send(target, command);
-      this.deps.store.setCommandStatus(
+      await this.deps.store.setCommandStatus(
         command.id,
         reply.ok ? 'replied' : 'failed',
         reply.ok ? null : `${reply.code}: ${reply.error}`.slice(0, 1000),
@@ -207,7 +208,7 @@ export class EvidenceCollector {
       return { reply };
     } catch (err) {
       const error = redactEvidenceText((err as Error).message ?? String(err), this.deps.knownSecrets);
-      this.deps.store.setCommandStatus(command.id, 'failed', error.slice(0, 1000));
+      await this.deps.store.setCommandStatus(command.id, 'failed', error.slice(0, 1000));
       return { error };
     }
   }
@@ -232,29 +233,31 @@ export class EvidenceCollector {
       const why = redactEvidenceText(`${reply.code}: ${reply.error}`, this.deps.knownSecrets);
       return { kind, ok: false, isRetryable: reply.code === 'COMMAND_TIMEOUT', why };
     }
-    if (kind === 'collect-logs') this.recordLogsInfo(ticketId, serial, reply.data.logs);
+    if (kind === 'collect-logs') await this.recordLogsInfo(ticketId, serial, reply.data.logs);
     // Chunks come before the reply: once they are handled, anything still missing is asked again now.
     const listed = Array.isArray(reply.data.attachments) ? (reply.data.attachments as { transferId?: unknown }[]) : [];
     const ids = listed.map((a) => a.transferId).filter((id): id is string => typeof id === 'string');
     await this.deps.assembler.drain(ids);
     const missing: Record<string, number> = {};
     for (const id of ids) {
-      const row = this.deps.store.transfer(id);
+      const row = await this.deps.store.transfer(id);
       if (row === undefined) missing[id] = 0;
-      else if (row.state === 'receiving') missing[id] = nextMissingSeq(row);
+      // a whole transfer still receiving failed to store: retried from its temp file, the agent keeps its copy
+      else if (row.state === 'receiving' && !isWhollyReceived(row)) missing[id] = nextMissingSeq(row);
     }
     if (Object.keys(missing).length > 0) await this.resume(target, serial, missing, [ticketId]);
     return { kind, ok: true, isRetryable: false };
   }
 
-  private recordLogsInfo(ticketId: string, serial: string, raw: unknown): void {
+  private async recordLogsInfo(ticketId: string, serial: string, raw: unknown): Promise<void> {
     if (typeof raw !== 'object' || raw === null) return;
     const r = raw as Record<string, unknown>;
     const info: LogsInfo = { source: typeof r.source === 'string' ? r.source : null, cached: r.cached === true };
     if (typeof r.capturedAt === 'string') info.capturedAt = r.capturedAt;
     if (typeof r.freshError === 'string') info.freshError = redactEvidenceText(r.freshError, this.deps.knownSecrets);
-    const coll = this.deps.store.collection(ticketId);
-    if (coll !== undefined) this.deps.store.upsertCollection({ ...coll, logsInfo: JSON.stringify(info) }, this.now());
+    const coll = await this.deps.store.collection(ticketId);
+    if (coll !== undefined)
+      await this.deps.store.upsertCollection({ ...coll, logsInfo: JSON.stringify(info) }, this.now());
     if (info.cached) {
       this.deps.note(
         ticketId,
@@ -284,17 +287,18 @@ export class EvidenceCollector {
         this.log.warn({ agentId: target.agentId, serial, why }, 'resume failed');
         return;
       }
-      const acked = Object.entries(from)
-        .filter(([id, seq]) => seq >= (this.deps.store.transfer(id)?.total ?? Number.POSITIVE_INFINITY))
-        .map(([id]) => id);
+      const acked: string[] = [];
+      for (const [id, seq] of Object.entries(from)) {
+        if (seq >= ((await this.deps.store.transfer(id))?.total ?? Number.POSITIVE_INFINITY)) acked.push(id);
+      }
       const data = reply.data as { missing?: unknown; acknowledged?: unknown };
       const missing = Array.isArray(data.missing) ? data.missing.filter((m): m is string => typeof m === 'string') : [];
       // Acknowledged ones are deleted on the agent; missing ones it never had (or already dropped).
-      this.deps.store.markAcked([...acked, ...missing]);
+      await this.deps.store.markAcked([...acked, ...missing]);
       for (const id of missing) {
-        const row = this.deps.store.transfer(id);
+        const row = await this.deps.store.transfer(id);
         if (row?.state !== 'receiving') continue;
-        this.deps.store.finish(id, { state: 'rejected', reason: 'lost by the agent' }, this.now());
+        await this.deps.store.finish(id, { state: 'rejected', reason: 'lost by the agent' }, this.now());
         this.deps.note(
           row.ticketId,
           `EVIDENCE_INCOMPLETE: ${row.name} (transfer ${id}) was discarded by agent ${row.agentId} before it arrived; not attached`,
@@ -307,15 +311,24 @@ export class EvidenceCollector {
   }
 
   /** Which kinds of the ticket's current round have neither a reply nor a transfer under way. */
-  missingKinds(coll: CollectionRow): CommandKind[] {
-    const commands = this.deps.store
-      .commandsOf(coll.ticketId)
-      .filter((c) => c.purpose === 'collect' && c.issuedAt >= coll.roundAt);
-    const transfers = new Set(this.deps.store.transfersOf(coll.ticketId).map((t) => t.commandId));
+  async missingKinds(coll: CollectionRow): Promise<CommandKind[]> {
+    const commands = (await this.deps.store.commandsOf(coll.ticketId)).filter(
+      (c) => c.purpose === 'collect' && c.issuedAt >= coll.roundAt,
+    );
+    const transfers = new Set((await this.deps.store.transfersOf(coll.ticketId)).map((t) => t.commandId));
     return KINDS.filter((kind) => {
       const mine = commands.filter((c) => c.kind === kind);
       return !mine.some((c) => c.status === 'replied' || transfers.has(c.commandId));
     });
+  }
+
+  /** Store a whole transfer again; when its temp file was gone (another node received it), ask the agent to resend. */
+  private async storeAgain(target: Target, transferId: string): Promise<void> {
+    await this.deps.assembler.retryStore(transferId);
+    const row = await this.deps.store.transfer(transferId);
+    if (row?.state !== 'receiving' || isWhollyReceived(row)) return;
+    await this.resume(target, row.serial, { [transferId]: nextMissingSeq(row) }, [row.ticketId]);
+    await this.deps.settled(row.ticketId);
   }
 
   /** An agent is (back) online: resume its transfers, acknowledge finished ones, retry waiting collections. */
@@ -329,30 +342,36 @@ export class EvidenceCollector {
       entry.tickets.add(ticketId);
       bySerial.set(serial, entry);
     };
-    for (const row of this.deps.store.transfersInState('receiving')) {
-      if (row.agentId === agentId && row.site === site)
-        add(row.serial, row.transferId, nextMissingSeq(row), row.ticketId);
+    const stores: Promise<void>[] = [];
+    for (const row of await this.deps.store.transfersInState('receiving')) {
+      if (row.agentId !== agentId || row.site !== site) continue;
+      if (isWhollyReceived(row)) stores.push(this.storeAgain(target, row.transferId));
+      else add(row.serial, row.transferId, nextMissingSeq(row), row.ticketId);
     }
-    for (const row of this.deps.store.unacked(agentId)) add(row.serial, row.transferId, row.total, row.ticketId);
-    const resumes = [...bySerial].map(([serial, e]) => {
-      const receiving = Object.entries(e.from).filter(([id]) => this.deps.store.transfer(id)?.state === 'receiving');
+    for (const row of await this.deps.store.unacked(agentId)) add(row.serial, row.transferId, row.total, row.ticketId);
+    for (const [serial, e] of bySerial) {
+      const receiving: [string, number][] = [];
+      for (const [id, seq] of Object.entries(e.from)) {
+        if ((await this.deps.store.transfer(id))?.state === 'receiving') receiving.push([id, seq]);
+      }
       if (receiving.length > 0)
         this.log.info({ agentId, serial, resumeFrom: Object.fromEntries(receiving) }, 'resuming transfers');
-      return this.resume(target, serial, e.from, [...e.tickets]);
-    });
+    }
+    // started together, before the retries below: resume() marks its tickets busy at once
+    const resumes = [...bySerial].map(([serial, e]) => this.resume(target, serial, e.from, [...e.tickets]));
     const retries: Promise<void>[] = [];
-    for (const coll of this.deps.store.collectionsIn('waiting')) {
+    for (const coll of await this.deps.store.collectionsIn('waiting')) {
       if (this.isBusy(coll.ticketId)) continue;
       const owner = this.resolveAgent(coll.serial);
       if (owner?.agentId !== agentId) continue;
-      const kinds = this.missingKinds(coll);
+      const kinds = await this.missingKinds(coll);
       if (kinds.length === 0) {
-        this.deps.store.upsertCollection({ ...coll, state: 'done', reason: null }, this.now());
+        await this.deps.store.upsertCollection({ ...coll, state: 'done', reason: null }, this.now());
         continue;
       }
       retries.push(this.collect(coll.ticketId, coll.serial, kinds));
     }
-    await Promise.all([...resumes, ...retries]);
+    await Promise.all([...stores, ...resumes, ...retries]);
     for (const e of bySerial.values()) for (const ticketId of e.tickets) await this.deps.settled(ticketId);
   }
 }

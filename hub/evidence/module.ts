@@ -1,27 +1,32 @@
 /**
  * The evidence module (issue 7): every automatic ticket gets the device's logs, the agent's trace and fresh
  * service tests (SLA-11), collected over the command channel, reassembled, verified, redacted and stored
- * content-addressed under `<dataDir>/attachments/`, listed on the ticket, downloadable at
+ * content-addressed in the hub's database (attachment-content.ts), listed on the ticket, downloadable at
  * `GET /api/tickets/:id/attachments/:name`, and summarised in one line on the ticket.
  *
  * Consumes bus `ticket` (auto: opened/escalated; phone/e-mail/portal for a monitored device: opened),
  * `attachment-chunk`, `agent-presence`;
- * emits `attachment-progress`. State lives in SQLite (`evidence_*` tables) so transfers survive restarts.
+ * emits `attachment-progress`. State lives in the hub's database through `ctx.sql` (`evidence_*` tables, SQLite or
+ * PostgreSQL) so transfers survive restarts; only the chunks of a transfer still arriving are in a local temp file.
  */
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { HubContext, HubModule } from '../context.ts';
+import { storageHealthOf } from '../storage/storage-health.ts';
 import { TransferAssembler } from './assembler.ts';
+import { AttachmentContent } from './attachment-content.ts';
 import { EVIDENCE_ACTOR, EvidenceCollector, type LogsInfo } from './collector.ts';
 import { startsEvidenceRound } from './evidence-trigger.ts';
 import { archiveLines, hubKnownSecrets, redactEvidenceText } from './redaction.ts';
-import { registerAttachmentRoute, storedFile } from './routes.ts';
+import { registerAttachmentRoute } from './routes.ts';
 import { EvidenceStore, type TransferRow } from './store.ts';
 import { watchStuckTransfers } from './stuck-transfers.ts';
 import { type EvidenceInput, summariseEvidence } from './summary.ts';
+import { UnstoredAttachments } from './unstored-attachments.ts';
 
 export interface EvidenceModule extends HubModule {
   readonly store: EvidenceStore;
+  /** The stored bytes of attachments. */
+  readonly content: AttachmentContent;
   readonly assembler: TransferAssembler;
   readonly collector: EvidenceCollector;
   /** Resolves once every chunk received so far is handled (tests). */
@@ -33,9 +38,10 @@ const STOP_WAIT_MS = 5000;
 /** A transfer with no new chunk between two looks this far apart is resumed (its agent online). */
 const STUCK_CHECK_MS = 60_000;
 
-async function readJson(path: string): Promise<unknown> {
+function parseJson(bytes: Buffer | undefined): unknown {
+  if (bytes === undefined) return undefined;
   try {
-    return JSON.parse(await readFile(path, 'utf8'));
+    return JSON.parse(bytes.toString('utf8'));
   } catch {
     return undefined;
   }
@@ -43,7 +49,8 @@ async function readJson(path: string): Promise<unknown> {
 
 export function createEvidenceModule(ctx: HubContext): EvidenceModule {
   const logger: Logger = ctx.logger.child({ component: 'evidence' });
-  const store = new EvidenceStore(ctx.db);
+  const store = new EvidenceStore(ctx.sql);
+  const content = new AttachmentContent(ctx.sql, ctx.config.dataDir);
   const knownSecrets = hubKnownSecrets(ctx.config);
   const tickets = () => ctx.services.ticketService;
   const offs: (() => void)[] = [];
@@ -69,29 +76,23 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
     const service = tickets();
     const ticket = service?.get(ticketId);
     if (service === undefined || ticket === undefined) return;
-    const stored = store.transfersOf(ticketId).filter((t) => t.state === 'stored');
+    const stored = (await store.transfersOf(ticketId)).filter((t) => t.state === 'stored');
     const newest = (kind: TransferRow['kind']) => stored.filter((t) => t.kind === kind).at(-1);
-    const fileOf = (row: TransferRow | undefined) => {
+    const bytesOf = async (row: TransferRow | undefined): Promise<Buffer | undefined> => {
       const meta = row?.storedName ? service.attachment(ticketId, row.storedName) : undefined;
-      return meta === undefined ? undefined : storedFile(ctx.config.dataDir, meta);
+      return meta === undefined ? undefined : content.read(meta);
     };
-    const coll = store.collection(ticketId);
+    const coll = await store.collection(ticketId);
     const logsInfo = coll?.logsInfo ? (JSON.parse(coll.logsInfo) as LogsInfo) : undefined;
     const input: EvidenceInput = { timeZone: ctx.config.calendar.timeZone };
-    const testsFile = fileOf(newest('service-tests'));
-    if (testsFile !== undefined) {
-      const json = (await readJson(testsFile)) as EvidenceInput['serviceTests'];
-      if (json !== undefined && Array.isArray(json.tests)) input.serviceTests = json;
-    }
-    const traceFile = fileOf(newest('agent-trace'));
-    if (traceFile !== undefined) {
-      const json = (await readJson(traceFile)) as EvidenceInput['trace'];
-      if (json !== undefined && Array.isArray(json.records)) input.trace = json;
-    }
+    const tests = parseJson(await bytesOf(newest('service-tests'))) as EvidenceInput['serviceTests'];
+    if (tests !== undefined && Array.isArray(tests.tests)) input.serviceTests = tests;
+    const trace = parseJson(await bytesOf(newest('agent-trace'))) as EvidenceInput['trace'];
+    if (trace !== undefined && Array.isArray(trace.records)) input.trace = trace;
     const logsRow = newest('device-logs');
-    const logsFile = fileOf(logsRow);
-    if (logsFile !== undefined)
-      input.logLines = await archiveLines(await readFile(logsFile), ctx.config.attachments.maxDecompressedBytes);
+    const logsBytes = await bytesOf(logsRow);
+    if (logsBytes !== undefined)
+      input.logLines = await archiveLines(logsBytes, ctx.config.attachments.maxDecompressedBytes);
     if (logsRow !== undefined) {
       input.logs = { capturedAt: logsRow.capturedAt, cached: logsInfo?.cached === true };
     } else if (logsInfo !== undefined && logsInfo.source === null) {
@@ -103,10 +104,10 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
   }
 
   /** Acknowledge finished transfers of this ticket to their agents (so they drop their copies). */
-  function acknowledge(ticketId: string): void {
+  async function acknowledge(ticketId: string): Promise<void> {
     const commands = ctx.services.commands;
     const groups = new Map<string, { site: string; agentId: string; serial: string; from: Record<string, number> }>();
-    for (const row of store.transfersOf(ticketId)) {
+    for (const row of await store.transfersOf(ticketId)) {
       if (row.state === 'receiving' || row.isAcked || commands?.isOnline(row.agentId) !== true) continue;
       const key = `${row.site}/${row.agentId}/${row.serial}`;
       const g = groups.get(key) ?? { site: row.site, agentId: row.agentId, serial: row.serial, from: {} };
@@ -120,13 +121,15 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
 
   async function settled(ticketId: string): Promise<void> {
     if (collector.isBusy(ticketId)) return;
-    if (store.transfersOf(ticketId).some((t) => t.state === 'receiving')) return;
-    acknowledge(ticketId);
+    if ((await store.transfersOf(ticketId)).some((t) => t.state === 'receiving')) return;
+    await acknowledge(ticketId);
     await summarise(ticketId);
   }
 
   const assembler = new TransferAssembler({
     store,
+    content,
+    unstored: new UnstoredAttachments(storageHealthOf(ctx)),
     config: ctx.config,
     clock: ctx.clock,
     logger,
@@ -137,11 +140,12 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
     finished: (row) => track(settled(row.ticketId)),
   });
   const collector = new EvidenceCollector({ ctx, store, assembler, logger, knownSecrets, note, settled });
-  registerAttachmentRoute(ctx.http, { dataDir: ctx.config.dataDir, tickets });
+  registerAttachmentRoute(ctx.http, { content, tickets });
 
   return {
     name: 'evidence',
     store,
+    content,
     assembler,
     collector,
     async drain() {
@@ -150,10 +154,20 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
       await assembler.drain();
     },
     async start() {
-      store.migrate();
-      const interrupted = store.interruptInFlight(new Date(ctx.clock.now()).toISOString());
+      await store.migrate();
+      await content.migrate();
+      if (ctx.sql.dialect === 'postgres') {
+        // an earlier single-node hub's files, so every node can serve them (SQLite reads them where they are)
+        track(
+          content.importFiles(new Date(ctx.clock.now()).toISOString()).then((r) => {
+            if (r.imported > 0 || r.mismatched.length > 0)
+              logger.info(r, 'attachment files imported into the database');
+          }),
+        );
+      }
+      const interrupted = await store.interruptInFlight(new Date(ctx.clock.now()).toISOString());
       await assembler.init();
-      const receiving = store.transfersInState('receiving').length;
+      const receiving = (await store.transfersInState('receiving')).length;
       if (interrupted > 0 || receiving > 0) {
         logger.info({ interrupted, receiving }, 'evidence collections and transfers waiting for their agents');
       }
@@ -164,6 +178,7 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
           transfersReceiving: () => store.transfersInState('receiving'),
           isOnline: (agentId) => ctx.services.commands?.isOnline(agentId) === true,
           resume: (target, serial, from, tickets) => collector.resume(target, serial, from, tickets),
+          retryStore: (transferId) => assembler.retryStore(transferId),
           track,
         }),
         ctx.bus.on('ticket', ({ ticket, change }) => {

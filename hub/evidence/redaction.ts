@@ -8,6 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { isProbablyText, MASK, redactArchive, redactText } from '../../protocols/redact.ts';
 import { isGzip, isTar, readTarEntries } from '../../protocols/tar-archive.ts';
 import type { HubConfig } from '../config.ts';
+import { embeddedConfigSecrets } from '../config-secrets.ts';
 
 const KEYISH = `[A-Za-z0-9_.-]*(?:password|passwd|passphrase|secret|community|token|session_?id|api_?key|auth_?key|priv_?key)[A-Za-z0-9_.-]*`;
 /** `"snmpCommunity": "value"`, `"adminPassword":"value"`: keys that merely contain a secret word. */
@@ -27,6 +28,7 @@ export function hubKnownSecrets(config: Readonly<HubConfig>): string[] {
   if (config.influx?.password !== undefined) out.push(config.influx.password);
   if (config.notifications.smtp?.password !== undefined) out.push(config.notifications.smtp.password);
   for (const w of config.notifications.webhooks) out.push(w.secret);
+  out.push(...embeddedConfigSecrets(config));
   return out.filter((s) => s.length >= 4);
 }
 

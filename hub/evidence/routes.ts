@@ -1,13 +1,12 @@
 /**
  * `GET /api/tickets/:id/attachments/:name` (interfaces.md): the stored (redacted) bytes, Content-Type by kind,
  * `Content-Disposition: attachment`, ETag = sha256 of the bytes; 404 `{error}` for an unknown ticket or name.
- * Authentication is the API module's global hook (read tokens may download).
+ * Authentication is the API module's global hook (read tokens may download). The bytes come from the hub's database
+ * (any hub node serves them), else from an earlier hub's file under the data folder (attachment-content.ts).
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { AttachmentInput, TicketService } from '../context.ts';
+import type { TicketService } from '../context.ts';
+import type { AttachmentContent } from './attachment-content.ts';
 
 export function contentTypeFor(kind: string, name: string): string {
   if (kind === 'service-tests' || kind === 'agent-trace' || name.endsWith('.json'))
@@ -18,14 +17,9 @@ export function contentTypeFor(kind: string, name: string): string {
   return 'application/octet-stream';
 }
 
-/** Where the bytes of a stored attachment are (relative paths are under the data folder). */
-export function storedFile(dataDir: string, meta: Pick<AttachmentInput, 'storedPath'>): string {
-  return isAbsolute(meta.storedPath) ? meta.storedPath : join(dataDir, meta.storedPath);
-}
-
 export function registerAttachmentRoute(
   http: FastifyInstance,
-  deps: { dataDir: string; tickets: () => TicketService | undefined },
+  deps: { content: AttachmentContent; tickets: () => TicketService | undefined },
 ): void {
   http.get<{ Params: { id: string; name: string } }>(
     '/api/tickets/:id/attachments/:name',
@@ -36,21 +30,17 @@ export function registerAttachmentRoute(
       if (service?.get(id) === undefined) return reply.code(404).send({ error: `ticket "${id}" not found` });
       const meta = service.attachment(id, name);
       if (meta === undefined) return reply.code(404).send({ error: `ticket "${id}" has no attachment "${name}"` });
-      const path = storedFile(deps.dataDir, meta);
-      const size = await stat(path).then(
-        (s) => s.size,
-        () => undefined,
-      );
-      if (size === undefined) {
+      const content = await deps.content.open(meta);
+      if (content === undefined) {
         return reply.code(404).send({ error: `attachment "${name}" of ticket "${id}": stored bytes are missing` });
       }
       return reply
         .header('content-type', contentTypeFor(meta.kind, meta.name))
         .header('content-disposition', `attachment; filename="${meta.name.replace(/["\\]/g, '_')}"`)
-        .header('content-length', String(size))
+        .header('content-length', String(content.size))
         .header('x-content-type-options', 'nosniff')
         .header('etag', `"${meta.sha256}"`)
-        .send(createReadStream(path));
+        .send(content.stream);
     },
   );
 }

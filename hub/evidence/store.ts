@@ -1,64 +1,14 @@
 /**
- * The evidence module's SQLite tables (`migrate(db, 'evidence', ...)`): one collection per ticket (state, attempts),
- * the commands it sent (command id -> ticket, so chunks map to their ticket even after a hub restart), and every
- * transfer with a bitmap of the chunks received (incomplete transfers survive a restart and are resumed).
+ * The evidence module's tables on the SqlStore (issue 16: the same queries on the embedded SQLite file and on
+ * PostgreSQL): one collection per ticket (state, attempts), the commands it sent (command id -> ticket, so chunks
+ * map to their ticket even after a hub restart), and every transfer with a bitmap of the chunks received
+ * (incomplete transfers survive a restart and are resumed). The tables and their migrations: store-schema.ts.
  */
-import type { Db } from '../db.ts';
-import { migrate } from '../db.ts';
+import { runMigrations } from '../store/migrations.ts';
+import type { SqlStore, SqlValue } from '../store/sql-store.ts';
+import { EVIDENCE_MIGRATIONS } from './store-schema.ts';
 
-const MIGRATIONS = [
-  `CREATE TABLE evidence_collections (
-    ticket_id TEXT PRIMARY KEY,
-    serial TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    reason TEXT,
-    logs_info TEXT,
-    round_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-  );
-  CREATE TABLE evidence_commands (
-    command_id TEXT PRIMARY KEY,
-    ticket_id TEXT,
-    serial TEXT NOT NULL,
-    site TEXT NOT NULL,
-    agent_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    status TEXT NOT NULL,
-    detail TEXT,
-    issued_at TEXT NOT NULL
-  );
-  CREATE INDEX evidence_commands_ticket ON evidence_commands(ticket_id);
-  CREATE TABLE evidence_transfers (
-    transfer_id TEXT PRIMARY KEY,
-    command_id TEXT NOT NULL,
-    ticket_id TEXT NOT NULL,
-    serial TEXT NOT NULL,
-    site TEXT NOT NULL,
-    agent_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    captured_at TEXT,
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    total INTEGER NOT NULL,
-    chunk_bytes INTEGER,
-    received BLOB NOT NULL,
-    received_count INTEGER NOT NULL DEFAULT 0,
-    received_bytes INTEGER NOT NULL DEFAULT 0,
-    state TEXT NOT NULL,
-    reason TEXT,
-    stored_name TEXT,
-    stored_sha256 TEXT,
-    stored_size INTEGER,
-    is_acked INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-  );
-  CREATE INDEX evidence_transfers_ticket ON evidence_transfers(ticket_id);
-  CREATE INDEX evidence_transfers_state ON evidence_transfers(state);`,
-];
+export { EVIDENCE_MIGRATIONS } from './store-schema.ts';
 
 export type CollectionState = 'collecting' | 'waiting' | 'done' | 'gave-up';
 export type CommandPurpose = 'collect' | 'resume';
@@ -117,6 +67,15 @@ export interface TransferRow {
 
 type Raw = Record<string, unknown>;
 
+/** PostgreSQL returns BIGINT and SUM as strings; SQLite as numbers. */
+function num(v: unknown): number {
+  return Number(v);
+}
+
+function numOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : Number(v);
+}
+
 function toTransfer(r: Raw): TransferRow {
   return {
     transferId: r.transfer_id as string,
@@ -128,19 +87,19 @@ function toTransfer(r: Raw): TransferRow {
     name: r.name as string,
     kind: r.kind as TransferRow['kind'],
     capturedAt: (r.captured_at as string | null) ?? null,
-    size: r.size as number,
+    size: num(r.size),
     sha256: r.sha256 as string,
-    total: r.total as number,
-    chunkBytes: (r.chunk_bytes as number | null) ?? null,
+    total: num(r.total),
+    chunkBytes: numOrNull(r.chunk_bytes),
     received: Buffer.from(r.received as Uint8Array),
-    receivedCount: r.received_count as number,
-    receivedBytes: r.received_bytes as number,
+    receivedCount: num(r.received_count),
+    receivedBytes: num(r.received_bytes),
     state: r.state as TransferState,
     reason: (r.reason as string | null) ?? null,
     storedName: (r.stored_name as string | null) ?? null,
     storedSha256: (r.stored_sha256 as string | null) ?? null,
-    storedSize: (r.stored_size as number | null) ?? null,
-    isAcked: r.is_acked === 1,
+    storedSize: numOrNull(r.stored_size),
+    isAcked: num(r.is_acked) === 1,
     createdAt: r.created_at as string,
   };
 }
@@ -165,184 +124,235 @@ function toCollection(r: Raw): CollectionRow {
     ticketId: r.ticket_id as string,
     serial: r.serial as string,
     state: r.state as CollectionState,
-    attempts: r.attempts as number,
+    attempts: num(r.attempts),
     reason: (r.reason as string | null) ?? null,
     logsInfo: (r.logs_info as string | null) ?? null,
     roundAt: r.round_at as string,
   };
 }
 
-export class EvidenceStore {
-  private readonly db: Db;
+const TRANSFER_COLUMNS = `transfer_id, command_id, ticket_id, serial, site, agent_id, name, kind, captured_at, size,
+  sha256, total, chunk_bytes, received, received_count, received_bytes, state, reason, stored_name, stored_sha256,
+  stored_size, is_acked, created_at`;
 
-  constructor(db: Db) {
-    this.db = db;
+export class EvidenceStore {
+  private readonly sql: SqlStore;
+
+  constructor(sql: SqlStore) {
+    this.sql = sql;
   }
 
-  migrate(): void {
-    migrate(this.db, 'evidence', MIGRATIONS);
+  async migrate(): Promise<void> {
+    await runMigrations(this.sql, 'evidence', EVIDENCE_MIGRATIONS);
+  }
+
+  private async one<T>(sql: string, params: readonly SqlValue[], map: (r: Raw) => T): Promise<T | undefined> {
+    const rows = await this.sql.query<Raw>(sql, params);
+    return rows[0] === undefined ? undefined : map(rows[0]);
+  }
+
+  private async all<T>(sql: string, params: readonly SqlValue[], map: (r: Raw) => T): Promise<T[]> {
+    return (await this.sql.query<Raw>(sql, params)).map(map);
   }
 
   // --- collections ---
 
-  collection(ticketId: string): CollectionRow | undefined {
-    const r = this.db.prepare('SELECT * FROM evidence_collections WHERE ticket_id = ?').get(ticketId) as
-      | Raw
-      | undefined;
-    return r === undefined ? undefined : toCollection(r);
+  collection(ticketId: string): Promise<CollectionRow | undefined> {
+    return this.one('SELECT * FROM evidence_collections WHERE ticket_id = $1', [ticketId], toCollection);
   }
 
-  collectionsIn(state: CollectionState): CollectionRow[] {
-    return (this.db.prepare('SELECT * FROM evidence_collections WHERE state = ?').all(state) as Raw[]).map(
-      toCollection,
+  collectionsIn(state: CollectionState): Promise<CollectionRow[]> {
+    return this.all('SELECT * FROM evidence_collections WHERE state = $1 ORDER BY ticket_id', [state], toCollection);
+  }
+
+  async upsertCollection(
+    row: Omit<CollectionRow, 'logsInfo'> & { logsInfo?: string | null },
+    at: string,
+  ): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO evidence_collections (ticket_id, serial, state, attempts, reason, logs_info, round_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
+         reason = excluded.reason, logs_info = COALESCE(excluded.logs_info, evidence_collections.logs_info),
+         round_at = excluded.round_at, updated_at = excluded.updated_at`,
+      [row.ticketId, row.serial, row.state, row.attempts, row.reason, row.logsInfo ?? null, row.roundAt, at],
     );
   }
 
-  upsertCollection(row: Omit<CollectionRow, 'logsInfo'> & { logsInfo?: string | null }, at: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO evidence_collections (ticket_id, serial, state, attempts, reason, logs_info, round_at, updated_at)
-         VALUES (@ticketId, @serial, @state, @attempts, @reason, @logsInfo, @roundAt, @at)
-         ON CONFLICT(ticket_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
-           reason = excluded.reason, logs_info = COALESCE(excluded.logs_info, logs_info),
-           round_at = excluded.round_at, updated_at = excluded.updated_at`,
-      )
-      .run({ ...row, logsInfo: row.logsInfo ?? null, at });
-  }
-
   /** After a restart nothing is in flight: collections that were collecting wait for their agent. */
-  interruptInFlight(at: string): number {
-    this.db.prepare(`UPDATE evidence_commands SET status = 'interrupted' WHERE status = 'sent'`).run();
-    return this.db
-      .prepare(
-        `UPDATE evidence_collections SET state = 'waiting', reason = 'hub restarted during collection', updated_at = ?
+  interruptInFlight(at: string): Promise<number> {
+    return this.sql.transaction(async (tx) => {
+      await tx.run(`UPDATE evidence_commands SET status = 'interrupted' WHERE status = 'sent'`);
+      return tx.run(
+        `UPDATE evidence_collections SET state = 'waiting', reason = 'hub restarted during collection', updated_at = $1
          WHERE state = 'collecting'`,
-      )
-      .run(at).changes;
+        [at],
+      );
+    });
   }
 
   // --- commands ---
 
-  insertCommand(row: CommandRow): void {
-    this.db
-      .prepare(
-        `INSERT INTO evidence_commands (command_id, ticket_id, serial, site, agent_id, kind, purpose, status, detail, issued_at)
-         VALUES (@commandId, @ticketId, @serial, @site, @agentId, @kind, @purpose, @status, @detail, @issuedAt)`,
-      )
-      .run(row);
+  async insertCommand(row: CommandRow): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO evidence_commands (command_id, ticket_id, serial, site, agent_id, kind, purpose, status, detail, issued_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        row.commandId,
+        row.ticketId,
+        row.serial,
+        row.site,
+        row.agentId,
+        row.kind,
+        row.purpose,
+        row.status,
+        row.detail,
+        row.issuedAt,
+      ],
+    );
   }
 
-  command(commandId: string): CommandRow | undefined {
-    const r = this.db.prepare('SELECT * FROM evidence_commands WHERE command_id = ?').get(commandId) as Raw | undefined;
-    return r === undefined ? undefined : toCommand(r);
+  command(commandId: string): Promise<CommandRow | undefined> {
+    return this.one('SELECT * FROM evidence_commands WHERE command_id = $1', [commandId], toCommand);
   }
 
-  commandsOf(ticketId: string): CommandRow[] {
-    return (
-      this.db.prepare('SELECT * FROM evidence_commands WHERE ticket_id = ? ORDER BY issued_at').all(ticketId) as Raw[]
-    ).map(toCommand);
+  commandsOf(ticketId: string): Promise<CommandRow[]> {
+    return this.all(
+      'SELECT * FROM evidence_commands WHERE ticket_id = $1 ORDER BY issued_at, command_id',
+      [ticketId],
+      toCommand,
+    );
   }
 
-  setCommandStatus(commandId: string, status: CommandStatus, detail: string | null): void {
-    this.db
-      .prepare('UPDATE evidence_commands SET status = ?, detail = ? WHERE command_id = ?')
-      .run(status, detail, commandId);
+  async setCommandStatus(commandId: string, status: CommandStatus, detail: string | null): Promise<void> {
+    await this.sql.run('UPDATE evidence_commands SET status = $1, detail = $2 WHERE command_id = $3', [
+      status,
+      detail,
+      commandId,
+    ]);
   }
 
   // --- transfers ---
 
-  transfer(transferId: string): TransferRow | undefined {
-    const r = this.db.prepare('SELECT * FROM evidence_transfers WHERE transfer_id = ?').get(transferId) as
-      | Raw
-      | undefined;
-    return r === undefined ? undefined : toTransfer(r);
+  transfer(transferId: string): Promise<TransferRow | undefined> {
+    return this.one(
+      `SELECT ${TRANSFER_COLUMNS} FROM evidence_transfers WHERE transfer_id = $1`,
+      [transferId],
+      toTransfer,
+    );
   }
 
-  transfersOf(ticketId: string): TransferRow[] {
-    return (
-      this.db
-        .prepare('SELECT * FROM evidence_transfers WHERE ticket_id = ? ORDER BY created_at, rowid')
-        .all(ticketId) as Raw[]
-    ).map(toTransfer);
+  /** Oldest first (the last of a kind is the newest). */
+  transfersOf(ticketId: string): Promise<TransferRow[]> {
+    return this.all(
+      `SELECT ${TRANSFER_COLUMNS} FROM evidence_transfers WHERE ticket_id = $1 ORDER BY created_at, seq`,
+      [ticketId],
+      toTransfer,
+    );
   }
 
-  transfersInState(state: TransferState): TransferRow[] {
-    return (this.db.prepare('SELECT * FROM evidence_transfers WHERE state = ?').all(state) as Raw[]).map(toTransfer);
+  transfersInState(state: TransferState): Promise<TransferRow[]> {
+    return this.all(
+      `SELECT ${TRANSFER_COLUMNS} FROM evidence_transfers WHERE state = $1 ORDER BY created_at, seq`,
+      [state],
+      toTransfer,
+    );
   }
 
   /** Stored or rejected transfers the agent has not been told about yet (it keeps its copy until then). */
-  unacked(agentId: string): TransferRow[] {
-    return (
-      this.db
-        .prepare(`SELECT * FROM evidence_transfers WHERE agent_id = ? AND state != 'receiving' AND is_acked = 0`)
-        .all(agentId) as Raw[]
-    ).map(toTransfer);
+  unacked(agentId: string): Promise<TransferRow[]> {
+    return this.all(
+      `SELECT ${TRANSFER_COLUMNS} FROM evidence_transfers
+       WHERE agent_id = $1 AND state != 'receiving' AND is_acked = 0 ORDER BY created_at, seq`,
+      [agentId],
+      toTransfer,
+    );
   }
 
-  insertTransfer(row: TransferRow, at: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO evidence_transfers (transfer_id, command_id, ticket_id, serial, site, agent_id, name, kind,
-           captured_at, size, sha256, total, chunk_bytes, received, received_count, received_bytes, state, reason,
-           created_at, updated_at)
-         VALUES (@transferId, @commandId, @ticketId, @serial, @site, @agentId, @name, @kind, @capturedAt, @size,
-           @sha256, @total, @chunkBytes, @received, @receivedCount, @receivedBytes, @state, @reason, @at, @at)`,
-      )
-      .run({ ...row, at });
+  async insertTransfer(row: TransferRow, at: string): Promise<void> {
+    await this.sql.run(
+      `INSERT INTO evidence_transfers (transfer_id, command_id, ticket_id, serial, site, agent_id, name, kind,
+         captured_at, size, sha256, total, chunk_bytes, received, received_count, received_bytes, state, reason,
+         created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)`,
+      [
+        row.transferId,
+        row.commandId,
+        row.ticketId,
+        row.serial,
+        row.site,
+        row.agentId,
+        row.name,
+        row.kind,
+        row.capturedAt,
+        row.size,
+        row.sha256,
+        row.total,
+        row.chunkBytes,
+        row.received,
+        row.receivedCount,
+        row.receivedBytes,
+        row.state,
+        row.reason,
+        at,
+      ],
+    );
   }
 
-  saveProgress(row: TransferRow, at: string): void {
-    this.db
-      .prepare(
-        `UPDATE evidence_transfers SET chunk_bytes = ?, received = ?, received_count = ?, received_bytes = ?,
-           updated_at = ? WHERE transfer_id = ?`,
-      )
-      .run(row.chunkBytes, row.received, row.receivedCount, row.receivedBytes, at, row.transferId);
+  async saveProgress(row: TransferRow, at: string): Promise<void> {
+    await this.sql.run(
+      `UPDATE evidence_transfers SET chunk_bytes = $1, received = $2, received_count = $3, received_bytes = $4,
+         updated_at = $5 WHERE transfer_id = $6`,
+      [row.chunkBytes, row.received, row.receivedCount, row.receivedBytes, at, row.transferId],
+    );
   }
 
-  finish(
+  async finish(
     transferId: string,
     result:
       | { state: 'stored'; storedName: string; storedSha256: string; storedSize: number }
       | { state: 'rejected'; reason: string },
     at: string,
-  ): void {
+  ): Promise<void> {
     if (result.state === 'stored') {
-      this.db
-        .prepare(
-          `UPDATE evidence_transfers SET state = 'stored', stored_name = ?, stored_sha256 = ?, stored_size = ?,
-             updated_at = ? WHERE transfer_id = ?`,
-        )
-        .run(result.storedName, result.storedSha256, result.storedSize, at, transferId);
+      await this.sql.run(
+        `UPDATE evidence_transfers SET state = 'stored', stored_name = $1, stored_sha256 = $2, stored_size = $3,
+           updated_at = $4 WHERE transfer_id = $5`,
+        [result.storedName, result.storedSha256, result.storedSize, at, transferId],
+      );
     } else {
-      this.db
-        .prepare(`UPDATE evidence_transfers SET state = 'rejected', reason = ?, updated_at = ? WHERE transfer_id = ?`)
-        .run(result.reason, at, transferId);
+      await this.sql.run(
+        `UPDATE evidence_transfers SET state = 'rejected', reason = $1, updated_at = $2 WHERE transfer_id = $3`,
+        [result.reason, at, transferId],
+      );
     }
   }
 
-  markAcked(transferIds: readonly string[]): void {
-    const stmt = this.db.prepare('UPDATE evidence_transfers SET is_acked = 1 WHERE transfer_id = ?');
-    this.db.transaction(() => {
-      for (const id of transferIds) stmt.run(id);
-    })();
+  async markAcked(transferIds: readonly string[]): Promise<void> {
+    if (transferIds.length === 0) return;
+    const list = transferIds.map((_id, i) => `$${i + 1}`).join(', ');
+    await this.sql.run(`UPDATE evidence_transfers SET is_acked = 1 WHERE transfer_id IN (${list})`, transferIds);
   }
 
   /** Bytes of this ticket's transfers still arriving (reserved against the per-ticket cap). */
-  reservedBytes(ticketId: string): number {
-    const r = this.db
-      .prepare(`SELECT COALESCE(SUM(size), 0) AS n FROM evidence_transfers WHERE ticket_id = ? AND state = 'receiving'`)
-      .get(ticketId) as { n: number };
-    return r.n;
+  async reservedBytes(ticketId: string): Promise<number> {
+    const rows = await this.sql.query<{ n: number | string }>(
+      `SELECT COALESCE(SUM(size), 0) AS n FROM evidence_transfers WHERE ticket_id = $1 AND state = 'receiving'`,
+      [ticketId],
+    );
+    return num(rows[0]?.n ?? 0);
   }
 
   /** The source sha256 (as the agent announced it, before redaction) of a stored attachment. */
-  sourceOf(ticketId: string, storedName: string): { sha256: string; size: number; transferId: string } | undefined {
-    const r = this.db
-      .prepare(
-        `SELECT sha256, size, transfer_id FROM evidence_transfers WHERE ticket_id = ? AND stored_name = ? AND state = 'stored'`,
-      )
-      .get(ticketId, storedName) as { sha256: string; size: number; transfer_id: string } | undefined;
-    return r === undefined ? undefined : { sha256: r.sha256, size: r.size, transferId: r.transfer_id };
+  sourceOf(
+    ticketId: string,
+    storedName: string,
+  ): Promise<{ sha256: string; size: number; transferId: string } | undefined> {
+    return this.one(
+      `SELECT sha256, size, transfer_id FROM evidence_transfers
+       WHERE ticket_id = $1 AND stored_name = $2 AND state = 'stored'`,
+      [ticketId, storedName],
+      (r) => ({ sha256: r.sha256 as string, size: num(r.size), transferId: r.transfer_id as string }),
+    );
   }
 }

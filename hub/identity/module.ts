@@ -38,7 +38,7 @@ export interface IdentityModule extends HubModule {
 export function createIdentityModule(ctx: HubContext): IdentityModule {
   const { bus, http, clock, logger } = ctx;
   const log = logger.child({ component: 'identity' });
-  const store = new IdentityAlertStore(ctx.db);
+  const store = new IdentityAlertStore(ctx.sql);
   ctx.services.identityAlerts = store;
   const unsubscribe: Array<() => void> = [];
 
@@ -70,7 +70,8 @@ export function createIdentityModule(ctx: HubContext): IdentityModule {
       agentId: inbound.agentId,
       site: inbound.site,
     };
-    store.raise(alert);
+    // shown at once (the store's in-memory view); the row is written in order, a failure is logged
+    store.raise(alert).catch((err: unknown) => log.error({ err, serial: alert.serial }, 'identity alert not stored'));
     const what = channel === 'rest' ? 'REST certificate' : 'SSH host key';
     log.warn({ serial: alert.serial, channel, status: alert.status, agentId: alert.agentId }, `device ${what} changed`);
     noteOpenTickets(
@@ -112,7 +113,7 @@ export function createIdentityModule(ctx: HubContext): IdentityModule {
     if (!reply.ok) {
       throw new AppError(ErrorCode.PAYLOAD_INVALID, `agent ${target.agentId} refused: ${reply.code}: ${reply.error}`);
     }
-    store.clear(serial, body.channel);
+    await store.clear(serial, body.channel);
     log.info({ serial, channel: body.channel, agentId: target.agentId }, 'device identity accepted by an admin');
     noteOpenTickets(serial, `IDENTITY_ACCEPTED: an admin accepted the new ${body.channel} identity ${fingerprint}`);
     announce(serial);
@@ -124,14 +125,13 @@ export function createIdentityModule(ctx: HubContext): IdentityModule {
   return {
     name: 'identity',
     store,
-    start() {
-      store.start();
+    async start() {
+      await store.start();
       unsubscribe.push(bus.on('ingest:event', onEvent));
-      return Promise.resolve();
     },
-    stop() {
+    async stop() {
       for (const off of unsubscribe.splice(0)) off();
-      return Promise.resolve();
+      await store.idle();
     },
   };
 }

@@ -1,5 +1,15 @@
-/** Identity alerts (a device's REST certificate or SSH host key changed), one per device and channel, in SQLite. */
-import { type Db, migrate } from '../db.ts';
+/**
+ * Identity alerts (a device's REST certificate or SSH host key changed), one per device and channel. On the SqlStore
+ * (issue 16): the same queries on the embedded SQLite file and on PostgreSQL, one migration list (version 1 is the
+ * table earlier hubs created through hub/db.ts).
+ *
+ * Reads are synchronous (the device view asks on every update): the store keeps an in-memory view, loaded at start
+ * and updated at once on every write; the writes themselves run in call order through one queue (on PostgreSQL two
+ * unawaited statements could take two pool connections and land in the other order), and `idle()` waits for them.
+ */
+import { type MigrationStep, runMigrations } from '../store/migrations.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 
 export type IdentityChannel = 'rest' | 'ssh';
 
@@ -17,23 +27,24 @@ export interface IdentityAlert {
   site: string;
 }
 
-const MIGRATIONS = [
+export const IDENTITY_MIGRATIONS: readonly MigrationStep[] = [
   `CREATE TABLE identity_alerts (
      serial TEXT NOT NULL, channel TEXT NOT NULL, fingerprint TEXT, status TEXT NOT NULL, detail TEXT NOT NULL,
      at TEXT NOT NULL, agent_id TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (serial, channel));`,
 ];
 
 export class IdentityAlertStore {
-  private readonly db: Db;
+  private readonly sql: SqlStore;
   private readonly bySerial = new Map<string, IdentityAlert[]>();
+  private readonly writes = new SerialQueue(() => {});
 
-  constructor(db: Db) {
-    this.db = db;
+  constructor(sql: SqlStore) {
+    this.sql = sql;
   }
 
-  start(): void {
-    migrate(this.db, 'identity', MIGRATIONS);
-    const rows = this.db.prepare('SELECT * FROM identity_alerts ORDER BY at').all() as Row[];
+  async start(): Promise<void> {
+    await runMigrations(this.sql, 'identity', IDENTITY_MIGRATIONS);
+    const rows = await this.sql.query<Row>('SELECT * FROM identity_alerts ORDER BY at, serial, channel');
     for (const row of rows) this.remember(fromRow(row));
   }
 
@@ -49,21 +60,42 @@ export class IdentityAlertStore {
     return [...this.bySerial.values()].flat();
   }
 
-  raise(alert: IdentityAlert): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO identity_alerts (serial, channel, fingerprint, status, detail, at, agent_id, site)
-         VALUES (@serial, @channel, @fingerprint, @status, @detail, @at, @agentId, @site)`,
-      )
-      .run(alert);
+  /** Shown at once; the promise settles when the row is written (a rejection says it was not). */
+  raise(alert: IdentityAlert): Promise<void> {
     this.remember(alert);
+    return this.writes.run(async () => {
+      await this.sql.run(
+        `INSERT INTO identity_alerts (serial, channel, fingerprint, status, detail, at, agent_id, site)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (serial, channel) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+           detail = excluded.detail, at = excluded.at, agent_id = excluded.agent_id, site = excluded.site`,
+        [
+          alert.serial,
+          alert.channel,
+          alert.fingerprint,
+          alert.status,
+          alert.detail,
+          alert.at,
+          alert.agentId,
+          alert.site,
+        ],
+      );
+    });
   }
 
-  clear(serial: string, channel: IdentityChannel): void {
-    this.db.prepare('DELETE FROM identity_alerts WHERE serial = ? AND channel = ?').run(serial, channel);
+  /** Gone at once; the promise settles when the row is deleted. */
+  clear(serial: string, channel: IdentityChannel): Promise<void> {
     const rest = this.forSerial(serial).filter((a) => a.channel !== channel);
     if (rest.length === 0) this.bySerial.delete(serial);
     else this.bySerial.set(serial, rest);
+    return this.writes.run(async () => {
+      await this.sql.run('DELETE FROM identity_alerts WHERE serial = $1 AND channel = $2', [serial, channel]);
+    });
+  }
+
+  /** Settles when every write asked so far has run. */
+  idle(): Promise<void> {
+    return this.writes.idle();
   }
 
   private remember(alert: IdentityAlert): void {
@@ -72,7 +104,7 @@ export class IdentityAlertStore {
   }
 }
 
-interface Row {
+interface Row extends Record<string, unknown> {
   serial: string;
   channel: string;
   fingerprint: string | null;

@@ -15,6 +15,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, isAppError } from '../../protocols/errors.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import { parseBody } from '../tickets/routes.ts';
 import type { SiteAlert } from '../types.ts';
 import { type IncidentEvent, IncidentNotifier } from './notifier.ts';
@@ -43,7 +44,7 @@ export interface IncidentsModule extends HubModule {
 
 export function createIncidentsModule(ctx: HubContext): IncidentsModule {
   const logger = ctx.logger.child({ component: 'incidents' });
-  const store = new IncidentStore(ctx.db);
+  const store = new IncidentStore(ctx.sql);
   const notifier = new IncidentNotifier(ctx.config.notifications, { clock: ctx.clock, logger });
   const contactOf = new Map(ctx.config.customers.map((c) => [c.id, c.contactEmail]));
   /** Agents that said `stopping` and have not been online since. */
@@ -66,7 +67,11 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
     notifier.notify(event, incident, incident.customer ? contactOf.get(incident.customer) : undefined);
   };
 
-  const onAlert = (alert: SiteAlert) => {
+  // the store is async: the decisions are taken when the alert arrives (planned stops, active agents, in memory),
+  // the incident writes run one after another in arrival order (two alerts of a site open ONE incident)
+  const alerts = new SerialQueue((err) => logger.error({ err }, 'site alert handling failed'));
+
+  const onAlert = (alert: SiteAlert): void => {
     const agents = active.get(alert.site) ?? new Set<string>();
     if (alert.status === 'raised') {
       if (planned.has(alert.agentId)) {
@@ -75,35 +80,49 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
       }
       agents.add(alert.agentId);
       active.set(alert.site, agents);
-      const current = store.openFor(alert.site);
-      if (current) {
-        store.merge(current.id, alert.agentId, alert.reason, alert.serials);
-        return;
-      }
-      announce(
-        'site-incident.opened',
-        store.open({
-          site: alert.site,
-          customer: customerOf(alert),
-          agent: alert.agentId,
-          reason: alert.reason,
-          serials: alert.serials,
-          at: alert.at,
-        }),
-      );
+      void alerts.push(() => openOrMerge(alert));
       return;
     }
     agents.delete(alert.agentId);
     if (agents.size > 0) return;
     active.delete(alert.site);
-    const current = store.openFor(alert.site);
-    if (current)
-      announce('site-incident.resolved', store.resolve(current.id, `site alerts cleared: ${alert.reason}`, now()));
+    const at = now();
+    void alerts.push(() => resolveCleared(alert, at));
   };
 
-  const handle = <T>(reply: FastifyReply, fn: () => T) => {
+  const openOrMerge = async (alert: SiteAlert): Promise<void> => {
+    const current = await store.openFor(alert.site);
+    if (current) {
+      await store.merge(current.id, alert.agentId, alert.reason, alert.serials);
+      return;
+    }
+    announce(
+      'site-incident.opened',
+      await store.open({
+        site: alert.site,
+        customer: customerOf(alert),
+        agent: alert.agentId,
+        reason: alert.reason,
+        serials: alert.serials,
+        at: alert.at,
+      }),
+    );
+  };
+
+  const resolveCleared = async (alert: SiteAlert, at: string): Promise<void> => {
+    const current = await store.openFor(alert.site);
+    if (current === undefined) return;
     try {
-      return reply.code(200).send(fn());
+      announce('site-incident.resolved', await store.resolve(current.id, `site alerts cleared: ${alert.reason}`, at));
+    } catch (err) {
+      // an engineer resolved it in between (the API): nothing more to say
+      if (!isAppError(err) || err.code !== ErrorCode.TRANSITION_NOT_ALLOWED) throw err;
+    }
+  };
+
+  const handle = async <T>(reply: FastifyReply, fn: () => Promise<T>) => {
+    try {
+      return reply.code(200).send(await fn());
     } catch (err) {
       if (isAppError(err) && STATUS[err.code] !== undefined) {
         return reply.code(STATUS[err.code] as number).send({ error: err.message, code: err.code });
@@ -125,9 +144,9 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
     '/api/site-incidents/:id/acknowledge',
     { config: { access: 'engineer', audit: { action: 'site-incident.acknowledge' } } },
     (req, reply) =>
-      handle(reply, () => {
+      handle(reply, async () => {
         const body = parseBody(AckBody, req.body, 'body');
-        const incident = store.acknowledge(req.params.id, req.principal?.name ?? body.actor, now());
+        const incident = await store.acknowledge(req.params.id, req.principal?.name ?? body.actor, now());
         announce('site-incident.acknowledged', incident);
         return incident;
       }),
@@ -136,9 +155,13 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
     '/api/site-incidents/:id/resolve',
     { config: { access: 'engineer', audit: { action: 'site-incident.resolve' } } },
     (req, reply) =>
-      handle(reply, () => {
+      handle(reply, async () => {
         const body = parseBody(ResolveBody, req.body, 'body');
-        const incident = store.resolve(req.params.id, `${body.note} (${req.principal?.name ?? body.actor})`, now());
+        const incident = await store.resolve(
+          req.params.id,
+          `${body.note} (${req.principal?.name ?? body.actor})`,
+          now(),
+        );
         active.delete(incident.site);
         announce('site-incident.resolved', incident);
         return incident;
@@ -158,14 +181,14 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
     name: 'incidents',
     store,
     notifier,
-    start() {
+    async start() {
+      await store.migrate();
       offs.push(ctx.bus.on('site-alert', onAlert));
-      return Promise.resolve();
     },
-    stop() {
+    async stop() {
       for (const off of offs.splice(0)) off();
+      await alerts.idle();
       notifier.stop();
-      return Promise.resolve();
     },
   };
 }

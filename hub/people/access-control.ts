@@ -101,7 +101,7 @@ export function installAccessControl(
       }
     }
     if (access === 'public') return;
-    const result = deps.authenticator().authenticate(credentialsFrom(request.headers));
+    const result = await deps.authenticator().authenticate(credentialsFrom(request.headers));
     if (result.principal === undefined) {
       reply.header('www-authenticate', 'Bearer');
       throw new AppError(

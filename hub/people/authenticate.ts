@@ -72,17 +72,17 @@ export class Authenticator {
     this.store = store;
   }
 
-  authenticate(credentials: Credentials): AuthResult {
+  async authenticate(credentials: Credentials): Promise<AuthResult> {
     const { bearer, sessionId } = credentials;
     if (bearer !== undefined && bearer !== '') {
       const fromConfig = this.configToken(bearer);
       if (fromConfig !== undefined) return { principal: fromConfig };
-      const owned = this.store.userForToken(bearer);
+      const owned = await this.store.userForToken(bearer);
       if (owned !== undefined) return { principal: userPrincipal(owned.user, 'token', `token:${owned.tokenId}`) };
       return { principal: undefined, reason: 'invalid' };
     }
     if (sessionId !== undefined && sessionId !== '') {
-      const session = this.store.session(sessionId);
+      const session = await this.store.session(sessionId);
       if (session === undefined) return { principal: undefined, reason: 'expired' };
       return {
         principal: {

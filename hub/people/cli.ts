@@ -13,6 +13,8 @@ import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import { AuditStore } from '../audit/store.ts';
 import { HUB_ENV_OVERRIDES, type HubConfig, HubConfig as HubConfigSchema } from '../config.ts';
 import { type Db, openDb } from '../db.ts';
+import { openSqlStore } from '../store/open-store.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 import { hashUserPassword, MIN_PASSWORD_LENGTH } from './passwords.ts';
 import { ROLES, type Role } from './roles.ts';
 import { PeopleStore, type TokenView, UserName, type UserView } from './store.ts';
@@ -43,18 +45,26 @@ interface Opened {
   db: Db;
   store: PeopleStore;
   audit: AuditStore;
+  sql: SqlStore;
   actor: { id: string; name: string };
 }
 
-function open(command: string, file: string | undefined, env: NodeJS.ProcessEnv): Opened {
+async function open(command: string, file: string | undefined, env: NodeJS.ProcessEnv): Promise<Opened> {
   const config = loadConfig(HubConfigSchema, requireFlag(command, 'config', file), env, HUB_ENV_OVERRIDES);
   const db = openDb(hubDbFile(config));
-  const store = new PeopleStore(db, Date.now);
-  const audit = new AuditStore(db, Date.now);
-  store.migrate();
-  audit.migrate();
+  // the hub's people and audit store: PostgreSQL when database.url is set, else this file
+  const sql = openSqlStore(config as HubConfig, db);
+  const store = new PeopleStore(sql, Date.now);
+  const audit = new AuditStore(sql, Date.now);
+  await store.migrate();
+  await audit.migrate();
   const login = env.USER ?? userInfo().username;
-  return { config: config as HubConfig, db, store, audit, actor: { id: `cli:${login}`, name: login } };
+  return { config: config as HubConfig, db, sql, store, audit, actor: { id: `cli:${login}`, name: login } };
+}
+
+async function closeOpened(opened: Opened): Promise<void> {
+  if (opened.sql.dialect === 'postgres') await opened.sql.close();
+  opened.db.close();
 }
 
 /** Customers the hub knows: the config's, and those of registered devices and contracts. */
@@ -100,11 +110,11 @@ export async function runUser(args: string[], io: CliIo = processIo): Promise<nu
   if (sub !== 'add' && sub !== 'list' && sub !== 'remove' && sub !== 'passwd') {
     throw new AppError(ErrorCode.USAGE, 'hezo user: expected add, list, remove or passwd');
   }
-  const opened = open(command, values.config as string | undefined, io.env);
+  const opened = await open(command, values.config as string | undefined, io.env);
   const { store, audit, actor } = opened;
   try {
     if (sub === 'list') {
-      for (const user of store.users()) io.out(JSON.stringify(user));
+      for (const user of await store.users()) io.out(JSON.stringify(user));
       return 0;
     }
     const name = positional(command, positionals, 'a user name');
@@ -129,24 +139,26 @@ export async function runUser(args: string[], io: CliIo = processIo): Promise<nu
       const passwordHash = await hashUserPassword(await readPassword(command, io));
       let user: UserView;
       try {
-        user = store.addUser({ name, role: role as Role, customer, customers, passwordHash });
+        user = await store.addUser({ name, role: role as Role, customer, customers, passwordHash });
       } catch (err) {
         throw new AppError(ErrorCode.USAGE, `hezo ${command}: ${(err as Error).message}`, { cause: err });
       }
-      audit.record({ actor, action: 'user.add', target: `user:${name}`, after: user });
+      await audit.record({ actor, action: 'user.add', target: `user:${name}`, after: user });
       io.out(JSON.stringify(user));
       return 0;
     }
     if (sub === 'remove') {
-      const before = store.removeUser(name);
-      audit.record({ actor, action: 'user.remove', target: `user:${name}`, before });
+      const before = await store.removeUser(name);
+      await audit.record({ actor, action: 'user.remove', target: `user:${name}`, before });
       io.out(`removed ${name}`);
       return 0;
     }
-    const before = store.user(name);
+    const before = await store.user(name);
     if (before === undefined) throw new AppError(ErrorCode.USAGE, `hezo ${command}: no user "${name}"`);
-    const after = store.updateUser(name, { passwordHash: await hashUserPassword(await readPassword(command, io)) });
-    audit.record({
+    const after = await store.updateUser(name, {
+      passwordHash: await hashUserPassword(await readPassword(command, io)),
+    });
+    await audit.record({
       actor,
       action: 'user.update',
       target: `user:${name}`,
@@ -156,7 +168,7 @@ export async function runUser(args: string[], io: CliIo = processIo): Promise<nu
     io.out(`password changed for ${name}`);
     return 0;
   } finally {
-    opened.db.close();
+    await closeOpened(opened);
   }
 }
 
@@ -170,32 +182,33 @@ export async function runToken(args: string[], io: CliIo = processIo): Promise<n
   if (sub !== 'create' && sub !== 'revoke' && sub !== 'list') {
     throw new AppError(ErrorCode.USAGE, 'hezo token: expected create, list or revoke');
   }
-  const opened = open(command, values.config as string | undefined, io.env);
+  const opened = await open(command, values.config as string | undefined, io.env);
   const { store, audit, actor } = opened;
   try {
     if (sub === 'list') {
-      for (const token of store.tokens(positionals[0])) io.out(JSON.stringify(token));
+      for (const token of await store.tokens(positionals[0])) io.out(JSON.stringify(token));
       return 0;
     }
     if (sub === 'create') {
       const user = positional(command, positionals, 'the user who owns the token');
-      if (store.user(user) === undefined) throw new AppError(ErrorCode.USAGE, `hezo ${command}: no user "${user}"`);
-      const { token, view } = store.createToken(user, (values.label as string | undefined) ?? 'cli');
-      audit.record({ actor, action: 'token.create', target: `token:${view.id}`, after: view });
+      if ((await store.user(user)) === undefined)
+        throw new AppError(ErrorCode.USAGE, `hezo ${command}: no user "${user}"`);
+      const { token, view } = await store.createToken(user, (values.label as string | undefined) ?? 'cli');
+      await audit.record({ actor, action: 'token.create', target: `token:${view.id}`, after: view });
       io.out(token);
       return 0;
     }
     const id = positional(command, positionals, 'a token id');
     let revoked: TokenView;
     try {
-      revoked = store.revokeToken(id);
+      revoked = await store.revokeToken(id);
     } catch (err) {
       throw new AppError(ErrorCode.USAGE, `hezo ${command}: ${(err as Error).message}`, { cause: err });
     }
-    audit.record({ actor, action: 'token.revoke', target: `token:${id}`, before: revoked });
+    await audit.record({ actor, action: 'token.revoke', target: `token:${id}`, before: revoked });
     io.out(`revoked ${id}`);
     return 0;
   } finally {
-    opened.db.close();
+    await closeOpened(opened);
   }
 }

@@ -26,13 +26,13 @@ export interface PeopleModule extends HubModule {
   readonly audit: AuditStore;
   readonly access: AccessControl;
   /** The websocket's caller: bearer header, `?token=` or the session cookie. */
-  authenticateUpgrade(req: IncomingMessage, url: URL): Principal | undefined;
+  authenticateUpgrade(req: IncomingMessage, url: URL): Promise<Principal | undefined>;
 }
 
 export function createPeopleModule(ctx: HubContext): PeopleModule {
   const now = () => ctx.clock.now();
-  const store = new PeopleStore(ctx.db, now);
-  const audit = new AuditStore(ctx.db, now);
+  const store = new PeopleStore(ctx.sql, now);
+  const audit = new AuditStore(ctx.sql, now);
   const authenticator = new Authenticator(ctx.config, store);
   const throttle = new SignInThrottle({ now, ...DEFAULT_THROTTLE });
   const owners: OwnerResolvers = {
@@ -75,13 +75,12 @@ export function createPeopleModule(ctx: HubContext): PeopleModule {
     store,
     audit,
     access,
-    authenticateUpgrade(req, url) {
-      return authenticator.authenticate(credentialsFrom(req.headers, url.searchParams.get('token'))).principal;
+    async authenticateUpgrade(req, url) {
+      return (await authenticator.authenticate(credentialsFrom(req.headers, url.searchParams.get('token')))).principal;
     },
-    start() {
-      store.migrate();
-      audit.migrate();
-      return Promise.resolve();
+    async start() {
+      await store.migrate();
+      await audit.migrate();
     },
   };
   ctx.services.people = module;

@@ -55,7 +55,7 @@ export function registerPeopleRoutes(
     }
   };
 
-  http.get('/api/users', { config: { access: 'admin' } }, async () => store.users());
+  http.get('/api/users', { config: { access: 'admin' } }, async () => await store.users());
 
   http.post(
     '/api/users',
@@ -71,7 +71,7 @@ export function registerPeopleRoutes(
       checkCustomers([body.customer, ...(body.customers ?? [])]);
       const passwordHash = await hashUserPassword(body.password);
       return reply.code(201).send(
-        store.addUser({
+        await store.addUser({
           name: body.name,
           role: body.role,
           customer: body.customer,
@@ -84,7 +84,7 @@ export function registerPeopleRoutes(
 
   http.get('/api/users/:name', { config: { access: 'admin' } }, async (request) => {
     const { name } = parse(NameParam, request.params, 'params');
-    const user = store.user(name);
+    const user = await store.user(name);
     if (user === undefined) throw new AppError(ErrorCode.NOT_FOUND, `user "${name}" not found`);
     return user;
   });
@@ -102,7 +102,7 @@ export function registerPeopleRoutes(
       const { name } = parse(NameParam, request.params, 'params');
       const body = parse(EditUserBody, request.body, 'body');
       checkCustomers([body.customer, ...(body.customers ?? [])]);
-      return store.updateUser(name, {
+      return await store.updateUser(name, {
         ...(body.role !== undefined ? { role: body.role } : {}),
         ...(body.customer !== undefined ? { customer: body.customer } : {}),
         ...(body.customers !== undefined ? { customers: body.customers } : {}),
@@ -116,14 +116,14 @@ export function registerPeopleRoutes(
     { config: { access: 'admin', audit: { action: 'user.remove', kind: 'user', id: 'params.name' } } },
     async (request, reply) => {
       const { name } = parse(NameParam, request.params, 'params');
-      store.removeUser(name);
+      await store.removeUser(name);
       return reply.code(204).send();
     },
   );
 
   http.get('/api/tokens', { config: { access: 'customer', isCallerData: true } }, async (request) => {
     const p = request.principal!;
-    return p.role === 'admin' ? store.tokens() : store.tokens(ownUser(p) ?? '');
+    return p.role === 'admin' ? await store.tokens() : await store.tokens(ownUser(p) ?? '');
   });
 
   http.post(
@@ -143,7 +143,7 @@ export function registerPeopleRoutes(
       if (owner === undefined) throw new AppError(ErrorCode.PAYLOAD_INVALID, 'user: expected the owner of the token');
       if (owner !== ownUser(p) && p.role !== 'admin')
         throw new AppError(ErrorCode.FORBIDDEN, 'only an admin creates tokens for someone else');
-      const { token, view } = store.createToken(owner, body.label);
+      const { token, view } = await store.createToken(owner, body.label);
       request.auditDetail = { target: `token:${view.id}`, after: view };
       return reply.code(201).send({ ...view, token });
     },
@@ -155,12 +155,12 @@ export function registerPeopleRoutes(
     async (request, reply) => {
       const p = request.principal!;
       const { id } = parse(IdParam, request.params, 'params');
-      const token = store.token(id);
+      const token = await store.token(id);
       // Someone else's token does not exist for a non-admin.
       if (token === undefined || (p.role !== 'admin' && token.user !== ownUser(p)))
         throw new AppError(ErrorCode.NOT_FOUND, `token "${id}" not found`);
       request.auditDetail = { target: `token:${id}`, before: token };
-      store.revokeToken(id);
+      await store.revokeToken(id);
       return reply.code(204).send();
     },
   );

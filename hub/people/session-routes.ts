@@ -59,25 +59,25 @@ export function registerSessionRoutes(
     async (request, reply) => {
       const { user: name, password } = parseOrThrow(SignInBody, request.body ?? {}, ErrorCode.PAYLOAD_INVALID, 'body');
       const address = request.ip;
-      const audit = (action: string, after?: unknown) =>
+      const audit = async (action: string, after?: unknown) =>
         deps.audit()?.record({ actor: { id: `user:${name}`, name }, address, action, target: `user:${name}`, after });
       const locked = deps.throttle.lockedUntil(address, name);
       if (locked !== undefined) {
-        audit('session.sign-in-locked');
+        await audit('session.sign-in-locked');
         reply.header('retry-after', String(Math.ceil((locked - deps.now()) / 1000)));
         throw new AppError(ErrorCode.TOO_MANY_ATTEMPTS, 'too many failed sign-ins: try again later');
       }
-      const hash = deps.store.passwordHash(name);
+      const hash = await deps.store.passwordHash(name);
       const isValid = await verifyUserPassword(password, hash ?? (await dummyPasswordHash()));
-      const user = hash !== undefined && isValid ? deps.store.user(name) : undefined;
+      const user = hash !== undefined && isValid ? await deps.store.user(name) : undefined;
       if (user === undefined) {
         deps.throttle.recordFailure(address, name);
-        audit('session.sign-in-failed');
+        await audit('session.sign-in-failed');
         throw new AppError(ErrorCode.UNAUTHENTICATED, 'wrong user name or password');
       }
       deps.throttle.recordSuccess(name);
-      const { sessionId, csrfToken } = deps.store.createSession(name, SESSION_TTL_MS, address);
-      audit('session.sign-in', { role: user.role });
+      const { sessionId, csrfToken } = await deps.store.createSession(name, SESSION_TTL_MS, address);
+      await audit('session.sign-in', { role: user.role });
       setCookie(reply, sessionId, SESSION_TTL_MS / 1000, request.protocol === 'https');
       return sessionBody(user, csrfToken);
     },
@@ -89,10 +89,12 @@ export function registerSessionRoutes(
 
   http.delete('/api/session', { config: { access: 'public', audit: false } }, async (request, reply) => {
     const sessionId = cookieValue(request.headers.cookie, SESSION_COOKIE);
-    const user = sessionId === undefined ? undefined : deps.store.session(sessionId)?.user;
-    if (sessionId !== undefined && user !== undefined && deps.store.endSession(sessionId)) {
+    const user = sessionId === undefined ? undefined : (await deps.store.session(sessionId))?.user;
+    if (sessionId !== undefined && user !== undefined && (await deps.store.endSession(sessionId))) {
       const actor = { id: `user:${user.name}`, name: user.name, role: user.role };
-      deps.audit()?.record({ actor, address: request.ip, action: 'session.sign-out', target: `user:${user.name}` });
+      await deps
+        .audit()
+        ?.record({ actor, address: request.ip, action: 'session.sign-out', target: `user:${user.name}` });
     }
     setCookie(reply, '', 0, request.protocol === 'https');
     return reply.code(204).send();

@@ -1,19 +1,20 @@
 /**
  * People in the hub's database: users (scrypt password hashes), personal API tokens and sign-in sessions
- * (both stored as SHA-256 digests of their secrets). Every read goes to SQLite, so `hezo user ...` on the same
- * file takes effect on a running hub at once.
+ * (both stored as SHA-256 digests of their secrets). Every read goes to the database, so `hezo user ...` on the
+ * same file takes effect on a running hub at once, and a session made on one hub node is good on every node
+ * sharing the database. On the SqlStore (issue 16): the same queries on SQLite and PostgreSQL.
  */
 
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import { SEGMENT_PATTERN } from '../../protocols/topics.ts';
-import { type Db, migrate } from '../db.ts';
+import { type MigrationStep, runMigrations } from '../store/migrations.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 import { isSameDigest, randomSecret, sha256 } from './passwords.ts';
 import { ROLES, type Role } from './roles.ts';
 
-const MIGRATIONS = [
-  `CREATE TABLE users (
+const tables = (ms: 'INTEGER' | 'BIGINT') => `CREATE TABLE users (
      name TEXT PRIMARY KEY, role TEXT NOT NULL, customer TEXT, wall_customers TEXT,
      password_hash TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
    CREATE TABLE api_tokens (
@@ -21,9 +22,11 @@ const MIGRATIONS = [
      secret_sha256 TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT, last_used_at TEXT);
    CREATE TABLE sessions (
      id_sha256 TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-     csrf_token TEXT NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, address TEXT);
-   CREATE INDEX sessions_expiry ON sessions(expires_ms);`,
-];
+     csrf_token TEXT NOT NULL, created_ms ${ms} NOT NULL, expires_ms ${ms} NOT NULL, address TEXT);
+   CREATE INDEX sessions_expiry ON sessions(expires_ms);`;
+
+/** Version 1 on SQLite is the table set earlier hubs made through hub/db.ts (same ledger). */
+export const PEOPLE_MIGRATIONS: readonly MigrationStep[] = [{ sqlite: tables('INTEGER'), postgres: tables('BIGINT') }];
 
 export const UserName = z
   .string()
@@ -60,7 +63,7 @@ export interface TokenView {
   lastUsedAt: string | null;
 }
 
-interface UserRow {
+interface UserRow extends Record<string, unknown> {
   name: string;
   role: string;
   customer: string | null;
@@ -70,7 +73,7 @@ interface UserRow {
   updated_at: string;
 }
 
-interface TokenRow {
+interface TokenRow extends Record<string, unknown> {
   id: string;
   user_name: string;
   label: string;
@@ -115,48 +118,48 @@ export function checkRoleFields(role: Role, customer: string | undefined, custom
 }
 
 export class PeopleStore {
-  private readonly db: Db;
+  private readonly sql: SqlStore;
   private readonly now: () => number;
 
-  constructor(db: Db, now: () => number) {
-    this.db = db;
+  constructor(sql: SqlStore, now: () => number) {
+    this.sql = sql;
     this.now = now;
   }
 
-  migrate(): void {
-    migrate(this.db, 'people', MIGRATIONS);
+  async migrate(): Promise<void> {
+    await runMigrations(this.sql, 'people', PEOPLE_MIGRATIONS);
   }
 
   private iso(): string {
     return new Date(this.now()).toISOString();
   }
 
-  user(name: string): UserView | undefined {
-    const row = this.db.prepare('SELECT * FROM users WHERE name = ?').get(name) as UserRow | undefined;
+  private async one<T extends Record<string, unknown>>(sql: string, params: (string | number | null)[]) {
+    return (await this.sql.query<T>(sql, params))[0];
+  }
+
+  async user(name: string): Promise<UserView | undefined> {
+    const row = await this.one<UserRow>('SELECT * FROM users WHERE name = $1', [name]);
     return row === undefined ? undefined : toUser(row);
   }
 
-  passwordHash(name: string): string | undefined {
-    const row = this.db.prepare('SELECT password_hash FROM users WHERE name = ?').get(name) as
-      | { password_hash: string }
-      | undefined;
+  async passwordHash(name: string): Promise<string | undefined> {
+    const row = await this.one<{ password_hash: string }>('SELECT password_hash FROM users WHERE name = $1', [name]);
     return row?.password_hash;
   }
 
-  users(): UserView[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY name').all() as UserRow[]).map(toUser);
+  async users(): Promise<UserView[]> {
+    return (await this.sql.query<UserRow>('SELECT * FROM users ORDER BY name')).map(toUser);
   }
 
   /** DUPLICATE_KEY when the name is taken. */
-  addUser(user: NewUser): UserView {
+  async addUser(user: NewUser): Promise<UserView> {
     checkRoleFields(user.role, user.customer, user.customers);
     const at = this.iso();
-    const result = this.db
-      .prepare(
-        `INSERT INTO users (name, role, customer, wall_customers, password_hash, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING`,
-      )
-      .run(
+    const changes = await this.sql.run(
+      `INSERT INTO users (name, role, customer, wall_customers, password_hash, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(name) DO NOTHING`,
+      [
         user.name,
         user.role,
         user.customer ?? null,
@@ -164,16 +167,17 @@ export class PeopleStore {
         user.passwordHash,
         at,
         at,
-      );
-    if (result.changes === 0) throw new AppError(ErrorCode.DUPLICATE_KEY, `user "${user.name}" already exists`);
-    return this.user(user.name)!;
+      ],
+    );
+    if (changes === 0) throw new AppError(ErrorCode.DUPLICATE_KEY, `user "${user.name}" already exists`);
+    return (await this.user(user.name))!;
   }
 
-  updateUser(
+  async updateUser(
     name: string,
     change: { role?: Role; customer?: string | null; customers?: readonly string[] | null; passwordHash?: string },
-  ): UserView {
-    const current = this.user(name);
+  ): Promise<UserView> {
+    const current = await this.user(name);
     if (current === undefined) throw new AppError(ErrorCode.NOT_FOUND, `user "${name}" not found`);
     const role = change.role ?? current.role;
     // Fields that do not fit the (new) role are dropped unless the change names them (then it is an error).
@@ -185,99 +189,108 @@ export class PeopleStore {
           : (change.customers ?? undefined)
         : (change.customers ?? undefined);
     checkRoleFields(role, customer, customers);
-    this.db.transaction(() => {
-      this.db
-        .prepare(`UPDATE users SET role = ?, customer = ?, wall_customers = ?, updated_at = ? WHERE name = ?`)
-        .run(role, customer ?? null, customers === undefined ? null : JSON.stringify(customers), this.iso(), name);
-      if (change.passwordHash !== undefined) {
-        this.db.prepare('UPDATE users SET password_hash = ? WHERE name = ?').run(change.passwordHash, name);
-      }
+    await this.sql.transaction(async (tx) => {
+      await tx.run(
+        `UPDATE users SET role = $1, customer = $2, wall_customers = $3, updated_at = $4,
+           password_hash = COALESCE($5, password_hash) WHERE name = $6`,
+        [
+          role,
+          customer ?? null,
+          customers === undefined ? null : JSON.stringify(customers),
+          this.iso(),
+          change.passwordHash ?? null,
+          name,
+        ],
+      );
       // A new password or role ends every session of the user.
-      this.db.prepare('DELETE FROM sessions WHERE user_name = ?').run(name);
-    })();
-    return this.user(name)!;
+      await tx.run('DELETE FROM sessions WHERE user_name = $1', [name]);
+    });
+    return (await this.user(name))!;
   }
 
-  removeUser(name: string): UserView {
-    const current = this.user(name);
+  async removeUser(name: string): Promise<UserView> {
+    const current = await this.user(name);
     if (current === undefined) throw new AppError(ErrorCode.NOT_FOUND, `user "${name}" not found`);
-    this.db.prepare('DELETE FROM users WHERE name = ?').run(name);
+    await this.sql.run('DELETE FROM users WHERE name = $1', [name]);
     return current;
   }
 
   /** A new personal token: the secret is returned here once and stored only as a digest. */
-  createToken(user: string, label: string): { token: string; view: TokenView } {
-    if (this.user(user) === undefined) throw new AppError(ErrorCode.NOT_FOUND, `user "${user}" not found`);
+  async createToken(user: string, label: string): Promise<{ token: string; view: TokenView }> {
+    if ((await this.user(user)) === undefined) throw new AppError(ErrorCode.NOT_FOUND, `user "${user}" not found`);
     const id = randomBytes(8).toString('hex');
     const secret = randomSecret(32);
-    this.db
-      .prepare('INSERT INTO api_tokens (id, user_name, label, secret_sha256, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, user, label, sha256(secret), this.iso());
-    return { token: `${TOKEN_PREFIX}${id}_${secret}`, view: this.token(id)! };
+    await this.sql.run(
+      'INSERT INTO api_tokens (id, user_name, label, secret_sha256, created_at) VALUES ($1, $2, $3, $4, $5)',
+      [id, user, label, sha256(secret), this.iso()],
+    );
+    return { token: `${TOKEN_PREFIX}${id}_${secret}`, view: (await this.token(id))! };
   }
 
-  token(id: string): TokenView | undefined {
-    const row = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+  async token(id: string): Promise<TokenView | undefined> {
+    const row = await this.one<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [id]);
     return row === undefined ? undefined : toToken(row);
   }
 
-  tokens(user?: string): TokenView[] {
-    const rows = (
+  async tokens(user?: string): Promise<TokenView[]> {
+    const rows =
       user === undefined
-        ? this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at, id').all()
-        : this.db.prepare('SELECT * FROM api_tokens WHERE user_name = ? ORDER BY created_at, id').all(user)
-    ) as TokenRow[];
+        ? await this.sql.query<TokenRow>('SELECT * FROM api_tokens ORDER BY created_at, id')
+        : await this.sql.query<TokenRow>('SELECT * FROM api_tokens WHERE user_name = $1 ORDER BY created_at, id', [
+            user,
+          ]);
     return rows.map(toToken);
   }
 
-  revokeToken(id: string): TokenView {
-    const result = this.db
-      .prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
-      .run(this.iso(), id);
-    const token = this.token(id);
+  async revokeToken(id: string): Promise<TokenView> {
+    const changes = await this.sql.run('UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [
+      this.iso(),
+      id,
+    ]);
+    const token = await this.token(id);
     if (token === undefined) throw new AppError(ErrorCode.NOT_FOUND, `token "${id}" not found`);
-    if (result.changes === 0) throw new AppError(ErrorCode.NOT_FOUND, `token "${id}" is already revoked`);
+    if (changes === 0) throw new AppError(ErrorCode.NOT_FOUND, `token "${id}" is already revoked`);
     return token;
   }
 
   /** The owner of a live personal token `hzt_<id>_<secret>`, or undefined. */
-  userForToken(token: string): { user: UserView; tokenId: string } | undefined {
+  async userForToken(token: string): Promise<{ user: UserView; tokenId: string } | undefined> {
     if (!token.startsWith(TOKEN_PREFIX)) return undefined;
     const rest = token.slice(TOKEN_PREFIX.length);
     const cut = rest.indexOf('_');
     if (cut <= 0) return undefined;
     const id = rest.slice(0, cut);
-    const row = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as TokenRow | undefined;
+    const row = await this.one<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [id]);
     if (row === undefined || row.revoked_at !== null) return undefined;
     if (!isSameDigest(row.secret_sha256, sha256(rest.slice(cut + 1)))) return undefined;
-    const user = this.user(row.user_name);
+    const user = await this.user(row.user_name);
     return user === undefined ? undefined : { user, tokenId: id };
   }
 
-  createSession(user: string, ttlMs: number, address: string): { sessionId: string; csrfToken: string } {
+  async createSession(user: string, ttlMs: number, address: string): Promise<{ sessionId: string; csrfToken: string }> {
     const sessionId = randomSecret(32);
     const csrfToken = randomSecret(24);
     const now = this.now();
-    this.db.prepare('DELETE FROM sessions WHERE expires_ms <= ?').run(now);
-    this.db
-      .prepare(
-        'INSERT INTO sessions (id_sha256, user_name, csrf_token, created_ms, expires_ms, address) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(sha256(sessionId), user, csrfToken, now, now + ttlMs, address);
+    await this.sql.run('DELETE FROM sessions WHERE expires_ms <= $1', [now]);
+    await this.sql.run(
+      'INSERT INTO sessions (id_sha256, user_name, csrf_token, created_ms, expires_ms, address) VALUES ($1, $2, $3, $4, $5, $6)',
+      [sha256(sessionId), user, csrfToken, now, now + ttlMs, address],
+    );
     return { sessionId, csrfToken };
   }
 
   /** The session's user and CSRF token while it has not expired. */
-  session(sessionId: string): { user: UserView; csrfToken: string } | undefined {
-    const row = this.db
-      .prepare('SELECT user_name, csrf_token, expires_ms FROM sessions WHERE id_sha256 = ?')
-      .get(sha256(sessionId)) as { user_name: string; csrf_token: string; expires_ms: number } | undefined;
-    if (row === undefined || row.expires_ms <= this.now()) return undefined;
-    const user = this.user(row.user_name);
+  async session(sessionId: string): Promise<{ user: UserView; csrfToken: string } | undefined> {
+    const row = await this.one<{ user_name: string; csrf_token: string; expires_ms: number | string }>(
+      'SELECT user_name, csrf_token, expires_ms FROM sessions WHERE id_sha256 = $1',
+      [sha256(sessionId)],
+    );
+    if (row === undefined || Number(row.expires_ms) <= this.now()) return undefined;
+    const user = await this.user(row.user_name);
     return user === undefined ? undefined : { user, csrfToken: row.csrf_token };
   }
 
-  endSession(sessionId: string): boolean {
-    return this.db.prepare('DELETE FROM sessions WHERE id_sha256 = ?').run(sha256(sessionId)).changes > 0;
+  async endSession(sessionId: string): Promise<boolean> {
+    return (await this.sql.run('DELETE FROM sessions WHERE id_sha256 = $1', [sha256(sessionId)])) > 0;
   }
 }

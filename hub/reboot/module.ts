@@ -14,6 +14,7 @@ import type { Clock } from '../../protocols/clock.ts';
 import { ErrorCode, isAppError } from '../../protocols/errors.ts';
 import type { HealthRecord } from '../../protocols/health.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import { parseBody } from '../tickets/routes.ts';
 import { decideAutoReboot } from './policy.ts';
 import type { RemoteRebootConfig } from './reboot-config.ts';
@@ -85,7 +86,14 @@ export function createRebootModule(
   const cfg = deps.config ?? ctx.config.remoteReboot;
   const policyClock = deps.policyClock ?? ctx.clock;
   const logger = ctx.logger.child({ component: 'reboot' });
-  const store = new RebootStore(ctx.db);
+  const store = new RebootStore(ctx.sql);
+  /** The store is async: its writes run in order (a reboot's `sent` before its `recovered`); stop waits for them. */
+  const writes = new SerialQueue((err) => logger.error({ err }, 'reboot record not stored'));
+  /**
+   * serial -> last automatic reboot (ms): the in-memory view the synchronous health listener's policy check reads,
+   * loaded at start and set when an automatic reboot is requested (before its row is written).
+   */
+  const lastAuto = new Map<string, number>();
   const episodes = new Map<string, Episode>();
   const lastRecord = new Map<string, ProbeFacts>();
 
@@ -129,19 +137,22 @@ export function createRebootModule(
     const commands = ctx.services.commands;
     const target = commands?.agentFor(serial);
     const atMs = ctx.clock.now();
-    const rebootId = store.add(
-      {
-        serial,
-        trigger: input.trigger,
-        actor: input.actor,
-        reason: input.reason,
-        ticketId: input.ticketId ?? null,
-        requestedAt: new Date(atMs).toISOString(),
-      },
-      atMs,
+    if (input.trigger === 'auto') lastAuto.set(serial, atMs);
+    const rebootId = await writes.run(() =>
+      store.add(
+        {
+          serial,
+          trigger: input.trigger,
+          actor: input.actor,
+          reason: input.reason,
+          ticketId: input.ticketId ?? null,
+          requestedAt: new Date(atMs).toISOString(),
+        },
+        atMs,
+      ),
     );
     if (!commands || !target) {
-      store.update(rebootId, 'failed', 'no agent watches this device');
+      await writes.run(() => store.update(rebootId, 'failed', 'no agent watches this device'));
       note(input.ticketId, 'remote reboot failed: no agent watches this device');
       return { rebootId, ok: false as const, detail: 'no agent watches this device' };
     }
@@ -157,13 +168,13 @@ export function createRebootModule(
         ...(input.ticketId ? { ticketId: input.ticketId } : {}),
       });
       if (!reply.ok) {
-        store.update(rebootId, 'failed', `${reply.code}: ${reply.error}`);
+        await writes.run(() => store.update(rebootId, 'failed', `${reply.code}: ${reply.error}`));
         note(input.ticketId, `remote reboot failed (${reply.code}): ${reply.error}`);
         return { rebootId, ok: false as const, detail: reply.error };
       }
       const channel = String(reply.data.channel ?? '?');
       const attempts = Array.isArray(reply.data.attempts) ? (reply.data.attempts as unknown[]).map(String) : [];
-      store.update(rebootId, 'sent', attempts.join('; '), channel);
+      await writes.run(() => store.update(rebootId, 'sent', attempts.join('; '), channel));
       note(
         input.ticketId,
         `remote reboot sent through ${channel === 'ssh' ? 'the SSH CLI (reboot now)' : 'REST (POST /rest/system/reboot)'}: ${attempts.join('; ')}`,
@@ -182,7 +193,7 @@ export function createRebootModule(
       return { rebootId, ok: true as const, detail: `${channel}: ${attempts.join('; ')}` };
     } catch (err) {
       const message = (err as Error).message;
-      store.update(rebootId, 'failed', message);
+      await writes.run(() => store.update(rebootId, 'failed', message));
       note(input.ticketId, `remote reboot failed: ${message}`);
       return { rebootId, ok: false as const, detail: message };
     }
@@ -211,7 +222,7 @@ export function createRebootModule(
       // an answer from before the unit went down (a poll in flight) is not a recovery
       if (restOk && (a.sawDown || rebooted)) {
         episodes.delete(serial);
-        store.update(a.rebootId, 'recovered', describeProbes(r));
+        void writes.push(() => store.update(a.rebootId, 'recovered', describeProbes(r)));
         note(
           a.ticketId,
           `recovered after remote reboot${rebooted ? '' : ' (uptime did not restart)'}: ${describeProbes(r)}`,
@@ -219,7 +230,7 @@ export function createRebootModule(
         logger.warn({ serial }, 'device recovered after remote reboot');
       } else if (ctx.clock.now() - a.sentAtMs > cfg.recoveryTimeoutMs) {
         episode.awaiting = undefined;
-        store.update(a.rebootId, 'not-recovered', describeProbes(r));
+        void writes.push(() => store.update(a.rebootId, 'not-recovered', describeProbes(r)));
         note(
           a.ticketId,
           `not recovered ${Math.round(cfg.recoveryTimeoutMs / 60_000)} min after the remote reboot: ${describeProbes(r)}`,
@@ -242,7 +253,7 @@ export function createRebootModule(
       customer,
       atMs: policyClock.now(),
       inCall: r.call?.inCall === true,
-      lastAutoRebootMs: store.lastAutoMs(serial),
+      lastAutoRebootMs: lastAuto.get(serial),
     });
     const ticketId = ticketFor(r);
     if (!decision.ok) {
@@ -257,13 +268,13 @@ export function createRebootModule(
       ticketId,
       `remote reboot: REST hung ${e.hungPolls} polls while the unit answers otherwise; policy allows (${decision.why}); before: ${describeProbes(r)}`,
     );
-    void sendReboot(serial, {
+    sendReboot(serial, {
       trigger: 'auto',
       actor: ACTOR,
       reason: 'REST hung while SNMP/TCP answer',
       ticketId,
       before: r,
-    });
+    }).catch((err: unknown) => logger.error({ err, serial }, 'automatic reboot not recorded'));
   };
 
   ctx.http.post<{ Params: { serial: string } }>(
@@ -309,10 +320,10 @@ export function createRebootModule(
       }
     },
   );
-  ctx.http.get('/api/reboots', { config: { access: 'internal' } }, (req, reply) => {
+  ctx.http.get('/api/reboots', { config: { access: 'internal' } }, async (req, reply) => {
     try {
       const q = parseBody(ListQuery, req.query, 'query');
-      return reply.send(store.list(q.serial, q.limit));
+      return reply.send(await store.list(q.serial, q.limit));
     } catch (err) {
       if (isAppError(err)) return reply.code(400).send({ error: err.message, code: err.code });
       throw err;
@@ -323,15 +334,16 @@ export function createRebootModule(
   return {
     name: 'reboot',
     store,
-    start() {
+    async start() {
+      await store.migrate();
+      for (const [serial, ms] of await store.lastAutoBySerial()) lastAuto.set(serial, ms);
       off = ctx.bus.on('health', ({ record }) => {
         if (!record.replayed) onRecord(record);
       });
-      return Promise.resolve();
     },
-    stop() {
+    async stop() {
       off?.();
-      return Promise.resolve();
+      await writes.idle();
     },
   };
 }

@@ -35,7 +35,12 @@ export interface AdoptionModule extends HubModule {
 export function createAdoptionModule(ctx: HubContext, registry: Registry): AdoptionModule {
   const { http, config, clock, logger } = ctx;
   const log = logger.child({ component: 'adoption' });
-  const pending = new PendingDevices(ctx.db, () => clock.now(), config.adoption.maxPendingPerAgent);
+  const pending = new PendingDevices(
+    ctx.sql,
+    () => clock.now(),
+    config.adoption.maxPendingPerAgent,
+    (err) => log.error({ err }, 'pending device not stored'),
+  );
   const ownership = new DeviceOwnership(registry, pending, config);
   ctx.services.ownership = ownership;
 
@@ -83,7 +88,7 @@ export function createAdoptionModule(ctx: HubContext, registry: Registry): Adopt
         serials: [...new Set([...serials, serial])],
       });
     }
-    pending.remove(serial);
+    await pending.remove(serial);
     log.info({ serial, site: body.site ?? found.site, customer: body.customer }, 'device adopted');
     return reply.status(201).send(registry.get(serial));
   });
@@ -93,7 +98,7 @@ export function createAdoptionModule(ctx: HubContext, registry: Registry): Adopt
     if (pending.get(serial) === undefined) {
       throw new AppError(ErrorCode.NOT_FOUND, `device ${serial}: not pending adoption`);
     }
-    pending.reject(serial);
+    await pending.reject(serial);
     log.info({ serial }, 'pending device rejected');
     return { serial, rejected: true };
   });
@@ -102,9 +107,11 @@ export function createAdoptionModule(ctx: HubContext, registry: Registry): Adopt
     name: 'adoption',
     pending,
     ownership,
-    start() {
-      pending.start();
-      return Promise.resolve();
+    async start() {
+      await pending.start();
+    },
+    stop() {
+      return pending.idle();
     },
   };
 }

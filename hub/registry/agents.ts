@@ -3,6 +3,9 @@
  * `GET /api/agents`, `POST /api/agents {id, site}` -> 201 with the password (shown once; stored as scrypt),
  * `POST /api/agents/:id/rotate` -> a new password, `DELETE /api/agents/:id`. The broker learns each change at once
  * (`ctx.services.agentAccounts`), so a new site's agent connects without a hub restart.
+ * On the SqlStore (issue 16): the same queries on the embedded SQLite file and on PostgreSQL, one migration list
+ * (version 1 is the table earlier hubs created through hub/db.ts); each change is one statement whose row count
+ * decides (two admins creating the same id: one 201, one DUPLICATE_KEY).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -11,10 +14,11 @@ import { parseOrThrow } from '../../protocols/validation.ts';
 import { hashPassword } from '../broker/credentials.ts';
 import { AgentCredential, type HubConfig } from '../config.ts';
 import type { HubServices } from '../context.ts';
-import { type Db, migrate } from '../db.ts';
 import { randomSecret } from '../people/passwords.ts';
+import { type MigrationStep, runMigrations } from '../store/migrations.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 
-const MIGRATIONS = [
+export const AGENT_MIGRATIONS: readonly MigrationStep[] = [
   `CREATE TABLE agents (
      id TEXT PRIMARY KEY, site TEXT NOT NULL, password_hash TEXT NOT NULL, created_at TEXT NOT NULL,
      rotated_at TEXT NOT NULL);`,
@@ -31,7 +35,7 @@ export interface AgentView {
   rotatedAt?: string;
 }
 
-interface Row {
+interface Row extends Record<string, unknown> {
   id: string;
   site: string;
   password_hash: string;
@@ -40,77 +44,88 @@ interface Row {
 }
 
 export class AgentAccounts {
-  private readonly db: Db;
+  private readonly sql: SqlStore;
   private readonly config: Pick<HubConfig, 'agents'>;
   private readonly services: HubServices;
   private readonly now: () => number;
 
-  constructor(db: Db, config: Pick<HubConfig, 'agents'>, services: HubServices, now: () => number) {
-    this.db = db;
+  constructor(sql: SqlStore, config: Pick<HubConfig, 'agents'>, services: HubServices, now: () => number) {
+    this.sql = sql;
     this.config = config;
     this.services = services;
     this.now = now;
   }
 
   /** Create the table and hand every stored agent to the broker. */
-  start(): void {
-    migrate(this.db, 'agents', MIGRATIONS);
-    for (const row of this.rows()) {
+  async start(): Promise<void> {
+    await runMigrations(this.sql, 'agents', AGENT_MIGRATIONS);
+    for (const row of await this.rows()) {
       if (this.config.agents.some((a) => a.id === row.id)) continue; // the config file wins
       this.services.agentAccounts?.set({ id: row.id, site: row.site, passwordHash: row.password_hash });
     }
   }
 
-  private rows(): Row[] {
-    return this.db.prepare('SELECT * FROM agents ORDER BY id').all() as Row[];
+  private rows(): Promise<Row[]> {
+    return this.sql.query<Row>('SELECT * FROM agents ORDER BY id');
   }
 
-  list(): AgentView[] {
+  async list(): Promise<AgentView[]> {
     const fromConfig: AgentView[] = this.config.agents.map((a) => ({ id: a.id, site: a.site, source: 'config' }));
-    const stored: AgentView[] = this.rows()
+    const stored: AgentView[] = (await this.rows())
       .filter((r) => !this.config.agents.some((a) => a.id === r.id))
       .map((r) => ({ id: r.id, site: r.site, source: 'api', createdAt: r.created_at, rotatedAt: r.rotated_at }));
     return [...fromConfig, ...stored];
   }
 
-  create(id: string, site: string): AgentView & { password: string } {
-    if (this.list().some((a) => a.id === id))
-      throw new AppError(ErrorCode.DUPLICATE_KEY, `agent "${id}" already exists`);
+  async create(id: string, site: string): Promise<AgentView & { password: string }> {
+    const duplicate = () => new AppError(ErrorCode.DUPLICATE_KEY, `agent "${id}" already exists`);
+    if (this.config.agents.some((a) => a.id === id)) throw duplicate();
     const password = randomSecret(24);
     const passwordHash = hashPassword(password);
     const at = new Date(this.now()).toISOString();
-    this.db
-      .prepare('INSERT INTO agents (id, site, password_hash, created_at, rotated_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, site, passwordHash, at, at);
+    const inserted = await this.sql.run(
+      `INSERT INTO agents (id, site, password_hash, created_at, rotated_at) VALUES ($1, $2, $3, $4, $4)
+       ON CONFLICT (id) DO NOTHING`,
+      [id, site, passwordHash, at],
+    );
+    if (inserted === 0) throw duplicate();
     this.services.agentAccounts?.set({ id, site, passwordHash });
     return { id, site, source: 'api', createdAt: at, rotatedAt: at, password };
   }
 
-  rotate(id: string): AgentView & { password: string } {
-    const row = this.stored(id);
+  async rotate(id: string): Promise<AgentView & { password: string }> {
+    const row = await this.stored(id);
     const password = randomSecret(24);
     const passwordHash = hashPassword(password);
     const at = new Date(this.now()).toISOString();
-    this.db.prepare('UPDATE agents SET password_hash = ?, rotated_at = ? WHERE id = ?').run(passwordHash, at, id);
+    const changed = await this.sql.run('UPDATE agents SET password_hash = $1, rotated_at = $2 WHERE id = $3', [
+      passwordHash,
+      at,
+      id,
+    ]);
+    if (changed === 0) throw notFound(id); // removed meanwhile
     this.services.agentAccounts?.set({ id, site: row.site, passwordHash });
     return { id, site: row.site, source: 'api', createdAt: row.created_at, rotatedAt: at, password };
   }
 
-  remove(id: string): AgentView {
-    const row = this.stored(id);
-    this.db.prepare('DELETE FROM agents WHERE id = ?').run(id);
+  async remove(id: string): Promise<AgentView> {
+    const row = await this.stored(id);
+    const changed = await this.sql.run('DELETE FROM agents WHERE id = $1', [id]);
+    if (changed === 0) throw notFound(id); // removed meanwhile
     this.services.agentAccounts?.delete(id);
     return { id, site: row.site, source: 'api' };
   }
 
-  private stored(id: string): Row {
+  private async stored(id: string): Promise<Row> {
     if (this.config.agents.some((a) => a.id === id))
       throw new AppError(ErrorCode.IN_USE, `agent "${id}" is defined in the config file: change it there`);
-    const row = this.db.prepare('SELECT * FROM agents WHERE id = ?').get(id) as Row | undefined;
-    if (row === undefined) throw new AppError(ErrorCode.NOT_FOUND, `agent "${id}" not found`);
+    const [row] = await this.sql.query<Row>('SELECT * FROM agents WHERE id = $1', [id]);
+    if (row === undefined) throw notFound(id);
     return row;
   }
 }
+
+const notFound = (id: string) => new AppError(ErrorCode.NOT_FOUND, `agent "${id}" not found`);
 
 export function registerAgentRoutes(
   http: FastifyInstance,
@@ -131,7 +146,7 @@ export function registerAgentRoutes(
     async (request, reply) => {
       const { id, site } = parse(NewAgent, request.body, 'body');
       if (!deps.siteExists(site)) throw new AppError(ErrorCode.REFERENCE_INVALID, `site: no site "${site}"`);
-      return reply.code(201).send(deps.agents.create(id, site));
+      return reply.code(201).send(await deps.agents.create(id, site));
     },
   );
   http.post(
@@ -143,7 +158,7 @@ export function registerAgentRoutes(
     '/api/agents/:id',
     { config: { access: 'admin', audit: { action: 'agent.remove', kind: 'agent', id: 'params.id' } } },
     async (request, reply) => {
-      deps.agents.remove(parse(IdParam, request.params, 'params').id);
+      await deps.agents.remove(parse(IdParam, request.params, 'params').id);
       return reply.code(204).send();
     },
   );

@@ -12,6 +12,7 @@ import { AuditStore } from '../audit/store.ts';
 import { HUB_ENV_OVERRIDES, HubConfig } from '../config.ts';
 import { openDb } from '../db.ts';
 import { hubDbFile } from '../people/cli.ts';
+import { openSqlStore } from '../store/open-store.ts';
 import { CustomerDirectory } from './customers.ts';
 import { importCsv } from './import.ts';
 import { Registry } from './registry.ts';
@@ -39,13 +40,14 @@ export async function runImport(
     );
   }
   const db = openDb(hubDbFile(config));
+  const sql = openSqlStore(config, db);
   try {
     const registry = new Registry(db, config, Date.now);
     const customers = new CustomerDirectory(db, Date.now);
     registry.start();
     customers.start(config);
-    const audit = new AuditStore(db, Date.now);
-    audit.migrate();
+    const audit = new AuditStore(sql, Date.now);
+    await audit.migrate();
     let result: ReturnType<typeof importCsv>;
     try {
       result = importCsv(csv, { db, registry, customers });
@@ -58,7 +60,7 @@ export async function runImport(
       throw err;
     }
     const login = process.env.USER ?? userInfo().username;
-    audit.record({
+    await audit.record({
       actor: { id: `cli:${login}`, name: login },
       action: 'registry.import',
       target: 'registry',
@@ -67,6 +69,7 @@ export async function runImport(
     out(JSON.stringify(result));
     return 0;
   } finally {
+    if (sql.dialect === 'postgres') await sql.close();
     db.close();
   }
 }

@@ -22,7 +22,7 @@ export function createRegistryModule(ctx: HubContext): RegistryModule {
   ctx.services.customers = customers;
   registerRegistryAdminRoutes(ctx.http, { registry, customers, now, timeZone: ctx.config.calendar.timeZone });
   registerImportRoutes(ctx.http, { db: ctx.db, registry, customers, now });
-  const agents = new AgentAccounts(ctx.db, ctx.config, ctx.services, now);
+  const agents = new AgentAccounts(ctx.sql, ctx.config, ctx.services, now);
   registerAgentRoutes(ctx.http, {
     agents,
     // A known site: registered as such, or the site of a device or of a config agent.
@@ -35,11 +35,10 @@ export function createRegistryModule(ctx: HubContext): RegistryModule {
     name: 'registry',
     registry,
     customers,
-    start() {
+    async start() {
       registry.start();
       customers.start(ctx.config);
-      agents.start();
-      return Promise.resolve();
+      await agents.start();
     },
   };
 }

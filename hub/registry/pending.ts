@@ -1,9 +1,15 @@
 /**
- * Devices pending adoption: serials an agent reported that nobody registered. Stored (SQLite) so an admin can
- * adopt or reject them; bounded per agent; a rejected serial stays rejected (its messages keep being refused).
+ * Devices pending adoption: serials an agent reported that nobody registered. Stored so an admin can adopt or
+ * reject them; bounded per agent; a rejected serial stays rejected (its messages keep being refused).
+ *
+ * On the SqlStore (issue 16): the same queries on the embedded SQLite file and on PostgreSQL, one migration list
+ * (version 1 is the tables earlier hubs created through hub/db.ts). The ownership gate asks synchronously on the
+ * ingest path, so the store answers from an in-memory view loaded at start and updated at once; the writes run in
+ * call order through one queue (`idle()` waits for them; a failed write goes to `onWriteError`).
  */
-import type { Db } from '../db.ts';
-import { migrate } from '../db.ts';
+import { type MigrationStep, runMigrations } from '../store/migrations.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 
 export interface PendingDevice {
   serial: string;
@@ -18,7 +24,7 @@ export interface PendingDevice {
 /** What happened to an unknown serial's message. */
 export type PendingOutcome = 'pending' | 'limit' | 'rejected';
 
-const MIGRATIONS = [
+export const PENDING_MIGRATIONS: readonly MigrationStep[] = [
   `CREATE TABLE pending_devices (
      serial TEXT PRIMARY KEY, site TEXT NOT NULL, agent_id TEXT NOT NULL, model TEXT NOT NULL,
      first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, messages INTEGER NOT NULL);
@@ -30,28 +36,35 @@ const MIGRATIONS = [
 const TOUCH_WRITE_MS = 60_000;
 
 export class PendingDevices {
-  private readonly db: Db;
+  private readonly sql: SqlStore;
   private readonly now: () => number;
   private readonly maxPerAgent: number;
+  private readonly writes: SerialQueue;
   private readonly pending = new Map<string, PendingDevice & { writtenAtMs: number }>();
   private readonly rejected = new Set<string>();
   private readonly perAgent = new Map<string, number>();
 
-  constructor(db: Db, now: () => number, maxPerAgent: number) {
-    this.db = db;
+  constructor(sql: SqlStore, now: () => number, maxPerAgent: number, onWriteError: (err: unknown) => void = () => {}) {
+    this.sql = sql;
     this.now = now;
     this.maxPerAgent = maxPerAgent;
+    this.writes = new SerialQueue(onWriteError);
   }
 
-  start(): void {
-    migrate(this.db, 'adoption', MIGRATIONS);
-    for (const row of this.db.prepare('SELECT * FROM pending_devices').all() as PendingRow[]) {
+  async start(): Promise<void> {
+    await runMigrations(this.sql, 'adoption', PENDING_MIGRATIONS);
+    for (const row of await this.sql.query<PendingRow>('SELECT * FROM pending_devices ORDER BY serial')) {
       this.pending.set(row.serial, { ...fromRow(row), writtenAtMs: Date.parse(row.last_seen) });
       this.perAgent.set(row.agent_id, (this.perAgent.get(row.agent_id) ?? 0) + 1);
     }
-    for (const row of this.db.prepare('SELECT serial FROM rejected_devices').all() as Array<{ serial: string }>) {
+    for (const row of await this.sql.query<{ serial: string }>('SELECT serial FROM rejected_devices')) {
       this.rejected.add(row.serial);
     }
+  }
+
+  /** Settles when every write asked so far has run. */
+  idle(): Promise<void> {
+    return this.writes.idle();
   }
 
   /** An unknown serial seen in a message of `agentId` (site `site`). */
@@ -66,9 +79,15 @@ export class PendingDevices {
       if (model !== undefined && known.model === 'unknown') known.model = model;
       if (nowMs - known.writtenAtMs >= TOUCH_WRITE_MS) {
         known.writtenAtMs = nowMs;
-        this.db
-          .prepare('UPDATE pending_devices SET last_seen = ?, messages = ?, model = ? WHERE serial = ?')
-          .run(at, known.messages, known.model, serial);
+        const { messages, model: knownModel } = known;
+        void this.writes.push(async () => {
+          await this.sql.run('UPDATE pending_devices SET last_seen = $1, messages = $2, model = $3 WHERE serial = $4', [
+            at,
+            messages,
+            knownModel,
+            serial,
+          ]);
+        });
       }
       return 'pending';
     }
@@ -83,12 +102,13 @@ export class PendingDevices {
       lastSeen: at,
       messages: 1,
     };
-    this.db
-      .prepare(
+    void this.writes.push(async () => {
+      await this.sql.run(
         `INSERT INTO pending_devices (serial, site, agent_id, model, first_seen, last_seen, messages)
-         VALUES (@serial, @site, @agentId, @model, @firstSeen, @lastSeen, @messages)`,
-      )
-      .run(device);
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (serial) DO NOTHING`,
+        [device.serial, device.site, device.agentId, device.model, device.firstSeen, device.lastSeen, device.messages],
+      );
+    });
     this.pending.set(serial, { ...device, writtenAtMs: nowMs });
     this.perAgent.set(agentId, count + 1);
     return 'pending';
@@ -112,36 +132,51 @@ export class PendingDevices {
     return this.rejected.has(serial);
   }
 
-  /** Adopted: no longer pending (the registry holds it now). */
-  remove(serial: string): void {
-    const found = this.pending.get(serial);
-    if (found === undefined) return;
-    this.db.prepare('DELETE FROM pending_devices WHERE serial = ?').run(serial);
-    this.pending.delete(serial);
-    this.perAgent.set(found.agentId, Math.max(0, (this.perAgent.get(found.agentId) ?? 1) - 1));
+  /** Adopted: no longer pending (the registry holds it now). Gone at once; settles when the row is deleted. */
+  remove(serial: string): Promise<void> {
+    if (!this.forget(serial)) return this.writes.run(async () => {});
+    return this.writes.run(async () => {
+      await this.sql.run('DELETE FROM pending_devices WHERE serial = $1', [serial]);
+    });
   }
 
-  /** Rejected by an admin: removed from the list, and its messages are refused from now on. */
-  reject(serial: string): void {
-    const found = this.pending.get(serial);
+  /** Rejected by an admin: removed from the list, and its messages are refused from now on (both at once). */
+  reject(serial: string): Promise<void> {
+    const site = this.pending.get(serial)?.site ?? '';
     const at = new Date(this.now()).toISOString();
-    this.db.transaction(() => {
-      this.db
-        .prepare('INSERT OR REPLACE INTO rejected_devices (serial, site, rejected_at) VALUES (?, ?, ?)')
-        .run(serial, found?.site ?? '', at);
-      this.remove(serial);
-    })();
+    this.forget(serial);
     this.rejected.add(serial);
+    return this.writes.run(() =>
+      this.sql.transaction(async (tx) => {
+        await tx.run(
+          `INSERT INTO rejected_devices (serial, site, rejected_at) VALUES ($1, $2, $3)
+           ON CONFLICT (serial) DO UPDATE SET site = excluded.site, rejected_at = excluded.rejected_at`,
+          [serial, site, at],
+        );
+        await tx.run('DELETE FROM pending_devices WHERE serial = $1', [serial]);
+      }),
+    );
   }
 
   /** A rejected serial registered later by an admin is no longer rejected. */
-  unreject(serial: string): void {
-    if (!this.rejected.delete(serial)) return;
-    this.db.prepare('DELETE FROM rejected_devices WHERE serial = ?').run(serial);
+  unreject(serial: string): Promise<void> {
+    if (!this.rejected.delete(serial)) return this.writes.run(async () => {});
+    return this.writes.run(async () => {
+      await this.sql.run('DELETE FROM rejected_devices WHERE serial = $1', [serial]);
+    });
+  }
+
+  /** Drops `serial` from the in-memory view; false when it was not pending. */
+  private forget(serial: string): boolean {
+    const found = this.pending.get(serial);
+    if (found === undefined) return false;
+    this.pending.delete(serial);
+    this.perAgent.set(found.agentId, Math.max(0, (this.perAgent.get(found.agentId) ?? 1) - 1));
+    return true;
   }
 }
 
-interface PendingRow {
+interface PendingRow extends Record<string, unknown> {
   serial: string;
   site: string;
   agent_id: string;

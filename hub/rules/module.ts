@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ErrorCode, isAppError } from '../../protocols/errors.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import { parseBody } from '../tickets/routes.ts';
 import { DeviceRules, type Verdict, type VerdictFilter } from './device-rules.ts';
 import type { RulesConfig } from './rules-config.ts';
@@ -26,12 +27,16 @@ export interface RulesModule extends HubModule {
 export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesConfig>): RulesModule {
   const cfg = cfgOverride ?? ctx.config.rules;
   const logger = ctx.logger.child({ component: 'rules' });
-  const watches = new WatchStore(ctx.db);
+  const watches = new WatchStore(ctx.sql);
   /** Per device: its rules and its verdict filter (made once: a closure per record costs more than it saves). */
   const devices = new Map<string, { rules: DeviceRules; wants: VerdictFilter }>();
-  /** serial -> rules firing now (config and trend). */
+  /**
+   * serial -> rules firing now (config and trend). The in-memory view the synchronous `health` listener decides on:
+   * loaded from the active watches at start, updated at once on every verdict; the watch writes it causes run in
+   * order through `writes` (the store is async), and stop waits for them.
+   */
   const firing = new Map<string, Set<string>>();
-  for (const w of watches.active()) firing.set(w.serial, (firing.get(w.serial) ?? new Set()).add(w.rule));
+  const writes = new SerialQueue((err) => logger.error({ err }, 'device watch not stored'));
   const watchTickets = new Set(cfg.watchTicketCustomers);
 
   const openP3 = (serial: string, v: Verdict, at: string, customer: string | undefined) => {
@@ -70,29 +75,34 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
         openP3(serial, v, at, customer);
         return;
       }
-      if (watches.raise(serial, v.rule, v.detail, v.data, at)) {
-        logger.warn({ serial, rule: v.rule, detail: v.detail }, 'device watch raised');
-        emitWatch(serial, v.rule);
-        if (watchTickets.has(customer)) openP3(serial, v, at, customer);
-      }
+      void writes.push(async () => {
+        if (await watches.raise(serial, v.rule, v.detail, v.data, at)) {
+          logger.warn({ serial, rule: v.rule, detail: v.detail }, 'device watch raised');
+          await emitWatch(serial, v.rule);
+          if (watchTickets.has(customer)) openP3(serial, v, at, customer);
+        }
+      });
       return;
     }
     now.delete(v.rule);
-    if (v.kind === 'trend' && watches.clear(serial, v.rule, v.detail, at)) {
-      logger.info({ serial, rule: v.rule }, 'device watch cleared');
-      emitWatch(serial, v.rule);
-    }
+    if (v.kind !== 'trend') return;
+    void writes.push(async () => {
+      if (await watches.clear(serial, v.rule, v.detail, at)) {
+        logger.info({ serial, rule: v.rule }, 'device watch cleared');
+        await emitWatch(serial, v.rule);
+      }
+    });
   };
 
-  const emitWatch = (serial: string, rule: string) => {
-    const [watch] = watches.list({ state: 'all', serial }, 50).filter((w) => w.rule === rule);
+  const emitWatch = async (serial: string, rule: string) => {
+    const [watch] = (await watches.list({ state: 'all', serial }, 50)).filter((w) => w.rule === rule);
     if (watch) ctx.bus.emit('device-watch', watch);
   };
 
-  ctx.http.get('/api/watches', { config: { access: 'read' } }, (req, reply) => {
+  ctx.http.get('/api/watches', { config: { access: 'read' } }, async (req, reply) => {
     try {
       const q = parseBody(WatchQuery, req.query, 'query');
-      return reply.send(watches.list({ state: q.state, serial: q.serial }, q.limit) satisfies DeviceWatch[]);
+      return reply.send((await watches.list({ state: q.state, serial: q.serial }, q.limit)) satisfies DeviceWatch[]);
     } catch (err) {
       if (isAppError(err) && err.code === ErrorCode.PAYLOAD_INVALID)
         return reply.code(400).send({ error: err.message, code: err.code });
@@ -105,8 +115,10 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
   return {
     name: 'rules',
     watches,
-    start() {
-      if (!cfg.enabled) return Promise.resolve();
+    async start() {
+      await watches.migrate();
+      for (const w of await watches.active()) firing.set(w.serial, (firing.get(w.serial) ?? new Set()).add(w.rule));
+      if (!cfg.enabled) return;
       off = ctx.bus.on('health', ({ record }) => {
         const serial = record.identity.serial;
         let device = devices.get(serial);
@@ -123,11 +135,10 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
         for (const v of device.rules.observe(record, atMs, isPlanned, device.wants))
           onVerdict(serial, reg?.customer ?? record.customer, v, at);
       });
-      return Promise.resolve();
     },
-    stop() {
+    async stop() {
       off?.();
-      return Promise.resolve();
+      await writes.idle();
     },
   };
 }

@@ -1,5 +1,11 @@
-/** Device watches (trend rules) in SQLite: one active watch per device and rule, cleared when the rule goes quiet. */
-import { type Db, migrate } from '../db.ts';
+/**
+ * Device watches (trend rules): one active watch per device and rule, cleared when the rule goes quiet. On the
+ * SqlStore (issue 16): the same queries on the embedded SQLite file and on PostgreSQL, one migration list (version 1
+ * is the table earlier hubs created through hub/db.ts). The partial unique index keeps one active watch per device
+ * and rule in the database itself; `raise` inserts against it, so two callers cannot both raise the same watch.
+ */
+import { type MigrationStep, runMigrations } from '../store/migrations.ts';
+import type { SqlStore, SqlValue } from '../store/sql-store.ts';
 
 export interface DeviceWatch {
   serial: string;
@@ -12,14 +18,22 @@ export interface DeviceWatch {
   updatedAt: string;
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE device_watches (
-     id INTEGER PRIMARY KEY AUTOINCREMENT, serial TEXT NOT NULL, rule TEXT NOT NULL, state TEXT NOT NULL,
-     since TEXT NOT NULL, cleared_at TEXT, detail TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL);
-   CREATE UNIQUE INDEX device_watches_active ON device_watches(serial, rule) WHERE state = 'active';`,
+const COLUMNS = `serial TEXT NOT NULL, rule TEXT NOT NULL, state TEXT NOT NULL,
+     since TEXT NOT NULL, cleared_at TEXT, detail TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT NOT NULL`;
+const ACTIVE_INDEX = `CREATE UNIQUE INDEX device_watches_active ON device_watches(serial, rule) WHERE state = 'active';`;
+
+export const WATCH_MIGRATIONS: readonly MigrationStep[] = [
+  {
+    sqlite: `CREATE TABLE device_watches (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, ${COLUMNS});
+   ${ACTIVE_INDEX}`,
+    postgres: `CREATE TABLE device_watches (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ${COLUMNS});
+   ${ACTIVE_INDEX}`,
+  },
 ];
 
-interface Row {
+interface Row extends Record<string, unknown> {
   serial: string;
   rule: string;
   state: 'active' | 'cleared';
@@ -42,52 +56,65 @@ const view = (r: Row): DeviceWatch => ({
 });
 
 export class WatchStore {
-  constructor(private readonly db: Db) {
-    migrate(db, 'watches', MIGRATIONS);
+  private readonly sql: SqlStore;
+
+  constructor(sql: SqlStore) {
+    this.sql = sql;
   }
 
-  active(): DeviceWatch[] {
-    return (this.db.prepare("SELECT * FROM device_watches WHERE state = 'active' ORDER BY id").all() as Row[]).map(
-      view,
+  async migrate(): Promise<void> {
+    await runMigrations(this.sql, 'watches', WATCH_MIGRATIONS);
+  }
+
+  async active(): Promise<DeviceWatch[]> {
+    return (await this.sql.query<Row>("SELECT * FROM device_watches WHERE state = 'active' ORDER BY id")).map(view);
+  }
+
+  async list(filter: { state: 'active' | 'all'; serial?: string | undefined }, limit: number): Promise<DeviceWatch[]> {
+    const where: string[] = [];
+    const args: SqlValue[] = [];
+    if (filter.state === 'active') where.push("state = 'active'");
+    if (filter.serial) {
+      args.push(filter.serial);
+      where.push(`serial = $${args.length}`);
+    }
+    args.push(limit);
+    const rows = await this.sql.query<Row>(
+      `SELECT * FROM device_watches ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`,
+      args,
     );
-  }
-
-  list(filter: { state: 'active' | 'all'; serial?: string | undefined }, limit: number): DeviceWatch[] {
-    const where = [
-      filter.state === 'active' ? "state = 'active'" : '1 = 1',
-      filter.serial ? 'serial = @serial' : '1 = 1',
-    ];
-    const rows = this.db
-      .prepare(`SELECT * FROM device_watches WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`)
-      .all({ serial: filter.serial ?? null, limit }) as Row[];
     return rows.map(view);
   }
 
   /** Raise (or refresh the data of) the device's active watch for `rule`; true when newly raised. */
-  raise(serial: string, rule: string, detail: string, data: Record<string, unknown>, at: string): boolean {
-    const updated = this.db
-      .prepare(
-        "UPDATE device_watches SET detail = ?, data = ?, updated_at = ? WHERE serial = ? AND rule = ? AND state = 'active'",
-      )
-      .run(detail, JSON.stringify(data), at, serial, rule);
-    if (updated.changes > 0) return false;
-    this.db
-      .prepare(
-        `INSERT INTO device_watches (serial, rule, state, since, detail, data, updated_at)
-         VALUES (?, ?, 'active', ?, ?, ?, ?)`,
-      )
-      .run(serial, rule, at, detail, JSON.stringify(data), at);
-    return true;
+  async raise(
+    serial: string,
+    rule: string,
+    detail: string,
+    data: Record<string, unknown>,
+    at: string,
+  ): Promise<boolean> {
+    const json = JSON.stringify(data);
+    // the partial unique index refuses a second active watch: whoever inserts first raises it
+    const inserted = await this.sql.run(
+      `INSERT INTO device_watches (serial, rule, state, since, detail, data, updated_at)
+       VALUES ($1, $2, 'active', $3, $4, $5, $3) ON CONFLICT DO NOTHING`,
+      [serial, rule, at, detail, json],
+    );
+    if (inserted > 0) return true;
+    await this.sql.run(
+      "UPDATE device_watches SET detail = $1, data = $2, updated_at = $3 WHERE serial = $4 AND rule = $5 AND state = 'active'",
+      [detail, json, at, serial, rule],
+    );
+    return false;
   }
 
   /** Clear the active watch; true when there was one. */
-  clear(serial: string, rule: string, detail: string, at: string): boolean {
-    return (
-      this.db
-        .prepare(
-          "UPDATE device_watches SET state = 'cleared', cleared_at = ?, detail = ?, updated_at = ? WHERE serial = ? AND rule = ? AND state = 'active'",
-        )
-        .run(at, detail, at, serial, rule).changes > 0
+  async clear(serial: string, rule: string, detail: string, at: string): Promise<boolean> {
+    const changed = await this.sql.run(
+      "UPDATE device_watches SET state = 'cleared', cleared_at = $1, detail = $2, updated_at = $1 WHERE serial = $3 AND rule = $4 AND state = 'active'",
+      [at, detail, serial, rule],
     );
+    return changed > 0;
   }
 }

@@ -5,7 +5,8 @@
  */
 export type SqlDialect = 'sqlite' | 'postgres';
 
-export type SqlValue = string | number | bigint | null;
+/** Bytes (`Uint8Array`, e.g. a Buffer) are a BLOB on SQLite and bytea on PostgreSQL; both drivers return a Buffer. */
+export type SqlValue = string | number | bigint | null | Uint8Array;
 
 export interface SqlStore {
   readonly dialect: SqlDialect;

@@ -11,19 +11,19 @@ export class SqliteStore implements SqlStore {
     this.db = db;
   }
 
-  exec(sql: string): Promise<void> {
+  // async: an SQLite error is a rejected promise, as on PostgreSQL, never a synchronous throw
+  async exec(sql: string): Promise<void> {
     this.db.exec(sql);
-    return Promise.resolve();
   }
 
-  query<T extends Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+  async query<T extends Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     const p = toSqlitePositional(sql, params);
-    return Promise.resolve(this.db.prepare(p.sql).all(...p.params) as T[]);
+    return this.db.prepare(p.sql).all(...p.params) as T[];
   }
 
-  run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     const p = toSqlitePositional(sql, params);
-    return Promise.resolve(this.db.prepare(p.sql).run(...p.params).changes);
+    return this.db.prepare(p.sql).run(...p.params).changes;
   }
 
   /**

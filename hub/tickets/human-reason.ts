@@ -1,19 +1,9 @@
 /**
  * A device problem in words for ticket titles (issue 15: "camera disconnected", "E70 missing", "no answer on REST,
- * SNMP and TCP" instead of `component-failed`). The browser pages say the same with dashboards/web/hezo-text.js.
+ * SNMP and TCP" instead of `component-failed`). The browser pages say the same with dashboards/web/hezo-text.js, from the same words (words.ts).
  */
 import { describeReason } from './reasons.ts';
-
-const CHANNEL_NAME: Record<string, string> = { rest: 'REST', snmp: 'SNMP', tcp: 'TCP', ssh: 'SSH', usb: 'USB' };
-const COMPONENT_MISSING: Record<string, string> = {
-  camera: 'camera disconnected',
-  microphone: 'microphone missing',
-  speaker: 'speaker missing',
-  network: 'network port failed',
-  usb: 'USB device failed',
-  'touch-controller': 'touch controller missing',
-  system: 'system failure',
-};
+import { CHANNEL_NAME, COMPONENT_MISSING, STATE_REASON } from './words.ts';
 
 export function joinWords(words: readonly string[]): string {
   if (words.length <= 1) return words.join('');
@@ -34,12 +24,12 @@ export function failedChannels(evidence: readonly string[]): string[] {
 /** One problem code (`component-failed:camera`, `channel-failed:snmp`, `flapping`) in words. */
 export function problemText(code: string, evidence: readonly string[] = []): string {
   const [base = '', detail = ''] = code.split(':');
-  if (base === 'component-failed') {
+  if (base === 'component-failed' && detail !== '') {
     if (detail === 'camera' && evidence.some((l) => l.startsWith('camera ') && l.includes('E70'))) return 'E70 missing';
     return COMPONENT_MISSING[detail] ?? `${detail} failed`;
   }
   if (base === 'channel-failed' && detail !== '') return `no answer on ${CHANNEL_NAME[detail] ?? detail}`;
-  return describeReason(base);
+  return STATE_REASON[base] ?? describeReason(base);
 }
 
 /** Why the device is down/degraded: from its reason, problem codes and evidence lines. */

@@ -12,6 +12,7 @@ import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { maySee } from '../people/roles.ts';
 import { ALLOWED_TRANSITIONS } from '../tickets/lifecycle.ts';
+import { wordsScript } from '../tickets/words.ts';
 import { homePathOf } from './home-path.ts';
 import { staticFiles } from './static-files.ts';
 
@@ -32,14 +33,19 @@ export function isPagePath(path: string): boolean {
   );
 }
 
+/** `/?token=T[&hubs=URL,URL]`: a NOC wall's URL. */
+type WallQuery = { token?: string; hubs?: string };
+
 export function createPagesModule(ctx: HubContext, options: { staticDir?: string } = {}): HubModule {
   const serve = staticFiles(options.staticDir ?? WEB_STATIC_DIR);
   const { http } = ctx;
 
-  http.get<{ Querystring: { token?: string } }>('/', { config: { access: 'public' } }, async (req, reply) => {
+  http.get<{ Querystring: WallQuery }>('/', { config: { access: 'public' } }, async (req, reply) => {
     const token = typeof req.query.token === 'string' ? req.query.token : '';
-    if (token !== '') return reply.redirect(`/noc/?token=${encodeURIComponent(token)}`);
-    const principal = ctx.services.people?.authenticateUpgrade(req.raw, new URL('/', 'http://hub'));
+    // `hubs`: the other hub nodes the wall moves to when this one dies (dashboards/noc/static/noc-hubs.js)
+    const hubs = typeof req.query.hubs === 'string' ? `&hubs=${encodeURIComponent(req.query.hubs)}` : '';
+    if (token !== '') return reply.redirect(`/noc/?token=${encodeURIComponent(token)}${hubs}`);
+    const principal = await ctx.services.people?.authenticateUpgrade(req.raw, new URL('/', 'http://hub'));
     return reply.redirect(homePathOf(principal?.role));
   });
   http.get('/favicon.ico', { config: { access: 'public' } }, async (_req, reply) => serve('favicon.svg', reply));
@@ -48,6 +54,10 @@ export function createPagesModule(ctx: HubContext, options: { staticDir?: string
   http.get('/desk/', { config: { access: 'public' } }, async (_req, reply) => serve('desk.html', reply));
   http.get('/portal', { config: { access: 'public' } }, async (_req, reply) => reply.redirect('/portal/'));
   http.get('/portal/', { config: { access: 'public' } }, async (_req, reply) => serve('portal.html', reply));
+  const words = wordsScript();
+  http.get('/web/hezo-words.js', { config: { access: 'public' } }, async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(words),
+  );
   http.get<{ Params: { file: string } }>('/web/:file', { config: { access: 'public' } }, async (req, reply) =>
     serve(req.params.file, reply),
   );

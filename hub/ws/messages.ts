@@ -11,6 +11,11 @@ export interface SnapshotMessage {
   /** The seq of the last delta already reflected in this snapshot; the next delta has `seq + 1`. */
   seq: number;
   at: string;
+  /**
+   * The hub node this stream comes from (`node` in the config, else the host name; as `/healthz` says). Added for
+   * issue 16 (several hubs): optional, so a page reading an older hub shows the hub's address instead.
+   */
+  node?: string;
   devices: DeviceView[];
   /** Open tickets (every state but closed/rejected), with their SLA clocks. */
   tickets: TicketView[];

@@ -8,6 +8,8 @@ import type { Duplex } from 'node:stream';
 import { Counter } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import type { HubContext, HubModule } from '../context.ts';
+import { hubNodeId } from '../node-id.ts';
+import type { Principal } from '../people/roles.ts';
 import type { DeviceView, SiteAlert, TicketView } from '../types.ts';
 import { checkToken, tokenFromRequest } from './auth.ts';
 import { MAX_CLIENT_PAYLOAD_BYTES, type ProgressItem } from './messages.ts';
@@ -27,10 +29,12 @@ export function isOpenTicket(ticket: TicketView): boolean {
   return !CLOSED_TICKET_STATES.has(ticket.state);
 }
 
-function rejectUpgrade(socket: Duplex, status: 401 | 404, reason: string): void {
+const STATUS_TEXT = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' } as const;
+
+function rejectUpgrade(socket: Duplex, status: keyof typeof STATUS_TEXT, reason: string): void {
   const body = JSON.stringify({ error: reason });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Not Found'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n` +
       'Connection: close\r\nContent-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
@@ -59,6 +63,7 @@ export function createWsModule(ctx: HubContext): WsModule {
     maxBufferedBytes: cfg.maxBufferedBytes,
     coalesceMs: cfg.coalesceMs,
     stuckClientTimeoutMs: cfg.stuckClientTimeoutMs,
+    node: hubNodeId(ctx.config),
   };
   const snapshot = () => ({
     devices: ctx.services.devices?.list() ?? [...devicesSeen.values()],
@@ -93,13 +98,26 @@ export function createWsModule(ctx: HubContext): WsModule {
       if (server.listenerCount('upgrade') === 1) rejectUpgrade(socket, 404, 'no websocket at this path');
       return;
     }
-    // Through the people module when the hub has one (personal tokens, session cookies, scope); else config tokens.
+    void authenticateAndUpgrade(req, url, socket, head);
+  };
+
+  // Through the people module when the hub has one (personal tokens, session cookies, scope); else config tokens.
+  // Asynchronous (the people store is a database), so the upgrade completes after the answer.
+  async function authenticateAndUpgrade(req: IncomingMessage, url: URL, socket: Duplex, head: Buffer): Promise<void> {
     const people = ctx.services.people;
-    const principal = people
-      ? people.authenticateUpgrade(req, url)
-      : checkToken(ctx.config, tokenFromRequest(req, url)) !== null
-        ? { customers: 'all' as const }
-        : undefined;
+    let principal: Pick<Principal, 'customers'> | undefined;
+    try {
+      principal = people
+        ? await people.authenticateUpgrade(req, url)
+        : checkToken(ctx.config, tokenFromRequest(req, url)) !== null
+          ? { customers: 'all' as const }
+          : undefined;
+    } catch (err) {
+      ctx.logger.error({ err }, 'websocket authentication failed');
+      rejectUpgrade(socket, 503, 'authentication unavailable');
+      return;
+    }
+    if (socket.destroyed) return;
     if (principal === undefined) {
       authFailures.inc();
       rejectUpgrade(socket, 401, 'missing or invalid token');
@@ -107,7 +125,7 @@ export function createWsModule(ctx: HubContext): WsModule {
     }
     const target = principal.customers === 'all' ? stream : scoped.streamFor(principal);
     wss.handleUpgrade(req, socket, head, (ws) => target.addClient(ws));
-  };
+  }
 
   let closing: Promise<void> | undefined;
   /** Idempotent: runs when the HTTP server starts closing (websocket clients would keep it open) or at stop. */

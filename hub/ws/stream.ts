@@ -27,6 +27,8 @@ export interface StreamOptions {
   maxBufferedBytes: number;
   coalesceMs: number;
   stuckClientTimeoutMs: number;
+  /** This hub node's id, sent in every snapshot (several hubs: the NOC page shows which one it streams from). */
+  node?: string;
   /** Current state for a snapshot (devices, open tickets, raised site alerts). */
   snapshot(): Pick<SnapshotMessage, 'devices' | 'tickets' | 'siteAlerts' | 'progress'>;
 }
@@ -278,7 +280,13 @@ export class LiveStream {
     if (cached !== undefined && cached.seq === this.seq && now - cached.builtAt < SNAPSHOT_CACHE_MS)
       return cached.frame;
     const state = this.opts.snapshot();
-    const message: SnapshotMessage = { type: 'snapshot', seq: this.seq, at: new Date(now).toISOString(), ...state };
+    const message: SnapshotMessage = {
+      type: 'snapshot',
+      seq: this.seq,
+      at: new Date(now).toISOString(),
+      ...(this.opts.node === undefined ? {} : { node: this.opts.node }),
+      ...state,
+    };
     const frame = Buffer.from(JSON.stringify(message));
     this.snapshotCache = { seq: this.seq, builtAt: now, frame };
     return frame;

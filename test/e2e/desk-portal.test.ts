@@ -183,8 +183,13 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     await desk.selectOption('[data-testid="note-visibility"]', 'customer');
     await desk.click('[data-testid="note-submit"]');
     await desk.waitForSelector('[data-testid="ticket-history"] tr[data-kind="note"]', { timeout: 10_000 });
-    // After a customer-visible note the choice goes back to internal (no accidental second one).
-    expect(await desk.locator('[data-testid="note-visibility"]').inputValue()).toBe('internal');
+    // After a customer-visible note the choice goes back to internal (no accidental second one), once the hub has
+    // answered (the live stream may show the note first).
+    await desk.waitForFunction(
+      () => (document.getElementById('note-visibility') as HTMLSelectElement | null)?.value === 'internal',
+      undefined,
+      { timeout: 10_000 },
+    );
 
     await step('verifying', 'verifying');
     await step('accepted', 'accepted');
@@ -325,6 +330,39 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
     await noc.waitForSelector('[data-testid="wall-clock"][data-time-zones="Europe/Warsaw"]', { timeout: 10_000 });
     await noc.screenshot({ path: artifactPath('noc-wall-demo.png') });
     await noc.close();
+  });
+
+  it("a note typed while the previous note's answer is slow keeps its text and visibility", async () => {
+    await desk.click(`[data-testid="queue-row"][data-ticket-id="${ticketId}"]`);
+    await desk.waitForSelector(`[data-testid="ticket-page"][data-ticket-id="${ticketId}"]`);
+    // The hub stores the note at once (the live stream shows it); its answer reaches the page 1.5 s later.
+    await desk.route(
+      '**/api/tickets/*/notes',
+      async (route) => {
+        const response = await route.fetch();
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await route.fulfill({ response });
+      },
+      { times: 1 },
+    );
+    const answered = desk.waitForResponse((r) => r.url().endsWith('/notes') && r.request().method() === 'POST');
+    await desk.fill('[data-testid="note-text"]', 'Internal: slow answer test, first note');
+    await desk.selectOption('[data-testid="note-visibility"]', 'internal');
+    await desk.click('[data-testid="note-submit"]');
+    await desk.waitForSelector(
+      '[data-testid="ticket-history"] tr[data-kind="internal-note"] >> text=slow answer test',
+      {
+        timeout: 10_000,
+      },
+    );
+    await desk.fill('[data-testid="note-text"]', 'The courier picks the unit up at 15:00.');
+    await desk.selectOption('[data-testid="note-visibility"]', 'customer');
+    await answered;
+    await desk.waitForSelector('[data-testid="action-status"]:has-text("Note added: done.")');
+    expect(await desk.locator('[data-testid="note-text"]').inputValue()).toBe(
+      'The courier picks the unit up at 15:00.',
+    );
+    expect(await desk.locator('[data-testid="note-visibility"]').inputValue()).toBe('customer');
   });
 });
 

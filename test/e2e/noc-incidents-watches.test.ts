@@ -51,7 +51,7 @@ describe('NOC page: site incidents and device watches', () => {
       reason: 'agent-offline',
       serials: ['WALL0001'],
     });
-    rules?.watches.raise(
+    await rules?.watches.raise(
       'WALL0001',
       'temperature-high',
       '61 °C; above 60 °C for 5 poll(s) in a row',

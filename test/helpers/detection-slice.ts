@@ -13,6 +13,7 @@ import { HubBus } from '../../hub/events.ts';
 import { Ingest } from '../../hub/ingest/ingest.ts';
 import { createOutageModule, type OutageModule } from '../../hub/outage/module.ts';
 import { createRegistryModule } from '../../hub/registry/module.ts';
+import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import type { DeviceTransition, SiteAlert } from '../../hub/types.ts';
 import { ManualClock } from '../../protocols/clock.ts';
 import type { HealthRecord } from '../../protocols/health.ts';
@@ -45,9 +46,11 @@ export async function startDetectionSlice(
   const bus = new HubBus((err) => {
     throw err;
   });
+  const db = openDb(options.dbFile ?? ':memory:');
   const ctx: HubContext = {
     config,
-    db: openDb(options.dbFile ?? ':memory:'),
+    db,
+    sql: new SqliteStore(db),
     bus,
     clock,
     logger: pino({ level: 'silent' }),

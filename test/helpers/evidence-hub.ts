@@ -1,7 +1,8 @@
 /**
  * A real hub (embedded aedes, fastify, SQLite in a temp data folder) with the tickets and evidence modules,
  * its pino output captured as text (to check that no secret is logged), restartable on the same data folder
- * and MQTT port (for resume tests).
+ * and MQTT port (for resume tests). `options.sql` puts the evidence module on another SqlStore (a PostgreSQL of
+ * test/helpers/sql-stores.ts) while the rest of the hub stays on its SQLite file; the caller closes that store.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import type { TicketService } from '../../hub/context.ts';
 import { createEvidenceModule, type EvidenceModule } from '../../hub/evidence/module.ts';
 import { createHub, type Hub, type HubUrls } from '../../hub/hub.ts';
 import { createPeripheralsModule } from '../../hub/peripherals/module.ts';
+import type { SqlStore } from '../../hub/store/sql-store.ts';
 import { createTicketsModule } from '../../hub/tickets/module.ts';
 import type { TicketView } from '../../hub/types.ts';
 import { makeHubConfig, TEST_ADMIN_TOKEN, TEST_AGENTS } from './hub-fixture.ts';
@@ -36,7 +38,10 @@ export interface EvidenceHub {
   close(): Promise<void>;
 }
 
-export async function startEvidenceHub(config: Record<string, unknown> = {}): Promise<EvidenceHub> {
+export async function startEvidenceHub(
+  config: Record<string, unknown> = {},
+  options: { sql?: SqlStore } = {},
+): Promise<EvidenceHub> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hezo-evidence-'));
   let log = '';
   const sink = new Writable({
@@ -58,7 +63,7 @@ export async function startEvidenceHub(config: Record<string, unknown> = {}): Pr
       modules: [
         createTicketsModule,
         (ctx) => {
-          evidence = createEvidenceModule(ctx);
+          evidence = createEvidenceModule(options.sql === undefined ? ctx : { ...ctx, sql: options.sql });
           return evidence;
         },
         createPeripheralsModule,

@@ -2,6 +2,7 @@
  * A HubContext for module tests without the hub core: bare fastify, a HubBus, a clock, a silent logger,
  * a fresh prom registry and in-memory device/ticket directories the test fills by hand.
  */
+
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -9,6 +10,7 @@ import { HubConfig } from '../../hub/config.ts';
 import type { DeviceDirectory, HubContext, TicketDirectory } from '../../hub/context.ts';
 import type { Db } from '../../hub/db.ts';
 import { HubBus } from '../../hub/events.ts';
+import type { SqlStore } from '../../hub/store/sql-store.ts';
 import type { DeviceView, TicketHistoryEntry, TicketView } from '../../hub/types.ts';
 import { type Clock, systemClock } from '../../protocols/clock.ts';
 
@@ -62,6 +64,7 @@ export function makeFakeHubContext(
   const ctx: HubContext = {
     config,
     db: undefined as unknown as Db,
+    sql: undefined as unknown as SqlStore,
     bus,
     clock: options.clock ?? systemClock,
     logger: pino({ level: 'silent' }),

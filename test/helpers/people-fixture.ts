@@ -57,8 +57,8 @@ export async function startPeopleHub(
   const passwordHash = await hashUserPassword(PEOPLE_PASSWORD, 10);
   const tokens = {} as Record<Role, string>;
   for (const user of USERS) {
-    people.store.addUser({ ...user, passwordHash });
-    tokens[user.role] = people.store.createToken(user.name, 'test').token;
+    await people.store.addUser({ ...user, passwordHash });
+    tokens[user.role] = (await people.store.createToken(user.name, 'test')).token;
   }
   const json: PeopleHub['json'] = async (path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };

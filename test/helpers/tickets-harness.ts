@@ -3,6 +3,7 @@
  * (routes injected with `http.inject`), a fresh prom registry and a small in-test DeviceRegistry.
  * `restart()` simulates a hub restart: stop everything, reopen the same SQLite file, start again.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { HubConfig } from '../../hub/config.ts';
 import type { ContractInfo, DeviceRegistry, HubContext, RegisteredDevice } from '../../hub/context.ts';
 import { type Db, openDb } from '../../hub/db.ts';
 import { HubBus, type HubEventMap } from '../../hub/events.ts';
+import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { createTicketsModule, type TicketsModule } from '../../hub/tickets/module.ts';
 import type { SlaEvent } from '../../hub/types.ts';
 import { ManualClock } from '../../protocols/clock.ts';
@@ -126,6 +128,7 @@ export async function makeTicketsHarness(options: HarnessOptions): Promise<Ticke
   const ctx: HubContext = {
     config,
     db,
+    sql: new SqliteStore(db),
     bus,
     clock,
     logger: pino({ level: 'silent' }),

@@ -58,13 +58,65 @@ async function generate(format: string, dir: string): Promise<{ code: number | n
   );
 }
 
-function counter(into: string[]): HubModuleFactory[] {
+function counter(into: string[], presences: string[] = []): HubModuleFactory[] {
   return [
     (ctx) => {
       ctx.bus.on('ingest:health', (m) => into.push(m.message.identity.serial));
+      ctx.bus.on('ingest:presence', (m) => presences.push(`${m.site}/${m.agentId} ${m.message.status}`));
       return { name: 'health-counter' };
     },
   ];
+}
+
+function presenceOf(agentId: string, site: string, status: 'online' | 'offline'): Buffer {
+  return Buffer.from(encodeMessage('presence', { v: 1, agentId, site, status, at: new Date().toISOString() }));
+}
+
+/** Connect as agent-1 with a retained QoS 1 Last Will on `willTopic` (as agent/mqtt-link.ts does on its own). */
+function connectWithWill(url: string, willTopic: string, will: Buffer) {
+  return mqtt.connectAsync(url, {
+    protocolVersion: 4,
+    clientId: `agent-1-will-${Math.random().toString(16).slice(2, 8)}`,
+    username: 'agent-1',
+    password: 'agent-1-secret',
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    will: { topic: willTopic, payload: will, qos: 1, retain: true },
+  });
+}
+
+/**
+ * Presence passes the ACL as agents send it: retained `online`, and the Last Will `offline` the broker publishes for
+ * a connection that dies. A will aimed at agent-2's presence topic is refused at connect or never delivered (it
+ * would be published before agent-1's own will, which the hub receives after it).
+ */
+async function proveLastWill(url: string, presences: string[]): Promise<string> {
+  let forgedWill = 'refused at connect';
+  const forger = await connectWithWill(
+    url,
+    topics.presence('site-b', 'agent-2'),
+    presenceOf('agent-2', 'site-b', 'offline'),
+  ).catch(() => undefined);
+  if (forger !== undefined) {
+    forgedWill = 'accepted at connect, never delivered';
+    const closed = new Promise<void>((resolve) => forger.once('close', () => resolve()));
+    forger.stream.destroy();
+    await closed;
+  }
+  const own = await connectWithWill(
+    url,
+    topics.presence('site-a', 'agent-1'),
+    presenceOf('agent-1', 'site-a', 'offline'),
+  );
+  await own.publishAsync(topics.presence('site-a', 'agent-1'), presenceOf('agent-1', 'site-a', 'online'), {
+    qos: 1,
+    retain: true,
+  });
+  await waitFor(() => presences.includes('site-a/agent-1 online'), { what: "agent-1's retained online presence" });
+  own.stream.destroy();
+  await waitFor(() => presences.includes('site-a/agent-1 offline'), { what: "agent-1's Last Will" });
+  expect(presences.filter((p) => p.includes('agent-2'))).toEqual([]);
+  return forgedWill;
 }
 
 /** agent-1 publishes a forged record on agent-2's topic, then its own: once its own arrived, the forged one never will. */
@@ -146,14 +198,17 @@ describe('hezo broker-acl', () => {
     ]);
     cleanups.push(() => broker.close());
     const counted: string[] = [];
+    const presences: string[] = [];
     const hub = await startTestHub({
       config: {
         mqtt: { mode: 'external', url: broker.url, username: 'hezo-hub', password: HUB_PASSWORD, clientId: 'hub-acl' },
       },
-      modules: counter(counted),
+      modules: counter(counted, presences),
     });
     cleanups.push(() => hub.close());
     await proveIsolation(broker.url, counted, hub);
+    const forgedWill = await proveLastWill(broker.url, presences);
+    process.stdout.write(`mosquitto: a Last Will on another agent's topic: ${forgedWill}\n`);
   });
 
   it('nats: the generated authorization block enforces per-agent topics on a real nats-server (MQTT)', async () => {
@@ -170,12 +225,15 @@ describe('hezo broker-acl', () => {
     cleanups.push(() => nats.close());
     const url = nats.mqttUrls[0] as string;
     const counted: string[] = [];
+    const presences: string[] = [];
     const hub = await startTestHub({
       config: { mqtt: { mode: 'external', url, username: 'hezo-hub', password: HUB_PASSWORD, clientId: 'hub-acl' } },
-      modules: counter(counted),
+      modules: counter(counted, presences),
     });
     cleanups.push(() => hub.close());
     await proveIsolation(url, counted, hub);
+    const forgedWill = await proveLastWill(url, presences);
+    process.stdout.write(`nats: a Last Will on another agent's topic: ${forgedWill}\n`);
   });
 
   it('stdout carries no secret; a bad format exits 2 naming the choices', async () => {

@@ -1,11 +1,11 @@
 /**
  * Issue 7, hub side: a real hub (embedded broker, SQLite, HTTP) and a real MQTT.js client acting as the agent.
  * An automatic ticket asks for logs and service tests; chunks are reassembled (any order, repeats), verified,
- * capped, redacted, stored content-addressed, listed, downloadable and summarised; an offline agent gets a note
- * and a retry when it returns.
+ * capped, redacted, stored content-addressed in the hub's database, listed, downloadable and summarised; an offline
+ * agent gets a note and a retry when it returns.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,8 +82,7 @@ describe('evidence on automatic tickets', () => {
       ['service-tests.json', 'service-tests'],
     ]);
     for (const a of t.attachments) {
-      const file = join(h.dataDir, 'attachments', a.sha256);
-      expect(sha(readFileSync(file))).toBe(a.sha256);
+      expect(sha((await h.evidence.content.get(a.sha256))!)).toBe(a.sha256);
       const res = await h.api(`/api/tickets/${opened.id}/attachments/${a.name}`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${a.name}"`);
@@ -124,8 +123,11 @@ describe('evidence on automatic tickets', () => {
     const t2 = await settledTicket(h, first.id, 4);
     expect(t2.attachments.map((a) => a.name)).toContain('blob-2.bin');
     await h.evidence.drain();
-    const stored = readdirSync(join(h.dataDir, 'attachments')).filter((f) => f !== 'tmp');
-    expect(stored.filter((f) => f === sha(data))).toHaveLength(1);
+    // blob.bin once, plus the service tests (identical both rounds): two contents, nothing on disk
+    expect(t2.attachments.filter((a) => a.sha256 === sha(data))).toHaveLength(2);
+    expect(new Set(t2.attachments.map((a) => a.sha256)).size).toBe(2);
+    expect(await h.evidence.content.count()).toBe(2);
+    expect(readdirSync(join(h.dataDir, 'attachments'))).toEqual(['tmp']);
     expect(readdirSync(join(h.dataDir, 'attachments', 'tmp'))).toEqual([]);
   });
 
@@ -193,7 +195,7 @@ describe('evidence on automatic tickets', () => {
     expect(notes(t)).toMatch(
       /ATTACHMENT_TOO_LARGE: (agent-trace|service-tests)\.json is \d+ bytes, limit 6000 per ticket/,
     );
-    expect(readdirSync(join(h.dataDir, 'attachments')).filter((f) => f !== 'tmp')).toHaveLength(1);
+    expect(await h.evidence.content.count()).toBe(1);
   });
 
   it('redacts planted secrets before storage, and logs none of them', async () => {
@@ -224,14 +226,14 @@ describe('evidence on automatic tickets', () => {
     const t = await settledTicket(h, opened.id, 3);
     const secrets = Object.values(PLANTED);
     for (const a of t.attachments) {
-      const bytes = readFileSync(join(h.dataDir, 'attachments', a.sha256));
+      const bytes = (await h.evidence.content.get(a.sha256))!;
       const text = a.name.endsWith('.gz') ? gunzipSync(bytes).toString('latin1') : bytes.toString('latin1');
       expect(secrets.filter((s) => text.includes(s))).toEqual([]);
     }
     const logs = t.attachments.find((a) => a.name === 'device-logs.tar.gz')!;
-    const entries = await readTarEntries(gunzipSync(readFileSync(join(h.dataDir, 'attachments', logs.sha256))));
+    const entries = await readTarEntries(gunzipSync((await h.evidence.content.get(logs.sha256))!));
     expect(entries.map((e) => e.path)).toEqual([...files.keys()]);
-    expect(h.evidence.store.sourceOf(opened.id, 'device-logs.tar.gz')?.sha256).toBe(sha(tgz));
+    expect((await h.evidence.store.sourceOf(opened.id, 'device-logs.tar.gz'))?.sha256).toBe(sha(tgz));
     expect(secrets.filter((s) => h.logText().includes(s))).toEqual([]);
     expect(secrets.filter((s) => JSON.stringify(ticketOf(h, opened.id)).includes(s))).toEqual([]);
     expect(h.logText()).toContain('attachment stored');
@@ -269,5 +271,36 @@ describe('evidence on automatic tickets', () => {
     );
     expect(ticketOf(h, opened.id).attachments).toHaveLength(0);
     expect(existsSync(join(h.dataDir, 'attachments'))).toBe(true);
+  });
+
+  it("serves an earlier hub's attachment files from the data folder; 404 when the bytes are nowhere", async () => {
+    const h = await startEvidenceHub();
+    hub = h;
+    const opened = h.openAuto(SERIAL);
+    const bytes = Buffer.from('written by an earlier hub\n');
+    mkdirSync(join(h.dataDir, 'attachments'), { recursive: true });
+    writeFileSync(join(h.dataDir, 'attachments', sha(bytes)), bytes);
+    const meta = { size: bytes.length, kind: 'device-logs', capturedAt: null };
+    h.tickets.addAttachment(opened.id, {
+      ...meta,
+      name: 'old.txt',
+      sha256: sha(bytes),
+      storedPath: join('attachments', sha(bytes)),
+    });
+    h.tickets.addAttachment(opened.id, {
+      ...meta,
+      name: 'gone.txt',
+      sha256: 'e'.repeat(64),
+      storedPath: join('attachments', 'e'.repeat(64)),
+    });
+    const res = await h.api(`/api/tickets/${opened.id}/attachments/old.txt`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('etag')).toBe(`"${sha(bytes)}"`);
+    expect(res.headers.get('content-length')).toBe(String(bytes.length));
+    expect(Buffer.from(await res.arrayBuffer()).toString()).toBe(bytes.toString());
+    const gone = await h.api(`/api/tickets/${opened.id}/attachments/gone.txt`);
+    expect(gone.status).toBe(404);
+    expect(((await gone.json()) as { error: string }).error).toContain('stored bytes are missing');
+    expect(await h.evidence.content.count()).toBe(0);
   });
 });

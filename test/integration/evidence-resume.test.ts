@@ -1,11 +1,9 @@
 /**
  * Issue 7: a 50 MB archive arrives intact across a hub (and embedded broker) restart in the middle of the
  * transfer. A real MQTT.js client acts as the agent; the hub keeps the half-received transfer on disk and in
- * SQLite, and when the agent reconnects it asks it to resume from the first missing chunk.
+ * its database, and when the agent reconnects it asks it to resume from the first missing chunk.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EvidenceAgent, startEvidenceAgent } from '../helpers/evidence-fake-agent.ts';
 import { EVIDENCE_AGENT, type EvidenceHub, startEvidenceHub } from '../helpers/evidence-hub.ts';
@@ -43,14 +41,14 @@ describe('resumable transfers', () => {
     const ticket = h.openAuto(SERIAL, 'down');
 
     const half = await waitFor(
-      () => {
-        const row = h.evidence.store.transfersInState('receiving').find((t) => t.name === 'device-logs.bin');
+      async () => {
+        const row = (await h.evidence.store.transfersInState('receiving')).find((t) => t.name === 'device-logs.bin');
         return row !== undefined && row.receivedCount >= row.total / 2 ? row : undefined;
       },
       { timeoutMs: 60_000, what: 'half of the transfer received' },
     );
     await h.restart();
-    const afterRestart = h.evidence.store.transfer(half.transferId)!;
+    const afterRestart = (await h.evidence.store.transfer(half.transferId))!;
     expect(afterRestart.state).toBe('receiving');
     expect(afterRestart.receivedCount).toBeGreaterThanOrEqual(half.receivedCount);
 
@@ -61,7 +59,7 @@ describe('resumable transfers', () => {
     const elapsedMs = performance.now() - started;
     expect(stored.sha256).toBe(sha(data));
     expect(stored.size).toBe(SIZE);
-    expect(sha(readFileSync(join(h.dataDir, 'attachments', stored.sha256)))).toBe(sha(data));
+    expect(sha((await h.evidence.content.get(stored.sha256))!)).toBe(sha(data));
     const res = await h.api(`/api/tickets/${ticket.id}/attachments/device-logs.bin`);
     expect(res.status).toBe(200);
     expect(sha(Buffer.from(await res.arrayBuffer()))).toBe(sha(data));
@@ -74,7 +72,7 @@ describe('resumable transfers', () => {
     const from = resume!.resumeFrom![half.transferId]!;
     expect(from).toBeGreaterThanOrEqual(half.receivedCount);
     expect(from).toBeLessThan(half.total);
-    expect(h.evidence.store.sourceOf(ticket.id, 'device-logs.bin')?.sha256).toBe(sha(data));
+    expect((await h.evidence.store.sourceOf(ticket.id, 'device-logs.bin'))?.sha256).toBe(sha(data));
     expect(h.logText()).toContain('resuming transfers');
     expect(h.logText()).toContain('attachment transfer progress');
     console.info(

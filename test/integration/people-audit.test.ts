@@ -158,13 +158,13 @@ describe('customer actions', () => {
   it('a wall user limited to one customer sees only it and cannot write', async () => {
     h = await startPeopleHub();
     const { hashUserPassword } = await import('../../hub/people/passwords.ts');
-    h.people.store.addUser({
+    await h.people.store.addUser({
       name: 'globex-wall',
       role: 'wall',
       customers: ['globex'],
       passwordHash: await hashUserPassword('x'.repeat(12), 10),
     });
-    const token = h.people.store.createToken('globex-wall', 'screen').token;
+    const token = (await h.people.store.createToken('globex-wall', 'screen')).token;
     const devices = await h.json('/api/devices', { token });
     expect(devices.body.map((d: { serial: string }) => d.serial)).toEqual(['GLOBEX-0001']);
     expect((await h.json('/api/devices/ACME-0001', { token })).status).toBe(404);

@@ -42,6 +42,6 @@ describe('demo users', () => {
     await createDemoUsers(people, ['acme', 'globex'], 'demo-password-2');
     expect((await signIn(t, 'admin', 'demo-password-1')).status).toBe(401);
     expect((await signIn(t, 'admin', 'demo-password-2')).status).toBe(200);
-    expect(people.store.users()).toHaveLength(4);
+    expect(await people.store.users()).toHaveLength(4);
   });
 });

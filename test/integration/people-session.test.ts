@@ -136,7 +136,7 @@ describe('personal tokens', () => {
     const list = await h.json('/api/tokens', { token });
     expect(list.body.every((t: { user: string }) => t.user === 'acme-rep')).toBe(true);
     expect(JSON.stringify(list.body)).not.toContain(token.slice(-20));
-    const stored = h.people.store.tokens().find((t) => t.id === created.body.id);
+    const stored = (await h.people.store.tokens()).find((t) => t.id === created.body.id);
     expect(JSON.stringify(stored)).not.toContain(token.slice(-20));
     const devices = await h.json('/api/devices', { token });
     expect(devices.body.map((d: { customer: string }) => d.customer)).toEqual(['acme', 'acme']);

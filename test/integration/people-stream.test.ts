@@ -54,11 +54,14 @@ describe('scoped stream', () => {
     clients.push(admin, customer, portal);
 
     const adminSnap = await admin.next((m) => m.type === 'snapshot');
+    expect(adminSnap.node).toBeTypeOf('string');
     expect(adminSnap.tickets.map((t: { customer: string }) => t.customer)).toEqual(['globex']);
     for (const client of [customer, portal]) {
       const snap = await client.next((m) => m.type === 'snapshot');
       expect(snap.tickets).toEqual([]);
       expect(JSON.stringify(snap)).not.toMatch(/globex/i);
+      // a scoped snapshot names the hub node too (issue 16: a wall shows which node it streams from)
+      expect(snap.node).toBe(adminSnap.node);
     }
 
     // Another customer's changes first, then our own: whatever a client gets is in seq order, so once the acme
@@ -90,8 +93,8 @@ describe('scoped stream', () => {
     h = await startPeopleHub();
     const wsUrl = `${h.urls.httpUrl.replace('http', 'ws')}/ws`;
     expect(await upgradeStatus(wsUrl)).toBe(401);
-    const id = h.people.store.tokens('acme-rep')[0]!.id;
-    h.people.store.revokeToken(id);
+    const id = (await h.people.store.tokens('acme-rep'))[0]!.id;
+    await h.people.store.revokeToken(id);
     expect(await upgradeStatus(`${wsUrl}?token=${h.tokens.customer}`)).toBe(401);
     expect(await upgradeStatus(`${wsUrl}?token=${h.tokens.wall}`)).toBe(101);
   });

@@ -3,44 +3,28 @@
  * on SQLite and on a real PostgreSQL 15 started by the test. Same results on both; migrations apply once (also when
  * two stores start together on PostgreSQL); a failing step rolls back and leaves no ledger row.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMigrations } from '../../hub/store/migrations.ts';
 import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import { REGISTRY_MIGRATIONS, RegistryRepo } from '../../hub/store/registry-repo.ts';
 import type { SqlStore } from '../../hub/store/sql-store.ts';
-import { SqliteStore } from '../../hub/store/sqlite-store.ts';
-import { type Postgres, startPostgres } from '../helpers/postgres.ts';
+import type { Postgres } from '../helpers/postgres.ts';
+import { type SqlStores, startSqlStores } from '../helpers/sql-stores.ts';
 
+let stores: SqlStores;
 let postgres: Postgres;
-let sqliteDir: string;
 beforeAll(async () => {
-  postgres = await startPostgres();
-  sqliteDir = mkdtempSync(join(tmpdir(), 'hezo-sqlite-store-'));
+  stores = await startSqlStores();
+  postgres = stores.postgres;
 });
 afterAll(async () => {
-  await postgres?.close();
-  if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });
+  await stores?.close();
 });
 
-let counter = 0;
 /** A fresh, empty store of each kind (PostgreSQL: a schema of its own per test). */
 const makers: Record<'sqlite' | 'postgres', () => Promise<SqlStore>> = {
-  sqlite: () => {
-    const db = new Database(join(sqliteDir, `s${++counter}.sqlite`));
-    db.pragma('foreign_keys = ON');
-    return Promise.resolve(new SqliteStore(db));
-  },
-  postgres: async () => {
-    const schema = `t${++counter}`;
-    const setup = new PostgresStore(postgres.url, { max: 1 });
-    await setup.exec(`CREATE SCHEMA ${schema}`);
-    await setup.close();
-    return new PostgresStore(`${postgres.url}?options=-c%20search_path%3D${schema}`);
-  },
+  sqlite: () => stores.make('sqlite'),
+  postgres: () => stores.make('postgres'),
 };
 
 const AT = '2026-11-30T04:00:00.000Z';
@@ -131,7 +115,7 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
 
 describe('postgres: two hub nodes migrating at once', () => {
   it('the ledger and each step are created exactly once (advisory locks)', async () => {
-    const schema = `race${++counter}`;
+    const schema = `race${Date.now().toString(36)}`;
     const setup = new PostgresStore(postgres.url, { max: 1 });
     await setup.exec(`CREATE SCHEMA ${schema}`);
     await setup.close();

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hubNodeId } from '../../hub/node-id.ts';
 import { createWsModule, type WsModule } from '../../hub/ws/module.ts';
 import { ManualClock } from '../../protocols/clock.ts';
 import {
@@ -80,6 +81,9 @@ describe('ws stream: snapshot and deltas', () => {
     const client = await s.connect();
     const snapshot = await client.next();
     expect(snapshot).toMatchObject({ type: 'snapshot', seq: 1, at: '2026-11-25T10:00:00.100Z' });
+    // the hub node it comes from (issue 16: the NOC page shows it and moves to another node when this one dies)
+    expect(snapshot.node).toBe(hubNodeId(s.ctx.config));
+    expect(snapshot.node).toMatch(/^[A-Za-z0-9]/);
     expect(snapshot.devices.map((d: { serial: string }) => d.serial)).toEqual(['SN-1']);
     expect(snapshot.tickets.map((t: { id: string }) => t.id)).toEqual(['T-1']);
     expect(snapshot.tickets[0].sla.reactionDue).toBeTypeOf('string');

@@ -66,4 +66,13 @@ describe('broker ACL export', () => {
     expect(notes.join('\n')).toContain('no plain password in the config for: hezo-hub, agent-2');
     expect(JSON.stringify(renderBrokerAcl(config, 'nats', false))).not.toContain('agent-1-secret');
   });
+
+  it("EMQX users.csv (with --out) is the built-in database's plain import format, imported with type=plain", () => {
+    const { files, notes } = renderBrokerAcl(config, 'emqx', true);
+    const [header, ...rows] = (files['users.csv'] as string).trimEnd().split('\n');
+    // emqx_authn_mnesia: a plain import reads `user_id`, `password` and `is_superuser` (only "true" makes one)
+    expect(header).toBe('user_id,password,is_superuser');
+    expect(rows).toEqual(['agent-1,agent-1-secret,false']);
+    expect(notes.join('\n')).toContain('import_users?type=plain');
+  });
 });

@@ -21,8 +21,10 @@ describe('device problems in words (issue 15)', () => {
   });
 
   it('keeps other reasons readable and never a bare code', () => {
-    expect(humanReason('flapping', ['flapping', 'component-failed:camera'], [])).toBe('flapping, camera disconnected');
-    expect(humanReason('device-gone', [], [])).toBe('device gone');
+    expect(humanReason('flapping', ['flapping', 'component-failed:camera'], [])).toBe(
+      'keeps dropping off (flapping), camera disconnected',
+    );
+    expect(humanReason('device-gone', [], [])).toBe('device gone from the agent');
     expect(humanReason('some-new-code', [], [])).toBe('some new code');
   });
 });

@@ -4,6 +4,8 @@
  * "paused until ...", and the clocks the hub reports as running are the ones counted (issue 15).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { humanReason } from '../../hub/tickets/human-reason.ts';
+import { CHANNEL_NAME, COMPONENT_MISSING, STATE_REASON, wordsScript } from '../../hub/tickets/words.ts';
 
 interface Clock {
   clock: string;
@@ -19,7 +21,10 @@ let T: {
 };
 
 beforeAll(async () => {
-  (globalThis as { window?: unknown }).window = {};
+  // What the page gets from /web/hezo-words.js: the hub's own words (hub/tickets/words.ts).
+  const window = {};
+  (globalThis as { window?: unknown }).window = window;
+  new Function('window', wordsScript())(window);
   // A classic browser script (no exports): loading it sets window.HezoText.
   await import(new URL('../../dashboards/web/hezo-text.js', import.meta.url).href);
   T = (globalThis as unknown as { window: { HezoText: typeof T } }).window.HezoText;
@@ -114,5 +119,36 @@ describe('SLA clock words in the pages', () => {
       'camera disconnected',
     );
     expect(T.shortTitle(ticket())).toBe('How do we pair a laptop?');
+  });
+});
+
+describe('the pages and the ticket titles say the same words', () => {
+  const evidences: string[][] = [
+    [],
+    ['rest: timeout: connect timed out (2 attempts)', 'snmp: no answer', 'tcp: refused'],
+    ['snmp: no answer'],
+    ['camera "Poly Studio E70": failed (rest)'],
+    ['camera E70 unplugged'],
+  ];
+  const codes = [
+    ...Object.keys(STATE_REASON),
+    'component-failed',
+    'some-new-code',
+    ...Object.keys(COMPONENT_MISSING).map((k) => `component-failed:${k}`),
+    ...Object.keys(CHANNEL_NAME).map((k) => `channel-failed:${k}`),
+  ];
+  it.each(codes)('%s, with and without problems and evidence', (code) => {
+    for (const evidence of evidences) {
+      const base = code.split(':')[0]!;
+      const cases: Array<[string, string[]]> = [
+        [base, code.includes(':') ? [code] : []],
+        [code.includes(':') ? 'degraded' : code, code.includes(':') ? [code, 'flapping'] : []],
+      ];
+      for (const [reason, problems] of cases) {
+        expect(T.deviceReason({ reason, problems, evidence }), `${reason} ${problems} ${evidence}`).toBe(
+          humanReason(reason, problems, evidence),
+        );
+      }
+    }
   });
 });

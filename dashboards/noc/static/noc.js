@@ -8,9 +8,7 @@
   const CLOCK_LABEL = { reaction: 'REACTION', update: 'NEXT UPDATE', delivery: 'DELIVERY', return: 'RETURN' };
   const CLOCK_DUE = { reaction: 'reactionDue', update: 'nextUpdateDue', delivery: 'deliveryDue', return: 'returnDue' };
   const WARN_BEFORE_MS = 15 * 60_000;
-  const KEEPALIVE_MS = 20_000;
   const HEALTH_CHECK_MS = 15_000;
-  const SILENCE_LIMIT_MS = 45_000;
 
   const model = {
     devices: new Map(),
@@ -25,7 +23,13 @@
   };
   const T = window.HezoText;
   const PROGRESS_STALE_MS = 120_000;
-  const conn = { ws: null, attempt: 0, awaitingSnapshot: true, lastMessageAt: 0, retryTimer: 0 };
+  const conn = { ws: null, attempt: 0, awaitingSnapshot: true, snapshotSeen: false, lastMessageAt: 0, retryTimer: 0 };
+  // Several hub nodes (noc-hubs.js): the one streaming now, and the node of the last snapshot.
+  const Hubs = window.HezoNocHubs;
+  const hubList = Hubs.hubsFrom(location.href);
+  const where = { index: 0, node: null, movedFrom: null };
+  // Keepalive ping, silence limit and snapshot wait (shorter with several hubs: another node is waiting).
+  const timing = Hubs.timing(hubList.hubs.length);
   let renderQueued = false;
   let openTicketId = null;
 
@@ -365,8 +369,8 @@
       }
     }
     if (changed) scheduleRender();
-    if (conn.ws && conn.ws.readyState === WebSocket.OPEN && Date.now() - conn.lastMessageAt > SILENCE_LIMIT_MS) {
-      conn.ws.close(4000, 'silent stream');
+    if (conn.ws && conn.ws.readyState === WebSocket.OPEN && Date.now() - conn.lastMessageAt > timing.silenceLimitMs) {
+      dropStream(conn.ws, 'silent stream');
     }
   }
 
@@ -402,7 +406,8 @@
   // ---------- stream ----------
   function setStreamState(isLive, retryInMs) {
     $('stream-banner').hidden = isLive;
-    $('stream-retry').textContent = retryInMs ? ` (retry in ${Math.ceil(retryInMs / 1000)} s)` : '';
+    const next = hubList.hubs.length > 1 ? ` ${new URL(hubList.hubs[where.index]).host}` : '';
+    $('stream-retry').textContent = retryInMs ? ` (retry${next} in ${Math.ceil(retryInMs / 1000)} s)` : '';
     const status = $('stream-status');
     status.textContent = isLive ? 'LIVE' : 'STREAM LOST';
     status.className = `stream-status ${isLive ? 'live' : 'stale'}`;
@@ -411,19 +416,32 @@
 
   function connect() {
     clearTimeout(conn.retryTimer);
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(`${proto}//${location.host}/ws?token=${encodeURIComponent(token)}`);
+    const ws = new WebSocket(Hubs.streamUrl(hubList.hubs[where.index], token));
     conn.ws = ws;
     conn.awaitingSnapshot = true;
-    ws.onmessage = (ev) => onMessage(ev.data);
-    ws.onclose = () => {
-      if (conn.ws !== ws) return;
-      conn.ws = null;
-      const delay = Math.min(15_000, 500 * 2 ** conn.attempt) * (0.8 + Math.random() * 0.4);
-      conn.attempt += 1;
-      setStreamState(false, delay);
-      conn.retryTimer = setTimeout(connect, delay);
-    };
+    conn.snapshotSeen = false;
+    conn.lastMessageAt = Date.now();
+    ws.onmessage = (ev) => conn.ws === ws && onMessage(ev.data);
+    ws.onclose = () => streamEnded(ws);
+    // A hub that takes the connection but never sends its snapshot (frozen, half dead): move on.
+    setTimeout(() => conn.ws === ws && !conn.snapshotSeen && dropStream(ws, 'no snapshot'), timing.snapshotWaitMs);
+  }
+
+  /** Leave a stream at once: a frozen hub never completes the closing handshake the browser would wait for. */
+  function dropStream(ws, reason) {
+    ws.close(4000, reason);
+    streamEnded(ws);
+  }
+
+  function streamEnded(ws) {
+    if (conn.ws !== ws) return;
+    conn.ws = null;
+    // The next hub of the list (the same one when there is only one), backing off per round over the list.
+    where.index = (where.index + 1) % hubList.hubs.length;
+    const delay = Hubs.retryDelayMs(conn.attempt, hubList.hubs.length);
+    conn.attempt += 1;
+    setStreamState(false, delay);
+    conn.retryTimer = setTimeout(connect, delay);
   }
 
   function onMessage(raw) {
@@ -455,7 +473,13 @@
     model.siteAlerts = new Map(msg.siteAlerts.map((a) => [`${a.site}/${a.agentId}`, a]));
     model.progress = new Map((msg.progress || []).map((p) => [p.key, p]));
     conn.awaitingSnapshot = false;
+    conn.snapshotSeen = true;
     conn.attempt = 0;
+    const origin = hubList.hubs[where.index];
+    const node = Hubs.nodeName(msg.node, origin);
+    if (where.node !== null && where.node !== node) where.movedFrom = { node: where.node, at: Date.now() };
+    where.node = node;
+    Hubs.showNode($('hub-node'), { node, origin, movedFrom: where.movedFrom });
     setStreamState(true);
     scheduleRender();
   }
@@ -663,7 +687,7 @@
   setInterval(tick, 1000);
   setInterval(() => {
     if (conn.ws && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(JSON.stringify({ type: 'ping' }));
-  }, KEEPALIVE_MS);
+  }, timing.keepaliveMs);
   tick();
   connect();
   void loadCalendars();
