@@ -3,7 +3,6 @@
  * Consumers: tickets (auto tickets), websocket stream, InfluxDB writer, notifications, metrics.
  * A listener that throws is logged and never breaks the producer or other listeners.
  */
-import { EventEmitter } from 'node:events';
 import type { AttachmentChunk, DeviceEvent, Heartbeat, Presence } from '../protocols/messages.ts';
 import type { DeviceWatch } from './rules/watch-store.ts';
 import type {
@@ -80,27 +79,45 @@ export interface InboundMessage<T> {
 export type HubEventName = keyof HubEventMap;
 
 export class HubBus {
-  private readonly emitter = new EventEmitter({ captureRejections: false });
+  /**
+   * Listeners per event, copy-on-write: `on`/`off` replace the array, so an emit goes over the list as it was
+   * when it started (as EventEmitter's clone does) without cloning it on every emit (the hot path emits a few
+   * events per health record).
+   */
+  private readonly listeners = new Map<HubEventName, ReadonlyArray<(arg: unknown) => void>>();
   private readonly onError: (err: unknown, event: string) => void;
 
   constructor(onError: (err: unknown, event: string) => void = () => {}) {
     this.onError = onError;
-    this.emitter.setMaxListeners(100);
   }
 
   on<E extends HubEventName>(event: E, listener: (...args: HubEventMap[E]) => void): () => void {
-    const safe = (...args: HubEventMap[E]) => {
+    // Every event carries exactly one argument (HubEventMap).
+    const entry = listener as unknown as (arg: unknown) => void;
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), entry]);
+    let isOn = true;
+    return () => {
+      if (!isOn) return;
+      isOn = false;
+      const list = this.listeners.get(event) ?? [];
+      const at = list.lastIndexOf(entry);
+      if (at < 0) return;
+      const rest = [...list.slice(0, at), ...list.slice(at + 1)];
+      if (rest.length > 0) this.listeners.set(event, rest);
+      else this.listeners.delete(event);
+    };
+  }
+
+  emit<E extends HubEventName>(event: E, ...args: HubEventMap[E]): void;
+  emit(event: HubEventName, arg: unknown): void {
+    const list = this.listeners.get(event);
+    if (list === undefined) return;
+    for (const listener of list) {
       try {
-        listener(...args);
+        listener(arg);
       } catch (err) {
         this.onError(err, event);
       }
-    };
-    this.emitter.on(event, safe as (...args: unknown[]) => void);
-    return () => this.emitter.off(event, safe as (...args: unknown[]) => void);
-  }
-
-  emit<E extends HubEventName>(event: E, ...args: HubEventMap[E]): void {
-    this.emitter.emit(event, ...args);
+    }
   }
 }

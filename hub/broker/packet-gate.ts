@@ -34,7 +34,8 @@ export class PacketGate {
   /** Bytes of the current packet's body still to pass. */
   private remaining = 0;
   private topicLength = 0;
-  private topicBytes: number[] = [];
+  private topicParts: Buffer[] = [];
+  private topicGot = 0;
   private topicLengthBytes: number[] = [];
 
   constructor(limits: GateLimits) {
@@ -79,19 +80,25 @@ export class PacketGate {
           if (this.topicLengthBytes.length === 2) {
             this.topicLength = (this.topicLengthBytes[0]! << 8) | this.topicLengthBytes[1]!;
             if (this.topicLength > 1024) return `topic of ${this.topicLength} bytes`;
-            this.topicBytes = [];
+            this.topicParts = [];
+            this.topicGot = 0;
             this.phase = this.topicLength === 0 ? 'body' : 'topic';
           }
           if (this.remaining === 0) this.phase = 'type';
           break;
         }
         case 'topic': {
-          const take = Math.min(this.topicLength - this.topicBytes.length, chunk.length - i, this.remaining);
-          for (let k = 0; k < take; k++) this.topicBytes.push(chunk[i + k]!);
+          const take = Math.min(this.topicLength - this.topicGot, chunk.length - i, this.remaining);
+          // Usually the whole topic is in one chunk: kept as a view, decoded once (no per-byte copies).
+          this.topicParts.push(chunk.subarray(i, i + take));
+          this.topicGot += take;
           i += take;
           this.remaining -= take;
-          if (this.topicBytes.length === this.topicLength) {
-            const why = this.checkPublish(Buffer.from(this.topicBytes).toString('utf8'));
+          if (this.topicGot === this.topicLength) {
+            const parts = this.topicParts;
+            this.topicParts = [];
+            const topic = (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString('utf8');
+            const why = this.checkPublish(topic);
             if (why !== undefined) return why;
             this.phase = 'body';
           }
@@ -167,6 +174,21 @@ export class GatedStream extends Duplex {
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.inner.write(chunk, encoding, callback);
+  }
+
+  /**
+   * Packets queued while a write was under way (aedes corks the stream for each packet it generates), passed to
+   * the socket corked: one writev syscall for a tick's PUBACKs instead of one write and one callback round each.
+   */
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    const last = chunks.length - 1;
+    this.inner.cork();
+    for (let i = 0; i < last; i++) this.inner.write(chunks[i]!.chunk);
+    this.inner.write(chunks[last]!.chunk, callback);
+    this.inner.uncork();
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../../protocols/clock.ts';
+import { PointQueue } from './point-queue.ts';
 import type { Point } from './points.ts';
 
 export interface PointSink {
@@ -41,7 +42,7 @@ export const MAX_BATCH = 1000;
 export class InfluxBatchWriter {
   private readonly opts: WriterOptions;
   private readonly batchSize: number;
-  private queue: Point[] = [];
+  private readonly queue: PointQueue<Point>;
   private isWriting = false;
   private isDatabaseReady = false;
   private isStopped = false;
@@ -55,6 +56,7 @@ export class InfluxBatchWriter {
   constructor(opts: WriterOptions) {
     this.opts = opts;
     this.batchSize = Math.min(MAX_BATCH, Math.max(1, opts.batchSize));
+    this.queue = new PointQueue<Point>();
     const registers = [opts.metrics];
     const writer = this;
     new Gauge({
@@ -115,7 +117,7 @@ export class InfluxBatchWriter {
   }
 
   private drop(n: number): void {
-    this.queue.splice(0, n);
+    this.queue.dropOldest(n);
     this.counts.dropped += n;
     this.metrics.dropped.inc(n);
   }
@@ -141,7 +143,7 @@ export class InfluxBatchWriter {
           await this.opts.sink.ensureDatabase();
           this.isDatabaseReady = true;
         }
-        const batch = this.queue.splice(0, this.batchSize);
+        const batch = this.queue.take(this.batchSize);
         try {
           await this.opts.sink.write(batch);
         } catch (err) {
@@ -165,7 +167,7 @@ export class InfluxBatchWriter {
   }
 
   private requeue(batch: Point[]): void {
-    this.queue = batch.concat(this.queue);
+    this.queue.unshiftAll(batch);
     const excess = this.queue.length - this.opts.maxQueue;
     if (excess > 0) this.drop(excess);
   }

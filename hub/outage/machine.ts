@@ -73,7 +73,8 @@ export class DeviceMachine {
   private callBadSinceMs: number | undefined;
   private callLine = '';
   private isHot = false;
-  private temperatureLine = '';
+  /** The latest temperature (its evidence line is built only while hot). */
+  private temperatureC = 0;
   private lastUptimeS: number | undefined;
   private flapEvents: number[] = [];
   private isFlapping = false;
@@ -123,9 +124,14 @@ export class DeviceMachine {
       this.lastUptimeS = record.uptimeS;
     }
     this.updateChannels(probes);
-    this.components = record.components
-      .filter((c) => c.status === 'failed')
-      .map((c) => ({ code: `component-failed:${c.kind}`, line: `${c.kind} "${c.name}": failed (${c.source})` }));
+    // Only a record with a failed component allocates (state kept per device is promoted by the GC: a new
+    // empty array per record would be garbage in the old generation).
+    const hasFailedComponent = record.components.some((c) => c.status === 'failed');
+    if (hasFailedComponent || this.components.length > 0) {
+      this.components = record.components
+        .filter((c) => c.status === 'failed')
+        .map((c) => ({ code: `component-failed:${c.kind}`, line: `${c.kind} "${c.name}": failed (${c.source})` }));
+    }
     this.updateCall(record, nowMs);
     this.updateTemperature(record.temperatureC);
     this.hasFacts = true;
@@ -205,7 +211,10 @@ export class DeviceMachine {
     } else {
       problems.push(...this.components, ...this.channels);
       if (this.callLine !== '') problems.push({ code: 'call-quality', line: this.callLine });
-      if (this.isHot) problems.push({ code: 'temperature', line: this.temperatureLine });
+      if (this.isHot) {
+        const line = `temperature ${this.temperatureC} °C (limit ${this.cfg.temperatureC} °C)`;
+        problems.push({ code: 'temperature', line });
+      }
     }
     if (problems.length === 0) return this.move('up', nowMs, this.hasSeen ? 'recovered' : 'first-seen', [], []);
     const codes = [...new Set(problems.map((p) => p.code))];
@@ -230,8 +239,9 @@ export class DeviceMachine {
     this.hasSeen = this.hasSeen || to !== 'unknown';
     if (to === this.state) {
       // Same state: refresh what it is about, no transition (a new fault while degraded is not a new outage).
-      this.problems = problems;
-      this.evidence = evidence;
+      // Equal lists keep the arrays already held (new ones per record would be promoted, then garbage).
+      if (!isSameList(this.problems, problems)) this.problems = problems;
+      if (!isSameList(this.evidence, evidence)) this.evidence = evidence;
       if (to !== 'up') this.reason = reason;
       return null;
     }
@@ -260,15 +270,18 @@ export class DeviceMachine {
 
   private updateChannels(probes: Array<[string, { ok: boolean }]>): void {
     const seen = new Set<string>();
-    this.channels = [];
+    let channels: Problem[] | undefined;
     for (const [channel, probe] of probes) {
       seen.add(channel);
       const count = probe.ok ? 0 : (this.channelFails.get(channel) ?? 0) + 1;
       this.channelFails.set(channel, count);
       if (count >= this.cfg.partialChannelFailedPolls) {
-        this.channels.push({ code: `channel-failed:${channel}`, line: `${channel}: failed ${count} polls in a row` });
+        channels ??= [];
+        channels.push({ code: `channel-failed:${channel}`, line: `${channel}: failed ${count} polls in a row` });
       }
     }
+    // Unchanged when nothing fails (no new empty array kept per record).
+    if (channels !== undefined || this.channels.length > 0) this.channels = channels ?? [];
     for (const channel of [...this.channelFails.keys()]) if (!seen.has(channel)) this.channelFails.delete(channel);
   }
 
@@ -297,8 +310,14 @@ export class DeviceMachine {
     }
     if (temperatureC >= this.cfg.temperatureC) this.isHot = true;
     else if (temperatureC < this.cfg.temperatureC - this.cfg.temperatureHysteresisC) this.isHot = false;
-    this.temperatureLine = `temperature ${temperatureC} °C (limit ${this.cfg.temperatureC} °C)`;
+    this.temperatureC = temperatureC;
   }
+}
+
+function isSameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function describeProbe(

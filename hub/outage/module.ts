@@ -18,7 +18,7 @@ import type { DeviceState, DeviceTransition, DeviceView, StoredTransition } from
 import { Detector, type DetectorSink } from './detector.ts';
 import { FreshnessWatch } from './freshness.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
-import { type LiveInfo, OutageStore, type RecordToStore } from './store.ts';
+import { type LiveInfo, OutageStore, type RecordText } from './store.ts';
 
 export interface DeviceDetail extends DeviceView {
   /** Recent health records, newest first. */
@@ -111,7 +111,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   const live = new Map<string, Live>();
   const shown = new Map<string, Shown>();
   const dirtyLive = new Set<string>();
-  const pendingRecords = new Map<string, RecordToStore[]>();
+  /** History rows waiting for the flush: text and columns only (a parsed record kept 5 s would be promoted). */
+  const pendingRecords = new Map<string, RecordText[]>();
   const lastStoredAt = new Map<string, number>();
   const isoOf = isoFormatter();
   /** serial -> first failed poll of its current `down` (outage start, from the records). */
@@ -273,7 +274,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   function announceDevice(serial: string, now: number): void {
     const v = view(serial);
     if (v === undefined) return;
-    shown.set(serial, {
+    const next: Shown = {
       emittedAtMs: now,
       registered: registry.get(serial),
       state: v.state,
@@ -284,7 +285,11 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       maintenance: v.maintenance === true,
       contract: v.contract,
       coverage: v.coverage ?? 'none',
-    });
+    };
+    // Updated in place: a new object per lastSeen refresh would outlive a scavenge, then be old-generation garbage.
+    const prev = shown.get(serial);
+    if (prev === undefined) shown.set(serial, next);
+    else Object.assign(prev, next);
     bus.emit('device', v);
   }
 
@@ -331,13 +336,13 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       pending = [];
       pendingRecords.set(serial, pending);
     }
-    pending.push({ record, json });
+    pending.push({ serial, observedAt: record.observedAt, replayed: record.replayed === true, json: entry.json });
     if (pending.length > ringSize) pending.shift();
   }
 
   /** Taken from the dirty sets, not written yet (the timed flush writes it in chunks). */
   let backlogLive: Array<[string, LiveInfo]> = [];
-  let backlogRecords: RecordToStore[] = [];
+  let backlogRecords: RecordText[] = [];
   let liveAt = 0;
   let recordsAt = 0;
   let nextChunk: NodeJS.Immediate | undefined;

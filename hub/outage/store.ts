@@ -46,10 +46,29 @@ export interface LiveInfo {
   firmware: string | null;
 }
 
-/** A health record to keep, with its JSON text when the caller already has it (the validated payload). */
-export interface RecordToStore {
-  record: HealthRecord;
-  json?: string | undefined;
+/**
+ * A health record to keep: the record with its JSON text when the caller already has it (the validated
+ * payload), or only the columns and the text (the hot path: no parsed record kept alive until the flush).
+ */
+export type RecordToStore = { record: HealthRecord; json?: string | undefined } | RecordText;
+
+/** What the history row needs of a record: its key, time, replay flag and validated JSON text. */
+export interface RecordText {
+  serial: string;
+  observedAt: string;
+  replayed: boolean;
+  json: string;
+}
+
+function textOf(r: RecordToStore): RecordText {
+  if (!('record' in r)) return r;
+  const { record, json } = r;
+  return {
+    serial: record.identity.serial,
+    observedAt: record.observedAt,
+    replayed: record.replayed === true,
+    json: json ?? JSON.stringify(record),
+  };
 }
 
 interface TransitionRow {
@@ -236,11 +255,11 @@ export class OutageStore {
     const putRecord = this.putRecordStmt;
     this.db.transaction(() => {
       for (const [serial, info] of live) upsertLive.run(serial, info.lastSeen, info.agentId, info.firmware);
-      for (const { record, json } of records) {
-        const serial = record.identity.serial;
+      for (const r of records) {
+        const { serial, observedAt, replayed, json } = textOf(r);
         const slot = this.nextSlot.get(serial) ?? 0;
         this.nextSlot.set(serial, (slot + 1) % this.ringSize);
-        putRecord.run(serial, slot, record.observedAt, record.replayed ? 1 : 0, json ?? JSON.stringify(record));
+        putRecord.run(serial, slot, observedAt, replayed ? 1 : 0, json);
       }
     })();
   }

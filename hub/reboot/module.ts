@@ -47,8 +47,16 @@ interface Episode {
   };
 }
 
+/** What the reboot evidence needs of a record (kept per device instead of the whole parsed record). */
+type ProbeFacts = Pick<HealthRecord, 'observedAt' | 'reachability'> & {
+  uptimeS?: number | undefined;
+  call?: { readonly inCall: boolean } | undefined;
+};
+const IN_CALL = { inCall: true } as const;
+const NOT_IN_CALL = { inCall: false } as const;
+
 /** One line with what each channel said (the evidence before / after). */
-export function describeProbes(r: HealthRecord): string {
+export function describeProbes(r: ProbeFacts): string {
   const probes = Object.entries(r.reachability)
     .filter(([, p]) => p !== undefined)
     .map(([c, p]) => `${c} ${p?.ok ? 'ok' : `failed (${p?.error?.kind ?? '?'}: ${p?.error?.message ?? ''})`}`);
@@ -87,7 +95,7 @@ export function createRebootModule(
    */
   const lastAuto = new Map<string, number>();
   const episodes = new Map<string, Episode>();
-  const lastRecord = new Map<string, HealthRecord>();
+  const lastRecord = new Map<string, ProbeFacts>();
 
   const note = (ticketId: string | undefined, text: string) => {
     if (!ticketId) return;
@@ -123,7 +131,7 @@ export function createRebootModule(
       actor: string;
       reason: string;
       ticketId: string | undefined;
-      before: HealthRecord | undefined;
+      before: ProbeFacts | undefined;
     },
   ) => {
     const commands = ctx.services.commands;
@@ -193,7 +201,18 @@ export function createRebootModule(
 
   const onRecord = (r: HealthRecord) => {
     const serial = r.identity.serial;
-    lastRecord.set(serial, r);
+    // The facts only, updated in place: a whole record (or a new object) kept per device until the next one
+    // would outlive a scavenge, then be old-generation garbage.
+    const facts = lastRecord.get(serial);
+    const call = r.call === undefined ? undefined : r.call.inCall ? IN_CALL : NOT_IN_CALL;
+    if (facts === undefined) {
+      lastRecord.set(serial, { observedAt: r.observedAt, reachability: r.reachability, uptimeS: r.uptimeS, call });
+    } else {
+      facts.observedAt = r.observedAt;
+      facts.reachability = r.reachability;
+      facts.uptimeS = r.uptimeS;
+      facts.call = call;
+    }
     const episode = episodes.get(serial);
     const restOk = r.reachability.rest?.ok === true;
     if (episode?.awaiting) {
@@ -266,7 +285,9 @@ export function createRebootModule(
         const body = parseBody(ManualBody, req.body, 'body');
         const actor = req.principal?.name ?? body.actor;
         const serial = req.params.serial;
-        const before = lastRecord.get(serial);
+        // A copy: the stored facts are updated in place by records arriving while the reboot is under way.
+        const facts = lastRecord.get(serial);
+        const before = facts === undefined ? undefined : { ...facts };
         if (!ctx.services.commands?.agentFor(serial)) {
           return reply.code(404).send({ error: `serial: no agent watches "${serial}"`, code: ErrorCode.NOT_FOUND });
         }

@@ -26,6 +26,9 @@ export const CONFIG_RULES: readonly RuleId[] = [
   'credentials-changed',
 ];
 
+/** Whether a verdict of `rule` with this outcome is wanted (see `DeviceRules.observe`). */
+export type VerdictFilter = (rule: RuleId, kind: Verdict['kind'], isFiring: boolean) => boolean;
+
 export interface Verdict {
   rule: RuleId;
   kind: 'config' | 'trend';
@@ -63,10 +66,18 @@ export class DeviceRules {
 
   constructor(private readonly cfg: Readonly<RulesConfig>) {}
 
-  /** `isPlanned`: the device is in a maintenance window now (its reboots are planned). */
-  observe(record: HealthRecord, atMs: number, isPlanned = false): Verdict[] {
+  /** The caller's filter for this observation (undefined: every verdict). */
+  private wants: VerdictFilter | undefined;
+
+  /**
+   * `isPlanned`: the device is in a maintenance window now (its reboots are planned). `wants`: the verdicts the
+   * caller acts on (it sees only those, and the others' detail and data are never built: every record is judged
+   * by every rule, and almost every verdict repeats the last one). Rule state advances the same either way.
+   */
+  observe(record: HealthRecord, atMs: number, isPlanned = false, wants?: VerdictFilter): Verdict[] {
     if (atMs < this.lastAtMs) return [];
     this.lastAtMs = atMs;
+    this.wants = wants;
     const out: Verdict[] = [];
     const probes = record.reachability;
     const anyOk = Object.values(probes).some((p) => p?.ok === true);
@@ -81,6 +92,10 @@ export class DeviceRules {
     return out;
   }
 
+  private isWanted(rule: RuleId, kind: Verdict['kind'], isFiring: boolean): boolean {
+    return this.wants === undefined || this.wants(rule, kind, isFiring);
+  }
+
   private prune(list: number[], atMs: number): number[] {
     return list.filter((t) => atMs - t < this.cfg.windowMs);
   }
@@ -90,6 +105,7 @@ export class DeviceRules {
     const fw = r.identity.firmware;
     if (min === undefined || fw === undefined) return;
     const isFiring = compareVersions(fw, min) < 0;
+    if (!this.isWanted('firmware-below-minimum', 'config', isFiring)) return;
     out.push({
       rule: 'firmware-below-minimum',
       kind: 'config',
@@ -102,6 +118,7 @@ export class DeviceRules {
   private clock(r: HealthRecord, out: Verdict[]): void {
     if (r.clockOffsetS === undefined) return;
     const isFiring = Math.abs(r.clockOffsetS) > this.cfg.clockOffsetMaxS;
+    if (!this.isWanted('clock-offset', 'config', isFiring)) return;
     out.push({
       rule: 'clock-offset',
       kind: 'config',
@@ -138,8 +155,10 @@ export class DeviceRules {
         credentials = { channel, polls: now.polls, message: now.message };
       }
       const isFiring = now !== undefined && !isAuth && now.polls >= this.cfg.channelFailedPolls;
+      const rule = channel === 'rest' ? 'rest-disabled' : 'snmp-disabled';
+      if (!this.isWanted(rule, 'config', isFiring)) continue;
       out.push({
-        rule: channel === 'rest' ? 'rest-disabled' : 'snmp-disabled',
+        rule,
         kind: 'config',
         isFiring,
         detail: now
@@ -148,6 +167,7 @@ export class DeviceRules {
         data: { channel, polls: now?.polls ?? 0, limit: this.cfg.channelFailedPolls, error: now?.kind ?? null },
       });
     }
+    if (!this.isWanted('credentials-changed', 'config', credentials !== undefined)) return;
     out.push({
       rule: 'credentials-changed',
       kind: 'config',
@@ -169,6 +189,7 @@ export class DeviceRules {
     this.lastUptimeS = r.uptimeS;
     this.reboots = this.prune(this.reboots, atMs);
     const n = this.reboots.length;
+    if (!this.isWanted('unplanned-reboots', 'trend', n >= this.cfg.rebootsPerWindow)) return;
     out.push({
       rule: 'unplanned-reboots',
       kind: 'trend',
@@ -195,6 +216,7 @@ export class DeviceRules {
     }
     this.blips = this.blips.filter((b) => atMs - b.atMs < this.cfg.windowMs);
     const n = this.blips.length;
+    if (!this.isWanted('component-blips', 'trend', n >= this.cfg.blipsPerWindow)) return;
     out.push({
       rule: 'component-blips',
       kind: 'trend',
@@ -215,6 +237,7 @@ export class DeviceRules {
     else this.hot = [];
     const polls = this.hot.length;
     if (polls > this.cfg.temperaturePolls) this.hot = this.hot.slice(-this.cfg.temperaturePolls);
+    if (!this.isWanted('temperature-high', 'trend', polls >= this.cfg.temperaturePolls)) return;
     out.push({
       rule: 'temperature-high',
       kind: 'trend',
@@ -239,6 +262,7 @@ export class DeviceRules {
     }
     this.badCalls = this.badCalls.filter((c) => atMs - c.endMs < this.cfg.windowMs);
     const n = this.badCalls.length;
+    if (!this.isWanted('call-quality', 'trend', n >= this.cfg.badCalls)) return;
     out.push({
       rule: 'call-quality',
       kind: 'trend',

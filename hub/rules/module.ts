@@ -10,7 +10,7 @@ import { ErrorCode, isAppError } from '../../protocols/errors.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import { parseBody } from '../tickets/routes.ts';
-import { DeviceRules, type Verdict } from './device-rules.ts';
+import { DeviceRules, type Verdict, type VerdictFilter } from './device-rules.ts';
 import type { RulesConfig } from './rules-config.ts';
 import { type DeviceWatch, WatchStore } from './watch-store.ts';
 
@@ -28,7 +28,8 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
   const cfg = cfgOverride ?? ctx.config.rules;
   const logger = ctx.logger.child({ component: 'rules' });
   const watches = new WatchStore(ctx.sql);
-  const devices = new Map<string, DeviceRules>();
+  /** Per device: its rules and its verdict filter (made once: a closure per record costs more than it saves). */
+  const devices = new Map<string, { rules: DeviceRules; wants: VerdictFilter }>();
   /**
    * serial -> rules firing now (config and trend). The in-memory view the synchronous `health` listener decides on:
    * loaded from the active watches at start, updated at once on every verdict; the watch writes it causes run in
@@ -56,10 +57,16 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
     }
   };
 
+  /** A verdict changes something only when the rule starts or stops firing, or a trend keeps firing. */
+  const isActedOn = (serial: string, rule: string, kind: Verdict['kind'], isFiring: boolean): boolean => {
+    const was = firing.get(serial)?.has(rule) === true;
+    return isFiring !== was || (isFiring && kind === 'trend');
+  };
+
   const onVerdict = (serial: string, customer: string, v: Verdict, at: string) => {
+    // Every record yields a verdict per rule: a device with nothing firing allocates nothing here.
+    if (!isActedOn(serial, v.rule, v.kind, v.isFiring)) return;
     const now = firing.get(serial) ?? new Set<string>();
-    const was = now.has(v.rule);
-    if (v.isFiring === was && !(v.isFiring && v.kind === 'trend')) return;
     if (v.isFiring) {
       now.add(v.rule);
       firing.set(serial, now);
@@ -114,17 +121,18 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
       if (!cfg.enabled) return;
       off = ctx.bus.on('health', ({ record }) => {
         const serial = record.identity.serial;
-        let rules = devices.get(serial);
-        if (!rules) {
-          rules = new DeviceRules(cfg);
-          devices.set(serial, rules);
+        let device = devices.get(serial);
+        if (!device) {
+          const wants: VerdictFilter = (rule, kind, isFiring) => isActedOn(serial, rule, kind, isFiring);
+          device = { rules: new DeviceRules(cfg), wants };
+          devices.set(serial, device);
         }
         const atMs = Date.parse(record.observedAt);
         const registry = ctx.services.registry;
         const reg = registry?.get(serial);
         const isPlanned = registry?.isInMaintenance(serial, reg?.site ?? record.site, atMs) ?? false;
         const at = record.observedAt;
-        for (const v of rules.observe(record, atMs, isPlanned))
+        for (const v of device.rules.observe(record, atMs, isPlanned, device.wants))
           onVerdict(serial, reg?.customer ?? record.customer, v, at);
       });
     },

@@ -9,6 +9,7 @@ import fastJson from 'fast-json-stringify';
 import { z } from 'zod';
 import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import type { Db } from '../db.ts';
+import type { TicketView } from '../types.ts';
 import type { TicketRow, TicketStore } from './store.ts';
 import { fromRaw, type RawTicket } from './store-schema.ts';
 import { toTicketView } from './views.ts';
@@ -111,28 +112,45 @@ export interface TicketPage {
   next: string | null;
 }
 
+/** A page for a caller limited to some customers: the views (the access layer's filter still runs on them). */
+export interface ScopedTicketPage {
+  views: TicketView[];
+  next: string | null;
+}
+
+/** Customers filter of the scoped statements: the caller's customers as one JSON array parameter. */
+const BY_CUSTOMER = 'AND customer IN (SELECT value FROM json_each(?))';
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+function prepareStatements(db: Db, filter: string) {
+  return {
+    openFirst: db.prepare(`SELECT * FROM tickets WHERE is_open = 1 ${filter} ${OPEN_ORDER} LIMIT ?`),
+    openAfterDue: db.prepare(
+      `SELECT * FROM tickets WHERE is_open = 1 ${filter}
+         AND (next_due_ms IS NULL OR next_due_ms > ? OR (next_due_ms = ? AND seq > ?)) ${OPEN_ORDER} LIMIT ?`,
+    ),
+    openAfterNull: db.prepare(
+      `SELECT * FROM tickets WHERE is_open = 1 ${filter} AND next_due_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    closedFirst: db.prepare(`SELECT * FROM tickets WHERE is_open = 0 ${filter} ORDER BY seq DESC LIMIT ?`),
+    closedAfter: db.prepare(`SELECT * FROM tickets WHERE is_open = 0 ${filter} AND seq < ? ORDER BY seq DESC LIMIT ?`),
+  };
+}
+
 const OPEN_ORDER = 'ORDER BY next_due_ms IS NULL, next_due_ms, seq';
 const MAX_CACHED_PAGES = 64;
 
 export class TicketPages {
   private readonly store: TicketStore;
   private readonly cache = new Map<string, TicketPage>();
-  private readonly stmts;
+  private readonly stmts: Statements;
+  private readonly scopedStmts: Statements;
 
   constructor(db: Db, store: TicketStore) {
     this.store = store;
-    this.stmts = {
-      openFirst: db.prepare(`SELECT * FROM tickets WHERE is_open = 1 ${OPEN_ORDER} LIMIT ?`),
-      openAfterDue: db.prepare(
-        `SELECT * FROM tickets WHERE is_open = 1
-           AND (next_due_ms IS NULL OR next_due_ms > ? OR (next_due_ms = ? AND seq > ?)) ${OPEN_ORDER} LIMIT ?`,
-      ),
-      openAfterNull: db.prepare(
-        'SELECT * FROM tickets WHERE is_open = 1 AND next_due_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?',
-      ),
-      closedFirst: db.prepare('SELECT * FROM tickets WHERE is_open = 0 ORDER BY seq DESC LIMIT ?'),
-      closedAfter: db.prepare('SELECT * FROM tickets WHERE is_open = 0 AND seq < ? ORDER BY seq DESC LIMIT ?'),
-    };
+    this.stmts = prepareStatements(db, '');
+    this.scopedStmts = prepareStatements(db, BY_CUSTOMER);
   }
 
   /** Forget every cached page (a ticket changed). */
@@ -144,28 +162,46 @@ export class TicketPages {
     const key = `${query.state}\u0000${query.limit}\u0000${query.cursor ?? ''}`;
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
-    const page = this.build(query);
+    const { rows, next } = this.collect(query, this.stmts, []);
+    const attachments = this.store.attachmentsFor(rows.map((r) => r.row.seq));
+    const body = serializeTickets(rows.map(({ row }) => toTicketView(row, attachments.get(row.seq) ?? [])));
+    const page = { body, next };
     if (this.cache.size >= MAX_CACHED_PAGES) this.cache.clear();
     this.cache.set(key, page);
     return page;
   }
 
-  private build(query: ListQuery): TicketPage {
+  /**
+   * The same page, cursor and order for a caller limited to `customers`, filtered in the query (not the first
+   * N tickets of every customer filtered after: a customer's older tickets were cut off behind other customers').
+   */
+  scopedPage(query: ListQuery, customers: readonly string[]): ScopedTicketPage {
+    if (customers.length === 0) return { views: [], next: null };
+    const { rows, next } = this.collect(query, this.scopedStmts, [JSON.stringify(customers)]);
+    const attachments = this.store.attachmentsFor(rows.map((r) => r.row.seq));
+    return { views: rows.map(({ row }) => toTicketView(row, attachments.get(row.seq) ?? [])), next };
+  }
+
+  private collect(
+    query: ListQuery,
+    stmts: Statements,
+    filter: unknown[],
+  ): { rows: { row: TicketRow; open: boolean }[]; next: string | null } {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.state);
     // One row more than asked tells whether there is a next page.
     const want = query.limit + 1;
     let rows: { row: TicketRow; open: boolean }[] = [];
     if (query.state !== 'closed' && (after === undefined || after.p === 'o')) {
-      rows = this.open(after, want).map((row) => ({ row, open: true }));
+      rows = this.open(stmts, filter, after, want).map((row) => ({ row, open: true }));
     }
     if (query.state !== 'open' && rows.length < want) {
       const closedAfter = after?.p === 'c' ? after.s : undefined;
-      rows = rows.concat(this.closed(closedAfter, want - rows.length).map((row) => ({ row, open: false })));
+      rows = rows.concat(
+        this.closed(stmts, filter, closedAfter, want - rows.length).map((row) => ({ row, open: false })),
+      );
     }
     const more = rows.length > query.limit;
     if (more) rows = rows.slice(0, query.limit);
-    const attachments = this.store.attachmentsFor(rows.map((r) => r.row.seq));
-    const body = serializeTickets(rows.map(({ row }) => toTicketView(row, attachments.get(row.seq) ?? [])));
     const last = rows.at(-1);
     let next: string | null = null;
     if (more && last !== undefined) {
@@ -175,20 +211,22 @@ export class TicketPages {
           : { p: 'c', s: last.row.seq },
       );
     }
-    return { body, next };
+    return { rows, next };
   }
 
-  private open(after: Cursor | undefined, limit: number): TicketRow[] {
+  private open(stmts: Statements, filter: unknown[], after: Cursor | undefined, limit: number): TicketRow[] {
     let raws: RawTicket[];
-    if (after === undefined || after.p !== 'o') raws = this.stmts.openFirst.all(limit) as RawTicket[];
-    else if (after.n === 1) raws = this.stmts.openAfterNull.all(after.s, limit) as RawTicket[];
-    else raws = this.stmts.openAfterDue.all(after.d, after.d, after.s, limit) as RawTicket[];
+    if (after === undefined || after.p !== 'o') raws = stmts.openFirst.all(...filter, limit) as RawTicket[];
+    else if (after.n === 1) raws = stmts.openAfterNull.all(...filter, after.s, limit) as RawTicket[];
+    else raws = stmts.openAfterDue.all(...filter, after.d, after.d, after.s, limit) as RawTicket[];
     return raws.map(fromRaw);
   }
 
-  private closed(afterSeq: number | undefined, limit: number): TicketRow[] {
+  private closed(stmts: Statements, filter: unknown[], afterSeq: number | undefined, limit: number): TicketRow[] {
     const raws =
-      afterSeq === undefined ? this.stmts.closedFirst.all(limit) : this.stmts.closedAfter.all(afterSeq, limit);
+      afterSeq === undefined
+        ? stmts.closedFirst.all(...filter, limit)
+        : stmts.closedAfter.all(...filter, afterSeq, limit);
     return (raws as RawTicket[]).map(fromRaw);
   }
 }

@@ -10,10 +10,10 @@ import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
 import { Serial } from '../../protocols/health.ts';
 import type { HubConfig } from '../config.ts';
 import type { DeviceRegistry } from '../context.ts';
-import { isScoped } from '../people/roles.ts';
 import { expiringContracts } from './contracts.ts';
 import { TICKET_STATES } from './lifecycle.ts';
 import { ListQuery, type TicketPages } from './list-page.ts';
+import { TICKET_RESPONSES } from './response-schemas.ts';
 import type { TicketsService } from './service.ts';
 import type { TicketStore } from './store.ts';
 
@@ -21,9 +21,6 @@ import type { TicketStore } from './store.ts';
  * Who acted is the signed-in caller (`request.principal`), never what the body says; `actor` in a body is accepted
  * for old clients and used only when no access control runs (module tests without the people module).
  */
-/** A scoped caller's list is filtered from this many of every customer's tickets (newest first). */
-const SCOPED_LIST_LIMIT = 10_000;
-
 const Actor = z.string().trim().min(1).max(200).optional();
 
 function actorOf(req: FastifyRequest, given: string | undefined): string {
@@ -101,26 +98,36 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
 
   // Cached, pre-serialised pages with a cursor (list-page.ts) for callers who see every customer. Scoped callers
   // (customer users, limited walls) get objects, which the access layer's preSerialization hook filters.
-  http.get('/api/tickets', { config: { access: 'read', docs: { query: ListQuery } } }, (req, reply) => {
-    try {
-      const query = parseBody(ListQuery, req.query, 'query');
-      if (req.principal !== undefined && isScoped(req.principal)) {
-        return reply.code(200).send(service.list({ state: query.state }, SCOPED_LIST_LIMIT));
+  http.get(
+    '/api/tickets',
+    { schema: { response: TICKET_RESPONSES.list }, config: { access: 'read', docs: { query: ListQuery } } },
+    (req, reply) => {
+      try {
+        const query = parseBody(ListQuery, req.query, 'query');
+        const nextLink = (next: string | null) => {
+          if (next === null) return;
+          const params = new URLSearchParams({ state: query.state, limit: String(query.limit), cursor: next });
+          reply.header('x-next-cursor', next).header('link', `</api/tickets?${params}>; rel="next"`);
+        };
+        const customers = req.principal?.customers;
+        if (customers !== undefined && customers !== 'all') {
+          // Filtered by customer in the query, paged like everyone's list (the access layer filters again).
+          const scoped = deps.pages.scopedPage(query, customers);
+          nextLink(scoped.next);
+          return reply.code(200).send(scoped.views);
+        }
+        const page = deps.pages.page(query);
+        nextLink(page.next);
+        return reply.code(200).type('application/json; charset=utf-8').send(page.body);
+      } catch (err) {
+        return fail(reply, err);
       }
-      const page = deps.pages.page(query);
-      if (page.next !== null) {
-        const params = new URLSearchParams({ state: query.state, limit: String(query.limit), cursor: page.next });
-        reply.header('x-next-cursor', page.next).header('link', `</api/tickets?${params}>; rel="next"`);
-      }
-      return reply.code(200).type('application/json; charset=utf-8').send(page.body);
-    } catch (err) {
-      return fail(reply, err);
-    }
-  });
+    },
+  );
 
   http.get<{ Params: { id: string } }>(
     '/api/tickets/:id',
-    { config: { access: 'read', scope: { ticket: 'params.id' } } },
+    { schema: { response: TICKET_RESPONSES.one }, config: { access: 'read', scope: { ticket: 'params.id' } } },
     (req, reply) =>
       handle(reply, 200, () => {
         const ticket = service.get(req.params.id);
@@ -133,6 +140,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
   http.post(
     '/api/tickets',
     {
+      schema: { response: TICKET_RESPONSES.created },
       config: {
         access: 'customer',
         scope: { device: 'body.serial', contract: 'body.contract' },
@@ -153,6 +161,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
   http.post<{ Params: { id: string } }>(
     '/api/tickets/:id/transitions',
     {
+      schema: { response: TICKET_RESPONSES.one },
       config: {
         access: 'engineer',
         audit: { action: 'ticket.transition', kind: 'ticket', id: 'params.id' },
@@ -169,6 +178,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
   http.post<{ Params: { id: string } }>(
     '/api/tickets/:id/contacts',
     {
+      schema: { response: { ...TICKET_RESPONSES.one, 201: TICKET_RESPONSES.one[200] } },
       config: {
         access: 'engineer',
         audit: { action: 'ticket.contact', kind: 'ticket', id: 'params.id' },
@@ -185,6 +195,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
   http.post<{ Params: { id: string } }>(
     '/api/tickets/:id/delivery-agreement',
     {
+      schema: { response: TICKET_RESPONSES.one },
       config: {
         access: 'customer',
         scope: { ticket: 'params.id' },

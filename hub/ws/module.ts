@@ -154,7 +154,8 @@ export function createWsModule(ctx: HubContext): WsModule {
       for (const alert of raisedSiteAlerts(ctx.db)) siteAlerts.set(`${alert.site}/${alert.agentId}`, alert);
       unsubscribe.push(
         bus.on('device', (device) => {
-          devicesSeen.set(device.serial, device);
+          // The fallback for a hub without a device directory only (no view kept alive per device otherwise).
+          if (ctx.services.devices === undefined) devicesSeen.set(device.serial, device);
           stream.publishDevice(device);
           scoped.publishDevice(device);
         }),

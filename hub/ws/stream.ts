@@ -209,12 +209,21 @@ export class LiveStream {
     this.cancelFlush?.();
     this.cancelFlush = undefined;
     if (this.pending.size === 0) return;
+    const byType = new Map<string, number>();
+    for (const item of this.pending.values()) byType.set(item.type, (byType.get(item.type) ?? 0) + 1);
+    for (const [type, n] of byType) this.metrics.deltas.inc({ type }, n);
+    if (this.clients.size === 0) {
+      // Nobody listens: the deltas still take their seq numbers (a later snapshot carries the current seq), but
+      // nothing is serialised (10k devices refreshing lastSeen would cost a JSON.stringify each, for no one).
+      this.seq += this.pending.size;
+      this.pending.clear();
+      return;
+    }
     const at = new Date(this.opts.clock.now()).toISOString();
     const frames: Buffer[] = [];
     for (const item of this.pending.values()) {
       this.seq += 1;
       frames.push(Buffer.from(JSON.stringify({ type: item.type, seq: this.seq, at, data: item.data })));
-      this.metrics.deltas.inc({ type: item.type });
     }
     this.pending.clear();
     const batch = frameBatch(frames);

@@ -42,6 +42,14 @@ describe('OpenAPI', () => {
       const [method, path] = key.split(' ') as [string, string];
       expect(spec.paths[path][method].requestBody, key).toBeDefined();
     }
+    // The ticket routes document (and serialise with) their response schemas.
+    expect(spec.paths['/api/tickets'].get.responses['200']).toMatchObject({ type: 'array', items: { type: 'object' } });
+    expect(spec.paths['/api/tickets/{id}'].get.responses['200'].properties.history.type).toBe('array');
+    expect(spec.paths['/api/tickets'].post.responses['201'].required).toContain('sla');
+    expect(Object.keys(spec.paths['/api/tickets/{id}/transitions'].post.responses['4xx'].properties)).toEqual([
+      'error',
+      'code',
+    ]);
   });
 
   it('needs credentials', async () => {

@@ -86,6 +86,37 @@ describe('ticket list pages', () => {
     }
   });
 
+  it('a scoped caller pages through its customers only, filtered in the query, in the same order', async () => {
+    h = await makeTicketsHarness({ start: START });
+    fill(h);
+    h.db.exec(`UPDATE tickets SET customer = CASE seq % 3 WHEN 0 THEN 'acme' WHEN 1 THEN 'globex' ELSE NULL END`);
+    const store = new TicketStore(h.db);
+    const pages = new TicketPages(h.db, store);
+    const byCustomer = (rows: { id: string; customer: string | null }[], customers: string[]) =>
+      rows.filter((r) => r.customer !== null && customers.includes(r.customer)).map((r) => r.id);
+    const open = store.listOpen(10_000);
+    const closed = store.listClosed(10_000);
+    const walkScoped = (state: 'open' | 'closed' | 'all', limit: number, customers: string[]) => {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      for (let i = 0; i < 1000; i++) {
+        const page = pages.scopedPage({ state, limit, ...(cursor !== undefined ? { cursor } : {}) }, customers);
+        expect(page.views.length).toBeLessThanOrEqual(limit);
+        expect(page.views.every((v) => v.customer !== null && customers.includes(v.customer))).toBe(true);
+        ids.push(...page.views.map((v) => v.id));
+        if (page.next === null) return ids;
+        cursor = page.next;
+      }
+      throw new Error('no last page');
+    };
+    expect(walkScoped('open', 37, ['acme'])).toEqual(byCustomer(open, ['acme']));
+    expect(walkScoped('closed', 500, ['globex'])).toEqual(byCustomer(closed, ['globex']));
+    const both = ['acme', 'globex'];
+    expect(walkScoped('all', 777, both)).toEqual([...byCustomer(open, both), ...byCustomer(closed, both)]);
+    expect(walkScoped('all', 50, ['nobody'])).toEqual([]);
+    expect(pages.scopedPage({ state: 'all', limit: 10 }, [])).toEqual({ views: [], next: null });
+  });
+
   it('the keyset queries use the open-tickets index, never a scan', async () => {
     h = await makeTicketsHarness({ start: START });
     const pages = new TicketPages(h.db, new TicketStore(h.db));

@@ -1,7 +1,9 @@
 /** The MQTT packet-size gate (hub/broker/packet-gate.ts) on hand-encoded packets split at random points. */
+import { once } from 'node:events';
+import { Duplex } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PacketGate } from '../../hub/broker/packet-gate.ts';
+import { GatedStream, PacketGate } from '../../hub/broker/packet-gate.ts';
 import { MAX_BYTES } from '../../protocols/messages.ts';
 import { topics } from '../../protocols/topics.ts';
 
@@ -96,5 +98,36 @@ describe('packet gate', () => {
     expect(new PacketGate({ maxConnectBytes: 1024 }).feed(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff]))).toBe(
       'malformed remaining length',
     );
+  });
+
+  it('passes the packets written while a write is under way to the socket in order, corked together', async () => {
+    // A socket stand-in whose writes complete asynchronously (as a TCP socket's do) and that records batches.
+    const batches: string[][] = [];
+    let corks = 0;
+    const inner = new Duplex({
+      read() {},
+      writev(chunks, callback) {
+        batches.push(chunks.map((c) => String(c.chunk)));
+        setImmediate(callback);
+      },
+      write(chunk, _encoding, callback) {
+        batches.push([String(chunk)]);
+        setImmediate(callback);
+      },
+    });
+    const realCork = inner.cork.bind(inner);
+    inner.cork = () => {
+      corks += 1;
+      realCork();
+    };
+    const gated = new GatedStream(inner, new PacketGate({ maxConnectBytes: 1024 }), '127.0.0.1', () => {});
+    const done: string[] = [];
+    for (const p of ['a', 'b', 'c', 'd']) gated.write(Buffer.from(p), () => done.push(p));
+    gated.end();
+    await once(gated, 'finish');
+    // The first write goes alone; the three queued behind it reach the socket as one batch.
+    expect(corks).toBe(1);
+    expect(batches).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(done).toEqual(['a', 'b', 'c', 'd']);
   });
 });

@@ -170,3 +170,27 @@ describe('trend rules (-> watch)', () => {
     expect(run('call-quality', [...call(8), ...call(6), ...call(5, 50)])?.isFiring).toBe(false);
   });
 });
+
+describe('verdict filter (the hub builds only the verdicts it acts on)', () => {
+  it('returns only the wanted verdicts, equal to the unfiltered ones, and the rules advance the same', () => {
+    const all = new DeviceRules(cfg);
+    const filtered = new DeviceRules(cfg);
+    const asked: string[] = [];
+    const wants = (rule: RuleId, _kind: Verdict['kind'], isFiring: boolean) => {
+      asked.push(rule);
+      return isFiring;
+    };
+    // Hot for 5 polls (the temperature trend fires), then three reboots (the reboot trend fires).
+    const reboots = [{ uptimeS: 5000 }, ...[0, 1, 2].flatMap((i) => [{ uptimeS: 10 + i }, { uptimeS: 3000 + i }])];
+    const records: Partial<HealthRecord>[] = [...times(5, { temperatureC: 61 }), ...reboots];
+    const fired = new Set<string>();
+    records.forEach((r, i) => {
+      const atMs = T0 + i * MIN;
+      const expected = all.observe(rec(r, atMs), atMs).filter((v) => v.isFiring);
+      expect(filtered.observe(rec(r, atMs), atMs, false, wants)).toEqual(expected);
+      for (const v of expected) fired.add(v.rule);
+    });
+    expect([...fired].sort()).toEqual(['temperature-high', 'unplanned-reboots']);
+    expect(asked).toContain('credentials-changed');
+  });
+});

@@ -37,6 +37,14 @@ describe('outage store', () => {
     store.flush([], [{ record: newer, json: JSON.stringify(newer) }, { record: newest }]);
     expect(store.recentRecords('SN-1')).toEqual([newest, newer]);
     expect(db.prepare('SELECT COUNT(*) AS n FROM health_history').get()).toEqual({ n: 2 });
+    // The hot path hands over the columns and the text only (no parsed record kept until the flush).
+    const replayed = makeHealthRecord({ serial: 'SN-1', seq: 4, at: '2026-01-01T10:00:30.000Z' });
+    const text = JSON.stringify({ ...replayed, replayed: true });
+    store.flush([], [{ serial: 'SN-1', observedAt: replayed.observedAt, replayed: true, json: text }]);
+    expect(store.recentRecords('SN-1')).toEqual([{ ...replayed, replayed: true }, newest]);
+    expect(db.prepare('SELECT replayed FROM health_history WHERE observed_at = ?').get(replayed.observedAt)).toEqual({
+      replayed: 1,
+    });
     db.close();
   });
 });
