@@ -255,7 +255,7 @@ export function realLivenessProbes(timeoutMs: number, snmpSocket: SharedV2cSocke
     },
     ping(device) {
       const s = device.snmp;
-      if (!s || s.version !== '2c' || !device.channels.includes('snmp')) return undefined;
+      if (s?.version !== '2c' || !device.channels.includes('snmp')) return undefined;
       return pinger.ping(device.address, s.port, s.community ?? 'public');
     },
     close() {
