@@ -18,7 +18,7 @@ import { hashPassword } from '../broker/credentials.ts';
 import { AgentCredential, type HubConfig } from '../config.ts';
 import type { HubServices } from '../context.ts';
 import { randomSecret } from '../people/passwords.ts';
-import { type ChangeFeed, NO_CHANGE_FEED } from '../store/change-feed.ts';
+import { type ChangeFeed, followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { type MigrationStep, runMigrations } from '../store/migrations.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { SqlStore } from '../store/sql-store.ts';
@@ -78,10 +78,7 @@ export class AgentAccounts {
   /** Create the table and hand every stored agent to the broker; follow the other nodes' changes from then on. */
   async start(): Promise<void> {
     await runMigrations(this.sql, 'agents', AGENT_MIGRATIONS);
-    this.feed.subscribe(
-      'agents',
-      (id) => void this.reloads.push(() => (id === undefined ? this.reloadAll() : this.reload(id))),
-    );
+    followChanges(this.feed, 'agents', this.reloads, { one: (id) => this.reload(id), all: () => this.reloadAll() });
     await this.reloadAll();
   }
 

@@ -12,7 +12,7 @@
  * is no longer pending on node B.
  */
 
-import { type ChangeFeed, NO_CHANGE_FEED } from '../store/change-feed.ts';
+import { type ChangeFeed, followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { type MigrationStep, runMigrations } from '../store/migrations.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { SqlStore } from '../store/sql-store.ts';
@@ -67,8 +67,9 @@ export class PendingDevices {
 
   async start(): Promise<void> {
     await runMigrations(this.sql, 'adoption', PENDING_MIGRATIONS);
-    this.feed.subscribe('adoption', (serial) => {
-      void this.writes.push(() => (serial === undefined ? this.reloadAll() : this.reload(serial)));
+    followChanges(this.feed, 'adoption', this.writes, {
+      one: (serial) => this.reload(serial),
+      all: () => this.reloadAll(),
     });
     await this.reloadAll();
   }

@@ -41,6 +41,7 @@ export class PgChangeFeed implements ChangeFeed {
   private readonly subscribers: ChangeSubscribers;
   private readonly received: Counter<'store'>;
   private readonly reconnects: Counter;
+  private readonly reloads: Counter<'store'>;
   private client: pg.Client | undefined;
   private isClosed = false;
   private failures = 0;
@@ -49,12 +50,19 @@ export class PgChangeFeed implements ChangeFeed {
   constructor(options: PgChangeFeedOptions) {
     this.options = options;
     this.log = options.logger.child({ component: 'change-feed' });
-    this.subscribers = new ChangeSubscribers((err, store) =>
-      this.log.error({ err, store }, 'change feed subscriber failed'),
+    this.subscribers = new ChangeSubscribers(
+      (err, store) => this.log.error({ err, store }, 'change feed subscriber failed'),
+      (store) => this.reloads.labels(store).inc(),
     );
     this.received = new Counter({
       name: 'hezo_store_feed_notifications_total',
       help: "Changes of another hub node received through the store's change feed, by store",
+      labelNames: ['store'],
+      registers: [options.metrics],
+    });
+    this.reloads = new Counter({
+      name: 'hezo_store_feed_reloads_total',
+      help: "Reloads of a view done for another node's change (or after a reconnect), by store",
       labelNames: ['store'],
       registers: [options.metrics],
     });

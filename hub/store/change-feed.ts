@@ -7,8 +7,8 @@
  */
 import type { SqlStore } from './sql-store.ts';
 
-/** `key`: the row that changed; undefined: reload the whole view. */
-export type ChangeHandler = (key: string | undefined) => void;
+/** `key`: the row that changed; undefined: reload the whole view. A promise: settles when the view is reloaded. */
+export type ChangeHandler = (key: string | undefined) => void | Promise<void>;
 
 export interface ChangeFeed {
   /**
@@ -69,9 +69,12 @@ export function decodeChange(payload: string | undefined): ChangeMessage | undef
 export class ChangeSubscribers {
   private readonly byStore = new Map<string, Set<ChangeHandler>>();
   private readonly onError: (err: unknown, store: string) => void;
+  private readonly onReloaded: (store: string) => void;
 
-  constructor(onError: (err: unknown, store: string) => void) {
+  /** `onReloaded`: a subscriber's view of `store` took a change in (its promise settled). */
+  constructor(onError: (err: unknown, store: string) => void, onReloaded: (store: string) => void = () => {}) {
     this.onError = onError;
+    this.onReloaded = onReloaded;
   }
 
   add(store: string, handler: ChangeHandler): () => void {
@@ -88,7 +91,13 @@ export class ChangeSubscribers {
   emit(store: string, key: string | undefined): void {
     for (const handler of this.byStore.get(store) ?? []) {
       try {
-        handler(key);
+        const result = handler(key);
+        if (result instanceof Promise) {
+          result.then(
+            () => this.onReloaded(store),
+            (err: unknown) => this.onError(err, store),
+          );
+        } else this.onReloaded(store);
       } catch (err) {
         this.onError(err, store);
       }
@@ -99,4 +108,17 @@ export class ChangeSubscribers {
   emitAll(): void {
     for (const store of this.byStore.keys()) this.emit(store, undefined);
   }
+}
+
+/**
+ * Follow `store` on `feed`: another node's change of a key runs `one(key)`, a full reload `all()`, both pushed onto
+ * `queue` (the view's write queue: a reload runs after this node's own writes asked before it, never beside them).
+ */
+export function followChanges(
+  feed: ChangeFeed,
+  store: string,
+  queue: { push(job: () => Promise<void>): Promise<void> },
+  reload: { one(key: string): Promise<void>; all(): Promise<void> },
+): () => void {
+  return feed.subscribe(store, (key) => queue.push(() => (key === undefined ? reload.all() : reload.one(key))));
 }

@@ -4,12 +4,15 @@
  * to B's embedded broker (real MQTT.js), a rotated one needs its new password there and a removed one is refused; a
  * device pending on A is pending on B, and once adopted or rejected on A it is no longer pending on B. When B's feed
  * connection is cut (pg_terminate_backend), B reconnects and reloads every view: a change whose notification never
- * reached it (written straight into the database, as one sent while it was away) is seen.
+ * reached it (written straight into the database, as one sent while it was away) is seen. Identity alerts raised on A
+ * show on B; a peripheral linked on A is known to B (B does not link it again).
  */
 
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../hub/broker/credentials.ts';
+import { createIdentityModule } from '../../hub/identity/module.ts';
+import { createPeripheralsModule } from '../../hub/peripherals/module.ts';
 import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
 import { startTestHub, type TestHub } from '../helpers/hub-fixture.ts';
@@ -32,7 +35,9 @@ beforeAll(async () => {
         database: { url: postgres.url },
         cluster: { partitions: 4, leaseMs: 2_000, renewMs: 400 },
         adoption: { unknownDevices: 'pending' },
+        devices: [{ serial: 'FEED-HOST', model: 'StudioX50', site: 'site-a', customer: 'acme' }],
       },
+      modules: [createIdentityModule, createPeripheralsModule],
     });
   a = await start('hub-a');
   b = await start('hub-b');
@@ -144,5 +149,61 @@ describe('the change feed between two hub nodes on one PostgreSQL', () => {
     const created = await post(a, '/api/agents', { id: 'agent-after', site: 'site-a' });
     const { password } = (await created.json()) as { password: string };
     await waitFor(() => accepts(b, 'agent-after', password), { what: 'node B following node A again' });
+  });
+
+  it('an identity alert raised on node A shows on node B', async () => {
+    a.hub.ctx.bus.emit('ingest:event', {
+      message: {
+        v: 1,
+        agentId: 'agent-1',
+        serial: 'FEED-HOST',
+        at: new Date().toISOString(),
+        replayed: false,
+        type: 'certificate-changed',
+        detail: 'REST certificate changed without a reboot: refused (was aa, now bb)',
+      },
+      site: 'site-a',
+      agentId: 'agent-1',
+      clientId: 'agent-1-test',
+      receivedAtMs: Date.now(),
+    });
+    expect(b.hub.ctx.services.identityAlerts?.forSerial('FEED-HOST')).toEqual([]);
+    await waitFor(() => (b.hub.ctx.services.identityAlerts?.forSerial('FEED-HOST') ?? []).length === 1, {
+      what: "the alert in node B's device view",
+    });
+    expect(b.hub.ctx.services.identityAlerts?.forSerial('FEED-HOST')[0]).toMatchObject({
+      channel: 'rest',
+      fingerprint: 'bb',
+      status: 'refused',
+    });
+  });
+
+  it('a peripheral linked on node A is known to node B: the same host seen on B is no new link', async () => {
+    const seen = (at: string) => ({
+      record: makeHealthRecord(
+        { serial: 'FEED-CAM', model: 'StudioE70', at: Date.parse(at) },
+        { identity: { serial: 'FEED-CAM', model: 'StudioE70', firmware: '1.0', hostSerial: 'FEED-HOST' } },
+      ),
+      receivedAt: at,
+    });
+    const t1 = '2026-11-30T07:00:00.000Z';
+    const reloadsBefore = await b.metric('hezo_store_feed_reloads_total', { store: 'peripherals' });
+    a.hub.ctx.bus.emit('health', seen(t1));
+    const linked = () =>
+      pg.query<{ since: string; last_seen: string }>(
+        "SELECT since, last_seen FROM peripheral_links WHERE serial = 'FEED-CAM'",
+      );
+    await waitFor(async () => (await linked()).length === 1, { what: 'the link written by node A' });
+    await waitFor(
+      async () => (await b.metric('hezo_store_feed_reloads_total', { store: 'peripherals' })) > reloadsBefore,
+      {
+        what: 'node B reloaded the link',
+      },
+    );
+    b.hub.ctx.bus.emit('health', seen('2026-11-30T07:00:30.000Z'));
+    await waitFor(async () => (await linked())[0]?.last_seen === '2026-11-30T07:00:30.000Z', {
+      what: 'node B touching the link',
+    });
+    expect((await linked())[0]?.since).toBe(t1); // not linked again (it would say since 07:00:30)
   });
 });
