@@ -5,7 +5,8 @@
  * device pending on A is pending on B, and once adopted or rejected on A it is no longer pending on B. When B's feed
  * connection is cut (pg_terminate_backend), B reconnects and reloads every view: a change whose notification never
  * reached it (written straight into the database, as one sent while it was away) is seen. Identity alerts raised on A
- * show on B; a peripheral linked on A is known to B (B does not link it again).
+ * show on B; a peripheral linked on A is known to B (B does not link it again); a device watch raised or cleared on A
+ * reaches B's live stream (bus `device-watch`).
  */
 
 import mqtt from 'mqtt';
@@ -13,12 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../hub/broker/credentials.ts';
 import { createIdentityModule } from '../../hub/identity/module.ts';
 import { createPeripheralsModule } from '../../hub/peripherals/module.ts';
+import { createRulesModule } from '../../hub/rules/module.ts';
 import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
 import { startTestHub, type TestHub } from '../helpers/hub-fixture.ts';
 import { connectAgent } from '../helpers/mqtt-agent.ts';
 import { type Postgres, startPostgres } from '../helpers/postgres.ts';
-import { waitFor } from '../helpers/wait-for.ts';
+import { nextBusEvent, waitFor } from '../helpers/wait-for.ts';
 
 let postgres: Postgres;
 let pg: PostgresStore;
@@ -36,8 +38,9 @@ beforeAll(async () => {
         cluster: { partitions: 4, leaseMs: 2_000, renewMs: 400 },
         adoption: { unknownDevices: 'pending' },
         devices: [{ serial: 'FEED-HOST', model: 'StudioX50', site: 'site-a', customer: 'acme' }],
+        rules: { temperatureC: 60, temperaturePolls: 3 },
       },
-      modules: [createIdentityModule, createPeripheralsModule],
+      modules: [createIdentityModule, createPeripheralsModule, (ctx) => createRulesModule(ctx)],
     });
   a = await start('hub-a');
   b = await start('hub-b');
@@ -205,5 +208,22 @@ describe('the change feed between two hub nodes on one PostgreSQL', () => {
       what: 'node B touching the link',
     });
     expect((await linked())[0]?.since).toBe(t1); // not linked again (it would say since 07:00:30)
+  });
+
+  it("a device watch raised and cleared on node A reaches node B's live stream", async () => {
+    let seq = 100;
+    const hot = (temperatureC: number) => ({
+      record: makeHealthRecord(
+        { serial: 'FEED-HOST', seq: seq++, at: Date.now() },
+        { identity: { serial: 'FEED-HOST', model: 'StudioX50', firmware: '4.2.0' }, temperatureC },
+      ),
+      receivedAt: new Date().toISOString(),
+    });
+    const raisedOnB = nextBusEvent(b.hub.ctx.bus, 'device-watch', (w) => w.serial === 'FEED-HOST', 10_000);
+    for (let i = 0; i < 3; i++) a.hub.ctx.bus.emit('health', hot(61));
+    expect(await raisedOnB).toMatchObject({ serial: 'FEED-HOST', rule: 'temperature-high', state: 'active' });
+    const clearedOnB = nextBusEvent(b.hub.ctx.bus, 'device-watch', (w) => w.serial === 'FEED-HOST', 10_000);
+    a.hub.ctx.bus.emit('health', hot(50));
+    expect(await clearedOnB).toMatchObject({ serial: 'FEED-HOST', rule: 'temperature-high', state: 'cleared' });
   });
 });
