@@ -6,7 +6,8 @@
  * connection is cut (pg_terminate_backend), B reconnects and reloads every view: a change whose notification never
  * reached it (written straight into the database, as one sent while it was away) is seen. Identity alerts raised on A
  * show on B; a peripheral linked on A is known to B (B does not link it again); a device watch raised or cleared on A
- * reaches B's live stream (bus `device-watch`).
+ * reaches B's live stream (bus `device-watch`); an automatic reboot on A counts on B (at most one per device and
+ * interval: B does not reboot it again).
  */
 
 import mqtt from 'mqtt';
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../hub/broker/credentials.ts';
 import { createIdentityModule } from '../../hub/identity/module.ts';
 import { createPeripheralsModule } from '../../hub/peripherals/module.ts';
+import { createRebootModule } from '../../hub/reboot/module.ts';
 import { createRulesModule } from '../../hub/rules/module.ts';
 import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
@@ -37,10 +39,19 @@ beforeAll(async () => {
         database: { url: postgres.url },
         cluster: { partitions: 4, leaseMs: 2_000, renewMs: 400 },
         adoption: { unknownDevices: 'pending' },
-        devices: [{ serial: 'FEED-HOST', model: 'StudioX50', site: 'site-a', customer: 'acme' }],
+        devices: [
+          { serial: 'FEED-HOST', model: 'StudioX50', site: 'site-a', customer: 'acme' },
+          { serial: 'FEED-HUNG', model: 'StudioX50', site: 'site-a', customer: 'acme' },
+        ],
+        remoteReboot: { policies: [{ customer: 'acme', allowedFrom: '00:00', allowedTo: '23:59' }], hungPolls: 3 },
         rules: { temperatureC: 60, temperaturePolls: 3 },
       },
-      modules: [createIdentityModule, createPeripheralsModule, (ctx) => createRulesModule(ctx)],
+      modules: [
+        createIdentityModule,
+        createPeripheralsModule,
+        (ctx) => createRulesModule(ctx),
+        (ctx) => createRebootModule(ctx),
+      ],
     });
   a = await start('hub-a');
   b = await start('hub-b');
@@ -225,5 +236,39 @@ describe('the change feed between two hub nodes on one PostgreSQL', () => {
     const clearedOnB = nextBusEvent(b.hub.ctx.bus, 'device-watch', (w) => w.serial === 'FEED-HOST', 10_000);
     a.hub.ctx.bus.emit('health', hot(50));
     expect(await clearedOnB).toMatchObject({ serial: 'FEED-HOST', rule: 'temperature-high', state: 'cleared' });
+  });
+
+  it('an automatic reboot decided on node A counts on node B: B does not reboot the device again', async () => {
+    let seq = 200;
+    const hung = () => ({
+      record: makeHealthRecord(
+        { serial: 'FEED-HUNG', seq: seq++, at: Date.now() },
+        {
+          reachability: {
+            rest: { ok: false, attempts: 3, error: { kind: 'timeout', message: 'no answer in 3000 ms' } },
+            snmp: { ok: true, attempts: 1, latencyMs: 5 },
+          },
+        },
+      ),
+      receivedAt: new Date().toISOString(),
+    });
+    const autoReboots = async () =>
+      (
+        await pg.query<{ serial: string }>(
+          "SELECT serial FROM device_reboots WHERE serial = 'FEED-HUNG' AND trigger = 'auto'",
+        )
+      ).length;
+    const reloaded = () => b.metric('hezo_store_feed_reloads_total', { store: 'reboots' });
+    const before = await reloaded();
+    for (let i = 0; i < 3; i++) a.hub.ctx.bus.emit('health', hung());
+    await waitFor(async () => (await autoReboots()) === 1, { what: 'the automatic reboot of node A recorded' });
+    await waitFor(async () => (await reloaded()) > before, { what: 'node B told of it' });
+
+    for (let i = 0; i < 3; i++) b.hub.ctx.bus.emit('health', hung()); // B decides now (a reboot would be queued)
+    // a change announced now is reloaded on B after whatever B queued above
+    const after = await reloaded();
+    await a.hub.ctx.services.changeFeed?.notify('reboots', 'FEED-OTHER');
+    await waitFor(async () => (await reloaded()) > after, { what: "node B's queue past its decision" });
+    expect(await autoReboots()).toBe(1);
   });
 });
