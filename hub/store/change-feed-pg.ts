@@ -100,7 +100,24 @@ export class PgChangeFeed implements ChangeFeed {
     this.cancelTimer?.();
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => {});
+    if (client !== undefined) await this.endWithin(client, this.options.pingMs ?? 5_000);
+  }
+
+  /** `end()` waits for the server's goodbye, which never comes through a silent cut: then drop the socket. */
+  private async endWithin(client: pg.Client, ms: number): Promise<void> {
+    let cancel = (): void => {};
+    const isEnded = await Promise.race([
+      client.end().then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => {
+        cancel = this.options.clock.setTimer(ms, () => resolve(false));
+      }),
+    ]);
+    cancel();
+    if (!isEnded)
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   }
 
   private async connect(): Promise<pg.Client> {
@@ -114,7 +131,10 @@ export class PgChangeFeed implements ChangeFeed {
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, undefined));
-    client.on('notification', (message) => this.receive(message.channel, message.payload));
+    // a connection given up on (a failed ping) may still deliver what it held: only the current one counts
+    client.on('notification', (message) => {
+      if (this.client === client) this.receive(message.channel, message.payload);
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANGE_CHANNEL}`);
@@ -141,7 +161,7 @@ export class PgChangeFeed implements ChangeFeed {
     if (this.isClosed || this.client !== client) return;
     this.client = undefined;
     this.log.warn({ err: err?.message }, 'change feed connection lost; reconnecting');
-    void client.end().catch(() => {});
+    void this.endWithin(client, this.options.pingMs ?? 5_000);
     this.cancelTimer?.();
     this.scheduleReconnect();
   }
