@@ -139,7 +139,7 @@ export class PgChangeFeed implements ChangeFeed {
       await client.connect();
       await client.query(`LISTEN ${CHANGE_CHANNEL}`);
     } catch (err) {
-      await client.end().catch(() => {});
+      await this.endWithin(client, pingMs);
       throw err;
     }
     return client;
@@ -185,7 +185,7 @@ export class PgChangeFeed implements ChangeFeed {
       return;
     }
     if (this.isClosed) {
-      await client.end().catch(() => {});
+      await this.endWithin(client, this.options.pingMs ?? 5_000);
       return;
     }
     this.client = client;
