@@ -137,23 +137,19 @@ export function createRebootModule(
     const atMs = ctx.clock.now();
     if (input.trigger === 'auto') lastAuto.set(serial, atMs);
     const rebootId = await writes.run(() =>
-      store
-        .add(
-          {
-            serial,
-            trigger: input.trigger,
-            actor: input.actor,
-            reason: input.reason,
-            ticketId: input.ticketId ?? null,
-            requestedAt: new Date(atMs).toISOString(),
-          },
-          atMs,
-        )
-        .then(async (id) => {
-          if (input.trigger === 'auto') await feed.notify('reboots', serial);
-          return id;
-        }),
+      store.add(
+        {
+          serial,
+          trigger: input.trigger,
+          actor: input.actor,
+          reason: input.reason,
+          ticketId: input.ticketId ?? null,
+          requestedAt: new Date(atMs).toISOString(),
+        },
+        atMs,
+      ),
     );
+    if (input.trigger === 'auto') await feed.notify('reboots', serial); // the other nodes count it too
     if (!commands || !target) {
       await writes.run(() => store.update(rebootId, 'failed', 'no agent watches this device'));
       note(input.ticketId, 'remote reboot failed: no agent watches this device');
