@@ -16,6 +16,7 @@ import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
 import type { Principal } from './people/roles.ts';
 import type { DeviceOwnership } from './registry/ownership.ts';
+import type { ChangeFeed } from './store/change-feed.ts';
 import type { SqlStore } from './store/sql-store.ts';
 import type { AttachmentMeta, DeviceView, IdentityAlertView, TicketHistoryEntry, TicketView } from './types.ts';
 
@@ -133,6 +134,8 @@ export interface HubServices {
   cluster?: ClusterService;
   /** Open identity alerts per device (hub/identity/module.ts). */
   identityAlerts?: { forSerial(serial: string): IdentityAlertView[] };
+  /** Other hub nodes' writes to the shared store, for in-memory views (hub/store/change-feed.ts; none on SQLite). */
+  changeFeed?: ChangeFeed;
 }
 
 export interface HubContext {

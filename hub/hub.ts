@@ -36,6 +36,7 @@ import { createAdoptionModule } from './registry/adoption.ts';
 import { createRegistryModule } from './registry/module.ts';
 import { createReportsModule } from './reports/module.ts';
 import { createRulesModule } from './rules/module.ts';
+import { openChangeFeed } from './store/change-feed-open.ts';
 import { openSqlStore, STORES_ON_LOCAL_SQLITE, STORES_ON_SQL } from './store/open-store.ts';
 import { createTicketsModule } from './tickets/module.ts';
 import { createPagesModule } from './web/pages-module.ts';
@@ -94,6 +95,9 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     forceCloseConnections: true,
   });
   const sql = openSqlStore(config, db);
+  const metrics = new MetricsRegistry();
+  // other nodes' writes reach this node's in-memory views (issue 16); none without database.url
+  const changeFeed = openChangeFeed(config, { sql, clock: deps.clock ?? systemClock, logger, metrics });
   const ctx: HubContext = {
     config,
     db,
@@ -101,8 +105,8 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     bus,
     clock: deps.clock ?? systemClock,
     logger,
-    metrics: new MetricsRegistry(),
-    services: {},
+    metrics,
+    services: { changeFeed },
     http,
   };
 
@@ -134,6 +138,7 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     // raise a site alert or add "agent offline" notes on every deploy (issue 19).
     outage.detach();
     await closeQuietly('broker', () => broker.stop());
+    await closeQuietly('change feed', () => changeFeed.close()); // no other node's change reloads a closing store
     for (const module of started.splice(0).reverse()) {
       await closeQuietly(module.name, () => module.stop?.() ?? Promise.resolve());
     }
@@ -168,6 +173,7 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
             "database.url: some stores are in PostgreSQL, the others still in this node's SQLite file; several hub nodes do not share tickets yet",
           );
         }
+        await changeFeed.start(); // listening before the modules load their views: nothing written between is missed
         for (const module of modules) {
           await module.start?.();
           started.push(module);

@@ -38,7 +38,10 @@ export interface IdentityModule extends HubModule {
 export function createIdentityModule(ctx: HubContext): IdentityModule {
   const { bus, http, clock, logger } = ctx;
   const log = logger.child({ component: 'identity' });
-  const store = new IdentityAlertStore(ctx.sql);
+  // another node's alert or acceptance: this node's device view changes too
+  const store = new IdentityAlertStore(ctx.sql, ctx.services.changeFeed, (serials) => {
+    for (const serial of serials) announce(serial);
+  });
   ctx.services.identityAlerts = store;
   const unsubscribe: Array<() => void> = [];
 

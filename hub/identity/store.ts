@@ -6,7 +6,11 @@
  * Reads are synchronous (the device view asks on every update): the store keeps an in-memory view, loaded at start
  * and updated at once on every write; the writes themselves run in call order through one queue (on PostgreSQL two
  * unawaited statements could take two pool connections and land in the other order), and `idle()` waits for them.
+ * Several nodes: each write is announced on the change feed (store `identity`, key = the serial); another node's
+ * change reloads that serial's alerts (all of them after the feed reconnects) and `onReloaded` is told which serials.
  */
+
+import { type ChangeFeed, followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { type MigrationStep, runMigrations } from '../store/migrations.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { SqlStore } from '../store/sql-store.ts';
@@ -37,14 +41,38 @@ export class IdentityAlertStore {
   private readonly sql: SqlStore;
   private readonly bySerial = new Map<string, IdentityAlert[]>();
   private readonly writes = new SerialQueue(() => {});
+  private readonly feed: ChangeFeed;
+  private readonly onReloaded: (serials: string[]) => void;
 
-  constructor(sql: SqlStore) {
+  constructor(sql: SqlStore, feed: ChangeFeed = NO_CHANGE_FEED, onReloaded: (serials: string[]) => void = () => {}) {
     this.sql = sql;
+    this.feed = feed;
+    this.onReloaded = onReloaded;
   }
 
   async start(): Promise<void> {
     await runMigrations(this.sql, 'identity', IDENTITY_MIGRATIONS);
+    followChanges(this.feed, 'identity', this.writes, {
+      one: async (serial) => {
+        const rows = await this.sql.query<Row>('SELECT * FROM identity_alerts WHERE serial = $1 ORDER BY at, channel', [
+          serial,
+        ]);
+        this.bySerial.delete(serial);
+        for (const row of rows) this.remember(fromRow(row));
+        this.onReloaded([serial]);
+      },
+      all: async () => {
+        const before = [...this.bySerial.keys()];
+        await this.loadAll();
+        this.onReloaded([...new Set([...before, ...this.bySerial.keys()])]);
+      },
+    });
+    await this.loadAll();
+  }
+
+  private async loadAll(): Promise<void> {
     const rows = await this.sql.query<Row>('SELECT * FROM identity_alerts ORDER BY at, serial, channel');
+    this.bySerial.clear();
     for (const row of rows) this.remember(fromRow(row));
   }
 
@@ -80,6 +108,7 @@ export class IdentityAlertStore {
           alert.site,
         ],
       );
+      await this.feed.notify('identity', alert.serial);
     });
   }
 
@@ -90,6 +119,7 @@ export class IdentityAlertStore {
     else this.bySerial.set(serial, rest);
     return this.writes.run(async () => {
       await this.sql.run('DELETE FROM identity_alerts WHERE serial = $1 AND channel = $2', [serial, channel]);
+      await this.feed.notify('identity', serial);
     });
   }
 

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ErrorCode } from '../../protocols/errors.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import { parseBody } from '../tickets/routes.ts';
 import { PeripheralStore } from './store.ts';
@@ -25,6 +26,12 @@ export function createPeripheralsModule(ctx: HubContext): HubModule {
    */
   const known = new Map<string, { host: string; touchedMs: number }>();
   const writes = new SerialQueue((err) => logger.error({ err }, 'peripheral link not stored'));
+  /** Another node's new link reaches `known` (issue 16): a moved peripheral is not linked again here. */
+  const feed = ctx.services.changeFeed ?? NO_CHANGE_FEED;
+  const learn = (link: { serial: string; hostSerial: string }) => {
+    const prev = known.get(link.serial);
+    known.set(link.serial, { host: link.hostSerial, touchedMs: prev?.host === link.hostSerial ? prev.touchedMs : 0 });
+  };
 
   ctx.http.get('/api/peripherals', { config: { access: 'internal' } }, async (req, reply) => {
     let q: z.infer<typeof Query>;
@@ -51,7 +58,17 @@ export function createPeripheralsModule(ctx: HubContext): HubModule {
     name: 'peripherals',
     async start() {
       await store.migrate();
-      for (const r of await store.list()) known.set(r.serial, { host: r.hostSerial, touchedMs: 0 });
+      followChanges(feed, 'peripherals', writes, {
+        one: async (serial) => {
+          const link = await store.get(serial);
+          if (link === undefined) known.delete(serial);
+          else learn(link);
+        },
+        all: async () => {
+          for (const link of await store.list()) learn(link);
+        },
+      });
+      for (const r of await store.list()) learn(r);
       off = ctx.bus.on('health', ({ record }) => {
         const host = record.identity.hostSerial;
         if (host === undefined || record.replayed) return;
@@ -62,7 +79,10 @@ export function createPeripheralsModule(ctx: HubContext): HubModule {
         const at = record.observedAt;
         const model = record.identity.model;
         if (prev === undefined || prev.host !== host) {
-          void writes.push(() => store.link(serial, model, host, at));
+          void writes.push(async () => {
+            await store.link(serial, model, host, at);
+            await feed.notify('peripherals', serial);
+          });
           logger.info({ serial, host, previousHost: prev?.host }, 'peripheral linked to its host');
         } else {
           void writes.push(() => store.touch(serial, at));

@@ -14,6 +14,7 @@ import type { Clock } from '../../protocols/clock.ts';
 import { ErrorCode, isAppError } from '../../protocols/errors.ts';
 import type { HealthRecord } from '../../protocols/health.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import { parseBody } from '../tickets/routes.ts';
 import { decideAutoReboot } from './policy.ts';
@@ -94,6 +95,11 @@ export function createRebootModule(
    * loaded at start and set when an automatic reboot is requested (before its row is written).
    */
   const lastAuto = new Map<string, number>();
+  /** Other nodes' automatic reboots reach `lastAuto` (issue 16); it only grows: the later of the two wins. */
+  const feed = ctx.services.changeFeed ?? NO_CHANGE_FEED;
+  const learnLastAuto = (serial: string, ms: number | undefined) => {
+    if (ms !== undefined && ms > (lastAuto.get(serial) ?? Number.NEGATIVE_INFINITY)) lastAuto.set(serial, ms);
+  };
   const episodes = new Map<string, Episode>();
   const lastRecord = new Map<string, ProbeFacts>();
 
@@ -151,6 +157,7 @@ export function createRebootModule(
         atMs,
       ),
     );
+    if (input.trigger === 'auto') await feed.notify('reboots', serial); // the other nodes count it too
     if (!commands || !target) {
       await writes.run(() => store.update(rebootId, 'failed', 'no agent watches this device'));
       note(input.ticketId, 'remote reboot failed: no agent watches this device');
@@ -336,7 +343,13 @@ export function createRebootModule(
     store,
     async start() {
       await store.migrate();
-      for (const [serial, ms] of await store.lastAutoBySerial()) lastAuto.set(serial, ms);
+      followChanges(feed, 'reboots', writes, {
+        one: async (serial) => learnLastAuto(serial, await store.lastAutoMs(serial)),
+        all: async () => {
+          for (const [serial, ms] of await store.lastAutoBySerial()) learnLastAuto(serial, ms);
+        },
+      });
+      for (const [serial, ms] of await store.lastAutoBySerial()) learnLastAuto(serial, ms);
       off = ctx.bus.on('health', ({ record }) => {
         if (!record.replayed) onRecord(record);
       });

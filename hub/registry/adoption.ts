@@ -39,7 +39,8 @@ export function createAdoptionModule(ctx: HubContext, registry: Registry): Adopt
     ctx.sql,
     () => clock.now(),
     config.adoption.maxPendingPerAgent,
-    (err) => log.error({ err }, 'pending device not stored'),
+    (err) => log.error({ err }, 'pending device not stored (or not reloaded)'),
+    ctx.services.changeFeed,
   );
   const ownership = new DeviceOwnership(registry, pending, config);
   ctx.services.ownership = ownership;

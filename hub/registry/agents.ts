@@ -6,6 +6,9 @@
  * On the SqlStore (issue 16): the same queries on the embedded SQLite file and on PostgreSQL, one migration list
  * (version 1 is the table earlier hubs created through hub/db.ts); each change is one statement whose row count
  * decides (two admins creating the same id: one 201, one DUPLICATE_KEY).
+ * Several nodes: each change is announced on the change feed (store `agents`, key = the id); another node's change
+ * reloads that account into this node's broker (a full reload after the feed reconnects), so an agent created on
+ * node A connects to node B, and one removed or rotated on A is refused by B, without a restart.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -15,7 +18,9 @@ import { hashPassword } from '../broker/credentials.ts';
 import { AgentCredential, type HubConfig } from '../config.ts';
 import type { HubServices } from '../context.ts';
 import { randomSecret } from '../people/passwords.ts';
+import { type ChangeFeed, followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { type MigrationStep, runMigrations } from '../store/migrations.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 
 export const AGENT_MIGRATIONS: readonly MigrationStep[] = [
@@ -48,21 +53,66 @@ export class AgentAccounts {
   private readonly config: Pick<HubConfig, 'agents'>;
   private readonly services: HubServices;
   private readonly now: () => number;
+  private readonly feed: ChangeFeed;
+  /** Other nodes' changes, reloaded one after another (a later reload of an id never lands before an earlier). */
+  private readonly reloads: SerialQueue;
+  /** Stored ids handed to the broker (a full reload drops those no longer stored). */
+  private readonly handed = new Set<string>();
 
-  constructor(sql: SqlStore, config: Pick<HubConfig, 'agents'>, services: HubServices, now: () => number) {
+  constructor(
+    sql: SqlStore,
+    config: Pick<HubConfig, 'agents'>,
+    services: HubServices,
+    now: () => number,
+    feed: ChangeFeed = NO_CHANGE_FEED,
+    onReloadError: (err: unknown) => void = () => {},
+  ) {
     this.sql = sql;
     this.config = config;
     this.services = services;
     this.now = now;
+    this.feed = feed;
+    this.reloads = new SerialQueue(onReloadError);
   }
 
-  /** Create the table and hand every stored agent to the broker. */
+  /** Create the table and hand every stored agent to the broker; follow the other nodes' changes from then on. */
   async start(): Promise<void> {
     await runMigrations(this.sql, 'agents', AGENT_MIGRATIONS);
-    for (const row of await this.rows()) {
-      if (this.config.agents.some((a) => a.id === row.id)) continue; // the config file wins
-      this.services.agentAccounts?.set({ id: row.id, site: row.site, passwordHash: row.password_hash });
-    }
+    followChanges(this.feed, 'agents', this.reloads, { one: (id) => this.reload(id), all: () => this.reloadAll() });
+    await this.reloadAll();
+  }
+
+  /** Settles when every reload asked so far has run. */
+  idle(): Promise<void> {
+    return this.reloads.idle();
+  }
+
+  private isInConfig(id: string): boolean {
+    return this.config.agents.some((a) => a.id === id); // the config file wins
+  }
+
+  private hand(row: Row): void {
+    this.services.agentAccounts?.set({ id: row.id, site: row.site, passwordHash: row.password_hash });
+    this.handed.add(row.id);
+  }
+
+  private withdraw(id: string): void {
+    this.services.agentAccounts?.delete(id);
+    this.handed.delete(id);
+  }
+
+  private async reloadAll(): Promise<void> {
+    const rows = (await this.rows()).filter((r) => !this.isInConfig(r.id));
+    const stored = new Set(rows.map((r) => r.id));
+    for (const id of [...this.handed]) if (!stored.has(id)) this.withdraw(id);
+    for (const row of rows) this.hand(row);
+  }
+
+  private async reload(id: string): Promise<void> {
+    if (this.isInConfig(id)) return;
+    const [row] = await this.sql.query<Row>('SELECT * FROM agents WHERE id = $1', [id]);
+    if (row === undefined) this.withdraw(id);
+    else this.hand(row);
   }
 
   private rows(): Promise<Row[]> {
@@ -89,7 +139,8 @@ export class AgentAccounts {
       [id, site, passwordHash, at],
     );
     if (inserted === 0) throw duplicate();
-    this.services.agentAccounts?.set({ id, site, passwordHash });
+    this.hand({ id, site, password_hash: passwordHash, created_at: at, rotated_at: at });
+    await this.feed.notify('agents', id);
     return { id, site, source: 'api', createdAt: at, rotatedAt: at, password };
   }
 
@@ -104,7 +155,8 @@ export class AgentAccounts {
       id,
     ]);
     if (changed === 0) throw notFound(id); // removed meanwhile
-    this.services.agentAccounts?.set({ id, site: row.site, passwordHash });
+    this.hand({ ...row, password_hash: passwordHash, rotated_at: at });
+    await this.feed.notify('agents', id);
     return { id, site: row.site, source: 'api', createdAt: row.created_at, rotatedAt: at, password };
   }
 
@@ -112,7 +164,8 @@ export class AgentAccounts {
     const row = await this.stored(id);
     const changed = await this.sql.run('DELETE FROM agents WHERE id = $1', [id]);
     if (changed === 0) throw notFound(id); // removed meanwhile
-    this.services.agentAccounts?.delete(id);
+    this.withdraw(id);
+    await this.feed.notify('agents', id);
     return { id, site: row.site, source: 'api' };
   }
 

@@ -22,7 +22,9 @@ export function createRegistryModule(ctx: HubContext): RegistryModule {
   ctx.services.customers = customers;
   registerRegistryAdminRoutes(ctx.http, { registry, customers, now, timeZone: ctx.config.calendar.timeZone });
   registerImportRoutes(ctx.http, { db: ctx.db, registry, customers, now });
-  const agents = new AgentAccounts(ctx.sql, ctx.config, ctx.services, now);
+  const agents = new AgentAccounts(ctx.sql, ctx.config, ctx.services, now, ctx.services.changeFeed, (err) =>
+    ctx.logger.error({ err, component: 'agents' }, "another hub node's agent change not loaded"),
+  );
   registerAgentRoutes(ctx.http, {
     agents,
     // A known site: registered as such, or the site of a device or of a config agent.
@@ -39,6 +41,9 @@ export function createRegistryModule(ctx: HubContext): RegistryModule {
       registry.start();
       customers.start(ctx.config);
       await agents.start();
+    },
+    stop() {
+      return agents.idle();
     },
   };
 }

@@ -6,7 +6,13 @@
  * (version 1 is the tables earlier hubs created through hub/db.ts). The ownership gate asks synchronously on the
  * ingest path, so the store answers from an in-memory view loaded at start and updated at once; the writes run in
  * call order through one queue (`idle()` waits for them; a failed write goes to `onWriteError`).
+ * Several nodes: every write is announced on the change feed (store `adoption`, key = the serial; in the reject's
+ * transaction); another node's change reloads that serial into the view, through the same queue (after this node's
+ * own writes asked before it), and the whole view after the feed reconnects: a device adopted or rejected on node A
+ * is no longer pending on node B.
  */
+
+import { type ChangeFeed, followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { type MigrationStep, runMigrations } from '../store/migrations.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { SqlStore } from '../store/sql-store.ts';
@@ -43,23 +49,62 @@ export class PendingDevices {
   private readonly pending = new Map<string, PendingDevice & { writtenAtMs: number }>();
   private readonly rejected = new Set<string>();
   private readonly perAgent = new Map<string, number>();
+  private readonly feed: ChangeFeed;
 
-  constructor(sql: SqlStore, now: () => number, maxPerAgent: number, onWriteError: (err: unknown) => void = () => {}) {
+  constructor(
+    sql: SqlStore,
+    now: () => number,
+    maxPerAgent: number,
+    onWriteError: (err: unknown) => void = () => {},
+    feed: ChangeFeed = NO_CHANGE_FEED,
+  ) {
     this.sql = sql;
     this.now = now;
     this.maxPerAgent = maxPerAgent;
     this.writes = new SerialQueue(onWriteError);
+    this.feed = feed;
   }
 
   async start(): Promise<void> {
     await runMigrations(this.sql, 'adoption', PENDING_MIGRATIONS);
-    for (const row of await this.sql.query<PendingRow>('SELECT * FROM pending_devices ORDER BY serial')) {
-      this.pending.set(row.serial, { ...fromRow(row), writtenAtMs: Date.parse(row.last_seen) });
-      this.perAgent.set(row.agent_id, (this.perAgent.get(row.agent_id) ?? 0) + 1);
-    }
-    for (const row of await this.sql.query<{ serial: string }>('SELECT serial FROM rejected_devices')) {
-      this.rejected.add(row.serial);
-    }
+    followChanges(this.feed, 'adoption', this.writes, {
+      one: (serial) => this.reload(serial),
+      all: () => this.reloadAll(),
+    });
+    await this.reloadAll();
+  }
+
+  /** The whole view from the database (start, and after the change feed reconnected). */
+  private async reloadAll(): Promise<void> {
+    const rows = await this.sql.query<PendingRow>('SELECT * FROM pending_devices ORDER BY serial');
+    const rejected = await this.sql.query<{ serial: string }>('SELECT serial FROM rejected_devices');
+    const stored = new Set(rows.map((r) => r.serial));
+    for (const serial of [...this.pending.keys()]) if (!stored.has(serial)) this.forget(serial);
+    for (const row of rows) this.load(row);
+    this.rejected.clear();
+    for (const row of rejected) this.rejected.add(row.serial);
+  }
+
+  /** One serial from the database (another node changed it). */
+  private async reload(serial: string): Promise<void> {
+    const [row] = await this.sql.query<PendingRow>('SELECT * FROM pending_devices WHERE serial = $1', [serial]);
+    const [rejected] = await this.sql.query<{ serial: string }>(
+      'SELECT serial FROM rejected_devices WHERE serial = $1',
+      [serial],
+    );
+    if (row === undefined) this.forget(serial);
+    else this.load(row);
+    if (rejected === undefined) this.rejected.delete(serial);
+    else this.rejected.add(serial);
+  }
+
+  /** A stored row into the view; what this node counted since its last write (newer lastSeen) is kept. */
+  private load(row: PendingRow): void {
+    const known = this.pending.get(row.serial);
+    if (known !== undefined && known.lastSeen > row.last_seen) return;
+    this.forget(row.serial);
+    this.pending.set(row.serial, { ...fromRow(row), writtenAtMs: Date.parse(row.last_seen) });
+    this.perAgent.set(row.agent_id, (this.perAgent.get(row.agent_id) ?? 0) + 1);
   }
 
   /** Settles when every write asked so far has run. */
@@ -87,6 +132,7 @@ export class PendingDevices {
             knownModel,
             serial,
           ]);
+          await this.feed.notify('adoption', serial);
         });
       }
       return 'pending';
@@ -108,6 +154,7 @@ export class PendingDevices {
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (serial) DO NOTHING`,
         [device.serial, device.site, device.agentId, device.model, device.firstSeen, device.lastSeen, device.messages],
       );
+      await this.feed.notify('adoption', serial);
     });
     this.pending.set(serial, { ...device, writtenAtMs: nowMs });
     this.perAgent.set(agentId, count + 1);
@@ -137,6 +184,7 @@ export class PendingDevices {
     if (!this.forget(serial)) return this.writes.run(async () => {});
     return this.writes.run(async () => {
       await this.sql.run('DELETE FROM pending_devices WHERE serial = $1', [serial]);
+      await this.feed.notify('adoption', serial);
     });
   }
 
@@ -154,6 +202,7 @@ export class PendingDevices {
           [serial, site, at],
         );
         await tx.run('DELETE FROM pending_devices WHERE serial = $1', [serial]);
+        await this.feed.notify('adoption', serial, tx);
       }),
     );
   }
@@ -163,6 +212,7 @@ export class PendingDevices {
     if (!this.rejected.delete(serial)) return this.writes.run(async () => {});
     return this.writes.run(async () => {
       await this.sql.run('DELETE FROM rejected_devices WHERE serial = $1', [serial]);
+      await this.feed.notify('adoption', serial);
     });
   }
 

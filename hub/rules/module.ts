@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { ErrorCode, isAppError } from '../../protocols/errors.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import { parseBody } from '../tickets/routes.ts';
 import { DeviceRules, type Verdict, type VerdictFilter } from './device-rules.ts';
@@ -38,6 +39,35 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
   const firing = new Map<string, Set<string>>();
   const writes = new SerialQueue((err) => logger.error({ err }, 'device watch not stored'));
   const watchTickets = new Set(cfg.watchTicketCustomers);
+  /** Rules known to be trend rules (stored watches): a reload replaces only those in `firing`, never config ones. */
+  const trendRules = new Set<string>();
+  const feed = ctx.services.changeFeed ?? NO_CHANGE_FEED;
+
+  /** Another node raised or cleared a watch of `serial` (issue 16): `firing` follows, and the NOC hears of it. */
+  const reloadWatches = async (serial: string | undefined) => {
+    const active =
+      serial === undefined ? await watches.active() : await watches.list({ state: 'active', serial }, 10_000);
+    const bySerial = new Map<string, Set<string>>();
+    for (const w of active) {
+      if (serial !== undefined && w.serial !== serial) continue;
+      trendRules.add(w.rule);
+      bySerial.set(w.serial, (bySerial.get(w.serial) ?? new Set()).add(w.rule));
+    }
+    const serials = serial !== undefined ? [serial] : [...new Set([...firing.keys(), ...bySerial.keys()])];
+    for (const s of serials) {
+      const now = firing.get(s) ?? new Set<string>();
+      const stored = bySerial.get(s) ?? new Set<string>();
+      const changed = [...now].filter((r) => trendRules.has(r) && !stored.has(r));
+      changed.push(...[...stored].filter((r) => !now.has(r)));
+      for (const rule of changed) {
+        if (stored.has(rule)) now.add(rule);
+        else now.delete(rule);
+        await emitWatch(s, rule);
+      }
+      if (now.size > 0) firing.set(s, now);
+      else firing.delete(s);
+    }
+  };
 
   const openP3 = (serial: string, v: Verdict, at: string, customer: string | undefined) => {
     const service = ctx.services.ticketService;
@@ -67,6 +97,7 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
     // Every record yields a verdict per rule: a device with nothing firing allocates nothing here.
     if (!isActedOn(serial, v.rule, v.kind, v.isFiring)) return;
     const now = firing.get(serial) ?? new Set<string>();
+    if (v.kind === 'trend') trendRules.add(v.rule);
     if (v.isFiring) {
       now.add(v.rule);
       firing.set(serial, now);
@@ -78,6 +109,7 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
       void writes.push(async () => {
         if (await watches.raise(serial, v.rule, v.detail, v.data, at)) {
           logger.warn({ serial, rule: v.rule, detail: v.detail }, 'device watch raised');
+          await feed.notify('watches', serial);
           await emitWatch(serial, v.rule);
           if (watchTickets.has(customer)) openP3(serial, v, at, customer);
         }
@@ -89,6 +121,7 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
     void writes.push(async () => {
       if (await watches.clear(serial, v.rule, v.detail, at)) {
         logger.info({ serial, rule: v.rule }, 'device watch cleared');
+        await feed.notify('watches', serial);
         await emitWatch(serial, v.rule);
       }
     });
@@ -117,7 +150,14 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
     watches,
     async start() {
       await watches.migrate();
-      for (const w of await watches.active()) firing.set(w.serial, (firing.get(w.serial) ?? new Set()).add(w.rule));
+      followChanges(feed, 'watches', writes, {
+        one: (serial) => reloadWatches(serial),
+        all: () => reloadWatches(undefined),
+      });
+      for (const w of await watches.active()) {
+        trendRules.add(w.rule);
+        firing.set(w.serial, (firing.get(w.serial) ?? new Set()).add(w.rule));
+      }
       if (!cfg.enabled) return;
       off = ctx.bus.on('health', ({ record }) => {
         const serial = record.identity.serial;
