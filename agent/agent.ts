@@ -27,6 +27,7 @@ import { MqttLink } from './mqtt-link.ts';
 import { normalise, type RecordContext, type RecordDraft } from './normalise.ts';
 import { Outbox } from './outbox.ts';
 import { splitPeripherals, withPeripheralHosts } from './peripherals.ts';
+import { RecordTrace } from './record-trace.ts';
 import { type ReceivedTrap, type TrapCounters, TrapReceiver } from './traps/trap-receiver.ts';
 import { UsbWatcher } from './usb-watch.ts';
 
@@ -88,7 +89,7 @@ class AgentImpl extends EventEmitter implements Agent {
   private commands: CommandHandler | undefined;
   private readonly timers = new Map<string, () => void>();
   private readonly running_polls = new Set<Promise<unknown>>();
-  private readonly history = new Map<string, HealthRecord[]>();
+  private readonly trace = new RecordTrace(TRACE_LENGTH);
   private readonly progress = new Map<string, { done: number; total: number }>();
   private localSeq = 0;
   /** Identity changes (certificate, SSH host key) accepted after a seen reboot, and refused. */
@@ -261,14 +262,7 @@ class AgentImpl extends EventEmitter implements Agent {
       else this.link?.pump();
     }
     record ??= { ...draft, seq: this.localSeq++, replayed };
-    const list = this.history.get(record.identity.serial) ?? [];
-    // memory: only the newest record keeps its evidence (the bulk of a record); older ones keep the rest,
-    // sharing the identity and components objects with the record before them when those did not change
-    const previous = list.at(-1);
-    if (previous) list[list.length - 1] = traceEntry(previous, list.at(-2));
-    list.push(record);
-    if (list.length > TRACE_LENGTH) list.shift();
-    this.history.set(record.identity.serial, list);
+    this.trace.push(record);
     this.emit('record', record);
     return record;
   }
@@ -457,7 +451,7 @@ class AgentImpl extends EventEmitter implements Agent {
         const poller = this.pollers.get(serial) ?? this.pollers.get(this.peripheralHosts.get(serial) ?? '');
         return poller ? this.track(this.pollDevice(poller)) : undefined;
       },
-      trace: (serial) => this.history.get(serial) ?? [],
+      trace: (serial) => this.trace.of(serial),
       progress: (task, done, total) => this.progress.set(task, { done, total }),
     });
     const commands = this.commands;
@@ -538,36 +532,6 @@ class AgentImpl extends EventEmitter implements Agent {
     this.outbox = undefined;
     if (wasRunning) this.logger.info({ agentId: this.config.agentId }, 'agent stopped');
   }
-}
-
-/** Equal as JSON values (records are plain data): compared in place, no string built per record. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
-    if (!Object.hasOwn(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/**
- * `record` as the trace keeps it once a newer one exists (a trace of 50 polls x N devices): without its evidence,
- * with the identity and components of `older` when they are equal. One copy.
- */
-function traceEntry(record: HealthRecord, older: HealthRecord | undefined): HealthRecord {
-  const identity = older && sameJson(record.identity, older.identity) ? older.identity : record.identity;
-  const components = older && sameJson(record.components, older.components) ? older.components : record.components;
-  return { ...record, identity, components, evidence: [] };
 }
 
 export function createAgent(config: Readonly<AgentConfig>, deps: AgentDeps = {}): Agent {

@@ -26,6 +26,11 @@ export interface FreshnessDeps {
   agentStatus(agentId: string): 'unseen' | 'online' | 'offline';
   state(serial: string): { state: DeviceState; agentId: string | null } | undefined;
   pollIntervalMs(serial: string): number;
+  /**
+   * The device a peripheral (an E70) is polled through, when it is one: its records come only while the host
+   * answers, so a host that is not up explains their absence (no agent fault, no `records-stale` alert).
+   */
+  hostOf?(serial: string): string | undefined;
   /** Move the device to `unknown` (reason `stale`); returns whether it moved. */
   markStale(serial: string, now: number, evidence: string[]): boolean;
   siteAlert(alert: SiteAlert): void;
@@ -116,6 +121,15 @@ export class FreshnessWatch {
       const lastMs = this.lastUsedMs.get(serial) ?? this.startedMs;
       if (now - lastMs < deadlineMs) continue;
       if (st.agentId !== null && this.isSilentOnlineAgent(st.agentId, now, intervalMs)) continue;
+      const host = this.deps.hostOf?.(serial);
+      const hostState = host === undefined ? undefined : this.deps.state(host)?.state;
+      if (host !== undefined && hostState !== undefined && hostState !== 'up') {
+        // The host's own state (and its ticket) covers the room; the peripheral is not watched meanwhile.
+        this.deps.markStale(serial, now, [
+          `no health record for ${Math.round((now - lastMs) / 1000)} s: its host ${host} is ${hostState} (a peripheral is polled through its host)`,
+        ]);
+        continue;
+      }
       const cause = this.causeOf(st.agentId, now, deadlineMs);
       const evidence = [
         `no usable health record for ${Math.round((now - lastMs) / 1000)} s (deadline ${this.deps.freshnessPolls} polls of ${Math.round(intervalMs / 1000)} s)`,

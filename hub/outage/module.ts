@@ -217,6 +217,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     onFlapState: (serial, events, isFlapping) => guardedWrite(() => store.saveFlapState(serial, events, isFlapping)),
   });
 
+  /** Peripheral serial (an E70) -> the host it is polled through, from its records' `identity.hostSerial`. */
+  const peripheralHosts = new Map<string, string>();
   const freshness = new FreshnessWatch({
     clock,
     freshnessPolls: config.detection.freshnessPolls,
@@ -228,6 +230,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     markStale: (serial, now, evidence) => detector.markStale(serial, now, evidence),
     siteAlert: (alert) => grouper.siteAlert(alert),
+    hostOf: (serial) => peripheralHosts.get(serial),
   });
 
   function view(serial: string): DeviceView | undefined {
@@ -493,6 +496,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
           }
           const isLive = detector.onHealth(inbound);
           if (isLive) freshness.noteUsed(record.identity.serial, inbound.agentId, inbound.site, clock.now());
+          if (record.identity.hostSerial !== undefined)
+            peripheralHosts.set(record.identity.serial, record.identity.hostSerial);
           if (isLive && hasAnsweringChannel(record)) {
             lastAnsweredAt.set(record.identity.serial, clock.now());
             if (grouper.isHolding(inbound.agentId)) grouper.noteReachable(inbound.agentId, record.identity.serial);

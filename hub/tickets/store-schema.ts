@@ -79,6 +79,8 @@ export const TICKET_MIGRATIONS = [
      reason TEXT NOT NULL,
      serials TEXT NOT NULL)`,
   'CREATE INDEX site_alerts_site ON site_alerts (site, agent_id, id)',
+  // A customer's page of its own tickets (the portal, scoped tokens) without scanning every other customer's.
+  'CREATE INDEX tickets_customer_open ON tickets (customer, is_open, seq)',
 ];
 
 export interface RawTicket {

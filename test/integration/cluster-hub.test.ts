@@ -105,7 +105,11 @@ it('two hubs split the partitions, /healthz and /metrics say so, a stopping hub 
   expect(ha.partitions).toEqual([...ha.partitions].sort((x, y) => x - y));
   expect(await metric(a, 'hezo_cluster_partitions_held')).toBe(8);
   expect(await metric(b, 'hezo_cluster_partitions_held')).toBe(8);
-  expect(await metric(b, 'hezo_cluster_live_nodes')).toBe(2);
+  // as last read from the database: a heartbeat late on a loaded machine may show 1 for a moment
+  await waitFor(async () => (await metric(b, 'hezo_cluster_live_nodes')) === 2, {
+    what: 'hub-b to count 2 live nodes',
+    timeoutMs: 10_000,
+  });
   expect(await metric(a, 'hezo_cluster_lease_renew_failures_total')).toBeGreaterThanOrEqual(0);
   expect(await metric(a, 'hezo_cluster_takeovers_total')).toBe(0);
 

@@ -117,7 +117,7 @@ describe('ticket list pages', () => {
     expect(pages.scopedPage({ state: 'all', limit: 10 }, [])).toEqual({ views: [], next: null });
   });
 
-  it('the keyset queries use the open-tickets index, never a scan', async () => {
+  it("the keyset queries use the open-tickets index, never a scan; a customer's closed pages use its own index", async () => {
     h = await makeTicketsHarness({ start: START });
     const pages = new TicketPages(h.db, new TicketStore(h.db));
     const stmts = (pages as unknown as { stmts: Record<string, { source: string }> }).stmts;
@@ -127,6 +127,15 @@ describe('ticket list pages', () => {
         .all(...Array.from({ length: (stmt.source.match(/\?/g) ?? []).length }, () => 1)) as { detail: string }[];
       const details = plan.map((p) => p.detail).join('\n');
       expect(details, name).not.toMatch(/SCAN tickets(?! USING)/);
+    }
+    // A customer's closed pages go through its own index entries, not through every customer's closed tickets.
+    const scoped = (pages as unknown as { scopedStmts: Record<string, { source: string }> }).scopedStmts;
+    for (const name of ['closedFirst', 'closedAfter']) {
+      const source = scoped[name]!.source;
+      const plan = h.db
+        .prepare(`EXPLAIN QUERY PLAN ${source}`)
+        .all(...Array.from({ length: (source.match(/\?/g) ?? []).length }, () => '["acme"]')) as { detail: string }[];
+      expect(plan.map((p) => p.detail).join('\n'), name).toMatch(/USING (COVERING )?INDEX tickets_customer_open/);
     }
   });
 

@@ -112,3 +112,46 @@ describe('issue 19: agent clock skew never leaves a dead device green', () => {
     }
   });
 });
+
+describe('issue 18 + 19: a peripheral whose host is down', () => {
+  /** One round for a G7500 host and its E70 (the agent reports the E70 only while the host answers). */
+  function hostRound(hostUp: boolean) {
+    const at = slice.clock.now();
+    slice.sendHeartbeat(makeHeartbeat({ at, intervalMs: POLL_MS }));
+    slice.sendHealth(makeHealthRecord({ serial: 'G75-1', model: 'G7500', at, seq: ++seq, reachable: hostUp }));
+    if (hostUp) {
+      const e70 = makeHealthRecord({ serial: 'E70-1', model: 'StudioE70', at, seq: ++seq });
+      slice.sendHealth({ ...e70, identity: { ...e70.identity, hostSerial: 'G75-1' } });
+    }
+    slice.clock.advance(POLL_MS);
+  }
+
+  it('goes unknown naming its host, with no records-stale site alert blaming the agent', async () => {
+    slice = await startDetectionSlice();
+    hostRound(true);
+    hostRound(true);
+    expect(slice.outage.get('E70-1')?.state).toBe('up');
+    for (let i = 0; i < 8; i++) hostRound(false);
+    expect(slice.outage.get('G75-1')?.state).toBe('down');
+    expect(slice.outage.get('E70-1')?.state).toBe('unknown');
+    const stale = slice.transitions.find((t) => t.serial === 'E70-1' && t.to === 'unknown');
+    expect(stale?.evidence.join('\n')).toContain('its host G75-1 is down');
+    expect(slice.alerts.filter((a) => a.reason === 'records-stale')).toEqual([]);
+    // The host is back: the E70 reports again and is judged on its records.
+    hostRound(true);
+    expect(slice.outage.get('E70-1')?.state).toBe('up');
+  });
+
+  it('whose host is up but whose records stop still raises records-stale (the agent is at fault)', async () => {
+    slice = await startDetectionSlice();
+    hostRound(true);
+    for (let i = 0; i < 8; i++) {
+      const at = slice.clock.now();
+      slice.sendHeartbeat(makeHeartbeat({ at, intervalMs: POLL_MS }));
+      slice.sendHealth(makeHealthRecord({ serial: 'G75-1', model: 'G7500', at, seq: ++seq }));
+      slice.clock.advance(POLL_MS);
+    }
+    expect(slice.outage.get('E70-1')?.state).toBe('unknown');
+    expect(slice.alerts.find((a) => a.reason === 'records-stale')).toMatchObject({ serials: ['E70-1'] });
+  });
+});
