@@ -57,11 +57,16 @@ export interface HubChild {
   stop(): Promise<void>;
 }
 
-/** Start `hezo hub --config FILE` and resolve once it logs "hub serving". */
-export async function spawnHub(configFile: string, logFile: string): Promise<HubChild> {
+/** Start `hezo hub --config FILE` (with `env` added to this process's) and resolve once it logs "hub serving". */
+export async function spawnHub(
+  configFile: string,
+  logFile: string,
+  env: Record<string, string> = {},
+): Promise<HubChild> {
   const child = spawn(process.execPath, [join(REPO, 'bin/hezo.js'), 'hub', '--config', configFile], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {

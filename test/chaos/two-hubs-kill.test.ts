@@ -1,0 +1,231 @@
+/**
+ * Issue 16, the first "Done when" line: two real `hezo hub` processes (cluster on, one PostgreSQL 15, one external
+ * Mosquitto), one simulated fleet of 40 devices over 4 sites with one real agent per site. Each seeded round powers
+ * a fresh device off and `kill -9`s one of the hubs shortly after (then starts it again). Checked: every fault gets
+ * exactly one automatic P1 (counted in PostgreSQL), its time from fault to ticket (median and worst in the figure
+ * line, limit 20 s), every ticket's SLA due times are identical before and after each kill (read from the hub that
+ * lived), no notification is sent twice (`ticket.opened` per ticket, counted by a webhook receiver), and no evidence
+ * command is issued twice for one ticket (counted on the broker). 3 rounds in `npm test`, 20 in `npm run chaos`.
+ */
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import mqtt from 'mqtt';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Agent, createAgent } from '../../agent/agent.ts';
+import type { TicketView } from '../../hub/types.ts';
+import type { SimNetworkDeviceInfo } from '../../simulator/fleet.ts';
+import { agentConfigForFleet, silentLogger } from '../helpers/agent-harness.ts';
+import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
+import { freeTcpPort } from '../helpers/ports.ts';
+import { type Postgres, startPostgres } from '../helpers/postgres.ts';
+import { networked, startSimFleet } from '../helpers/sim-clients.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { type HubChild, recordChaosResult, rounds, seeded, spawnHub, writeJson } from './harness.ts';
+
+const SEED = Number(process.env.HEZO_CHAOS_SEED ?? 1616);
+const ROUNDS = rounds(3, 20);
+const TOKEN = 'two-hubs-admin-token-0123456789';
+const SITES = ['site-1', 'site-2', 'site-3', 'site-4'];
+const NODES = ['hub-a', 'hub-b'] as const;
+const HOOK_SECRET = 'two-hubs-webhook-secret-0123';
+
+let postgres: Postgres;
+let mosquitto: Mosquitto;
+let hookServer: Server;
+const opened = new Map<string, number>();
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hezo-two-hubs-'));
+  [postgres, mosquitto] = await Promise.all([startPostgres(), startMosquitto()]);
+  hookServer = createServer((req, res) => {
+    const event = String(req.headers['x-hezo-event'] ?? '');
+    const ticket = String(req.headers['x-hezo-ticket'] ?? '');
+    req.resume();
+    req.on('end', () => {
+      const key = `${event} ${ticket}`;
+      opened.set(key, (opened.get(key) ?? 0) + 1);
+      res.writeHead(204).end();
+    });
+  });
+  hookServer.listen(0, '127.0.0.1');
+  await once(hookServer, 'listening');
+}, 120_000);
+
+afterAll(async () => {
+  hookServer?.close();
+  await mosquitto?.close();
+  await postgres?.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
+describe('two hubs on PostgreSQL, kill -9 of either during a fault', () => {
+  it(`${ROUNDS} seeded rounds (seed ${SEED}): one P1 per fault, SLA identical, nothing sent twice`, async () => {
+    const rng = seeded(SEED);
+    const sim = await startSimFleet({
+      devices: 40,
+      seed: SEED,
+      models: ['StudioX30', 'StudioX50'],
+      tuning: { autoCalls: false },
+    });
+    const devices = networked(sim.fleet.devices());
+    expect(devices).toHaveLength(40);
+    const siteOf = (i: number) => SITES[i % SITES.length] as string;
+    const agentsConf = SITES.map((site, i) => ({ id: `agent-${i + 1}`, site, password: `two-hubs-agent-pw-${i + 1}` }));
+    const hookUrl = `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/hook`;
+    const ports = { 'hub-a': await freeTcpPort(), 'hub-b': await freeTcpPort() };
+    const configFile = (node: string) => join(dir, `${node}.json`);
+    for (const node of NODES) {
+      writeJson(configFile(node), {
+        version: 1,
+        node,
+        dataDir: join(dir, node),
+        logLevel: 'info',
+        http: { host: '127.0.0.1', port: ports[node] },
+        mqtt: { mode: 'external', urls: [mosquitto.url] },
+        api: { token: TOKEN },
+        cluster: { partitions: 16, leaseMs: 2000, renewMs: 400 },
+        agents: agentsConf,
+        customers: [{ id: 'cust-1', name: 'Two Hubs Customer' }],
+        contracts: [
+          {
+            number: 'C-HA',
+            customer: 'cust-1',
+            start: '2026-01-01',
+            termYears: 3,
+            serials: devices.map((d) => d.serial),
+          },
+        ],
+        devices: devices.map((d, i) => ({ serial: d.serial, model: d.model, site: siteOf(i), customer: 'cust-1' })),
+        notifications: { webhooks: [{ url: hookUrl, secret: HOOK_SECRET }], retryBaseMs: 100 },
+      });
+    }
+    const pgUrl = postgres.url;
+    const logs = (node: string) => join(dir, `${node}.log`);
+    const start = (node: (typeof NODES)[number]) =>
+      spawnHub(configFile(node), logs(node), { HEZO_DATABASE_URL: pgUrl });
+    const hubs: Record<string, HubChild> = {};
+    const agents: Agent[] = [];
+    const commands = new Map<string, number>();
+    const watcher = await mqtt.connectAsync(mosquitto.url, { clientId: 'two-hubs-watcher' });
+    try {
+      [hubs['hub-a'], hubs['hub-b']] = await Promise.all([start('hub-a'), start('hub-b')]);
+      await watcher.subscribeAsync('hezo/v1/+/+/cmd', { qos: 1 });
+      watcher.on('message', (_topic, payload) => {
+        const cmd = JSON.parse(payload.toString('utf8')) as { kind: string; ticketId?: string; resumeFrom?: unknown };
+        if (cmd.ticketId === undefined || cmd.resumeFrom !== undefined) return;
+        const key = `${cmd.kind} ${cmd.ticketId}`;
+        commands.set(key, (commands.get(key) ?? 0) + 1);
+      });
+      for (const [i, a] of agentsConf.entries()) {
+        const mine = devices.filter((_d, j) => j % SITES.length === i);
+        const config = agentConfigForFleet(mine, mosquitto.url, join(dir, a.id), {
+          agentId: a.id,
+          site: a.site,
+          mqtt: { url: mosquitto.url, username: a.id, password: a.password, keepaliveS: 5 },
+          pollIntervalMs: 1000,
+        });
+        const agent = createAgent(config, { logger: silentLogger, reconnectMinMs: 100, reconnectMaxMs: 500 });
+        agents.push(agent);
+        await agent.start();
+      }
+      const api = async <T>(path: string): Promise<T> => {
+        let last: unknown;
+        for (const node of NODES) {
+          try {
+            const res = await fetch(`http://127.0.0.1:${ports[node]}${path}`, {
+              headers: { authorization: `Bearer ${TOKEN}` },
+            });
+            if (res.ok) return (await res.json()) as T;
+            last = new Error(`${node} ${path}: HTTP ${res.status}`);
+          } catch (err) {
+            last = err;
+          }
+        }
+        throw last;
+      };
+      const allUp = async () =>
+        (await api<{ serial: string; state: string }[]>('/api/devices')).filter((d) => d.state === 'up').length;
+      await waitFor(async () => (await allUp()) === 40, { what: 'all 40 devices up', timeoutMs: 60_000 });
+
+      const fresh = [...devices];
+      const faultToTicketMs: number[] = [];
+      const failures: string[] = [];
+      let survived = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const device = fresh.splice(Math.floor(rng() * fresh.length), 1)[0] as SimNetworkDeviceInfo;
+        const victim = NODES[Math.floor(rng() * NODES.length)] as (typeof NODES)[number];
+        const other = NODES.find((n) => n !== victim) as (typeof NODES)[number];
+        const before = await api<TicketView[]>('/api/tickets?state=all');
+        const faultAt = Date.now();
+        sim.fleet.injectFault(device.serial, { kind: 'power-off' });
+        await delay(Math.floor(rng() * 3000));
+        await (hubs[victim] as HubChild).kill9();
+        hubs[victim] = await start(victim);
+        const ticket = await waitFor(
+          async () =>
+            (await api<TicketView[]>('/api/tickets?state=open')).find(
+              (t) => t.serial === device.serial && t.channel === 'auto' && t.priority === 'P1',
+            ),
+          { what: `round ${round}: a P1 for ${device.serial}`, timeoutMs: 60_000 },
+        );
+        faultToTicketMs.push(Date.parse(ticket.openedAt) - faultAt);
+        const after = await fetch(`http://127.0.0.1:${ports[other]}/api/tickets?state=all`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        }).then((r) => r.json() as Promise<TicketView[]>);
+        let whole = true;
+        for (const t of before) {
+          const now = after.find((x) => x.id === t.id);
+          if (now === undefined || JSON.stringify(now.sla.reactionDue) !== JSON.stringify(t.sla.reactionDue)) {
+            failures.push(`round ${round}: ticket ${t.id} SLA ${t.sla.reactionDue} -> ${now?.sla.reactionDue}`);
+            whole = false;
+          }
+        }
+        if (whole) survived++;
+      }
+      // Exactly one automatic ticket per fault, counted in the shared database.
+      const client = new pg.Client({ connectionString: pgUrl });
+      await client.connect();
+      const dups = await client.query(
+        `SELECT serial, auto_key, COUNT(*) AS n FROM tickets WHERE channel = 'auto'
+         GROUP BY serial, auto_key HAVING COUNT(*) > 1`,
+      );
+      await client.end();
+      const twiceOpened = [...opened].filter(([k, n]) => k.startsWith('ticket.opened') && n > 1);
+      const twiceCommanded = [...commands].filter(([, n]) => n > 1);
+      const worst = Math.max(...faultToTicketMs);
+      console.log(
+        `cluster-figure two hubs, ${ROUNDS} kill -9 rounds: fault -> P1 median ${median(faultToTicketMs)} ms, worst ${worst} ms`,
+      );
+      recordChaosResult({
+        kind: 'two hubs, kill -9 of either (PostgreSQL)',
+        rounds: ROUNDS,
+        survived,
+        duplicates: dups.rows.length + twiceOpened.length + twiceCommanded.length,
+        worstDetectionMs: worst,
+        note: `median fault -> P1 ${median(faultToTicketMs)} ms, 40 devices, 4 sites, seed ${SEED}`,
+      });
+      expect(failures).toEqual([]);
+      expect(dups.rows).toEqual([]);
+      expect(twiceOpened).toEqual([]);
+      expect(twiceCommanded).toEqual([]);
+      expect(worst).toBeLessThanOrEqual(20_000);
+      expect(survived).toBe(ROUNDS);
+    } finally {
+      for (const agent of agents) await agent.stop();
+      await watcher.endAsync();
+      for (const h of Object.values(hubs)) await h.stop();
+      await sim.close();
+    }
+  }, 1_200_000);
+});
