@@ -40,6 +40,12 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
         { serial: 'SN-2', model: 'StudioX50', site: 's1', customer: 'c1', name: null, source: 'config' },
         AT,
       );
+      expect(
+        await repo.insertDevice(
+          { serial: 'SN-2', model: 'StudioX50', site: 's9', customer: 'c9', name: null, source: 'api' },
+          AT,
+        ),
+      ).toBe(false);
       await repo.upsertDevice(
         { serial: 'SN-1', model: 'StudioX30', site: 's1', customer: 'c1', name: 'Room 1', source: 'api' },
         AT,
@@ -49,8 +55,16 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
         AT,
       );
       expect(await repo.listDevices()).toEqual([
-        { serial: 'SN-1', model: 'StudioX30', site: 's1', customer: 'c1', name: 'Room 1', source: 'api' },
-        { serial: 'SN-2', model: 'StudioX70', site: 's2', customer: 'c1', name: null, source: 'api' },
+        {
+          serial: 'SN-1',
+          model: 'StudioX30',
+          site: 's1',
+          customer: 'c1',
+          name: 'Room 1',
+          source: 'api',
+          createdAt: AT,
+        },
+        { serial: 'SN-2', model: 'StudioX70', site: 's2', customer: 'c1', name: null, source: 'api', createdAt: AT },
       ]);
       const contract = {
         number: 'K-1',
@@ -60,9 +74,14 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
         extensionYears: 0,
         serials: ['SN-1', 'SN-2'],
       };
-      await repo.upsertContract(contract, 'config', AT);
+      expect(await repo.upsertContract(contract, 'config', AT)).toBe(true);
+      expect(await repo.upsertContract({ ...contract, customer: 'c9' }, 'api', AT, true)).toBe(false); // create only
       await repo.upsertContract({ ...contract, extensionYears: 1, serials: ['SN-2'] }, 'api', AT);
-      expect(await repo.listContracts()).toEqual([{ ...contract, extensionYears: 1, serials: ['SN-2'] }]);
+      expect(await repo.endContract('K-1', '2027-06-30', AT)).toBe(true);
+      const stored = { ...contract, extensionYears: 1, serials: ['SN-2'], endedOn: '2027-06-30' };
+      expect(await repo.listContracts()).toEqual([stored]);
+      expect(await repo.contract('K-1')).toEqual(stored);
+      expect(await repo.contractsOf('SN-2')).toEqual(['K-1']);
       // contract_devices cascade with their contract (foreign key on both)
       expect(await repo.deleteContract('K-1')).toBe(true);
       expect(await store.query('SELECT * FROM contract_devices')).toEqual([]);
