@@ -99,7 +99,9 @@ export class CustomerDirectory {
       const email = change.contactEmail === undefined ? (current.contactEmail ?? null) : change.contactEmail;
       await repo.update(id, change.name ?? current.name, email, this.iso());
     });
-    return this.customers.get(id) ?? Promise.reject(notFound());
+    const updated = this.customers.get(id);
+    if (updated === undefined) throw notFound(); // removed by another node at once
+    return updated;
   }
 
   /** IN_USE while devices, contracts (`usedBy`, from the registry), sites or users still name it. */
