@@ -199,10 +199,9 @@ export async function importCsv(
         const registry = new RegistryRepo(tx);
         for (const [id, name] of plan.customers)
           if (!(await customers.insert({ id, name }, at))) throw meanwhile(`customer "${id}"`);
-        for (const device of plan.devices) {
-          if (!(await registry.insertDevice({ ...device, name: device.name ?? null, source: 'api' }, at)))
-            throw meanwhile(`serial "${device.serial}"`);
-        }
+        const rows = plan.devices.map((d) => ({ ...d, name: d.name ?? null, source: 'api' }));
+        const [taken] = await registry.insertDevices(rows, at);
+        if (taken !== undefined) throw meanwhile(`serial "${taken}"`);
         for (const { line: _line, ...contract } of plan.contracts.values())
           await registry.upsertContract(contract, 'api', at);
         await feed.notify(CUSTOMERS_STORE, undefined, tx);

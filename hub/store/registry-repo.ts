@@ -124,6 +124,8 @@ const toWindow = (r: WindowDbRow): WindowRow => ({
   source: r.source,
 });
 
+/** Rows per multi-row statement (7 parameters a device: far below either database's parameter limit). */
+const BATCH_ROWS = 200;
 const DEVICE_COLUMNS = 'serial, model, site, customer, name, source, created_at';
 const CONTRACT_COLUMNS = 'number, customer, start, term_years, extension_years, ended_on';
 
@@ -161,6 +163,24 @@ export class RegistryRepo {
       [device.serial, device.model, device.site, device.customer, device.name, device.source, at],
     );
     return changed > 0;
+  }
+
+  /** Create only, many at once (multi-row statements): the serials that were stored already (not changed). */
+  async insertDevices(devices: readonly NewDevice[], at: string): Promise<string[]> {
+    const existing: string[] = [];
+    for (let from = 0; from < devices.length; from += BATCH_ROWS) {
+      const batch = devices.slice(from, from + BATCH_ROWS);
+      const params = batch.flatMap((d) => [d.serial, d.model, d.site, d.customer, d.name, d.source, at]);
+      const values = batch.map((_d, i) => `(${[1, 2, 3, 4, 5, 6, 7, 7].map((n) => `$${i * 7 + n}`).join(', ')})`);
+      const inserted = await this.store.query<{ serial: string }>(
+        `INSERT INTO devices (serial, model, site, customer, name, source, created_at, updated_at)
+         VALUES ${values.join(', ')} ON CONFLICT (serial) DO NOTHING RETURNING serial`,
+        params,
+      );
+      const done = new Set(inserted.map((r) => r.serial));
+      existing.push(...batch.filter((d) => !done.has(d.serial)).map((d) => d.serial));
+    }
+    return existing;
   }
 
   /** The device and its contract links; false when it was not stored. */
@@ -211,11 +231,13 @@ export class RegistryRepo {
       if (changed === 0) return false;
       await tx.run('DELETE FROM contract_devices WHERE number = $1', [contract.number]);
       // DO NOTHING: a serial listed twice, or another node writing the same contract at once, is no error
-      for (const serial of contract.serials) {
-        await tx.run('INSERT INTO contract_devices (number, serial) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-          contract.number,
-          serial,
-        ]);
+      for (let from = 0; from < contract.serials.length; from += BATCH_ROWS) {
+        const batch = contract.serials.slice(from, from + BATCH_ROWS);
+        await tx.run(
+          `INSERT INTO contract_devices (number, serial)
+           VALUES ${batch.map((_s, i) => `($1, $${i + 2})`).join(', ')} ON CONFLICT DO NOTHING`,
+          [contract.number, ...batch],
+        );
       }
       return true;
     });

@@ -190,6 +190,16 @@ describe.each(['sqlite', 'postgres'] as const)('registry and customers on %s', (
 
     await sql.run("DELETE FROM customers WHERE id = 'newco'");
     await customers.reload();
+    // a serial registered meanwhile: the customer inserted before it is rolled back too
+    await sql.run(
+      `INSERT INTO devices (serial, model, site, customer, name, source, created_at, updated_at)
+       VALUES ('IMP-2', 'StudioX70', 'site-z', 'acme', NULL, 'api', 'x', 'x')`,
+    );
+    await expect(importCsv(csv(good), deps)).rejects.toMatchObject({ message: expect.stringContaining('"IMP-2"') });
+    expect(await sql.query("SELECT id FROM customers WHERE id = 'newco'")).toEqual([]);
+    expect(customers.exists('newco')).toBe(false);
+    await sql.run("DELETE FROM devices WHERE serial = 'IMP-2'");
+    await registry.reload();
     expect(await importCsv(csv(good), deps)).toEqual({ customers: 1, contracts: 1, devices: 2 });
     expect(registry.contract('K-NEW')).toMatchObject({ customer: 'newco', serials: ['IMP-1', 'IMP-2'] });
     expect(customers.get('newco')).toMatchObject({ name: 'New Co' });

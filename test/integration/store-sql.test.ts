@@ -86,6 +86,24 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
       expect(await repo.deleteContract('K-1')).toBe(true);
       expect(await store.query('SELECT * FROM contract_devices')).toEqual([]);
 
+      // many at once, over several multi-row statements: the ones stored already are named and left as they are
+      const many = Array.from({ length: 450 }, (_, i) => ({
+        serial: `M-${String(i).padStart(3, '0')}`,
+        model: 'StudioX50',
+        site: 's3',
+        customer: 'c1',
+        name: null,
+        source: 'api',
+      }));
+      await repo.upsertDevice({ ...many[7]!, site: 'kept' }, AT);
+      await repo.upsertDevice({ ...many[333]!, site: 'kept' }, AT);
+      expect(await repo.insertDevices(many, AT)).toEqual(['M-007', 'M-333']);
+      const devicesNow = await repo.listDevices();
+      expect(devicesNow.filter((d) => d.serial.startsWith('M-'))).toHaveLength(450);
+      expect(devicesNow.filter((d) => d.site === 'kept').map((d) => d.serial)).toEqual(['M-007', 'M-333']);
+      await repo.upsertContract({ ...contract, number: 'K-M', serials: many.map((d) => d.serial) }, 'api', AT);
+      expect((await repo.contract('K-M'))?.serials).toHaveLength(450);
+
       const big = Date.parse('2026-12-24T00:00:00Z');
       const id1 = await repo.addWindow(
         { site: 's1', serial: null, fromMs: big, toMs: big + 3_600_000, reason: 'x' },
