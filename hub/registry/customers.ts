@@ -15,6 +15,7 @@ import { lockForTransaction } from '../store/registry-repo.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import { type Customer, CustomerRepo, type Site } from './customers-repo.ts';
+import { catchRefusal, Refused, refusedAfterCommit } from './refusal.ts';
 
 export type { Customer, Site } from './customers-repo.ts';
 
@@ -152,11 +153,13 @@ export class CustomerDirectory {
   private write<T>(key: string, fn: (repo: CustomerRepo) => Promise<T>): Promise<T> {
     return this.writes.run(async () => {
       try {
-        return await this.sql.transaction(async (tx) => {
-          const result = await fn(new CustomerRepo(tx));
-          await this.feed.notify(CUSTOMERS_STORE, key, tx);
-          return result;
-        });
+        return refusedAfterCommit(
+          await this.sql.transaction(async (tx) => {
+            const result = await catchRefusal(() => fn(new CustomerRepo(tx)));
+            if (!(result instanceof Refused)) await this.feed.notify(CUSTOMERS_STORE, key, tx);
+            return result;
+          }),
+        );
       } finally {
         await this.reloadKey(key).catch(() => {}); // a store that cannot be read: the write's own answer says so
       }

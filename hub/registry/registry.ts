@@ -21,6 +21,7 @@ import { type ChangeFeed, followChanges, NO_CHANGE_FEED } from '../store/change-
 import { lockForTransaction, type NewDevice, RegistryRepo } from '../store/registry-repo.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { SqlStore } from '../store/sql-store.ts';
+import { catchRefusal, Refused, refusedAfterCommit } from './refusal.ts';
 import {
   type DeviceSource,
   type RegistryDevice,
@@ -233,11 +234,13 @@ export class Registry implements DeviceRegistry {
   private write<T>(key: string, fn: (repo: RegistryRepo) => Promise<T>): Promise<T> {
     return this.writes.run(async () => {
       try {
-        return await this.sql.transaction(async (tx) => {
-          const result = await fn(new RegistryRepo(tx));
-          await this.feed.notify(REGISTRY_STORE, key, tx);
-          return result;
-        });
+        return refusedAfterCommit(
+          await this.sql.transaction(async (tx) => {
+            const result = await catchRefusal(() => fn(new RegistryRepo(tx)));
+            if (!(result instanceof Refused)) await this.feed.notify(REGISTRY_STORE, key, tx);
+            return result;
+          }),
+        );
       } finally {
         await this.reloadKey(key).catch(() => {}); // a store that cannot be read: the write's own answer says so
       }

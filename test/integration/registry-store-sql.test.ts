@@ -207,6 +207,37 @@ describe.each(['sqlite', 'postgres'] as const)('registry and customers on %s', (
   });
 });
 
+describe('a refused write on the shared SQLite connection', () => {
+  it('commits (it changed nothing): a write another module made meanwhile on ctx.db is kept', async () => {
+    const db = new Database(stores.sqliteFile());
+    const sqlite = new SqliteStore(db);
+    const { registry, customers } = await open(sqlite);
+    db.exec('CREATE TABLE other_module (v TEXT)');
+    // another module's synchronous write lands while the registry's transaction is open (between its statements)
+    const interleaving: SqlStore = {
+      dialect: 'sqlite',
+      exec: (q) => sqlite.exec(q),
+      query: (q, p) => sqlite.query(q, p),
+      run: async (q, p) => {
+        db.prepare("INSERT INTO other_module (v) VALUES ('kept')").run();
+        return sqlite.run(q, p);
+      },
+      transaction: (fn) => sqlite.transaction(() => fn(interleaving)),
+      close: () => sqlite.close(),
+    };
+    const onShared = new Registry(interleaving, config, () => T0);
+    await onShared.start();
+    db.exec('DELETE FROM other_module');
+    await expect(
+      onShared.insertDevice({ serial: 'CFG-1', model: 'StudioX50', site: 'site-a', customer: 'acme' }),
+    ).rejects.toMatchObject({ code: ErrorCode.DUPLICATE_KEY });
+    expect(db.prepare('SELECT v FROM other_module').all()).toEqual([{ v: 'kept' }]);
+    expect(registry.get('CFG-1')).toBeDefined();
+    expect(customers.exists('acme')).toBe(true);
+    db.close();
+  });
+});
+
 describe('a SQLite file of an earlier hub', () => {
   it('is accepted as is: the tables hub/db.ts made are versions 1..n of the one migration list', async () => {
     const file = stores.sqliteFile();
