@@ -37,6 +37,11 @@ export const REGISTRY_MIGRATIONS: readonly MigrationStep[] = [
        to_ms BIGINT NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL);`,
   },
   'ALTER TABLE contracts ADD COLUMN ended_on TEXT;',
+  // a contract's devices keep the order they were given in (reports list rooms so); earlier SQLite rows: their rowid
+  {
+    sqlite: 'ALTER TABLE contract_devices ADD COLUMN position INTEGER; UPDATE contract_devices SET position = rowid;',
+    postgres: 'ALTER TABLE contract_devices ADD COLUMN position INTEGER;',
+  },
 ];
 
 export interface DeviceRow {
@@ -234,9 +239,9 @@ export class RegistryRepo {
       for (let from = 0; from < contract.serials.length; from += BATCH_ROWS) {
         const batch = contract.serials.slice(from, from + BATCH_ROWS);
         await tx.run(
-          `INSERT INTO contract_devices (number, serial)
-           VALUES ${batch.map((_s, i) => `($1, $${i + 2})`).join(', ')} ON CONFLICT DO NOTHING`,
-          [contract.number, ...batch],
+          `INSERT INTO contract_devices (number, serial, position)
+           VALUES ${batch.map((_s, i) => `($1, $${2 * i + 2}, $${2 * i + 3})`).join(', ')} ON CONFLICT DO NOTHING`,
+          [contract.number, ...batch.flatMap((serial, i) => [serial, from + i])],
         );
       }
       return true;
@@ -263,7 +268,7 @@ export class RegistryRepo {
     ]);
     if (row === undefined) return undefined;
     const links = await this.store.query<{ serial: string }>(
-      'SELECT serial FROM contract_devices WHERE number = $1 ORDER BY serial',
+      'SELECT serial FROM contract_devices WHERE number = $1 ORDER BY position, serial',
       [number],
     );
     return toContract(
@@ -275,7 +280,7 @@ export class RegistryRepo {
   async listContracts(): Promise<ContractRow[]> {
     const rows = await this.store.query<ContractDbRow>(`SELECT ${CONTRACT_COLUMNS} FROM contracts ORDER BY number`);
     const links = await this.store.query<{ number: string; serial: string }>(
-      'SELECT number, serial FROM contract_devices ORDER BY number, serial',
+      'SELECT number, serial FROM contract_devices ORDER BY number, position, serial',
     );
     const byNumber = new Map<string, string[]>();
     for (const l of links) byNumber.set(l.number, [...(byNumber.get(l.number) ?? []), l.serial]);

@@ -247,7 +247,7 @@ describe('a SQLite file of an earlier hub', () => {
     migrate(
       old,
       'registry',
-      REGISTRY_MIGRATIONS.map((s) => stepSql(s, 'sqlite')),
+      REGISTRY_MIGRATIONS.slice(0, 2).map((s) => stepSql(s, 'sqlite')), // what earlier hubs ran,
     );
     migrate(
       old,
@@ -256,17 +256,19 @@ describe('a SQLite file of an earlier hub', () => {
     );
     old.exec(`INSERT INTO devices VALUES ('OLD-1', 'StudioX30', 'site-o', 'acme', NULL, 'api', 'x', 'x');
       INSERT INTO contracts VALUES ('K-OLD', 'acme', '2025-01-01', 1, 0, 'api', 'x', '2025-06-30');
+      INSERT INTO contract_devices VALUES ('K-OLD', 'OLD-2');
       INSERT INTO contract_devices VALUES ('K-OLD', 'OLD-1');
       INSERT INTO customers VALUES ('oldco', 'Old Co', NULL, 'api', 'x', 'x');`);
     const { registry, customers } = await open(new SqliteStore(old));
     expect(registry.get('OLD-1')).toMatchObject({ site: 'site-o' });
-    expect(registry.contract('K-OLD')).toMatchObject({ end: '2025-06-30', serials: ['OLD-1'] });
+    expect(registry.contract('K-OLD')).toMatchObject({ end: '2025-06-30', serials: ['OLD-2', 'OLD-1'] }); // as given
     expect(customers.list().map((c) => c.id)).toEqual(['acme', 'oldco']);
     const ledger = old.prepare('SELECT module, version FROM schema_migrations ORDER BY module, version').all();
     expect(ledger).toEqual([
       { module: 'customers', version: 1 },
       { module: 'registry', version: 1 },
       { module: 'registry', version: 2 },
+      { module: 'registry', version: 3 }, // the one step added since
     ]);
     old.close();
   });

@@ -34,7 +34,7 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
     const store = await makers[dialect]();
     try {
       const repo = new RegistryRepo(store);
-      expect(await repo.migrate()).toEqual([1, 2]);
+      expect(await repo.migrate()).toEqual([1, 2, 3]);
       expect(await repo.migrate()).toEqual([]);
       await repo.upsertDevice(
         { serial: 'SN-2', model: 'StudioX50', site: 's1', customer: 'c1', name: null, source: 'config' },
@@ -103,6 +103,10 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
       expect(devicesNow.filter((d) => d.site === 'kept').map((d) => d.serial)).toEqual(['M-007', 'M-333']);
       await repo.upsertContract({ ...contract, number: 'K-M', serials: many.map((d) => d.serial) }, 'api', AT);
       expect((await repo.contract('K-M'))?.serials).toHaveLength(450);
+      // the devices keep the order they were given in (not sorted)
+      await repo.upsertContract({ ...contract, number: 'K-O', serials: ['SN-2', 'M-001', 'SN-1'] }, 'api', AT);
+      expect((await repo.contract('K-O'))?.serials).toEqual(['SN-2', 'M-001', 'SN-1']);
+      expect((await repo.listContracts()).find((c) => c.number === 'K-O')?.serials).toEqual(['SN-2', 'M-001', 'SN-1']);
 
       const big = Date.parse('2026-12-24T00:00:00Z');
       const id1 = await repo.addWindow(
@@ -164,7 +168,7 @@ describe('postgres: two hub nodes migrating at once', () => {
         runMigrations(a, 'registry', REGISTRY_MIGRATIONS),
         runMigrations(b, 'registry', REGISTRY_MIGRATIONS),
       ]);
-      expect([...fromA, ...fromB].sort()).toEqual([1, 2]);
+      expect([...fromA, ...fromB].sort()).toEqual([1, 2, 3]);
     } finally {
       await a.close();
       await b.close();
