@@ -247,7 +247,7 @@ describe('a SQLite file of an earlier hub', () => {
     migrate(
       old,
       'registry',
-      REGISTRY_MIGRATIONS.slice(0, 2).map((s) => stepSql(s, 'sqlite')), // what earlier hubs ran,
+      REGISTRY_MIGRATIONS.slice(0, 2).map((s) => stepSql(s, 'sqlite')), // the steps earlier hubs ran
     );
     migrate(
       old,
