@@ -75,7 +75,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
       const edit = body(DeviceEdit, request.body, 'body');
       if (ctx.services.customers !== undefined)
         checkDeviceReferences(registry, ctx.services.customers, { ...edit, serial });
-      registry.upsertDevice({ ...edit, serial }, 'api');
+      await registry.upsertDevice({ ...edit, serial }, 'api');
       return outage.get(serial);
     },
   );
@@ -94,7 +94,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
     async (request, reply) => {
       const contract = body(ContractConfig, request.body, 'body');
       if (ctx.services.customers !== undefined) checkContractReferences(registry, ctx.services.customers, contract);
-      return reply.status(201).send(registry.insertContract(contract));
+      return reply.status(201).send(await registry.insertContract(contract));
     },
   );
 
@@ -111,7 +111,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
           `body: to: expected an instant after \`from\` (${window.from}), got ${JSON.stringify(window.to)}`,
         );
       }
-      return reply.status(201).send(registry.addMaintenance(window));
+      return reply.status(201).send(await registry.addMaintenance(window));
     },
   );
 

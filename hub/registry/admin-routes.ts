@@ -52,7 +52,7 @@ export function registerRegistryAdminRoutes(
         zod: { body: NewCustomer },
       },
     },
-    async (request, reply) => reply.code(201).send(customers.add(parse(NewCustomer, request.body, 'body'))),
+    async (request, reply) => reply.code(201).send(await customers.add(parse(NewCustomer, request.body, 'body'))),
   );
   http.get('/api/customers/:id', { config: { access: 'internal' } }, async (request) => {
     const { id } = parse(IdParam, request.params, 'params');
@@ -70,7 +70,7 @@ export function registerRegistryAdminRoutes(
       },
     },
     async (request) =>
-      customers.update(parse(IdParam, request.params, 'params').id, parse(EditCustomer, request.body, 'body')),
+      await customers.update(parse(IdParam, request.params, 'params').id, parse(EditCustomer, request.body, 'body')),
   );
   http.delete(
     '/api/customers/:id',
@@ -79,7 +79,7 @@ export function registerRegistryAdminRoutes(
       const { id } = parse(IdParam, request.params, 'params');
       const devices = registry.list().filter((d) => d.customer === id).length;
       const contracts = registry.listContracts(deps.now()).filter((c) => c.customer === id).length;
-      customers.remove(id, [
+      await customers.remove(id, [
         ...(devices > 0 ? [`${devices} device(s)`] : []),
         ...(contracts > 0 ? [`${contracts} contract(s)`] : []),
       ]);
@@ -93,7 +93,7 @@ export function registerRegistryAdminRoutes(
     {
       config: { access: 'admin', audit: { action: 'site.add', kind: 'site', id: 'body.id' }, zod: { body: NewSite } },
     },
-    async (request, reply) => reply.code(201).send(customers.addSite(parse(NewSite, request.body, 'body'))),
+    async (request, reply) => reply.code(201).send(await customers.addSite(parse(NewSite, request.body, 'body'))),
   );
   http.delete(
     '/api/sites/:id',
@@ -102,7 +102,7 @@ export function registerRegistryAdminRoutes(
       const { id } = parse(IdParam, request.params, 'params');
       const used = registry.list().filter((d) => d.site === id).length;
       if (used > 0) throw new AppError(ErrorCode.IN_USE, `site "${id}" still has ${used} device(s)`);
-      customers.removeSite(id);
+      await customers.removeSite(id);
       return reply.code(204).send();
     },
   );
@@ -121,14 +121,14 @@ export function registerRegistryAdminRoutes(
       if (registry.get(device.serial) !== undefined)
         throw new AppError(ErrorCode.DUPLICATE_KEY, `device "${device.serial}" already exists`);
       checkDeviceReferences(registry, customers, device);
-      return reply.code(201).send(registry.upsertDevice(device, 'api'));
+      return reply.code(201).send(await registry.insertDevice(device));
     },
   );
   http.delete(
     '/api/devices/:serial',
     { config: { access: 'admin', audit: { action: 'device.remove', kind: 'device', id: 'params.serial' } } },
     async (request, reply) => {
-      registry.removeDevice(parse(SerialParam, request.params, 'params').serial);
+      await registry.removeDevice(parse(SerialParam, request.params, 'params').serial);
       return reply.code(204).send();
     },
   );
@@ -158,7 +158,7 @@ export function registerRegistryAdminRoutes(
         throw new AppError(ErrorCode.NOT_FOUND, `contract "${number}" not found`);
       const contract = { ...parse(EditContract, request.body, 'body'), number };
       checkContractReferences(registry, customers, contract);
-      return registry.upsertContract(contract);
+      return await registry.upsertContract(contract);
     },
   );
   http.post(
@@ -174,7 +174,7 @@ export function registerRegistryAdminRoutes(
       const { number } = parse(NumberParam, request.params, 'params');
       const { lastDay } = parse(EndContract, request.body, 'body');
       const today = new Intl.DateTimeFormat('en-CA', { timeZone: deps.timeZone }).format(deps.now());
-      return registry.endContract(number, lastDay ?? today);
+      return await registry.endContract(number, lastDay ?? today);
     },
   );
 
@@ -183,7 +183,7 @@ export function registerRegistryAdminRoutes(
     { config: { access: 'engineer', audit: { action: 'maintenance.end', kind: 'maintenance', id: 'params.id' } } },
     async (request) => {
       const { id } = parse(WindowParam, request.params, 'params');
-      return registry.endMaintenance(id) ?? { id, deleted: true };
+      return (await registry.endMaintenance(id)) ?? { id, deleted: true };
     },
   );
 }

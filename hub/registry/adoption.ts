@@ -67,7 +67,7 @@ export function createAdoptionModule(ctx: HubContext, registry: Registry): Adopt
       }
     }
     const model = body.model ?? DeviceModel.safeParse(found.model).data ?? 'unknown';
-    registry.upsertDevice(
+    await registry.upsertDevice(
       {
         serial,
         model,
@@ -80,7 +80,7 @@ export function createAdoptionModule(ctx: HubContext, registry: Registry): Adopt
     if (contract !== undefined) {
       const { serials, number, customer, start } = contract;
       const full = registry.listContracts(clock.now()).find((c) => c.number === number);
-      registry.upsertContract({
+      await registry.upsertContract({
         number,
         customer,
         start,

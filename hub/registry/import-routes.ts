@@ -1,7 +1,8 @@
 /** `POST /api/import` (admins): the same CSV as `hezo import` (text/csv body); 201 with counts, 400 naming every bad row. */
 import type { FastifyInstance } from 'fastify';
 import { AppError, ErrorCode } from '../../protocols/errors.ts';
-import type { Db } from '../db.ts';
+import type { ChangeFeed } from '../store/change-feed.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 import type { CustomerDirectory } from './customers.ts';
 import { importCsv } from './import.ts';
 import type { Registry } from './registry.ts';
@@ -10,7 +11,7 @@ export const IMPORT_MAX_BYTES = 20 * 1024 * 1024;
 
 export function registerImportRoutes(
   http: FastifyInstance,
-  deps: { db: Db; registry: Registry; customers: CustomerDirectory; now: () => number },
+  deps: { sql: SqlStore; registry: Registry; customers: CustomerDirectory; now: () => number; feed?: ChangeFeed },
 ): void {
   http.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: IMPORT_MAX_BYTES }, (_req, body, done) =>
     done(null, body),
@@ -21,7 +22,7 @@ export function registerImportRoutes(
     async (request, reply) => {
       if (typeof request.body !== 'string')
         throw new AppError(ErrorCode.PAYLOAD_INVALID, 'body: expected Content-Type: text/csv');
-      const result = importCsv(request.body, deps);
+      const result = await importCsv(request.body, deps);
       request.auditDetail = { target: 'registry', after: result };
       return reply.code(201).send(result);
     },

@@ -13,9 +13,12 @@ import { AppError, ErrorCode } from '../../protocols/errors.ts';
 import { DeviceModel, Serial } from '../../protocols/health.ts';
 import { describeIssues } from '../../protocols/validation.ts';
 import { ContractConfig, CustomerConfig, DeviceConfig } from '../config.ts';
-import type { Db } from '../db.ts';
-import type { CustomerDirectory } from './customers.ts';
-import type { Registry } from './registry.ts';
+import { type ChangeFeed, NO_CHANGE_FEED } from '../store/change-feed.ts';
+import { lockForTransaction, RegistryRepo } from '../store/registry-repo.ts';
+import type { SqlStore } from '../store/sql-store.ts';
+import { CUSTOMERS_STORE, type CustomerDirectory } from './customers.ts';
+import { CustomerRepo } from './customers-repo.ts';
+import { REGISTRY_BULK_LOCK, REGISTRY_STORE, type Registry } from './registry.ts';
 
 export const IMPORT_COLUMNS = [
   'customer',
@@ -175,21 +178,39 @@ function contractConfigOf(registry: Registry, number: string): ContractConfig {
   };
 }
 
-/** Check, then apply in one transaction (memory reloaded from SQLite if anything fails). */
-export function importCsv(
+/**
+ * Check, then apply in ONE transaction over the registry and the customers (nothing stored when any of it fails),
+ * through their write queue; announced on the change feed (other nodes reload both views), then both views reload.
+ */
+export async function importCsv(
   csv: string,
-  deps: { db: Db; registry: Registry; customers: CustomerDirectory },
-): ImportResult {
+  deps: { sql: SqlStore; registry: Registry; customers: CustomerDirectory; feed?: ChangeFeed; now?: () => number },
+): Promise<ImportResult> {
   const plan = planImport(csv, deps);
-  try {
-    deps.db.transaction(() => {
-      for (const [id, name] of plan.customers) deps.customers.add({ id, name });
-      for (const device of plan.devices) deps.registry.upsertDevice(device, 'api');
-      for (const { line: _line, ...contract } of plan.contracts.values()) deps.registry.upsertContract(contract);
-    })();
-  } catch (err) {
-    deps.registry.reload();
-    throw err;
-  }
+  const feed = deps.feed ?? NO_CHANGE_FEED;
+  const at = new Date((deps.now ?? Date.now)()).toISOString();
+  const meanwhile = (what: string) =>
+    new AppError(ErrorCode.PAYLOAD_INVALID, `csv: nothing imported: ${what} was added meanwhile (another change)`);
+  await deps.registry.writes.run(async () => {
+    try {
+      await deps.sql.transaction(async (tx) => {
+        await lockForTransaction(tx, REGISTRY_BULK_LOCK);
+        const customers = new CustomerRepo(tx);
+        const registry = new RegistryRepo(tx);
+        for (const [id, name] of plan.customers)
+          if (!(await customers.insert({ id, name }, at))) throw meanwhile(`customer "${id}"`);
+        const rows = plan.devices.map((d) => ({ ...d, name: d.name ?? null, source: 'api' }));
+        const [taken] = await registry.insertDevices(rows, at);
+        if (taken !== undefined) throw meanwhile(`serial "${taken}"`);
+        for (const { line: _line, ...contract } of plan.contracts.values())
+          await registry.upsertContract(contract, 'api', at);
+        await feed.notify(CUSTOMERS_STORE, undefined, tx);
+        await feed.notify(REGISTRY_STORE, undefined, tx);
+      });
+    } finally {
+      await deps.customers.reload();
+      await deps.registry.reload();
+    }
+  });
   return { customers: plan.customers.size, contracts: plan.contracts.size, devices: plan.devices.length };
 }

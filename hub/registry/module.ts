@@ -3,6 +3,7 @@
  * management routes (hub/registry/admin-routes.ts) and the CSV import (hub/registry/import-routes.ts).
  */
 import type { HubContext, HubModule } from '../context.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import { registerRegistryAdminRoutes } from './admin-routes.ts';
 import { AgentAccounts, registerAgentRoutes } from './agents.ts';
 import { CustomerDirectory } from './customers.ts';
@@ -16,12 +17,17 @@ export interface RegistryModule extends HubModule {
 
 export function createRegistryModule(ctx: HubContext): RegistryModule {
   const now = () => ctx.clock.now();
-  const registry = new Registry(ctx.db, ctx.config, now);
-  const customers = new CustomerDirectory(ctx.db, now);
+  const feed = ctx.services.changeFeed;
+  // one write queue for the registry and the customers: an import over both is ordered with every other write
+  const writes = new SerialQueue((err) =>
+    ctx.logger.error({ err, component: 'registry' }, 'registry write (or reload of a change) failed'),
+  );
+  const registry = new Registry(ctx.sql, ctx.config, now, { ...(feed !== undefined ? { feed } : {}), writes });
+  const customers = new CustomerDirectory(ctx.sql, now, { ...(feed !== undefined ? { feed } : {}), writes });
   ctx.services.registry = registry;
   ctx.services.customers = customers;
   registerRegistryAdminRoutes(ctx.http, { registry, customers, now, timeZone: ctx.config.calendar.timeZone });
-  registerImportRoutes(ctx.http, { db: ctx.db, registry, customers, now });
+  registerImportRoutes(ctx.http, { sql: ctx.sql, registry, customers, now, ...(feed !== undefined ? { feed } : {}) });
   const agents = new AgentAccounts(ctx.sql, ctx.config, ctx.services, now, ctx.services.changeFeed, (err) =>
     ctx.logger.error({ err, component: 'agents' }, "another hub node's agent change not loaded"),
   );
@@ -38,12 +44,13 @@ export function createRegistryModule(ctx: HubContext): RegistryModule {
     registry,
     customers,
     async start() {
-      registry.start();
-      customers.start(ctx.config);
+      await registry.start();
+      await customers.start(ctx.config);
       await agents.start();
     },
-    stop() {
-      return agents.idle();
+    async stop() {
+      await agents.idle();
+      await writes.idle();
     },
   };
 }

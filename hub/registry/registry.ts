@@ -1,398 +1,287 @@
 /**
  * The device registry (SLA-2): serial -> model, site, customer, contracts; plus maintenance windows.
  * Seeded from the config at every start (config entries win), editable through the API, auto-filled from
- * health records of devices nobody registered (`source: auto`, no contract). Reads are served from memory.
+ * health records of devices nobody registered (`source: auto`, no contract). Reads are served from memory
+ * (hub/registry/registry-view.ts).
+ *
+ * On the SqlStore (issue 16): the same queries on the embedded SQLite file and on PostgreSQL, one migration list
+ * (hub/store/registry-repo.ts; versions 1..2 are what earlier hubs created). Writes run one after another through
+ * one queue (shared with the customers, so an import over both is ordered with every other write), each in a
+ * transaction that also announces it on the change feed (store `registry`, key `d:<serial>`, `c:<number>` or `w`);
+ * the view then takes the stored rows. Another node's change reloads that key through the same queue, the whole
+ * view after the feed reconnects: a device, contract or window made on node A is in node B's view within the
+ * feed's delay. Config seeding is idempotent and serialised across nodes (advisory lock on PostgreSQL).
  */
 
 import { AppError, ErrorCode } from '../../protocols/errors.ts';
-import type { DeviceModel, HealthRecord } from '../../protocols/health.ts';
+import type { HealthRecord } from '../../protocols/health.ts';
 import type { ContractConfig, DeviceConfig, HubConfig, MaintenanceWindow } from '../config.ts';
-import type { ContractInfo, DeviceRegistry, RegisteredDevice } from '../context.ts';
-import { type Db, migrate } from '../db.ts';
-import { contractEnd, isActiveOn, localDate } from './contract-dates.ts';
+import type { ContractInfo, DeviceRegistry } from '../context.ts';
+import { type ChangeFeed, followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
+import { lockForTransaction, type NewDevice, RegistryRepo } from '../store/registry-repo.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
+import type { SqlStore } from '../store/sql-store.ts';
+import { catchRefusal, Refused, refusedAfterCommit } from './refusal.ts';
+import {
+  type DeviceSource,
+  type RegistryDevice,
+  RegistryView,
+  type StoredMaintenanceWindow,
+  toRegistryDevice,
+} from './registry-view.ts';
 
-export type DeviceSource = 'config' | 'api' | 'auto';
+export type { ContractRecord, DeviceSource, RegistryDevice, StoredMaintenanceWindow } from './registry-view.ts';
 
-export interface RegistryDevice extends RegisteredDevice {
-  source: DeviceSource;
-  createdAt: string;
+/** The change feed's store name and the advisory lock of bulk writes (config seeding, CSV import). */
+export const REGISTRY_STORE = 'registry';
+export const REGISTRY_BULK_LOCK = 'registry.bulk';
+
+export interface RegistryOptions {
+  feed?: ChangeFeed;
+  /** The write queue (shared with the customers); default one of its own. */
+  writes?: SerialQueue;
+  /** A write of the hot path (a device first seen) failed, or another node's change could not be loaded. */
+  onWriteError?: (err: unknown) => void;
 }
 
-export interface ContractRecord {
-  number: string;
-  customer: string;
-  start: string;
-  termYears: number;
-  extensionYears: number;
-  serials: string[];
-  /** Set when the contract was ended early (last covered local date). */
-  endedOn?: string;
-}
+const deviceKey = (serial: string) => `d:${serial}`;
+const contractKey = (number: string) => `c:${number}`;
+const WINDOWS_KEY = 'w';
 
-export interface StoredMaintenanceWindow {
-  id: number;
-  site: string | null;
-  serial: string | null;
-  from: string;
-  to: string;
-  reason: string;
-  source: 'config' | 'api';
-}
-
-const MIGRATIONS = [
-  `CREATE TABLE devices (
-     serial TEXT PRIMARY KEY, model TEXT NOT NULL, site TEXT NOT NULL, customer TEXT NOT NULL, name TEXT,
-     source TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-   CREATE TABLE contracts (
-     number TEXT PRIMARY KEY, customer TEXT NOT NULL, start TEXT NOT NULL, term_years INTEGER NOT NULL,
-     extension_years INTEGER NOT NULL, source TEXT NOT NULL, updated_at TEXT NOT NULL);
-   CREATE TABLE contract_devices (
-     number TEXT NOT NULL REFERENCES contracts(number) ON DELETE CASCADE, serial TEXT NOT NULL,
-     PRIMARY KEY (number, serial));
-   CREATE INDEX contract_devices_serial ON contract_devices(serial);
-   CREATE TABLE maintenance_windows (
-     id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT, serial TEXT, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,
-     reason TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL);`,
-  'ALTER TABLE contracts ADD COLUMN ended_on TEXT;',
-];
-
-interface WindowMs {
-  id: number;
-  site: string | null;
-  serial: string | null;
-  fromMs: number;
-  toMs: number;
-  reason: string;
-  source: 'config' | 'api';
+function newDevice(device: DeviceConfig, source: DeviceSource): NewDevice {
+  return { ...device, name: device.name ?? null, source };
 }
 
 export class Registry implements DeviceRegistry {
-  private readonly db: Db;
+  private readonly sql: SqlStore;
   private readonly config: Readonly<HubConfig>;
   private readonly now: () => number;
-  private readonly devices = new Map<string, RegistryDevice>();
-  private readonly contracts = new Map<string, ContractRecord>();
-  private readonly contractsBySerial = new Map<string, string[]>();
-  private windows: WindowMs[] = [];
-  /** contractFor results per serial for one local date (hot path: every health record builds a view). */
-  private readonly contractCache = new Map<string, { today: string; info: ContractInfo | undefined }>();
-  private todayMinute = Number.NaN;
-  private todayDate = '';
+  private readonly feed: ChangeFeed;
+  readonly writes: SerialQueue;
+  private readonly view: RegistryView;
 
-  constructor(db: Db, config: Readonly<HubConfig>, now: () => number) {
-    this.db = db;
+  constructor(sql: SqlStore, config: Readonly<HubConfig>, now: () => number, options: RegistryOptions = {}) {
+    this.sql = sql;
     this.config = config;
     this.now = now;
+    this.feed = options.feed ?? NO_CHANGE_FEED;
+    this.writes = options.writes ?? new SerialQueue(options.onWriteError ?? (() => {}));
+    this.view = new RegistryView(config.calendar.timeZone);
   }
 
   /** Create tables, apply the config (devices, contracts, maintenance), load everything into memory. */
-  start(): void {
-    migrate(this.db, 'registry', MIGRATIONS);
-    const at = new Date(this.now()).toISOString();
-    this.db.transaction(() => {
-      for (const device of this.config.devices) this.writeDevice(device, 'config', at);
-      for (const contract of this.config.contracts) this.writeContract(contract, 'config', at);
-      this.db.prepare(`DELETE FROM maintenance_windows WHERE source = 'config'`).run();
-      for (const window of this.config.maintenance) this.writeWindow(window, 'config', at);
-    })();
-    this.load();
+  async start(): Promise<void> {
+    await new RegistryRepo(this.sql).migrate();
+    const at = this.iso();
+    await this.sql.transaction(async (tx) => {
+      await lockForTransaction(tx, REGISTRY_BULK_LOCK); // two nodes starting together: one seeds, then the other
+      const repo = new RegistryRepo(tx);
+      for (const device of this.config.devices) await repo.upsertDevice(newDevice(device, 'config'), at);
+      for (const contract of this.config.contracts) await repo.upsertContract(contract, 'config', at);
+      await repo.deleteWindows('config');
+      for (const window of this.config.maintenance) await repo.addWindow(windowRow(window), 'config', at);
+      await this.feed.notify(REGISTRY_STORE, undefined, tx);
+    });
+    followChanges(this.feed, REGISTRY_STORE, this.writes, {
+      one: (key) => this.reloadKey(key),
+      all: () => this.load(),
+    });
+    await this.load();
+  }
+
+  /** Settles when every write (and reload) asked so far has run. */
+  idle(): Promise<void> {
+    return this.writes.idle();
   }
 
   get(serial: string): RegistryDevice | undefined {
-    return this.devices.get(serial);
+    return this.view.devices.get(serial);
   }
 
   list(): RegistryDevice[] {
-    return [...this.devices.values()];
+    return [...this.view.devices.values()];
   }
 
-  /**
-   * Cached per serial and local date: the answer depends on `atMs` only through the local date, and the cache is
-   * dropped whenever the contracts change.
-   */
   contractFor(serial: string, atMs: number): ContractInfo | undefined {
-    const today = this.localToday(atMs);
-    const cached = this.contractCache.get(serial);
-    if (cached !== undefined && cached.today === today) return cached.info;
-    const info = this.computeContractFor(serial, atMs);
-    this.contractCache.set(serial, { today, info });
-    return info;
-  }
-
-  private computeContractFor(serial: string, atMs: number): ContractInfo | undefined {
-    const numbers = this.contractsBySerial.get(serial);
-    if (numbers === undefined || numbers.length === 0) return undefined;
-    const infos = numbers.map((n) => this.info(this.contracts.get(n)!, atMs));
-    // The active one with the latest end; else the newest.
-    const active = infos.filter((c) => c.isActive).sort((a, b) => b.end.localeCompare(a.end))[0];
-    return active ?? infos.sort((a, b) => b.start.localeCompare(a.start))[0];
+    return this.view.contractFor(serial, atMs);
   }
 
   contract(number: string): (ContractInfo & { serials: string[] }) | undefined {
-    const record = this.contracts.get(number);
-    return record === undefined ? undefined : { ...this.info(record, this.now()), serials: [...record.serials] };
+    return this.view.contract(number, this.now());
   }
 
   listContracts(atMs: number): Array<ContractInfo & { serials: string[]; termYears: number; extensionYears: number }> {
-    return [...this.contracts.values()].map((c) => ({
-      ...this.info(c, atMs),
-      serials: [...c.serials],
-      termYears: c.termYears,
-      extensionYears: c.extensionYears,
-    }));
+    return this.view.listContracts(atMs);
   }
 
   isInMaintenance(serial: string, site: string, atMs: number): boolean {
-    for (const w of this.windows) {
-      if (atMs >= w.fromMs && atMs < w.toMs && (w.serial === serial || (w.serial === null && w.site === site)))
-        return true;
-    }
-    return false;
+    return this.view.isInMaintenance(serial, site, atMs);
   }
 
   listMaintenance(): StoredMaintenanceWindow[] {
-    return this.windows.map((w) => ({
-      id: w.id,
-      site: w.site,
-      serial: w.serial,
-      from: new Date(w.fromMs).toISOString(),
-      to: new Date(w.toMs).toISOString(),
-      reason: w.reason,
-      source: w.source,
-    }));
+    return this.view.listMaintenance();
   }
 
   /** Register (or edit) a device. */
-  upsertDevice(device: DeviceConfig, source: DeviceSource): RegistryDevice {
-    const at = new Date(this.now()).toISOString();
-    this.writeDevice(device, source, at);
-    const stored = this.readDevice(device.serial)!;
-    this.devices.set(stored.serial, stored);
-    return stored;
+  async upsertDevice(device: DeviceConfig, source: DeviceSource): Promise<RegistryDevice> {
+    await this.write(deviceKey(device.serial), (repo) => repo.upsertDevice(newDevice(device, source), this.iso()));
+    return this.stored(device.serial);
   }
 
-  /** A device first seen in a health record: registered from the record, without a contract. Hot path: a map lookup. */
+  /** Create only: DUPLICATE_KEY when the serial is registered (also by another node meanwhile). */
+  async insertDevice(device: DeviceConfig): Promise<RegistryDevice> {
+    await this.write(deviceKey(device.serial), async (repo) => {
+      if (!(await repo.insertDevice(newDevice(device, 'api'), this.iso())))
+        throw new AppError(ErrorCode.DUPLICATE_KEY, `device "${device.serial}" already exists`);
+    });
+    return this.stored(device.serial);
+  }
+
+  /** A device just written, as the view now holds it (gone: another node removed it at once). */
+  private stored(serial: string): RegistryDevice {
+    const device = this.view.devices.get(serial);
+    if (device === undefined) throw new AppError(ErrorCode.NOT_FOUND, `device "${serial}" not found`);
+    return device;
+  }
+
+  /**
+   * A device first seen in a health record: registered from the record, without a contract. Hot path: a map
+   * lookup; the view has it at once, the row is written after (never over a device another node registered).
+   */
   ensureFromRecord(record: HealthRecord): void {
-    if (this.devices.has(record.identity.serial)) return;
-    this.upsertDevice(
-      { serial: record.identity.serial, model: record.identity.model, site: record.site, customer: record.customer },
+    const serial = record.identity.serial;
+    if (this.view.devices.has(serial)) return;
+    const device = newDevice(
+      { serial, model: record.identity.model, site: record.site, customer: record.customer },
       'auto',
     );
+    const at = this.iso();
+    this.view.devices.set(serial, toRegistryDevice({ ...device, createdAt: at }));
+    void this.writes.push(async () => {
+      await this.sql.transaction(async (tx) => {
+        if (await new RegistryRepo(tx).insertDevice(device, at))
+          await this.feed.notify(REGISTRY_STORE, deviceKey(serial), tx);
+      });
+      await this.reloadKey(deviceKey(serial));
+    });
   }
 
-  upsertContract(contract: ContractConfig): ContractInfo & { serials: string[] } {
-    const at = new Date(this.now()).toISOString();
-    this.db.transaction(() => this.writeContract(contract, 'api', at))();
-    this.loadContracts();
+  upsertContract(contract: ContractConfig): Promise<ContractInfo & { serials: string[] }> {
+    return this.writeContract(contract, false);
+  }
+
+  /** Create only: DUPLICATE_KEY when the number exists (never a silent replace, also across nodes). */
+  insertContract(contract: ContractConfig): Promise<ContractInfo & { serials: string[] }> {
+    if (this.view.hasContract(contract.number))
+      return Promise.reject(new AppError(ErrorCode.DUPLICATE_KEY, `contract "${contract.number}" already exists`));
+    return this.writeContract(contract, true);
+  }
+
+  private async writeContract(contract: ContractConfig, create: boolean) {
+    await this.write(contractKey(contract.number), async (repo) => {
+      if (!(await repo.upsertContract(contract, 'api', this.iso(), create)))
+        throw new AppError(ErrorCode.DUPLICATE_KEY, `contract "${contract.number}" already exists`);
+    });
     return this.contract(contract.number)!;
   }
 
-  /** Create only: DUPLICATE_KEY when the number exists (never a silent replace). */
-  insertContract(contract: ContractConfig): ContractInfo & { serials: string[] } {
-    if (this.contracts.has(contract.number))
-      throw new AppError(ErrorCode.DUPLICATE_KEY, `contract "${contract.number}" already exists`);
-    return this.upsertContract(contract);
-  }
-
   /** End a contract early: it covers its devices up to and including `lastDay` (local date). */
-  endContract(number: string, lastDay: string): ContractInfo & { serials: string[] } {
-    if (!this.contracts.has(number)) throw new AppError(ErrorCode.NOT_FOUND, `contract "${number}" not found`);
-    this.db
-      .prepare('UPDATE contracts SET ended_on = ?, updated_at = ? WHERE number = ?')
-      .run(lastDay, new Date(this.now()).toISOString(), number);
-    this.loadContracts();
-    return this.contract(number)!;
+  async endContract(number: string, lastDay: string): Promise<ContractInfo & { serials: string[] }> {
+    const notFound = () => new AppError(ErrorCode.NOT_FOUND, `contract "${number}" not found`);
+    if (!this.view.hasContract(number)) throw notFound();
+    await this.write(contractKey(number), async (repo) => {
+      if (!(await repo.endContract(number, lastDay, this.iso()))) throw notFound();
+    });
+    const ended = this.contract(number);
+    if (ended === undefined) throw notFound();
+    return ended;
   }
 
-  removeDevice(serial: string): RegistryDevice {
-    const device = this.devices.get(serial);
-    if (device === undefined) throw new AppError(ErrorCode.NOT_FOUND, `device "${serial}" not found`);
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM contract_devices WHERE serial = ?').run(serial);
-      this.db.prepare('DELETE FROM devices WHERE serial = ?').run(serial);
-    })();
-    this.devices.delete(serial);
-    this.loadContracts();
+  async removeDevice(serial: string): Promise<RegistryDevice> {
+    const notFound = () => new AppError(ErrorCode.NOT_FOUND, `device "${serial}" not found`);
+    const device = this.view.devices.get(serial);
+    if (device === undefined) throw notFound();
+    await this.write(deviceKey(serial), async (repo) => {
+      if (!(await repo.deleteDevice(serial))) throw notFound();
+    });
     return device;
   }
 
   /** End a maintenance window now (or delete one that has not started). */
-  endMaintenance(id: number): StoredMaintenanceWindow | undefined {
-    const window = this.windows.find((w) => w.id === id);
-    if (window === undefined) throw new AppError(ErrorCode.NOT_FOUND, `maintenance window ${id} not found`);
-    const now = this.now();
-    if (window.fromMs >= now) this.db.prepare('DELETE FROM maintenance_windows WHERE id = ?').run(id);
-    else this.db.prepare('UPDATE maintenance_windows SET to_ms = ? WHERE id = ? AND to_ms > ?').run(now, id, now);
-    this.loadWindows();
+  async endMaintenance(id: number): Promise<StoredMaintenanceWindow | undefined> {
+    const notFound = () => new AppError(ErrorCode.NOT_FOUND, `maintenance window ${id} not found`);
+    if (!this.view.hasWindow(id)) throw notFound();
+    await this.write(WINDOWS_KEY, async (repo) => {
+      if ((await repo.endWindow(id, this.now())) === 'missing') throw notFound();
+    });
     return this.listMaintenance().find((w) => w.id === id);
   }
 
-  /** Re-read everything from SQLite (after a bulk import in one transaction). */
-  reload(): void {
-    this.load();
-  }
-
-  addMaintenance(window: MaintenanceWindow): StoredMaintenanceWindow {
-    const id = this.writeWindow(window, 'api', new Date(this.now()).toISOString());
-    this.loadWindows();
+  async addMaintenance(window: MaintenanceWindow): Promise<StoredMaintenanceWindow> {
+    const id = await this.write(WINDOWS_KEY, (repo) => repo.addWindow(windowRow(window), 'api', this.iso()));
     return this.listMaintenance().find((w) => w.id === id)!;
   }
 
+  /** Re-read everything from the store (after a bulk import; runs in the write queue's order when called there). */
+  reload(): Promise<void> {
+    return this.load();
+  }
+
   /**
-   * The local date of `atMs`, memoised per minute: every time zone's offset is a whole number of minutes (in
-   * practice quarter hours), so the local date never changes inside one UTC minute.
+   * One write: in a transaction with its change-feed notice, through the write queue; then the view takes the
+   * stored rows of `key` (also when the write was refused: another node may have changed them).
    */
-  private localToday(atMs: number): string {
-    const minute = Math.floor(atMs / 60_000);
-    if (minute !== this.todayMinute) {
-      this.todayMinute = minute;
-      this.todayDate = localDate(atMs, this.config.calendar.timeZone);
-    }
-    return this.todayDate;
+  private write<T>(key: string, fn: (repo: RegistryRepo) => Promise<T>): Promise<T> {
+    return this.writes.run(async () => {
+      try {
+        return refusedAfterCommit(
+          await this.sql.transaction(async (tx) => {
+            const result = await catchRefusal(() => fn(new RegistryRepo(tx)));
+            if (!(result instanceof Refused)) await this.feed.notify(REGISTRY_STORE, key, tx);
+            return result;
+          }),
+        );
+      } finally {
+        await this.reloadKey(key).catch(() => {}); // a store that cannot be read: the write's own answer says so
+      }
+    });
   }
 
-  private info(c: ContractRecord, atMs: number): ContractInfo {
-    const fullEnd = contractEnd(c.start, c.termYears, c.extensionYears);
-    const end = c.endedOn !== undefined && c.endedOn < fullEnd ? c.endedOn : fullEnd;
-    const today = this.localToday(atMs);
-    return { number: c.number, customer: c.customer, start: c.start, end, isActive: isActiveOn(today, c.start, end) };
+  /** The stored rows of one feed key into the view (an unknown key: everything). */
+  private async reloadKey(key: string): Promise<void> {
+    const repo = new RegistryRepo(this.sql);
+    if (key.startsWith('d:')) {
+      const serial = key.slice(2);
+      const [row, numbers] = await Promise.all([repo.device(serial), repo.contractsOf(serial)]);
+      this.view.setDevice(serial, row);
+      this.view.setLinksOf(serial, numbers);
+    } else if (key.startsWith('c:')) {
+      const number = key.slice(2);
+      this.view.setContract(number, await repo.contract(number));
+    } else if (key === WINDOWS_KEY) {
+      this.view.setWindows(await repo.listWindows());
+    } else await this.load();
   }
 
-  private writeDevice(device: DeviceConfig, source: DeviceSource, at: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO devices (serial, model, site, customer, name, source, created_at, updated_at)
-         VALUES (@serial, @model, @site, @customer, @name, @source, @at, @at)
-         ON CONFLICT(serial) DO UPDATE SET model = excluded.model, site = excluded.site, customer = excluded.customer,
-           name = excluded.name, source = excluded.source, updated_at = excluded.updated_at`,
-      )
-      .run({ ...device, name: device.name ?? null, source, at });
+  private async load(): Promise<void> {
+    const repo = new RegistryRepo(this.sql);
+    const devices = await repo.listDevices();
+    const contracts = await repo.listContracts();
+    const windows = await repo.listWindows();
+    this.view.setAll(devices, contracts, windows);
   }
 
-  private writeContract(contract: ContractConfig, source: 'config' | 'api', at: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO contracts (number, customer, start, term_years, extension_years, source, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(number) DO UPDATE SET customer = excluded.customer, start = excluded.start,
-           term_years = excluded.term_years, extension_years = excluded.extension_years, source = excluded.source,
-           updated_at = excluded.updated_at`,
-      )
-      .run(contract.number, contract.customer, contract.start, contract.termYears, contract.extensionYears, source, at);
-    this.db.prepare('DELETE FROM contract_devices WHERE number = ?').run(contract.number);
-    const insert = this.db.prepare('INSERT OR IGNORE INTO contract_devices (number, serial) VALUES (?, ?)');
-    for (const serial of contract.serials) insert.run(contract.number, serial);
-  }
-
-  private writeWindow(window: MaintenanceWindow, source: 'config' | 'api', at: string): number {
-    const result = this.db
-      .prepare(
-        `INSERT INTO maintenance_windows (site, serial, from_ms, to_ms, reason, source, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        window.site ?? null,
-        window.serial ?? null,
-        Date.parse(window.from),
-        Date.parse(window.to),
-        window.reason,
-        source,
-        at,
-      );
-    return Number(result.lastInsertRowid);
-  }
-
-  private readDevice(serial: string): RegistryDevice | undefined {
-    const row = this.db.prepare('SELECT * FROM devices WHERE serial = ?').get(serial) as DeviceRow | undefined;
-    return row === undefined ? undefined : toDevice(row);
-  }
-
-  private load(): void {
-    this.devices.clear();
-    for (const row of this.db.prepare('SELECT * FROM devices').all() as DeviceRow[]) {
-      this.devices.set(row.serial, toDevice(row));
-    }
-    this.loadContracts();
-    this.loadWindows();
-  }
-
-  private loadContracts(): void {
-    this.contractCache.clear();
-    this.contracts.clear();
-    this.contractsBySerial.clear();
-    const rows = this.db.prepare('SELECT * FROM contracts').all() as ContractRow[];
-    for (const row of rows) {
-      this.contracts.set(row.number, {
-        number: row.number,
-        customer: row.customer,
-        start: row.start,
-        termYears: row.term_years,
-        extensionYears: row.extension_years,
-        serials: [],
-        ...(row.ended_on !== null ? { endedOn: row.ended_on } : {}),
-      });
-    }
-    const links = this.db.prepare('SELECT number, serial FROM contract_devices').all() as Array<{
-      number: string;
-      serial: string;
-    }>;
-    for (const { number, serial } of links) {
-      this.contracts.get(number)?.serials.push(serial);
-      const list = this.contractsBySerial.get(serial) ?? [];
-      list.push(number);
-      this.contractsBySerial.set(serial, list);
-    }
-  }
-
-  private loadWindows(): void {
-    const rows = this.db.prepare('SELECT * FROM maintenance_windows ORDER BY id').all() as WindowRow[];
-    this.windows = rows.map((r) => ({
-      id: r.id,
-      site: r.site,
-      serial: r.serial,
-      fromMs: r.from_ms,
-      toMs: r.to_ms,
-      reason: r.reason,
-      source: r.source as 'config' | 'api',
-    }));
+  private iso(): string {
+    return new Date(this.now()).toISOString();
   }
 }
 
-interface DeviceRow {
-  serial: string;
-  model: string;
-  site: string;
-  customer: string;
-  name: string | null;
-  source: string;
-  created_at: string;
-}
-interface ContractRow {
-  number: string;
-  customer: string;
-  start: string;
-  term_years: number;
-  extension_years: number;
-  ended_on: string | null;
-}
-interface WindowRow {
-  id: number;
-  site: string | null;
-  serial: string | null;
-  from_ms: number;
-  to_ms: number;
-  reason: string;
-  source: string;
-}
-
-function toDevice(row: DeviceRow): RegistryDevice {
+function windowRow(window: MaintenanceWindow) {
   return {
-    serial: row.serial,
-    model: row.model as DeviceModel,
-    site: row.site,
-    customer: row.customer,
-    ...(row.name !== null ? { name: row.name } : {}),
-    source: row.source as DeviceSource,
-    createdAt: row.created_at,
+    site: window.site ?? null,
+    serial: window.serial ?? null,
+    fromMs: Date.parse(window.from),
+    toMs: Date.parse(window.to),
+    reason: window.reason,
   };
 }

@@ -34,12 +34,18 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
     const store = await makers[dialect]();
     try {
       const repo = new RegistryRepo(store);
-      expect(await repo.migrate()).toEqual([1, 2]);
+      expect(await repo.migrate()).toEqual([1, 2, 3]);
       expect(await repo.migrate()).toEqual([]);
       await repo.upsertDevice(
         { serial: 'SN-2', model: 'StudioX50', site: 's1', customer: 'c1', name: null, source: 'config' },
         AT,
       );
+      expect(
+        await repo.insertDevice(
+          { serial: 'SN-2', model: 'StudioX50', site: 's9', customer: 'c9', name: null, source: 'api' },
+          AT,
+        ),
+      ).toBe(false);
       await repo.upsertDevice(
         { serial: 'SN-1', model: 'StudioX30', site: 's1', customer: 'c1', name: 'Room 1', source: 'api' },
         AT,
@@ -49,8 +55,16 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
         AT,
       );
       expect(await repo.listDevices()).toEqual([
-        { serial: 'SN-1', model: 'StudioX30', site: 's1', customer: 'c1', name: 'Room 1', source: 'api' },
-        { serial: 'SN-2', model: 'StudioX70', site: 's2', customer: 'c1', name: null, source: 'api' },
+        {
+          serial: 'SN-1',
+          model: 'StudioX30',
+          site: 's1',
+          customer: 'c1',
+          name: 'Room 1',
+          source: 'api',
+          createdAt: AT,
+        },
+        { serial: 'SN-2', model: 'StudioX70', site: 's2', customer: 'c1', name: null, source: 'api', createdAt: AT },
       ]);
       const contract = {
         number: 'K-1',
@@ -60,12 +74,39 @@ describe.each(['sqlite', 'postgres'] as const)('registry store on %s', (dialect)
         extensionYears: 0,
         serials: ['SN-1', 'SN-2'],
       };
-      await repo.upsertContract(contract, 'config', AT);
+      expect(await repo.upsertContract(contract, 'config', AT)).toBe(true);
+      expect(await repo.upsertContract({ ...contract, customer: 'c9' }, 'api', AT, true)).toBe(false); // create only
       await repo.upsertContract({ ...contract, extensionYears: 1, serials: ['SN-2'] }, 'api', AT);
-      expect(await repo.listContracts()).toEqual([{ ...contract, extensionYears: 1, serials: ['SN-2'] }]);
+      expect(await repo.endContract('K-1', '2027-06-30', AT)).toBe(true);
+      const stored = { ...contract, extensionYears: 1, serials: ['SN-2'], endedOn: '2027-06-30' };
+      expect(await repo.listContracts()).toEqual([stored]);
+      expect(await repo.contract('K-1')).toEqual(stored);
+      expect(await repo.contractsOf('SN-2')).toEqual(['K-1']);
       // contract_devices cascade with their contract (foreign key on both)
       expect(await repo.deleteContract('K-1')).toBe(true);
       expect(await store.query('SELECT * FROM contract_devices')).toEqual([]);
+
+      // many at once, over several multi-row statements: the ones stored already are named and left as they are
+      const many = Array.from({ length: 450 }, (_, i) => ({
+        serial: `M-${String(i).padStart(3, '0')}`,
+        model: 'StudioX50',
+        site: 's3',
+        customer: 'c1',
+        name: null,
+        source: 'api',
+      }));
+      await repo.upsertDevice({ ...many[7]!, site: 'kept' }, AT);
+      await repo.upsertDevice({ ...many[333]!, site: 'kept' }, AT);
+      expect(await repo.insertDevices(many, AT)).toEqual(['M-007', 'M-333']);
+      const devicesNow = await repo.listDevices();
+      expect(devicesNow.filter((d) => d.serial.startsWith('M-'))).toHaveLength(450);
+      expect(devicesNow.filter((d) => d.site === 'kept').map((d) => d.serial)).toEqual(['M-007', 'M-333']);
+      await repo.upsertContract({ ...contract, number: 'K-M', serials: many.map((d) => d.serial) }, 'api', AT);
+      expect((await repo.contract('K-M'))?.serials).toHaveLength(450);
+      // the devices keep the order they were given in (not sorted)
+      await repo.upsertContract({ ...contract, number: 'K-O', serials: ['SN-2', 'M-001', 'SN-1'] }, 'api', AT);
+      expect((await repo.contract('K-O'))?.serials).toEqual(['SN-2', 'M-001', 'SN-1']);
+      expect((await repo.listContracts()).find((c) => c.number === 'K-O')?.serials).toEqual(['SN-2', 'M-001', 'SN-1']);
 
       const big = Date.parse('2026-12-24T00:00:00Z');
       const id1 = await repo.addWindow(
@@ -127,7 +168,7 @@ describe('postgres: two hub nodes migrating at once', () => {
         runMigrations(a, 'registry', REGISTRY_MIGRATIONS),
         runMigrations(b, 'registry', REGISTRY_MIGRATIONS),
       ]);
-      expect([...fromA, ...fromB].sort()).toEqual([1, 2]);
+      expect([...fromA, ...fromB].sort()).toEqual([1, 2, 3]);
     } finally {
       await a.close();
       await b.close();

@@ -6,6 +6,7 @@ import { AgentCredentials, hashPassword } from '../../hub/broker/credentials.ts'
 import { openDb } from '../../hub/db.ts';
 import { addYears, contractEnd, localDate } from '../../hub/registry/contract-dates.ts';
 import { Registry } from '../../hub/registry/registry.ts';
+import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { topics } from '../../protocols/topics.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
 import { makeHubConfig } from '../helpers/hub-fixture.ts';
@@ -24,7 +25,7 @@ describe('SLA-2 contract dates', () => {
     expect(localDate(at('2026-12-31T23:30:00Z'), 'Europe/Warsaw')).toBe('2027-01-01');
   });
 
-  it('reports the active contract of a device, an expired one as inactive, extensions included', () => {
+  it('reports the active contract of a device, an expired one as inactive, extensions included', async () => {
     const config = makeHubConfig({
       devices: [{ serial: 'SN-1', model: 'StudioX30', site: 'site-a', customer: 'acme' }],
       contracts: [
@@ -33,8 +34,8 @@ describe('SLA-2 contract dates', () => {
       ],
       maintenance: [{ site: 'site-a', from: '2026-01-10T08:00:00Z', to: '2026-01-10T10:00:00Z' }],
     });
-    const registry = new Registry(openDb(':memory:'), config, () => at('2026-01-01T12:00:00Z'));
-    registry.start();
+    const registry = new Registry(new SqliteStore(openDb(':memory:')), config, () => at('2026-01-01T12:00:00Z'));
+    await registry.start();
     expect(registry.contractFor('SN-1', at('2026-05-31T12:00:00Z'))).toMatchObject({
       number: 'NEW',
       end: '2026-05-31',
@@ -54,7 +55,9 @@ describe('SLA-2 contract dates', () => {
       customer: 'acme',
       source: 'auto',
     });
-    registry.upsertContract({
+    await registry.idle();
+    expect(registry.get('SN-AUTO')?.source).toBe('auto'); // stored as it was shown
+    await registry.upsertContract({
       number: 'C-3',
       customer: 'acme',
       start: '2026-01-01',
