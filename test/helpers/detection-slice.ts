@@ -30,6 +30,8 @@ export interface DetectionSlice {
   rejected: string[];
   sendHealth(record: HealthRecord): void;
   sendHeartbeat(hb: Heartbeat, site?: string): void;
+  /** Settles once every transition detected so far is stored and announced (the store is asynchronous). */
+  settle(): Promise<void>;
   metricsText(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export async function startDetectionSlice(
     sendHeartbeat(hb, site = 'site-a') {
       ingest.handle(topics.heartbeat(site, hb.agentId), Buffer.from(JSON.stringify(hb)), source(hb.agentId));
     },
+    settle: () => outage.idle(),
     metricsText: () => ctx.metrics.metrics(),
     async stop() {
       await outage.stop?.();
