@@ -35,6 +35,8 @@ export class NodeFollower {
   private readonly deps: FollowDeps;
   /** Devices whose state came from the store (restored or another node's) with no live record used here since. */
   private readonly followed = new Set<string>();
+  /** serial -> site and customer of the followed devices (this node's registry may not know them). */
+  private readonly places = new Map<string, { site: string; customer: string }>();
   /** serial -> its last transition, stored by a node that died before announcing it. */
   private readonly unannounced = new Map<string, StoredTransition>();
   private readonly reloads: SerialQueue;
@@ -78,8 +80,14 @@ export class NodeFollower {
    * (or their partition is held here). Their last transitions stored but never announced (the node that held them
    * died during a site-grouping hold) are announced by the node that next uses a live record of the device.
    */
-  noteRestored(serials: Iterable<string>, unannounced: readonly StoredTransition[]): void {
-    for (const serial of serials) this.followed.add(serial);
+  noteRestored(
+    devices: Iterable<{ serial: string; site: string; customer: string }>,
+    unannounced: readonly StoredTransition[],
+  ): void {
+    for (const d of devices) {
+      this.followed.add(d.serial);
+      this.places.set(d.serial, { site: d.site, customer: d.customer });
+    }
     for (const t of unannounced) this.unannounced.set(t.serial, t);
   }
 
@@ -93,6 +101,11 @@ export class NodeFollower {
     const waiting = this.unannounced.get(serial);
     if (waiting !== undefined) this.unannounced.delete(serial);
     return waiting;
+  }
+
+  /** Where a followed device is (its last stored transition's site and customer). */
+  placeOf(serial: string): { site: string; customer: string } | undefined {
+    return this.places.get(serial);
   }
 
   /** Whether this node watches `serial`'s freshness (not another node's device it only shows). */
@@ -143,6 +156,7 @@ export class NodeFollower {
     const device = { ...last, ...flaps, ...(reg === undefined ? {} : { site: reg.site, customer: reg.customer }) };
     detector.restore([device]);
     this.followed.add(last.serial);
+    this.places.set(last.serial, { site: device.site, customer: device.customer });
     if (isSame) return;
     if (last.faultAt !== undefined) faultAt.set(last.serial, last.faultAt);
     else faultAt.delete(last.serial);

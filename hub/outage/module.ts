@@ -268,13 +268,15 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     if (reg === undefined && st === undefined) return undefined;
     const now = clock.now();
     const info = live.get(serial);
-    const site = reg?.site ?? '';
+    // a device only another hub node detects may be missing from this node's registry: its stored site then
+    const place = reg ?? follower.placeOf(serial);
+    const site = place?.site ?? '';
     const contract = registry.contractFor(serial, now);
     const result: DeviceView = {
       serial,
       model: reg?.model ?? 'unknown',
       site,
-      customer: reg?.customer ?? '',
+      customer: place?.customer ?? '',
       state: st?.state ?? 'unknown',
       since: new Date(st?.sinceMs ?? Date.parse(reg?.createdAt ?? new Date(now).toISOString())).toISOString(),
       lastSeen: info === undefined ? null : isoOf(info.lastSeenMs),
@@ -503,10 +505,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       const waiting = await store.unannounced();
       const restored = await store.lastStates();
       if (follower.isShared) {
-        follower.noteRestored(
-          restored.map((d) => d.serial),
-          waiting,
-        );
+        follower.noteRestored(restored, waiting);
       } else if (waiting.length > 0) {
         log.warn({ transitions: waiting.length }, 'announcing transitions held when the hub stopped');
         cancelReplay = clock.setTimer(0, () => replayHeld(waiting));
