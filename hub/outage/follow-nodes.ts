@@ -17,7 +17,7 @@ import { SerialQueue } from '../store/serial-queue.ts';
 import type { StoredTransition } from '../types.ts';
 import type { Detector, RestoredDevice } from './detector.ts';
 import type { SiteOutageGrouper } from './site-grouping.ts';
-import { type FlapState, OUTAGE_FEED, type OutageStore, SITE_ALERT_FEED } from './store.ts';
+import { type FlapState, LIVE_FEED, type LiveInfo, OUTAGE_FEED, type OutageStore, SITE_ALERT_FEED } from './store.ts';
 
 export interface FollowDeps {
   ctx: HubContext;
@@ -29,6 +29,8 @@ export interface FollowDeps {
   faultAt: Map<string, string>;
   /** Emit the device's view (`device`) now. */
   showDevice(serial: string): void;
+  /** Another node's newer lastSeen/agent/firmware of a device it detects. */
+  showLastSeen(serial: string, info: LiveInfo): void;
 }
 
 export class NodeFollower {
@@ -55,6 +57,10 @@ export class NodeFollower {
       followChanges(feed, OUTAGE_FEED, this.reloads, {
         one: (serial) => this.reloadDevice(serial),
         all: () => this.reloadAllDevices(),
+      }),
+      followChanges(feed, LIVE_FEED, this.reloads, {
+        one: (since) => this.reloadLive(since),
+        all: () => this.reloadLive(undefined),
       }),
       followChanges(feed, SITE_ALERT_FEED, this.reloads, {
         one: (agentId) => this.reloadSiteAlert(agentId),
@@ -161,6 +167,18 @@ export class NodeFollower {
     if (last.faultAt !== undefined) faultAt.set(last.serial, last.faultAt);
     else faultAt.delete(last.serial);
     this.deps.showDevice(last.serial);
+  }
+
+  /** lastSeen rows another node wrote since `since` (all after a reconnect): of the devices this node only follows. */
+  private async reloadLive(since: string | undefined): Promise<void> {
+    const { detector, registry } = this.deps;
+    for (const [serial, info] of await this.deps.store.liveInfo(since)) {
+      const isOwn =
+        detector.state(serial) !== undefined &&
+        !this.followed.has(serial) &&
+        this.holdsPartitionOf(registry.get(serial)?.site ?? this.places.get(serial)?.site);
+      if (!isOwn) this.deps.showLastSeen(serial, info);
+    }
   }
 
   private async reloadSiteAlert(agentId: string): Promise<void> {

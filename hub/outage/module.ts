@@ -242,6 +242,18 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     grouper,
     faultAt,
     showDevice: (serial) => announceDevice(serial, clock.now()),
+    showLastSeen(serial, info) {
+      const lastSeenMs = Date.parse(info.lastSeen);
+      const known = live.get(serial);
+      if (known !== undefined && known.lastSeenMs >= lastSeenMs) return;
+      live.set(serial, { lastSeenMs, agentId: info.agentId, firmware: info.firmware });
+      // as for this node's own records: a lastSeen-only change is shown at most every LAST_SEEN_REFRESH_MS
+      const now = clock.now();
+      const prev = shown.get(serial);
+      if (prev === undefined || now - prev.emittedAtMs >= LAST_SEEN_REFRESH_MS || hasVisibleChange(serial, prev, now)) {
+        announceDevice(serial, now);
+      }
+    },
   });
 
   /** Peripheral serial (an E70) -> the host it is polled through, from its records' `identity.hostSerial`. */
@@ -405,6 +417,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       try {
         await store.flush(liveRows, records);
         storage.noteRecovered('health-history');
+        for (const [, info] of liveRows)
+          if (liveWrittenSince === undefined || info.lastSeen < liveWrittenSince) liveWrittenSince = info.lastSeen;
       } catch (err) {
         // lastSeen and sampled history only: the next flush writes the newest values again.
         for (const [serial] of liveRows) dirtyLive.add(serial);
@@ -425,7 +439,17 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     return chunks.run(async () => {
       takeDirty();
       while (await writeChunk(Number.POSITIVE_INFINITY));
+      tellLiveWritten();
     });
+  }
+
+  /** The oldest lastSeen written since the other nodes were last told (they read the rows seen since then). */
+  let liveWrittenSince: string | undefined;
+  function tellLiveWritten(): void {
+    if (liveWrittenSince === undefined) return;
+    const since = liveWrittenSince;
+    liveWrittenSince = undefined;
+    void store.notifyLive(since);
   }
 
   /**
@@ -437,6 +461,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     while (running && (await chunks.run(() => writeChunk(FLUSH_CHUNK_ROWS)))) {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    tellLiveWritten(); // once per tick, not per chunk
     if (running) scheduleFlush();
   }
 

@@ -4,7 +4,8 @@
  * transition (one statement: they are rare), and a batched write of lastSeen/agent/firmware plus a per-device ring
  * of recent health records: one transaction per chunk, one multi-row statement per table (never one write per
  * record). Transitions, flapping state and open site alerts tell the other hub nodes through the change feed
- * (OUTAGE_FEED: key = serial; SITE_ALERT_FEED: key = agent id), inside their transaction.
+ * (OUTAGE_FEED: key = serial; SITE_ALERT_FEED: key = agent id), inside their transaction; a timed flush once per tick
+ * (LIVE_FEED).
  */
 
 import type { HealthRecord } from '../../protocols/health.ts';
@@ -17,6 +18,8 @@ import type { RestoredDevice } from './detector.ts';
 /** Change feed store names: a device's transitions and flapping state (key: serial); open site alerts (agent id). */
 export const OUTAGE_FEED = 'outage';
 export const SITE_ALERT_FEED = 'outage-site-alerts';
+/** lastSeen rows written (key: the oldest lastSeen of the flush: read the rows seen since then). */
+export const LIVE_FEED = 'outage-live';
 
 const TRANSITION_COLUMNS = `serial TEXT NOT NULL, site TEXT NOT NULL, customer TEXT NOT NULL,
      agent_id TEXT, from_state TEXT NOT NULL, to_state TEXT NOT NULL, at TEXT NOT NULL, reason TEXT NOT NULL,
@@ -288,7 +291,7 @@ export class OutageStore {
     }));
   }
 
-  /** lastSeen/agent/firmware of every device, or of those seen after `since` (ISO, as stored). */
+  /** lastSeen/agent/firmware of every device, or of those seen at or after `since` (ISO, as stored). */
   async liveInfo(since?: string): Promise<Map<string, LiveInfo>> {
     const rows = await this.sql.query<{
       serial: string;
@@ -296,10 +299,15 @@ export class OutageStore {
       agent_id: string | null;
       firmware: string | null;
     }>(
-      since === undefined ? 'SELECT * FROM device_live' : 'SELECT * FROM device_live WHERE last_seen > $1',
+      since === undefined ? 'SELECT * FROM device_live' : 'SELECT * FROM device_live WHERE last_seen >= $1',
       since === undefined ? [] : [since],
     );
     return new Map(rows.map((r) => [r.serial, { lastSeen: r.last_seen, agentId: r.agent_id, firmware: r.firmware }]));
+  }
+
+  /** Tell the other nodes that lastSeen rows seen since `since` were written (after the commit; a failure is logged). */
+  notifyLive(since: string): Promise<void> {
+    return this.feed.notify(LIVE_FEED, since);
   }
 
   async recentRecords(serial: string): Promise<HealthRecord[]> {

@@ -3,7 +3,7 @@
  * module, site grouper) on one real PostgreSQL 15, each with its own LISTEN/NOTIFY change feed; only node A gets the
  * agent's records. A's transitions and its site-network-down alert reach B's device views (`device`) and B's live
  * stream (`site-alert-followed`) without B announcing anything (no `device-state`, no `site-alert`: no ticket or
- * incident on B), and B never calls A's devices stale however long it waits. When A dies while its site grouper holds
+ * incident on B), A's lastSeen reaches B once per flush, and B never calls A's devices stale however long it waits. When A dies while its site grouper holds
  * stored `down`s and B takes the partition over, B announces them once, as one site alert.
  */
 import { pino } from 'pino';
@@ -111,6 +111,11 @@ describe('outage state followed by another hub node (PostgreSQL + change feed)',
       what: 'B shows every device up',
     });
     expect(b.slice.outage.get('SN-1')).toMatchObject({ site: 'site-a', customer: 'acme', state: 'up' });
+    // lastSeen follows too, once per flush of A (no transition needed)
+    await poll(a, []);
+    const seenOnA = a.slice.outage.get('SN-2')?.lastSeen;
+    expect(seenOnA).toBe(new Date(a.slice.clock.now() - 10_000).toISOString());
+    await waitFor(() => b.slice.outage.get('SN-2')?.lastSeen === seenOnA, { what: "B's lastSeen of SN-2" });
 
     // SN-1 dies alone: A detects it (after its hold), B shows it down.
     for (let i = 0; i < 3; i++) await poll(a, ['SN-1']);

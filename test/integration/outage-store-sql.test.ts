@@ -111,7 +111,8 @@ describe.each(['sqlite', 'postgres'] as const)('outage store on %s', (dialect) =
     const seen = await store.liveInfo();
     expect(seen.size).toBe(1200);
     expect(seen.get('D-0')).toEqual({ lastSeen: '2026-03-02T10:00:05.000Z', agentId: 'agent-2', firmware: null });
-    expect([...(await store.liveInfo('2026-03-02T10:00:00.000Z')).keys()]).toEqual(['D-0']);
+    expect([...(await store.liveInfo('2026-03-02T10:00:00.001Z')).keys()]).toEqual(['D-0']);
+    expect((await store.liveInfo('2026-03-02T10:00:05.000Z')).size).toBe(1); // at or after
     expect(await store.recentRecords('SN-1')).toEqual([records[4], records[3], records[2]]);
     // a later flush goes on round the ring
     const sixth = makeHealthRecord({ serial: 'SN-1', seq: 6, at: '2026-03-02T10:00:06.000Z' });
