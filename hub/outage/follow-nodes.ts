@@ -39,6 +39,8 @@ export class NodeFollower {
   private readonly followed = new Set<string>();
   /** serial -> site and customer of the followed devices (this node's registry may not know them). */
   private readonly places = new Map<string, { site: string; customer: string }>();
+  /** serial -> when this node was first seen holding the partition of a device it follows (freshness grace). */
+  private readonly heldSince = new Map<string, number>();
   /** serial -> its last transition, stored by a node that died before announcing it. */
   private readonly unannounced = new Map<string, StoredTransition>();
   private readonly reloads: SerialQueue;
@@ -104,6 +106,7 @@ export class NodeFollower {
   noteUsed(serial: string): StoredTransition | undefined {
     if (this.followed.size === 0) return undefined;
     this.followed.delete(serial);
+    this.heldSince.delete(serial);
     const waiting = this.unannounced.get(serial);
     if (waiting !== undefined) this.unannounced.delete(serial);
     return waiting;
@@ -114,10 +117,21 @@ export class NodeFollower {
     return this.places.get(serial);
   }
 
-  /** Whether this node watches `serial`'s freshness (not another node's device it only shows). */
-  isWatchedHere(serial: string, site: string | undefined): boolean {
+  /**
+   * Whether this node watches `serial`'s freshness: its own devices, yes; a device it only follows, once this node
+   * has held the device's partition for `deadlineMs` (a takeover gives the agent's records a full deadline to arrive
+   * before the new holder calls the device stale).
+   */
+  isWatchedHere(serial: string, site: string | undefined, deadlineMs: number): boolean {
     if (!this.followed.has(serial)) return true;
-    return this.holdsPartitionOf(site);
+    if (!this.holdsPartitionOf(site ?? this.places.get(serial)?.site)) {
+      this.heldSince.delete(serial);
+      return false;
+    }
+    const now = this.deps.ctx.clock.now();
+    const since = this.heldSince.get(serial);
+    if (since === undefined) this.heldSince.set(serial, now);
+    return since !== undefined && now - since >= deadlineMs;
   }
 
   private holdsPartitionOf(site: string | undefined): boolean {

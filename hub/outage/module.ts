@@ -267,7 +267,13 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     agentStatus: (agentId) => detector.agentStatus(agentId),
     // another hub node's device (shown here, detected there) is not this node's to call stale
     state: (serial) =>
-      follower.isWatchedHere(serial, registry.get(serial)?.site) ? detector.state(serial) : undefined,
+      follower.isWatchedHere(
+        serial,
+        registry.get(serial)?.site,
+        config.detection.freshnessPolls * detector.pollIntervalMs(serial),
+      )
+        ? detector.state(serial)
+        : undefined,
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     markStale: (serial, now, evidence) => detector.markStale(serial, now, evidence),
     siteAlert: (alert) => grouper.siteAlert(alert),

@@ -168,7 +168,9 @@ describe('outage state followed by another hub node (PostgreSQL + change feed)',
 
     // B holds the partition now and gets the agent's records (the broker kept them for the partition's session).
     b.cluster.held = true;
-    b.slice.clock.advance(35_000);
+    b.slice.clock.advance(20_000); // records arrive within the freshness deadline: nothing goes stale meanwhile
+    await b.slice.settle();
+    expect(b.slice.transitions).toEqual([]);
     for (let i = 0; i < 3; i++) await poll(b, dying, room, 'agent-2');
     const downs = b.slice.transitions.filter((t) => t.to === 'down');
     expect(downs.map((t) => t.serial).sort()).toEqual(dying);
@@ -178,5 +180,26 @@ describe('outage state followed by another hub node (PostgreSQL + change feed)',
     // once announced, never again: more records change nothing
     await poll(b, dying, room, 'agent-2');
     expect(b.slice.transitions.filter((t) => t.to === 'down')).toHaveLength(dying.length);
+  });
+
+  it('after a takeover, a device whose records never come is called stale by the new holder, after a full deadline', async () => {
+    const url = await stores.postgresUrl();
+    const a = await startNode(url, 'node-a', true);
+    const b = await startNode(url, 'node-b', false);
+    await poll(a, [], ['LONE-1'], 'agent-3');
+    await waitFor(() => b.slice.outage.get('LONE-1')?.state === 'up', { what: "B's LONE-1 up" });
+    await a.kill();
+    // B had no partition: A's device is not B's to call stale, however long
+    for (let i = 0; i < 12; i++) b.slice.clock.advance(10_000);
+    await b.slice.settle();
+    expect(b.slice.transitions).toEqual([]);
+    // B takes the partition: the device's records get the freshness deadline (3 polls of 10 s) from the takeover
+    b.cluster.held = true;
+    for (let i = 0; i < 5; i++) b.slice.clock.advance(5_000);
+    await b.slice.settle();
+    expect(b.slice.transitions).toEqual([]);
+    for (let i = 0; i < 2; i++) b.slice.clock.advance(5_000);
+    await b.slice.settle();
+    expect(b.slice.transitions.map((t) => `${t.serial}:${t.to}:${t.reason}`)).toEqual(['LONE-1:unknown:stale']);
   });
 });
