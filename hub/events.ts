@@ -26,6 +26,8 @@ export interface HubEventMap {
    */
   device: [DeviceView];
   'site-alert': [SiteAlert];
+  /** Another hub node's site alert, taken from the shared store: for live views only (no ticket, no incident). */
+  'site-alert-followed': [SiteAlert];
   /** A trend rule raised or cleared a watch on a device (hub/rules). */
   'device-watch': [DeviceWatch];
   'agent-presence': [AgentPresenceEvent];

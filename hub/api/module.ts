@@ -55,7 +55,7 @@ export function createApiModule(ctx: HubContext, registry: Registry, outage: Out
     { config: { access: 'read', scope: { device: 'params.serial' } } },
     async (request) => {
       const { serial } = body(SerialParam, request.params, 'params');
-      const detail = outage.detail(serial);
+      const detail = await outage.detail(serial);
       if (detail === undefined) throw new AppError(ErrorCode.NOT_FOUND, `device ${serial}: not registered or seen`);
       return detail;
     },

@@ -3,8 +3,9 @@
  * announces it (`device-state`, then `device` with the new view), and serves `ctx.services.devices`.
  * Hot path per health record: map lookups, a ring push, and a `device` event only when something a dashboard
  * shows changed (state, reason, problems, firmware, agent, maintenance, contract, registry entry) or, for
- * lastSeen alone, at most every LAST_SEEN_REFRESH_MS per device. SQLite only in the batched flush, which writes
- * the record's validated JSON text as received (no second serialisation).
+ * lastSeen alone, at most every LAST_SEEN_REFRESH_MS per device. The store (SQLite or PostgreSQL, issue 16) only in
+ * the batched flush, which writes the record's validated JSON text as received (no second serialisation).
+ * Other hub nodes' transitions and site alerts are shown, never announced, here (follow-nodes.ts).
  */
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
@@ -12,11 +13,14 @@ import type { HealthRecord } from '../../protocols/health.ts';
 import { parseTopic } from '../../protocols/topics.ts';
 import type { DeviceDirectory, HubContext, HubModule } from '../context.ts';
 import type { Registry } from '../registry/registry.ts';
-import { OrderedRetry } from '../storage/ordered-retry.ts';
 import { storageHealthOf } from '../storage/storage-health.ts';
+import { NO_CHANGE_FEED } from '../store/change-feed.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import type { DeviceState, DeviceTransition, DeviceView, StoredTransition } from '../types.ts';
 import { Detector, type DetectorSink } from './detector.ts';
+import { NodeFollower } from './follow-nodes.ts';
 import { FreshnessWatch } from './freshness.ts';
+import { OrderedWrites } from './ordered-writes.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
 import { type LiveInfo, OutageStore, type RecordText } from './store.ts';
 
@@ -29,9 +33,11 @@ export interface DeviceDetail extends DeviceView {
 
 export interface OutageModule extends HubModule, DeviceDirectory {
   readonly detector: Detector;
-  detail(serial: string): DeviceDetail | undefined;
+  detail(serial: string): Promise<DeviceDetail | undefined>;
   /** Write pending lastSeen and recent records now. */
-  flush(): void;
+  flush(): Promise<void>;
+  /** Settles once every transition detected so far is stored and announced (or waits for a retry), and no write is under way. */
+  idle(): Promise<void>;
   /**
    * Stop listening to agent messages and stop every detection timer (a graceful hub stop calls this BEFORE the
    * broker closes, so the agents' Last Wills are never processed and nothing is marked `unknown`).
@@ -99,10 +105,21 @@ export const FLUSH_CHUNK_ROWS = 500;
 export const STORE_RETRY_MS = 5000;
 
 export function createOutageModule(ctx: HubContext, registry: Registry): OutageModule {
-  const { bus, clock, config, logger, db } = ctx;
+  const { bus, clock, config, logger } = ctx;
   const log: Logger = logger.child({ component: 'outage' });
   const ringSize = config.detection.recentRecordsPerDevice;
-  const store = new OutageStore(db, ringSize);
+  const store = new OutageStore(ctx.sql, ringSize, ctx.services.changeFeed ?? NO_CHANGE_FEED);
+  /** Writes that follow detection but hold nothing back (announced marks, site alerts, flapping), in order. */
+  const sideWrites = new SerialQueue((err) => log.error({ err }, 'outage store write failed'));
+  function queued(what: string, consequence: string, write: () => Promise<void>): void {
+    void sideWrites.push(async () => {
+      try {
+        await write();
+      } catch (err) {
+        storage.noteFailure(what, err, consequence);
+      }
+    });
+  }
   /**
    * Recent records per device as their JSON text (one string each instead of ~50 live objects: 10k devices x 10
    * records kept as objects made the old generation, and every major GC, several times larger). Parsed on read.
@@ -131,12 +148,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       storedIds.delete(keyOf(t));
       bus.emit('device-state', t);
       if (id === undefined) return;
-      try {
-        store.markAnnounced(id);
-      } catch (err) {
-        // Worst case after a crash: announced again (the tickets module adds a note to the open ticket).
-        storage.noteFailure('device-transitions', err, 'an announced transition not marked');
-      }
+      // Worst case after a crash: announced again (the tickets module adds a note to the open ticket).
+      queued('device-transitions', 'an announced transition not marked', () => store.markAnnounced(id, t.serial));
     },
     siteAlert(alert) {
       log.warn(
@@ -159,15 +172,15 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   // At detection: every transition is stored FIRST, then logged and shown (`device`), then handed to the grouper.
   // A failed write (disk full) keeps it, and every later one, in order until the store takes them (issue 19).
   const storage = storageHealthOf(ctx);
-  const transitionWrites = new OrderedRetry<DeviceTransition>({
+  const transitionWrites = new OrderedWrites<DeviceTransition>({
     store: 'device-transitions',
     waitingWhat: 'device transition(s) not yet stored or announced',
     clock,
     retryMs: STORE_RETRY_MS,
     health: storage,
     log,
-    apply: (t) => {
-      storedIds.set(keyOf(t), store.insertTransition(t));
+    apply: async (t) => {
+      storedIds.set(keyOf(t), await store.insertTransition(t));
     },
     after(t) {
       if (t.to === 'down' && t.faultAt !== undefined) faultAt.set(t.serial, t.faultAt);
@@ -181,6 +194,13 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       grouper.transition(t);
     },
   });
+  /** Stored transitions nobody announced (a hub died while the grouper held them): through the grouper again. */
+  function replayHeld(waiting: readonly StoredTransition[]): void {
+    for (const { id, ...t } of waiting) {
+      storedIds.set(keyOf(t), id);
+      grouper.transition(t);
+    }
+  }
   const detected: DetectorSink = {
     transition: (t) => transitionWrites.push(t),
     siteAlert: (alert) => grouper.siteAlert(alert),
@@ -197,24 +217,43 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     isDown: (serial) => detector.state(serial)?.state === 'down',
     answeredSince: (serial, sinceMs) => (lastAnsweredAt.get(serial) ?? Number.NEGATIVE_INFINITY) >= sinceMs,
     persist: {
-      raised: (agentId, site, serials, at) => guardedWrite(() => store.saveOpenSiteAlert(agentId, site, serials, at)),
-      cleared: (agentId) => guardedWrite(() => store.deleteOpenSiteAlert(agentId)),
+      raised: (agentId, site, serials, at) =>
+        queued('site-alerts', 'an open site alert not saved', () =>
+          store.saveOpenSiteAlert(agentId, site, serials, at),
+        ),
+      cleared: (agentId) =>
+        queued('site-alerts', 'an open site alert not saved', () => store.deleteOpenSiteAlert(agentId)),
     },
   });
-  function guardedWrite(write: () => void): void {
-    try {
-      write();
-    } catch (err) {
-      storage.noteFailure('site-alerts', err, 'an open site alert not saved');
-    }
-  }
   const detector: Detector = new Detector({
     config: config.detection,
     clock,
     isInMaintenance: (serial, site, atMs) => registry.isInMaintenance(serial, site, atMs),
     deviceInfo: (serial) => registry.get(serial),
     sink: detected,
-    onFlapState: (serial, events, isFlapping) => guardedWrite(() => store.saveFlapState(serial, events, isFlapping)),
+    onFlapState: (serial, events, isFlapping) =>
+      queued('site-alerts', 'a flapping state not saved', () => store.saveFlapState(serial, events, isFlapping)),
+  });
+  const follower = new NodeFollower({
+    ctx,
+    store,
+    registry,
+    detector,
+    grouper,
+    faultAt,
+    showDevice: (serial) => announceDevice(serial, clock.now()),
+    showLastSeen(serial, info) {
+      const lastSeenMs = Date.parse(info.lastSeen);
+      const known = live.get(serial);
+      if (known !== undefined && known.lastSeenMs >= lastSeenMs) return;
+      live.set(serial, { lastSeenMs, agentId: info.agentId, firmware: info.firmware });
+      // as for this node's own records: a lastSeen-only change is shown at most every LAST_SEEN_REFRESH_MS
+      const now = clock.now();
+      const prev = shown.get(serial);
+      if (prev === undefined || now - prev.emittedAtMs >= LAST_SEEN_REFRESH_MS || hasVisibleChange(serial, prev, now)) {
+        announceDevice(serial, now);
+      }
+    },
   });
 
   /** Peripheral serial (an E70) -> the host it is polled through, from its records' `identity.hostSerial`. */
@@ -226,7 +265,15 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     maxCorrectableMs: config.detection.maxClockSkewMs,
     serials: () => detector.serials(),
     agentStatus: (agentId) => detector.agentStatus(agentId),
-    state: (serial) => detector.state(serial),
+    // another hub node's device (shown here, detected there) is not this node's to call stale
+    state: (serial) =>
+      follower.isWatchedHere(
+        serial,
+        registry.get(serial)?.site,
+        config.detection.freshnessPolls * detector.pollIntervalMs(serial),
+      )
+        ? detector.state(serial)
+        : undefined,
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     markStale: (serial, now, evidence) => detector.markStale(serial, now, evidence),
     siteAlert: (alert) => grouper.siteAlert(alert),
@@ -239,13 +286,15 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     if (reg === undefined && st === undefined) return undefined;
     const now = clock.now();
     const info = live.get(serial);
-    const site = reg?.site ?? '';
+    // a device only another hub node detects may be missing from this node's registry: its stored site then
+    const place = reg ?? follower.placeOf(serial);
+    const site = place?.site ?? '';
     const contract = registry.contractFor(serial, now);
     const result: DeviceView = {
       serial,
       model: reg?.model ?? 'unknown',
       site,
-      customer: reg?.customer ?? '',
+      customer: place?.customer ?? '',
       state: st?.state ?? 'unknown',
       since: new Date(st?.sinceMs ?? Date.parse(reg?.createdAt ?? new Date(now).toISOString())).toISOString(),
       lastSeen: info === undefined ? null : isoOf(info.lastSeenMs),
@@ -348,8 +397,9 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   let backlogRecords: RecordText[] = [];
   let liveAt = 0;
   let recordsAt = 0;
-  let nextChunk: NodeJS.Immediate | undefined;
   let running = false;
+  /** One chunk written at a time (the timed flush and an explicit one never write beside each other). */
+  const chunks = new SerialQueue((err) => log.error({ err }, 'flush failed'));
 
   function takeDirty(): void {
     for (const serial of dirtyLive) {
@@ -362,7 +412,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   }
 
   /** Write up to `maxRows` rows of the backlog in one transaction; true while rows remain. */
-  function writeChunk(maxRows: number): boolean {
+  async function writeChunk(maxRows: number): Promise<boolean> {
     const liveEnd = Math.min(backlogLive.length, liveAt + maxRows);
     const recordsEnd = Math.min(backlogRecords.length, recordsAt + maxRows - (liveEnd - liveAt));
     const liveRows = backlogLive.slice(liveAt, liveEnd);
@@ -371,8 +421,10 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     recordsAt = recordsEnd;
     if (liveRows.length > 0 || records.length > 0) {
       try {
-        store.flush(liveRows, records);
+        await store.flush(liveRows, records);
         storage.noteRecovered('health-history');
+        for (const [, info] of liveRows)
+          if (liveWrittenSince === undefined || info.lastSeen < liveWrittenSince) liveWrittenSince = info.lastSeen;
       } catch (err) {
         // lastSeen and sampled history only: the next flush writes the newest values again.
         for (const [serial] of liveRows) dirtyLive.add(serial);
@@ -388,32 +440,41 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     return false;
   }
 
-  /** Everything now, in one go (stop, explicit calls). */
-  function flush(): void {
-    const wasChunking = nextChunk !== undefined;
-    if (nextChunk !== undefined) clearImmediate(nextChunk);
-    nextChunk = undefined;
-    takeDirty();
-    while (writeChunk(Number.POSITIVE_INFINITY));
-    // The timed flush was between chunks (its timer not armed yet): arm it again.
-    if (wasChunking && running) scheduleFlush();
+  /** Everything now, in one go (stop, explicit calls), after the chunk under way. */
+  function flush(): Promise<void> {
+    return chunks.run(async () => {
+      takeDirty();
+      while (await writeChunk(Number.POSITIVE_INFINITY));
+      tellLiveWritten();
+    });
+  }
+
+  /** The oldest lastSeen written since the other nodes were last told (they read the rows seen since then). */
+  let liveWrittenSince: string | undefined;
+  function tellLiveWritten(): void {
+    if (liveWrittenSince === undefined) return;
+    const since = liveWrittenSince;
+    liveWrittenSince = undefined;
+    void store.notifyLive(since);
   }
 
   /**
    * The timed flush: one transaction of at most FLUSH_CHUNK_ROWS rows, then the event loop serves messages
    * before the next chunk, so no flush holds the loop for long (10k devices: ~20 short transactions).
    */
-  function flushInChunks(): void {
-    nextChunk = undefined;
-    if (writeChunk(FLUSH_CHUNK_ROWS)) nextChunk = setImmediate(flushInChunks);
-    else scheduleFlush();
+  async function flushInChunks(): Promise<void> {
+    takeDirty();
+    while (running && (await chunks.run(() => writeChunk(FLUSH_CHUNK_ROWS)))) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    tellLiveWritten(); // once per tick, not per chunk
+    if (running) scheduleFlush();
   }
 
   function scheduleFlush(): void {
     cancelFlush = clock.setTimer(config.detection.flushIntervalMs, () => {
       cancelFlush = undefined;
-      takeDirty();
-      flushInChunks();
+      void flushInChunks();
     });
   }
 
@@ -441,42 +502,48 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
         .filter((v): v is DeviceView => v !== undefined);
     },
     get: view,
-    detail(serial) {
+    async detail(serial) {
       const v = view(serial);
       if (v === undefined) return undefined;
       const ring = rings.get(serial);
       const health =
         ring !== undefined && ring.length > 0
           ? ring.map((e) => JSON.parse(e.json) as HealthRecord).reverse()
-          : store.recentRecords(serial);
-      return { ...v, health, history: store.transitions(serial, HISTORY_LIMIT) };
+          : await store.recentRecords(serial);
+      return { ...v, health, history: await store.transitions(serial, HISTORY_LIMIT) };
     },
     flush,
+    async idle() {
+      await transitionWrites.idle();
+      await sideWrites.idle();
+      await chunks.idle();
+    },
     detach() {
       cancelReplay?.();
       for (const off of unsubscribe.splice(0)) off();
       freshness.stop();
       detector.stop();
     },
-    start() {
-      store.migrate();
-      for (const [serial, info] of store.liveInfo()) {
+    async start() {
+      await store.migrate();
+      follower.start(); // other nodes' changes from now on (queued behind this restore), then the stored state
+      for (const [serial, info] of await store.liveInfo()) {
         live.set(serial, { lastSeenMs: Date.parse(info.lastSeen), agentId: info.agentId, firmware: info.firmware });
       }
       // Transitions stored but never announced (the hub died while the grouper held them) go through it again
-      // once every module listens (a timer: the tickets module starts after this one).
-      const waiting = store.unannounced();
-      if (waiting.length > 0) {
-        for (const t of waiting) storedIds.set(keyOf(t), t.id);
+      // once every module listens (a timer: the tickets module starts after this one). On a store shared by several
+      // nodes, by the node that next uses the device's records (follow-nodes.ts): maybe another one.
+      const waiting = await store.unannounced();
+      const restored = await store.lastStates();
+      if (follower.isShared) {
+        follower.noteRestored(restored, waiting);
+      } else if (waiting.length > 0) {
         log.warn({ transitions: waiting.length }, 'announcing transitions held when the hub stopped');
-        cancelReplay = clock.setTimer(0, () => {
-          for (const { id: _id, ...t } of waiting) grouper.transition(t);
-        });
+        cancelReplay = clock.setTimer(0, () => replayHeld(waiting));
       }
-      for (const a of store.openSiteAlerts()) grouper.restoreRaised(a.agentId, a.site, a.serials);
-      const restored = store.lastStates();
+      for (const a of await store.openSiteAlerts()) grouper.restoreRaised(a.agentId, a.site, a.serials);
       for (const d of restored) if (d.faultAt !== undefined) faultAt.set(d.serial, d.faultAt);
-      const flaps = store.flapStates();
+      const flaps = await store.flapStates();
       detector.restore(
         restored.map((d) => {
           const reg = registry.get(d.serial);
@@ -495,7 +562,11 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
             storage.noteFailure('registry', err, 'new devices not yet registered');
           }
           const isLive = detector.onHealth(inbound);
-          if (isLive) freshness.noteUsed(record.identity.serial, inbound.agentId, inbound.site, clock.now());
+          if (isLive) {
+            freshness.noteUsed(record.identity.serial, inbound.agentId, inbound.site, clock.now());
+            const held = follower.noteUsed(record.identity.serial);
+            if (held !== undefined) replayHeld([held]);
+          }
           if (record.identity.hostSerial !== undefined)
             peripheralHosts.set(record.identity.serial, record.identity.hostSerial);
           if (isLive && hasAnsweringChannel(record)) {
@@ -546,20 +617,20 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       freshness.start();
       running = true;
       scheduleFlush();
-      return Promise.resolve();
     },
-    stop() {
+    async stop() {
       running = false;
       for (const off of unsubscribe.splice(0)) off();
       cancelFlush?.();
       freshness.stop();
       cancelFlush = undefined;
       grouper.stop();
-      transitionWrites.drain();
+      await transitionWrites.drain();
       transitionWrites.stop();
       detector.stop();
-      flush();
-      return Promise.resolve();
+      await flush();
+      await sideWrites.idle();
+      await follower.stop();
     },
   };
   ctx.services.devices = directory;

@@ -112,6 +112,17 @@ export class SiteOutageGrouper implements DetectorSink {
     this.raised.set(agentId, { site, serials: new Set(serials) });
   }
 
+  /** The raised `site-network-down` alert of `agentId`, if any (another hub node's, followed: hub/outage/follow-nodes.ts). */
+  raisedAlert(agentId: string): { site: string; serials: string[] } | undefined {
+    const alert = this.raised.get(agentId);
+    return alert === undefined ? undefined : { site: alert.site, serials: [...alert.serials] };
+  }
+
+  /** Another hub node cleared the alert of `agentId`. */
+  forgetRaised(agentId: string): void {
+    this.raised.delete(agentId);
+  }
+
   /** Whether `down`s of this agent's devices are being held (cheap: called for every live health record). */
   isHolding(agentId: string): boolean {
     return this.groups.has(agentId);

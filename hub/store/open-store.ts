@@ -23,9 +23,10 @@ export const STORES_ON_SQL = [
   'agents',
   'registry',
   'customers',
+  'outage',
 ] as const;
 /** Stores still in the local SQLite file whatever `database.url` says (not shared between hub nodes yet). */
-export const STORES_ON_LOCAL_SQLITE = ['tickets', 'outage', 'reports'] as const;
+export const STORES_ON_LOCAL_SQLITE = ['tickets', 'reports'] as const;
 
 export function openSqlStore(config: Pick<HubConfig, 'database'>, db: Database.Database): SqlStore {
   const url = config.database?.url;

@@ -151,6 +151,13 @@ export function createWsModule(ctx: HubContext): WsModule {
     stream,
     async start() {
       const { bus } = ctx;
+      const showSiteAlert = (alert: SiteAlert): void => {
+        const key = `${alert.site}/${alert.agentId}`;
+        if (alert.status === 'raised') siteAlerts.set(key, alert);
+        else siteAlerts.delete(key);
+        stream.publishSiteAlert(alert);
+        scoped.publishSiteAlert(alert);
+      };
       for (const alert of raisedSiteAlerts(ctx.db)) siteAlerts.set(`${alert.site}/${alert.agentId}`, alert);
       unsubscribe.push(
         bus.on('device', (device) => {
@@ -193,13 +200,8 @@ export function createWsModule(ctx: HubContext): WsModule {
             at: new Date(ctx.clock.now()).toISOString(),
           }),
         ),
-        bus.on('site-alert', (alert) => {
-          const key = `${alert.site}/${alert.agentId}`;
-          if (alert.status === 'raised') siteAlerts.set(key, alert);
-          else siteAlerts.delete(key);
-          stream.publishSiteAlert(alert);
-          scoped.publishSiteAlert(alert);
-        }),
+        bus.on('site-alert', showSiteAlert),
+        bus.on('site-alert-followed', showSiteAlert), // another hub node's (issue 16)
       );
       server.on('upgrade', onUpgrade);
       stream.start();

@@ -22,18 +22,22 @@ afterEach(() => {
 });
 
 async function boot(start: string): Promise<DetectionSlice> {
+  // The "crash" comes between two writes: a real one would roll an open transaction back; this handle would hold it.
+  await slices.at(-1)?.settle();
   const slice = await startDetectionSlice({ dbFile: join(dir, 'hub.sqlite'), start });
   slices.push(slice);
   return slice;
 }
 
 let seq = 0;
-function round(slice: DetectionSlice, reachable: boolean): void {
+/** One poll of the agent's five devices; the transitions it causes are stored and announced before time moves on. */
+async function round(slice: DetectionSlice, reachable: boolean): Promise<void> {
   slice.sendHeartbeat(makeHeartbeat({ at: slice.clock.now() }));
   for (const serial of SERIALS) {
     slice.sendHealth(makeHealthRecord({ serial, seq: ++seq, at: slice.clock.now(), reachable }));
   }
   slice.sendHealth(makeHealthRecord({ serial: ALIVE, seq: ++seq, at: slice.clock.now() }));
+  await slice.settle();
   slice.clock.advance(10_000);
 }
 
@@ -41,9 +45,9 @@ describe('issue 19: crash during a site-grouping hold', () => {
   it('announces the held downs after the restart as ONE site alert; the alert survives and clears', async () => {
     dir = mkdtempSync(join(tmpdir(), 'hezo-crash-'));
     const first = await boot('2026-03-02T10:00:00.000Z');
-    round(first, true);
-    round(first, false);
-    round(first, false);
+    await round(first, true);
+    await round(first, false);
+    await round(first, false);
     // All four are down and held (stored, not announced); the hub dies now.
     expect(first.transitions.filter((t) => t.to === 'down')).toEqual([]);
     expect(first.alerts).toEqual([]);
@@ -60,7 +64,7 @@ describe('issue 19: crash during a site-grouping hold', () => {
     const third = await boot('2026-03-02T10:00:40.000Z');
     third.clock.advance(0);
     expect(third.transitions).toEqual([]);
-    round(third, true);
+    await round(third, true);
     expect(third.alerts.map((a) => `${a.status}:${a.reason}`)).toEqual(['cleared:site-network-back']);
   });
 });
@@ -69,18 +73,19 @@ describe('issue 19: flapping state survives a restart', () => {
   it('a flapping device is still flapping after a crash: a short outage does not become a P1-grade down', async () => {
     dir = mkdtempSync(join(tmpdir(), 'hezo-flap-'));
     const first = await boot('2026-03-02T10:00:00.000Z');
-    const poll = (slice: DetectionSlice, patch: Record<string, unknown>, reachable = true) => {
+    const poll = async (slice: DetectionSlice, patch: Record<string, unknown>, reachable = true) => {
       slice.sendHeartbeat(makeHeartbeat({ at: slice.clock.now() }));
       slice.sendHealth(makeHealthRecord({ serial: 'SN-F', seq: ++seq, at: slice.clock.now(), reachable }, patch));
+      await slice.settle();
       slice.clock.advance(10_000);
     };
-    for (const uptimeS of [1000, 5, 15, 5, 15, 5]) poll(first, { uptimeS });
+    for (const uptimeS of [1000, 5, 15, 5, 15, 5]) await poll(first, { uptimeS });
     expect(first.outage.get('SN-F')).toMatchObject({ state: 'degraded', reason: 'flapping' });
     // Crash, restart, and the device drops off for two polls (it reboots again).
     const second = await boot('2026-03-02T10:01:05.000Z');
-    poll(second, {}, false);
-    poll(second, {}, false);
-    poll(second, {}, false);
+    await poll(second, {}, false);
+    await poll(second, {}, false);
+    await poll(second, {}, false);
     expect(second.transitions.filter((t) => t.to === 'down')).toEqual([]);
     expect(second.outage.get('SN-F')?.state).toBe('degraded');
   });

@@ -39,6 +39,7 @@ describe('issue 19: agent clock skew never leaves a dead device green', () => {
       expect(state()?.state).toBe('up');
       // The agent's clock steps, then the device is powered off.
       for (let i = 0; i < 6; i++) round({ skewMs, reachable: false });
+      await slice.settle();
       expect(state()?.state).toBe('unknown');
       expect(state()?.reason).toBe('stale');
       expect(slice.rejected.filter((r) => r === 'CLOCK_SKEW').length).toBeGreaterThanOrEqual(5);
@@ -132,6 +133,7 @@ describe('issue 18 + 19: a peripheral whose host is down', () => {
     hostRound(true);
     expect(slice.outage.get('E70-1')?.state).toBe('up');
     for (let i = 0; i < 8; i++) hostRound(false);
+    await slice.settle();
     expect(slice.outage.get('G75-1')?.state).toBe('down');
     expect(slice.outage.get('E70-1')?.state).toBe('unknown');
     const stale = slice.transitions.find((t) => t.serial === 'E70-1' && t.to === 'unknown');
