@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { HealthRecord } from '../../protocols/health.ts';
 import { parseTopic } from '../../protocols/topics.ts';
+import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { DeviceDirectory, HubContext, HubModule } from '../context.ts';
 import type { Registry } from '../registry/registry.ts';
 import { OrderedRetry } from '../storage/ordered-retry.ts';
@@ -101,6 +102,7 @@ export const STORE_RETRY_MS = 5000;
 export function createOutageModule(ctx: HubContext, registry: Registry): OutageModule {
   const { bus, clock, config, logger, db } = ctx;
   const log: Logger = logger.child({ component: 'outage' });
+  const duties = dutiesOf(ctx);
   const ringSize = config.detection.recentRecordsPerDevice;
   const store = new OutageStore(db, ringSize);
   /**
@@ -215,6 +217,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     deviceInfo: (serial) => registry.get(serial),
     sink: detected,
     onFlapState: (serial, events, isFlapping) => guardedWrite(() => store.saveFlapState(serial, events, isFlapping)),
+    holds: duties.holds,
   });
 
   /** Peripheral serial (an E70) -> the host it is polled through, from its records' `identity.hostSerial`. */
@@ -228,8 +231,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     agentStatus: (agentId) => detector.agentStatus(agentId),
     state: (serial) => detector.state(serial),
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
-    markStale: (serial, now, evidence) => detector.markStale(serial, now, evidence),
-    siteAlert: (alert) => grouper.siteAlert(alert),
+    // issue 16: records of a site held by another node stop here; that is not staleness
+    markStale: (serial, now, evidence) =>
+      duties.holds(registry.get(serial)?.site ?? '') && detector.markStale(serial, now, evidence),
+    siteAlert: (alert) => {
+      if (duties.holds(alert.site)) grouper.siteAlert(alert);
+    },
     hostOf: (serial) => peripheralHosts.get(serial),
   });
 
