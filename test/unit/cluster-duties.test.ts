@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { LeaseManagerEvents } from '../../hub/cluster/lease-manager.ts';
+import type { LeaseManager, LeaseManagerEvents } from '../../hub/cluster/lease-manager.ts';
 import { dutiesOf, leaseDuties, SINGLE_NODE_DUTIES } from '../../hub/cluster/partition-duties.ts';
 import { partitionOf } from '../../hub/cluster/partitions.ts';
 import { DetectionConfig } from '../../hub/config.ts';
@@ -37,7 +37,7 @@ class FakeManager extends EventEmitter<LeaseManagerEvents> {
 describe('PartitionDuties', () => {
   it('holds a site while its partition is held, with that epoch; says when partitions come and go', () => {
     const manager = new FakeManager();
-    const duties = leaseDuties(manager, N);
+    const duties = leaseDuties(manager as unknown as LeaseManager, N);
     const changes: string[] = [];
     const off = duties.onChange(({ partition, isHeld }) => changes.push(`${partition}:${isHeld}`));
     expect(duties.isClustered).toBe(true);
@@ -58,7 +58,7 @@ describe('PartitionDuties', () => {
     expect(SINGLE_NODE_DUTIES.holds('any-site')).toBe(true);
     expect(SINGLE_NODE_DUTIES.epochFor('any-site')).toBeUndefined();
     expect(dutiesOf({})).toBe(SINGLE_NODE_DUTIES);
-    const mine = leaseDuties(new FakeManager(), N);
+    const mine = leaseDuties(new FakeManager() as unknown as LeaseManager, N);
     expect(dutiesOf({ duties: mine })).toBe(mine);
   });
 });
