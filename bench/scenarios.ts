@@ -12,5 +12,6 @@ export const SCENARIOS: Array<() => Promise<Scenario>> = [
   () => import('./b8-agent-footprint.ts').then((m) => m.scenario),
   () => import('./b9-ticket-store.ts').then((m) => m.scenario),
   () => import('./b10-soak.ts').then((m) => m.scenario),
+  () => import('./b11-several-hubs.ts').then((m) => m.scenario),
   () => import('./b12-trap-path.ts').then((m) => m.scenario),
 ];

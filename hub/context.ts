@@ -11,6 +11,7 @@ import type { Clock } from '../protocols/clock.ts';
 import type { DeviceModel } from '../protocols/health.ts';
 import type { Command, CommandReply } from '../protocols/messages.ts';
 import type { AuditStore } from './audit/store.ts';
+import type { PartitionDuties } from './cluster/partition-duties.ts';
 import type { HubConfig } from './config.ts';
 import type { Db } from './db.ts';
 import type { HubBus } from './events.ts';
@@ -153,6 +154,11 @@ export interface HubContext {
   services: HubServices;
   /** The HTTP server's fastify instance: modules add their routes in `createXModule`. */
   http: FastifyInstance;
+  /**
+   * Which sites this node runs the automatic duties for (issue 16, hub/cluster/partition-duties.ts); set by createHub
+   * before any module is created. Absent (a test's context) = a single node: every site (use `dutiesOf(ctx)`).
+   */
+  duties?: PartitionDuties;
 }
 
 export interface HubModule {

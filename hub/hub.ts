@@ -17,6 +17,7 @@ import { Registry as MetricsRegistry } from 'prom-client';
 import { type Clock, systemClock } from '../protocols/clock.ts';
 import { createApiModule } from './api/module.ts';
 import { createBrokerModule } from './broker/module.ts';
+import { knownSites } from './cluster/known-sites.ts';
 import { createClusterModule } from './cluster/module.ts';
 import type { HubConfig } from './config.ts';
 import { redactDatabaseUrl } from './config-secrets.ts';
@@ -110,9 +111,19 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     http,
   };
 
+  // Before the others: which sites this node runs the duties for (issue 16), and its partition sessions.
+  const cluster = createClusterModule(ctx, {
+    sites: () =>
+      knownSites({
+        agents: config.agents,
+        devices: () => registryModule.registry.list(),
+        customerSites: () => registryModule.customers.sites(),
+      }),
+  });
+  ctx.duties = cluster.duties;
   // First: its access hooks and route table must see every route the other modules add.
   const people = createPeopleModule(ctx);
-  const broker = createBrokerModule(ctx);
+  const broker = createBrokerModule(ctx, cluster.intake);
   const registryModule = createRegistryModule(ctx);
   const outage = createOutageModule(ctx, registryModule.registry);
   const modules: HubModule[] = [
@@ -122,7 +133,7 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     outage,
     createApiModule(ctx, registryModule.registry, outage),
     createMetricsModule(ctx),
-    createClusterModule(ctx), // no-op unless database.url: partition leases in PostgreSQL, /healthz partitions
+    cluster, // no-op unless database.url: partition leases in PostgreSQL, /healthz partitions
   ];
   for (const factory of deps.modules ?? OPTIONAL_MODULES) modules.push(factory(ctx));
 

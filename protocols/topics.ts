@@ -57,6 +57,8 @@ export const topics = {
     `${TOPIC_ROOT}/+/+/reply`,
     `${TOPIC_ROOT}/+/+/attachment`,
   ],
+  /** Every agent's command replies (a cluster node hears replies to its commands whoever holds the site). */
+  allReplies: () => `${TOPIC_ROOT}/+/+/reply`,
   /** Everything the agents of one site may publish (a hub node subscribes per site of the partitions it holds). */
   fromAgentsOfSite: (site: string) => {
     const prefix = `${TOPIC_ROOT}/${segment('site', site)}/+`;

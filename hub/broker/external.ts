@@ -32,6 +32,10 @@ export interface ExternalBrokerDeps {
   clock: Clock;
   metrics: Registry;
   onMessage(topic: string, payload: Buffer, source: MessageSource): void;
+  /** Topic filters (default: everything agents publish). A cluster node with partition sessions: replies only. */
+  subscriptions?: readonly string[];
+  /** Persistent session (default true); false = `clean: true`, which also drops an earlier persistent session. */
+  isSessionKept?: boolean;
 }
 
 const SOURCE: MessageSource = { clientId: 'external', identity: undefined, isPaced: true };
@@ -98,7 +102,7 @@ export class ExternalBroker implements MqttTransport {
     const client = mqtt.connect(url, {
       clientId: externalClientId(this.deps.config),
       protocolVersion: 4,
-      clean: false,
+      clean: this.deps.isSessionKept === false,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
       resubscribe: false,
@@ -124,7 +128,9 @@ export class ExternalBroker implements MqttTransport {
   private async onConnect(client: MqttClient, url: string, isSessionPresent: boolean, gen: number): Promise<void> {
     // Subscribe on every connect: a broker that lost the session (or a new cluster node) needs it again.
     const granted = await client.subscribeAsync(
-      Object.fromEntries(topics.allFromAgents().map((topic) => [topic, { qos: 1 as const }])),
+      Object.fromEntries(
+        (this.deps.subscriptions ?? topics.allFromAgents()).map((topic) => [topic, { qos: 1 as const }]),
+      ),
     );
     if (gen !== this.generation) return;
     const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);

@@ -3,6 +3,7 @@
  * `start()` opens the MQTT listeners (hub.ts starts this module after every other one, so no message arrives
  * before the detector is ready); `stop()` closes them first and rejects pending commands.
  */
+import { topics } from '../../protocols/topics.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { CommandRouter } from '../ingest/commands.ts';
 import { Ingest, type MessageSource } from '../ingest/ingest.ts';
@@ -23,7 +24,15 @@ export interface BrokerModule extends HubModule {
 
 const SWEEP_MS = 60_000;
 
-export function createBrokerModule(ctx: HubContext): BrokerModule {
+/** Issue 16: the partition sessions of a cluster node (hub/cluster/partition-intake.ts) feed ingest instead. */
+export interface PartitionIntakePort {
+  start(onMessage: (topic: string, payload: Buffer) => void): void;
+  stop(): Promise<void>;
+}
+/** As from an external broker: identity = the topic's agent (enforced by the broker's ACL). */
+const PARTITION_SOURCE: MessageSource = { clientId: 'external', identity: undefined, isPaced: true };
+
+export function createBrokerModule(ctx: HubContext, intake?: PartitionIntakePort): BrokerModule {
   const { config, clock, bus, logger, metrics } = ctx;
   const knownAgents = new Map(config.agents.map((a) => [a.id, { agentId: a.id, site: a.site }]));
   // Shared with the registry API: agents created or rotated there connect without a restart.
@@ -77,15 +86,25 @@ export function createBrokerModule(ctx: HubContext): BrokerModule {
       commands.start();
       transport =
         config.mqtt.mode === 'external'
-          ? new ExternalBroker({ config, logger, clock, metrics, onMessage })
+          ? new ExternalBroker({
+              config,
+              logger,
+              clock,
+              metrics,
+              onMessage,
+              // with partition sessions, this connection publishes commands and hears replies only
+              ...(intake !== undefined ? { subscriptions: [topics.allReplies()], isSessionKept: false } : {}),
+            })
           : new EmbeddedBroker({ config, logger, metrics, onMessage, clock, credentials });
       urls = await transport.start();
+      intake?.start((topic, payload) => ingest.handle(topic, payload, PARTITION_SOURCE));
       cancelSweep = clock.setTimer(SWEEP_MS, sweep);
       stopInsecureWarning = startInsecureWarning(config, clock, logger);
     },
     async stop() {
       cancelSweep?.();
       stopInsecureWarning();
+      await intake?.stop();
       await transport?.stop();
       commands.stop();
     },

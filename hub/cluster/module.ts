@@ -1,20 +1,40 @@
 /**
  * The cluster module (issue 16): when `database.url` is set, this hub node holds partition leases in PostgreSQL
  * (lease-manager.ts), says which in `/healthz` (`ctx.services.cluster`) and exports lease figures on `/metrics`.
- * Without `database.url` it does nothing. Duties are NOT yet gated by partition (every node still runs them all)
- * and the stores are still SQLite: this is the coordination layer they will plug into.
+ * Without `database.url` it does nothing and this node holds every site.
+ *
+ * It also gives the hub `duties` (partition-duties.ts: which sites this node runs the automatic duties for) and, with
+ * `mqtt.mode: external`, the `intake` (partition-intake.ts: the persistent MQTT sessions of the partitions held,
+ * which replace the hub-wide subscription; the broker module starts and stops it).
  */
 import { Counter, Gauge } from 'prom-client';
+import { brokerUrls } from '../../protocols/mqtt-failover.ts';
 import { redactDatabaseUrl } from '../config-secrets.ts';
 import type { ClusterService, HubContext, HubModule } from '../context.ts';
 import { hubNodeId } from '../node-id.ts';
 import { PostgresStore } from '../store/postgres-store.ts';
 import { clusterTiming } from './cluster-config.ts';
 import { LeaseManager } from './lease-manager.ts';
+import { leaseDuties, type PartitionDuties, SINGLE_NODE_DUTIES } from './partition-duties.ts';
+import { PartitionIntake } from './partition-intake.ts';
 
-export function createClusterModule(ctx: HubContext): HubModule {
+export interface ClusterModule extends HubModule {
+  readonly duties: PartitionDuties;
+  /** With `database.url` and `mqtt.mode: external`: the record intake by partition. */
+  readonly intake: PartitionIntake | undefined;
+}
+
+export interface ClusterDeps {
+  /** Every site the registry knows (the partition sessions subscribe to those of their partition). */
+  sites(): readonly string[];
+}
+
+/** How often the partition sessions look for new sites. */
+const SITE_REFRESH_MS = 5_000;
+
+export function createClusterModule(ctx: HubContext, deps: ClusterDeps): ClusterModule {
   const url = ctx.config.database?.url;
-  if (url === undefined) return { name: 'cluster' };
+  if (url === undefined) return { name: 'cluster', duties: SINGLE_NODE_DUTIES, intake: undefined };
   const node = hubNodeId(ctx.config);
   const timing = clusterTiming(ctx.config.cluster);
   const log = ctx.logger.child({ component: 'cluster' });
@@ -88,9 +108,13 @@ export function createClusterModule(ctx: HubContext): HubModule {
     epochOf: (partition) => manager.epochOf(partition),
   };
   ctx.services.cluster = service;
+  const duties = leaseDuties(manager, ctx.config.cluster.partitions);
+  const intake = ctx.config.mqtt.mode === 'external' ? createIntake(ctx, manager, deps) : undefined;
 
   return {
     name: 'cluster',
+    duties,
+    intake,
     async start() {
       try {
         await manager.start();
@@ -101,10 +125,35 @@ export function createClusterModule(ctx: HubContext): HubModule {
         });
       }
       log.info({ node, partitions: service.health().partitions, ...timing }, 'cluster node started');
+      if (intake === undefined) {
+        log.warn(
+          {},
+          "cluster with the embedded broker: this node's agents are only watched while it holds their sites' partitions; use mqtt.mode external (one broker or broker cluster for every node)",
+        );
+      }
     },
     async stop() {
       await manager.stop();
       await store.close();
     },
   };
+}
+
+function createIntake(ctx: HubContext, manager: LeaseManager, deps: ClusterDeps): PartitionIntake {
+  const { mqtt } = ctx.config;
+  const urls = brokerUrls(mqtt);
+  if (urls.length === 0) urls.push(`mqtt://${mqtt.host}:${mqtt.port}`);
+  return new PartitionIntake({
+    manager,
+    partitions: ctx.config.cluster.partitions,
+    urls,
+    username: mqtt.username,
+    password: mqtt.password,
+    reconnectMs: mqtt.reconnectMinMs,
+    refreshMs: SITE_REFRESH_MS,
+    sites: deps.sites,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+  });
 }

@@ -10,6 +10,7 @@
  * PostgreSQL) so transfers survive restarts; only the chunks of a transfer still arriving are in a local temp file.
  */
 import type { Logger } from 'pino';
+import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { storageHealthOf } from '../storage/storage-health.ts';
 import { TransferAssembler } from './assembler.ts';
@@ -49,6 +50,7 @@ function parseJson(bytes: Buffer | undefined): unknown {
 
 export function createEvidenceModule(ctx: HubContext): EvidenceModule {
   const logger: Logger = ctx.logger.child({ component: 'evidence' });
+  const duties = dutiesOf(ctx); // issue 16: automatic evidence requests only for sites this node holds
   const store = new EvidenceStore(ctx.sql);
   const content = new AttachmentContent(ctx.sql, ctx.config.dataDir);
   const knownSecrets = hubKnownSecrets(ctx.config);
@@ -177,13 +179,15 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
           everyMs: STUCK_CHECK_MS,
           transfersReceiving: () => store.transfersInState('receiving'),
           isOnline: (agentId) => ctx.services.commands?.isOnline(agentId) === true,
-          resume: (target, serial, from, tickets) => collector.resume(target, serial, from, tickets),
+          resume: (target, serial, from, tickets) =>
+            duties.holds(target.site) ? collector.resume(target, serial, from, tickets) : Promise.resolve(),
           retryStore: (transferId) => assembler.retryStore(transferId),
           track,
         }),
         ctx.bus.on('ticket', ({ ticket, change }) => {
           const isMonitored = ticket.channel !== 'auto' && collector.resolveAgent(ticket.serial) !== undefined;
           if (!startsEvidenceRound(ticket, change, isMonitored)) return;
+          if (ticket.channel === 'auto' && !duties.holds(ticket.site ?? '')) return; // a person's ticket: where made
           // After the other listeners have seen the change (the collection adds notes to the same ticket).
           queueMicrotask(() => track(collector.startRound(ticket.id, ticket.serial)));
         }),
@@ -193,7 +197,7 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
         }),
         ctx.bus.on('agent-presence', (event) => {
           collector.rememberAgent(event.agentId, event.site);
-          if (event.status !== 'online') return;
+          if (event.status !== 'online' || !duties.holds(event.site)) return;
           // The command router marks the agent online in its own listener of this same event: run after it.
           queueMicrotask(() => track(collector.agentReturned(event.agentId, event.site)));
         }),

@@ -14,6 +14,7 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, isAppError } from '../../protocols/errors.ts';
+import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import { parseBody } from '../tickets/routes.ts';
@@ -71,7 +72,9 @@ export function createIncidentsModule(ctx: HubContext): IncidentsModule {
   // the incident writes run one after another in arrival order (two alerts of a site open ONE incident)
   const alerts = new SerialQueue((err) => logger.error({ err }, 'site alert handling failed'));
 
+  const duties = dutiesOf(ctx); // issue 16: a site's incidents are run by the holder of its partition
   const onAlert = (alert: SiteAlert): void => {
+    if (!duties.holds(alert.site)) return;
     const agents = active.get(alert.site) ?? new Set<string>();
     if (alert.status === 'raised') {
       if (planned.has(alert.agentId)) {

@@ -35,6 +35,8 @@ export interface DetectorDeps {
   deviceInfo(serial: string): { site: string; customer: string } | undefined;
   /** A device's flapping state changed (to store it: it must survive a restart). */
   onFlapState?(serial: string, events: readonly number[], isFlapping: boolean): void;
+  /** Issue 16: false for a site whose partition another hub node holds (it watches that site's agents). */
+  holds?(site: string): boolean;
 }
 
 export interface RestoredDevice extends MachineInit {
@@ -329,7 +331,7 @@ export class Detector {
     const timeoutMs = agent.heartbeatIntervalMs * this.deps.config.agentMissedHeartbeats;
     const check = () => {
       agent.cancelTimer = undefined;
-      if (agent.status !== 'online') return;
+      if (agent.status !== 'online' || this.deps.holds?.(agent.site) === false) return;
       const now = this.deps.clock.now();
       const deadline = agent.lastHeardMs + timeoutMs;
       if (now >= deadline) {

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { HealthRecord } from '../../protocols/health.ts';
 import { parseTopic } from '../../protocols/topics.ts';
+import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { DeviceDirectory, HubContext, HubModule } from '../context.ts';
 import type { Registry } from '../registry/registry.ts';
 import { storageHealthOf } from '../storage/storage-health.ts';
@@ -107,6 +108,7 @@ export const STORE_RETRY_MS = 5000;
 export function createOutageModule(ctx: HubContext, registry: Registry): OutageModule {
   const { bus, clock, config, logger } = ctx;
   const log: Logger = logger.child({ component: 'outage' });
+  const duties = dutiesOf(ctx);
   const ringSize = config.detection.recentRecordsPerDevice;
   const store = new OutageStore(ctx.sql, ringSize, ctx.services.changeFeed ?? NO_CHANGE_FEED);
   /** Writes that follow detection but hold nothing back (announced marks, site alerts, flapping), in order. */
@@ -233,6 +235,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     sink: detected,
     onFlapState: (serial, events, isFlapping) =>
       queued('site-alerts', 'a flapping state not saved', () => store.saveFlapState(serial, events, isFlapping)),
+    holds: duties.holds,
   });
   const follower = new NodeFollower({
     ctx,
@@ -275,8 +278,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
         ? detector.state(serial)
         : undefined,
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
-    markStale: (serial, now, evidence) => detector.markStale(serial, now, evidence),
-    siteAlert: (alert) => grouper.siteAlert(alert),
+    // issue 16: records of a site held by another node stop here; that is not staleness
+    markStale: (serial, now, evidence) =>
+      duties.holds(registry.get(serial)?.site ?? '') && detector.markStale(serial, now, evidence),
+    siteAlert: (alert) => {
+      if (duties.holds(alert.site)) grouper.siteAlert(alert);
+    },
     hostOf: (serial) => peripheralHosts.get(serial),
   });
 

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Clock } from '../../protocols/clock.ts';
 import { ErrorCode, isAppError } from '../../protocols/errors.ts';
 import type { HealthRecord } from '../../protocols/health.ts';
+import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
@@ -87,6 +88,7 @@ export function createRebootModule(
   const cfg = deps.config ?? ctx.config.remoteReboot;
   const policyClock = deps.policyClock ?? ctx.clock;
   const logger = ctx.logger.child({ component: 'reboot' });
+  const duties = dutiesOf(ctx);
   const store = new RebootStore(ctx.sql);
   /** The store is async: its writes run in order (a reboot's `sent` before its `recovered`); stop waits for them. */
   const writes = new SerialQueue((err) => logger.error({ err }, 'reboot record not stored'));
@@ -351,7 +353,7 @@ export function createRebootModule(
       });
       for (const [serial, ms] of await store.lastAutoBySerial()) learnLastAuto(serial, ms);
       off = ctx.bus.on('health', ({ record }) => {
-        if (!record.replayed) onRecord(record);
+        if (!record.replayed && duties.holds(record.site)) onRecord(record); // issue 16: decided at the holder
       });
     },
     async stop() {

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ErrorCode, isAppError } from '../../protocols/errors.ts';
+import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { followChanges, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
@@ -28,6 +29,7 @@ export interface RulesModule extends HubModule {
 export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesConfig>): RulesModule {
   const cfg = cfgOverride ?? ctx.config.rules;
   const logger = ctx.logger.child({ component: 'rules' });
+  const duties = dutiesOf(ctx); // issue 16: rules (P3 tickets, watches) run at the holder of the device's site
   const watches = new WatchStore(ctx.sql);
   /** Per device: its rules and its verdict filter (made once: a closure per record costs more than it saves). */
   const devices = new Map<string, { rules: DeviceRules; wants: VerdictFilter }>();
@@ -160,6 +162,7 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
       }
       if (!cfg.enabled) return;
       off = ctx.bus.on('health', ({ record }) => {
+        if (!duties.holds(record.site)) return;
         const serial = record.identity.serial;
         let device = devices.get(serial);
         if (!device) {

@@ -49,9 +49,12 @@ export function attachAutoTickets(deps: {
   onSiteAlert?: (alert: SiteAlert) => void;
   /** Runs each transition in order and keeps the ones whose write failed for a retry (storage/ordered-retry.ts). */
   retry?: { push(t: DeviceTransition): void };
+  /** Issue 16: false for a site whose partition another hub node holds (its duties run there). */
+  holds?: (site: string) => boolean;
 }): () => void {
   const { bus, service, store, logger } = deps;
   const offState = bus.on('device-state', (t) => {
+    if (deps.holds?.(t.site) === false) return;
     if (deps.retry !== undefined) {
       deps.retry.push(t);
       return;
@@ -63,6 +66,7 @@ export function attachAutoTickets(deps: {
     }
   });
   const offSite = bus.on('site-alert', (alert) => {
+    if (deps.holds?.(alert.site) === false) return;
     try {
       store.insertSiteAlert(alert);
       logger.warn(

@@ -4,6 +4,7 @@
  */
 
 import { createCalendarResolver } from '../calendar/business-calendar.ts';
+import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { Notifier } from '../notify/notifier.ts';
@@ -36,6 +37,7 @@ export interface TicketsModule extends HubModule {
 
 export function createTicketsModule(ctx: HubContext): TicketsModule {
   const logger = ctx.logger.child({ component: 'tickets' });
+  const duties = dutiesOf(ctx); // issue 16: the automatic duties run only for sites whose partition this node holds
   const store = new TicketStore(ctx.db);
   const overrides = new Map<string, BusinessCalendarConfig>();
   for (const c of ctx.config.customers) if (c.calendar !== undefined) overrides.set(c.id, c.calendar);
@@ -51,6 +53,7 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     clock: ctx.clock,
     logger: logger.child({ component: 'sla' }),
     calendarFor,
+    holds: (site) => duties.holds(site),
     onEvent: (event) => {
       metrics.countSlaEvent(event);
       ctx.bus.emit('sla', event);
@@ -116,10 +119,17 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
         ctx.bus.on('ticket', () => pages.invalidate()),
         ctx.bus.on('sla', () => pages.invalidate()),
       );
-      offs.push(attachAutoTickets({ bus: ctx.bus, service, store, logger, retry: autoTickets }));
+      offs.push(
+        attachAutoTickets({ bus: ctx.bus, service, store, logger, retry: autoTickets, holds: duties.holds }),
+        // a partition gained: arm the clocks its holder ran until now (events already recorded are not repeated)
+        duties.onChange(({ isHeld }) => {
+          if (isHeld) monitor.start();
+        }),
+      );
       offs.push(() => autoTickets.stop());
       offs.push(
         ctx.bus.on('ticket', ({ ticket, change }) => {
+          if (ticket.channel === 'auto' && !duties.holds(ticket.site ?? '')) return;
           if (change === 'opened' || change === 'escalated') {
             notifier.notify({ event: `ticket.${change}`, at: new Date(ctx.clock.now()).toISOString(), ticket });
           }

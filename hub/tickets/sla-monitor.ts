@@ -22,6 +22,8 @@ export interface SlaMonitorDeps {
   calendarFor: (customer: string | null) => BusinessCalendar;
   /** Called once per newly recorded event (bus 'sla', metrics, notifications). */
   onEvent: (event: SlaEvent, row: TicketRow) => void;
+  /** Issue 16: false for a site whose partition another hub node holds (it records and notifies there). */
+  holds?: (site: string) => boolean;
 }
 
 export class SlaMonitor {
@@ -86,6 +88,7 @@ export class SlaMonitor {
   }
 
   private record(row: TicketRow, clock: SlaEvent['clock'], level: SlaEvent['level'], dueMs: number, nowMs: number) {
+    if (this.deps.holds?.(row.site ?? '') === false) return; // a ticket without a site: the holder of ''
     const at = new Date(nowMs).toISOString();
     let isNew: boolean;
     try {

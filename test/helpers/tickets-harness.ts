@@ -11,6 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { DateTime } from 'luxon';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import type { PartitionDuties } from '../../hub/cluster/partition-duties.ts';
 import { HubConfig } from '../../hub/config.ts';
 import type { ContractInfo, DeviceRegistry, HubContext, RegisteredDevice } from '../../hub/context.ts';
 import { type Db, openDb } from '../../hub/db.ts';
@@ -112,6 +113,8 @@ export interface HarnessOptions {
   /** Reuse an existing data folder (restart); otherwise a fresh temp folder. */
   dir?: string;
   clock?: ManualClock;
+  /** Which sites this node runs the duties for (issue 16); default all (a single node). */
+  duties?: PartitionDuties;
 }
 
 export async function makeTicketsHarness(options: HarnessOptions): Promise<TicketsHarness> {
@@ -135,6 +138,7 @@ export async function makeTicketsHarness(options: HarnessOptions): Promise<Ticke
     metrics: new Registry(),
     services: { registry },
     http,
+    ...(options.duties !== undefined ? { duties: options.duties } : {}),
   };
   const tickets: HubEventMap['ticket'][0][] = [];
   const sla: SlaEvent[] = [];

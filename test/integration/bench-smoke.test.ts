@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { runScenarios } from '../../bench/run.ts';
 
-const IDS = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B12'];
+const IDS = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9', 'B10', 'B11', 'B12'];
 
 describe('bench smoke (tiny profile)', () => {
-  it('runs every scenario and each produces figures', { timeout: 240_000 }, async () => {
+  it('runs every scenario and each produces figures', { timeout: 300_000 }, async () => {
     const results = await runScenarios(IDS, 'tiny');
     expect(results.map((r) => r.id)).toEqual(IDS);
     for (const r of results) {
