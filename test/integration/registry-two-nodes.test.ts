@@ -4,7 +4,8 @@
  * changed on node A is in node B's in-memory view (what the hot path, the API and the access scope read) within a
  * second, and a removal too; a CSV import on A (one transaction) and `hezo import` run beside the running nodes are
  * seen by both. Two nodes starting at once with the same config (devices, contracts, customers, windows) do not
- * conflict: idempotent upserts, one set of config windows.
+ * conflict: idempotent upserts, one set of config windows. After a node's feed connection is cut and made again, it
+ * reloads both views in full (a change whose notice it missed is seen).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -153,6 +154,28 @@ describe('the registry on two nodes sharing one PostgreSQL', () => {
     await seen(() => b.customers.sites().length === 0, "A's site removal on B");
     expect(a.errors).toEqual([]);
     expect(b.errors).toEqual([]);
+  });
+
+  it("after B's feed connection is cut and comes back, a registry change it was never told of is in its view", async () => {
+    const url = await stores.postgresUrl();
+    const b = await startNode(url, 'hub-b');
+    await b.start();
+    const killed = await b.sql.query<{ ok: boolean }>(
+      "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE 'hezo-feed-hub-b%'",
+    );
+    expect(killed.length).toBeGreaterThan(0);
+    // written without a notice (as one sent while B was away would be lost)
+    await b.sql.run(
+      `INSERT INTO devices (serial, model, site, customer, name, source, created_at, updated_at)
+       VALUES ('QUIET-1', 'StudioX30', 'site-q', 'acme', NULL, 'api', 'x', 'x')`,
+    );
+    await b.sql.run(
+      "INSERT INTO customers (id, name, contact_email, source, created_at, updated_at) VALUES ('quiet', 'Q', NULL, 'api', 'x', 'x')",
+    );
+    await waitFor(() => b.registry.get('QUIET-1') !== undefined && b.customers.exists('quiet'), {
+      timeoutMs: 5_000,
+      what: 'the full reload after the feed reconnected',
+    });
   });
 
   it('an import on A (one transaction), and `hezo import` beside the running nodes, reach both views', async () => {
