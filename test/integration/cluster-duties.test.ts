@@ -25,6 +25,7 @@ import { startMosquitto } from '../helpers/mosquitto.ts';
 import { connectAgent, type FakeAgent } from '../helpers/mqtt-agent.ts';
 import { startNatsCluster } from '../helpers/nats-cluster.ts';
 import { type Postgres, startPostgres } from '../helpers/postgres.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const PARTITIONS = 2;
@@ -73,6 +74,8 @@ interface Node {
   /** Health records that reached this node's ingest, by site. */
   records: Map<string, number>;
   tickets: TicketView[];
+  /** Partitions gained and lost (ctx.duties), with the wall time. */
+  changes: { partition: number; isHeld: boolean; at: number }[];
   api(path: string): Promise<Response>;
 }
 
@@ -106,12 +109,15 @@ async function startNode(name: string, i: number, databaseUrl: string): Promise<
     modules: [createTicketsModule, watch],
   });
   cleanups.push(() => hub.stop());
+  const changes: Node['changes'] = [];
+  hub.ctx.duties?.onChange((c) => changes.push({ ...c, at: Date.now() }));
   const { httpUrl } = await hub.start();
   return {
     name,
     hub,
     records,
     tickets,
+    changes,
     api: (path) => fetch(`${httpUrl}${path}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } }),
   };
 }
@@ -223,3 +229,52 @@ it.each(BROKERS)(
     expect(await metric(b, 'hezo_cluster_partition_sessions_connected')).toBe(2);
   },
 );
+
+it('Mosquitto: a node cut from PostgreSQL stops its duties before its lease can end; the other takes over and handles the next fault', async () => {
+  broker = await (BROKERS[0] as [string, () => Promise<Broker>])[1]();
+  const url = await freshDatabase();
+  const port = Number(new URL(url).port);
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port });
+  cleanups.push(() => proxy.close()); // last: after the hubs stopped
+  const viaProxy = url.replace(`127.0.0.1:${port}`, `127.0.0.1:${proxy.port}`);
+  const [a, b] = await Promise.all([startNode('hub-a', 0, viaProxy), startNode('hub-b', 0, url)]);
+  cleanups.push(() => Promise.resolve(proxy.heal())); // first: the cut hub stops cleanly
+  await waitFor(() => (holds(a, SITE_1) !== holds(b, SITE_1) && holds(a, SITE_2) !== holds(b, SITE_2) ? 1 : 0), {
+    what: 'each site held by exactly one node',
+    timeoutMs: 20_000,
+  });
+  for (const n of [a, b]) {
+    await waitFor(async () => (await metric(n, 'hezo_cluster_partition_sessions_connected')) === 1, {
+      what: `${n.name} connected to its partition session`,
+      timeoutMs: 10_000,
+    });
+  }
+  const site = holds(a, SITE_1) ? SITE_1 : SITE_2;
+  const k = partitionOf(site, PARTITIONS);
+  const agent = await agentOf(site);
+  await agent.send('presence', makePresence('online', { agentId: agent.agentId, site }), { retain: true });
+  await poll(agent, 'SN-C-1', true, 2);
+  await waitFor(() => (a.records.get(site) ?? 0) >= 2, { what: "the site's records at A", timeoutMs: 10_000 });
+
+  const cutAt = Date.now();
+  proxy.cut();
+  await waitFor(() => holds(b, site), { what: "B to take the cut node's partition", timeoutMs: 20_000 });
+  const lostAt = a.changes.find((c) => c.partition === k && !c.isHeld && c.at >= cutAt)?.at;
+  const takenAt = b.changes.find((c) => c.partition === k && c.isHeld && c.at >= cutAt)?.at;
+  expect(lostAt).toBeDefined();
+  expect(takenAt).toBeDefined();
+  expect(lostAt!).toBeLessThan(takenAt!); // A had stopped acting before B could act
+  expect(holds(a, site)).toBe(false);
+  console.log(
+    `cluster-figure cut from PostgreSQL: duties stopped after ${lostAt! - cutAt} ms, taken over after ${takenAt! - cutAt} ms (lease 2000 ms)`,
+  );
+
+  const recordsAtA = a.records.get(site);
+  await poll(agent, 'SN-C-1', false, 2);
+  await waitFor(() => openP1(b, 'SN-C-1').length === 1, {
+    what: "B's P1 for the fault after the cut",
+    timeoutMs: 10_000,
+  });
+  expect(openP1(a, 'SN-C-1')).toHaveLength(0);
+  expect(a.records.get(site)).toBe(recordsAtA); // A's session for the partition is closed: nothing more reached it
+});
