@@ -4,7 +4,8 @@
  * in another order, the agents use a third). Each hub's record intake is the persistent MQTT sessions of the partitions
  * it holds (not a hub-wide subscription): a site's records reach only its holder, so a fault in a site held by A
  * opens exactly one P1, at A. When A stops, B takes the partition; what the agent published meanwhile is handed over
- * by the broker (the partition's session), and the next fault is B's ticket.
+ * by the broker (the partition's session), and the next fault is B's ticket. A node cut from PostgreSQL (a proxy the
+ * test controls) stops its duties and closes its partition session before the other node takes the partition.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
