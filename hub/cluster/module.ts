@@ -150,6 +150,7 @@ function createIntake(ctx: HubContext, manager: LeaseManager, deps: ClusterDeps)
     username: mqtt.username,
     password: mqtt.password,
     reconnectMs: mqtt.reconnectMinMs,
+    maxMessagesPerSecond: mqtt.maxMessagesPerSecond,
     refreshMs: SITE_REFRESH_MS,
     sites: deps.sites,
     clock: ctx.clock,

@@ -9,8 +9,9 @@
  * site is picked up on the next refresh (every `refreshMs`).
  */
 import type { Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../../protocols/clock.ts';
+import { AgentPacer } from '../broker/agent-pacer.ts';
 import type { LeaseManager } from './lease-manager.ts';
 import { PartitionSessions } from './partition-sessions.ts';
 
@@ -21,6 +22,8 @@ export interface PartitionIntakeOptions {
   username?: string | undefined;
   password?: string | undefined;
   reconnectMs: number;
+  /** Per-agent cap (`mqtt.maxMessagesPerSecond`): over it a message waits (and its PUBACK), it is not dropped. */
+  maxMessagesPerSecond: number;
   /** How often the site list is read again (new sites subscribed). */
   refreshMs: number;
   /** The sites known now. */
@@ -37,9 +40,17 @@ export class PartitionIntake {
   private sessions: PartitionSessions | undefined;
   private cancelRefresh: (() => void) | undefined;
   private knownSites = '';
+  private readonly pacer: AgentPacer;
+  private readonly paced: Counter;
 
   constructor(opts: PartitionIntakeOptions) {
     this.opts = opts;
+    this.pacer = new AgentPacer(opts.maxMessagesPerSecond, opts.clock);
+    this.paced = new Counter({
+      name: 'hezo_cluster_partition_paced_total',
+      help: 'Messages of the partition sessions held back (not dropped) by the per-agent rate cap',
+      registers: [opts.metrics],
+    });
     const connected = () => this.connected().length;
     new Gauge({
       name: 'hezo_cluster_partition_sessions_connected',
@@ -65,6 +76,7 @@ export class PartitionIntake {
       reconnectMs: opts.reconnectMs,
       clock: opts.clock,
       logger: opts.logger,
+      pacing: { pacer: this.pacer, clock: opts.clock, onPaced: () => this.paced.inc() },
       onMessage: (_partition, _epoch, topic, payload) => onMessage(topic, payload),
     });
     this.sessions.start();

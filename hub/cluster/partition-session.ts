@@ -12,8 +12,10 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import type { Clock } from '../../protocols/clock.ts';
 import { redactBrokerUrl } from '../../protocols/mqtt-failover.ts';
 import { topics } from '../../protocols/topics.ts';
+import type { AgentPacer } from '../broker/agent-pacer.ts';
 
 /** The client id every node uses for partition k: the same on every node, so the broker sees one session. */
 export function partitionClientId(partition: number, prefix = 'hezo-partition'): string {
@@ -37,6 +39,11 @@ export interface PartitionSessionOptions {
    * closed, so the broker delivers it again to the session's next holder.
    */
   onMessage(topic: string, payload: Buffer): boolean | undefined;
+  /**
+   * The per-agent rate cap that delays instead of dropping (hub/broker/agent-pacer.ts, shared by a node's sessions):
+   * a message over the cap waits, and its PUBACK with it, so the broker holds the rest (QoS 1 flow control).
+   */
+  pacing?: { pacer: Pick<AgentPacer, 'delayFor'>; clock: Clock; onPaced?(): void };
 }
 
 export interface PartitionSessionEvents {
@@ -51,6 +58,7 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
   private readonly log: Logger;
   private client: MqttClient | undefined;
   private isStopping = false;
+  private cancelPacing: (() => void) | undefined;
   private sites: readonly string[];
 
   constructor(opts: PartitionSessionOptions) {
@@ -92,17 +100,7 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
       ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
     });
     // set before the CONNACK: the queue of a persistent session arrives right after it
-    client.handleMessage = (packet: IPublishPacket, done) => {
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      if (this.opts.onMessage(packet.topic, payload) === false) {
-        // no PUBACK: the session keeps the message for the next holder
-        this.log.info({ topic: packet.topic }, 'partition session: message refused (partition not held); closing');
-        this.isStopping = true;
-        client.end(true);
-        return;
-      }
-      done();
-    };
+    client.handleMessage = (packet: IPublishPacket, done) => this.deliver(client, packet, done);
     return new Promise((resolve, reject) => {
       let isSettled = false;
       client.once('connect', (connack) => {
@@ -135,6 +133,30 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
     });
   }
 
+  /** Into `onMessage` (after the pacer lets it in), then the PUBACK; a refused message closes the connection. */
+  private deliver(client: MqttClient, packet: IPublishPacket, done: (err?: Error) => void): void {
+    const pacing = this.opts.pacing;
+    const waitMs = pacing?.pacer.delayFor(packet.topic.split('/', 4)[3] ?? '') ?? 0;
+    if (pacing !== undefined && waitMs > 0) {
+      pacing.onPaced?.();
+      this.cancelPacing = pacing.clock.setTimer(waitMs, () => {
+        this.cancelPacing = undefined;
+        // a closed connection never acknowledges: the broker delivers the message again
+        if (client.connected && !this.isStopping) this.deliver(client, packet, done);
+      });
+      return;
+    }
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (this.opts.onMessage(packet.topic, payload) === false) {
+      // no PUBACK: the session keeps the message for the next holder
+      this.log.info({ topic: packet.topic }, 'partition session: message refused (partition not held); closing');
+      this.isStopping = true;
+      client.end(true);
+      return;
+    }
+    done();
+  }
+
   /**
    * The partition's sites changed (a site added to or removed from the registry): subscribe to the new ones and
    * drop the old ones now; a reconnect subscribes to the current list.
@@ -163,6 +185,8 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
 
   private onClose(client: MqttClient): void {
     if (client !== this.client) return;
+    this.cancelPacing?.();
+    this.cancelPacing = undefined;
     this.client = undefined;
     client.end(true);
     if (this.isStopping) return;
@@ -173,6 +197,8 @@ export class PartitionSession extends EventEmitter<PartitionSessionEvents> {
   /** Disconnect cleanly: the broker keeps the session and queues for the next holder. */
   async stop(): Promise<void> {
     this.isStopping = true;
+    this.cancelPacing?.();
+    this.cancelPacing = undefined;
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) await client.endAsync();

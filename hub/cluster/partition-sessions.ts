@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocols/clock.ts';
 import type { LeaseManager } from './lease-manager.ts';
-import { PartitionSession, partitionClientId } from './partition-session.ts';
+import { PartitionSession, type PartitionSessionOptions, partitionClientId } from './partition-session.ts';
 import { sitesOfPartition } from './partitions.ts';
 
 export interface PartitionSessionsOptions {
@@ -23,6 +23,8 @@ export interface PartitionSessionsOptions {
   clock: Clock;
   logger: Logger;
   onMessage(partition: number, epoch: number, topic: string, payload: Buffer): void;
+  /** The per-agent rate cap, shared by every session of the node (partition-session.ts). */
+  pacing?: PartitionSessionOptions['pacing'];
 }
 
 interface Open {
@@ -89,6 +91,7 @@ export class PartitionSessions {
       ...(this.opts.username !== undefined ? { username: this.opts.username } : {}),
       ...(this.opts.password !== undefined ? { password: this.opts.password } : {}),
       logger: this.opts.logger,
+      ...(this.opts.pacing !== undefined ? { pacing: this.opts.pacing } : {}),
       onMessage: (topic, payload) => {
         // a message that arrives after the lease was lost is refused, not acknowledged: the next holder gets it
         if (this.opts.manager.epochOf(partition) !== epoch) return false;

@@ -3,8 +3,8 @@
  * 15 and one Mosquitto; fake agents on 4 sites with 10 devices each. Each round `kill -9`s the node holding the round's
  * site and, right after, a device of that site fails (two failed polls, acknowledged by the broker while no live node
  * holds the partition), and the site's other devices answer the same poll round. The survivor takes the partition,
- * the broker hands the records over, and the fault gets
- * exactly one P1, at the survivor, within 20 s. A fresh node then joins before the next round.
+ * the broker hands the records over, and the fault gets exactly one P1, at the survivor, within 20 s. A fresh node
+ * then joins before the next round.
  * Figures: `cluster-figure` lines.
  */
 import { type ChildProcess, spawn } from 'node:child_process';

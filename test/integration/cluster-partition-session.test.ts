@@ -7,8 +7,10 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { AgentPacer } from '../../hub/broker/agent-pacer.ts';
 import { PartitionSession, partitionClientId } from '../../hub/cluster/partition-session.ts';
 import { partitionOf } from '../../hub/cluster/partitions.ts';
+import { ManualClock } from '../../protocols/clock.ts';
 import { topics } from '../../protocols/topics.ts';
 import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -165,4 +167,33 @@ it('a broker that cannot be reached is a clear error naming the URL', async () =
     onMessage: () => undefined,
   });
   await expect(h.start()).rejects.toThrow(/partition 5: no broker reachable \(mqtt:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+});
+
+it('an agent over the rate cap is paced, not dropped: its messages wait (and their PUBACKs), all arrive in order', async () => {
+  const clock = new ManualClock('2026-03-02T10:00:00.000Z');
+  const received: string[] = [];
+  let paced = 0;
+  const h = new PartitionSession({
+    partition: K,
+    sites: [inK[0]!],
+    urls: [broker.url],
+    clientId: partitionClientId(K, `t5-${process.pid}`),
+    logger: pino({ level: 'silent' }),
+    pacing: { pacer: new AgentPacer(10, clock), clock, onPaced: () => paced++ },
+    onMessage: (_topic, payload) => {
+      received.push(payload.toString());
+      return true;
+    },
+  });
+  cleanups.push(() => h.stop());
+  await h.start();
+  const publisher = await agent();
+  const sent = Array.from({ length: 25 }, (_, i) => `m${i}`);
+  for (const m of sent) await publisher.publishAsync(topics.heartbeat(inK[0]!, 'agent-1'), m, { qos: 1 });
+  await waitFor(() => received.length === 10 && paced === 1, { what: 'the first window, then one held back' });
+  clock.advance(1000);
+  await waitFor(() => received.length === 20 && paced === 2, { what: 'the second window' });
+  clock.advance(1000);
+  await waitFor(() => received.length === 25, { what: 'the rest' });
+  expect(received).toEqual(sent);
 });
