@@ -21,9 +21,11 @@ export const STORES_ON_SQL = [
   'peripherals',
   'adoption',
   'agents',
+  'tickets',
+  'reports',
 ] as const;
 /** Stores still in the local SQLite file whatever `database.url` says (not shared between hub nodes yet). */
-export const STORES_ON_LOCAL_SQLITE = ['registry', 'customers', 'tickets', 'outage', 'reports'] as const;
+export const STORES_ON_LOCAL_SQLITE = ['registry', 'customers', 'outage'] as const;
 
 export function openSqlStore(config: Pick<HubConfig, 'database'>, db: Database.Database): SqlStore {
   const url = config.database?.url;
