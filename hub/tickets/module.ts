@@ -151,7 +151,6 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
         }),
       );
       offs.push(attachAutoTickets({ bus: ctx.bus, service, siteAlerts, logger, retry: autoTickets, queue: writes }));
-      offs.push(() => autoTickets.stop());
       offs.push(
         ctx.bus.on('ticket', ({ ticket, change }) => {
           if (change === 'opened' || change === 'escalated') {
@@ -181,7 +180,9 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     },
     async stop() {
       for (const off of offs.splice(0)) off();
+      // the transitions received before the stop are written (or left waiting for their retry), then no more
       await autoTickets.idle();
+      autoTickets.stop();
       await writes.idle();
       await service.idle();
       await monitor.stop();
