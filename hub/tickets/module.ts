@@ -132,13 +132,7 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     },
     async start() {
       await store.migrate();
-      await service.start();
-      await monitor.start();
-      pages.invalidate();
-      offs.push(
-        ctx.bus.on('ticket', () => pages.invalidate()),
-        ctx.bus.on('sla', () => pages.invalidate()),
-      );
+      // other nodes' changes are followed BEFORE the owners and the timers are loaded: none falls in between
       offs.push(
         followOtherNodesTickets({
           feed,
@@ -149,6 +143,13 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
           invalidatePages: () => pages.invalidate(),
           track: (row) => monitor.track(row),
         }),
+      );
+      await service.start();
+      await monitor.start();
+      pages.invalidate();
+      offs.push(
+        ctx.bus.on('ticket', () => pages.invalidate()),
+        ctx.bus.on('sla', () => pages.invalidate()),
       );
       offs.push(attachAutoTickets({ bus: ctx.bus, service, siteAlerts, logger, retry: autoTickets, queue: writes }));
       offs.push(
