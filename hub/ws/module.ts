@@ -152,7 +152,7 @@ export function createWsModule(ctx: HubContext): WsModule {
     stream,
     async start() {
       const { bus } = ctx;
-      for (const alert of raisedSiteAlerts(ctx.db)) siteAlerts.set(`${alert.site}/${alert.agentId}`, alert);
+      for (const alert of await raisedSiteAlerts(ctx.sql)) siteAlerts.set(`${alert.site}/${alert.agentId}`, alert);
       for (const ticket of (await ctx.services.tickets?.list({ state: 'open' })) ?? []) {
         ticketsSeen.set(ticket.id, ticket);
       }
