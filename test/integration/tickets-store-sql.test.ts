@@ -15,6 +15,7 @@ import { stepSql } from '../../hub/store/migrations.ts';
 import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import type { SqlStore } from '../../hub/store/sql-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
+import { TicketPages } from '../../hub/tickets/list-page.ts';
 import { SiteAlertStore } from '../../hub/tickets/site-alert-store.ts';
 import { type NewTicket, TicketStore } from '../../hub/tickets/store.ts';
 import { TICKET_MIGRATIONS } from '../../hub/tickets/store-schema.ts';
@@ -141,6 +142,44 @@ describe.each(['sqlite', 'postgres'] as const)('ticket store on %s', (dialect) =
     expect(await alerts.siteAlerts(5)).toEqual([
       { id: 1, site: 'krk', agentId: 'a-1', status: 'raised', at: AT, reason: 'r', serials: ['X'] },
     ]);
+  });
+
+  it('list pages follow their cursors through open and closed tickets, scoped by customer in the query', async () => {
+    const store = new TicketStore(await stores.make(dialect));
+    await store.migrate();
+    for (let i = 0; i < 30; i++) {
+      const t = autoTicket(`SN-${i}`);
+      // some without a running clock, dues out of order, two customers
+      t.nextDueMs = i % 5 === 0 ? null : DUE + ((i * 7) % 11) * 60_000;
+      t.customer = i % 2 === 0 ? 'acme' : 'globex';
+      await store.insertTicket(t, first, AT);
+    }
+    for (const seq of [3, 8, 13])
+      await store.updateTicket(seq, () => ({ patch: { state: 'closed' }, history: [] }), AT);
+    const pages = new TicketPages(store);
+    const walk = async (state: 'open' | 'closed' | 'all', customers?: string[]) => {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      for (let i = 0; i < 100; i++) {
+        const query = { state, limit: 4, ...(cursor !== undefined ? { cursor } : {}) };
+        const page =
+          customers === undefined
+            ? await pages.page(query).then((p) => ({ views: JSON.parse(p.body) as { id: string }[], next: p.next }))
+            : await pages.scopedPage(query, customers);
+        ids.push(...page.views.map((v) => v.id));
+        if (page.next === null) return ids;
+        cursor = page.next;
+      }
+      throw new Error('no last page');
+    };
+    const open = await store.listOpen(100);
+    const closed = await store.listClosed(100);
+    expect(open).toHaveLength(27);
+    expect(await walk('open')).toEqual(open.map((t) => t.id));
+    expect(await walk('all')).toEqual([...open, ...closed].map((t) => t.id));
+    const globex = [...open, ...closed].filter((t) => t.customer === 'globex').map((t) => t.id);
+    expect(await walk('all', ['globex'])).toEqual(globex);
+    expect(await walk('closed', ['nobody'])).toEqual([]);
   });
 
   it('an unknown or malformed id is undefined and never reaches the database', async () => {
