@@ -4,7 +4,7 @@ import type { Channel, Priority, SlaClockName, TicketState } from '../types.ts';
 import type { StoredAttachment, TicketRow } from './store.ts';
 
 /**
- * ONE migration list for SQLite and PostgreSQL (issue 16). Versions 1..15 are what hub/db.ts `migrate()` applied in
+ * ONE migration list for SQLite and PostgreSQL (issue 16). Versions 1..13 are what hub/db.ts `migrate()` applied in
  * earlier hubs (an existing SQLite file is accepted as is). PostgreSQL: BIGINT for milliseconds and seqs (they come
  * back as strings: fromRaw converts), identity columns where SQLite has a rowid. `tickets.seq` is assigned by the
  * store (MAX + 1 under a lock), so the ticket id can be written with it.

@@ -288,7 +288,7 @@ describe('ticket store on a SQLite file of an earlier hub', () => {
     const db = new Database(stores.sqliteFile());
     db.exec(`CREATE TABLE schema_migrations (module TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,
       PRIMARY KEY (module, version))`);
-    // what hub/db.ts's migrate() applied as tickets versions 1..15 before the SqlStore
+    // what hub/db.ts's migrate() applied as tickets versions 1..13 before the SqlStore
     migrate(
       db,
       'tickets',
