@@ -29,6 +29,12 @@ export interface TicketWriterDeps {
 
 export type AutoChange = 'opened' | 'escalated' | 'note';
 
+/**
+ * Runs a write in one transaction that commits only while this node may act (e.g. `withFence` of the partition's
+ * holder, hub/cluster/fencing.ts); it rejects (StaleEpochError) and writes nothing otherwise.
+ */
+export type WriteFence = <T>(write: (tx: SqlStore) => Promise<T>) => Promise<T>;
+
 const priorityOf = (state: AutoTicketInput['state']): Priority =>
   state === 'down' ? 'P1' : state === 'config' ? 'P3' : 'P2';
 
@@ -37,18 +43,18 @@ function autoTitle(model: string | null, serial: string, input: AutoTicketInput)
 }
 
 /**
- * Open the device's automatic ticket, or escalate/annotate the open one. `tx`: open inside that transaction (e.g. a
- * fenced write of the partition's holder); the insert then commits or rolls back with it.
+ * Open the device's automatic ticket, or escalate/annotate the open one. `fence`: each write runs inside it (a
+ * fenced transaction of the partition's holder) and is refused with it.
  */
 export async function openAutoTicket(
   deps: TicketWriterDeps,
   input: AutoTicketInput,
-  tx?: SqlStore,
+  fence: WriteFence = (write) => write(deps.store.sql),
 ): Promise<{ row: TicketRow; change: AutoChange }> {
   const autoKey = input.autoKey ?? AUTO_KEY;
   let existing = await deps.store.findOpenAuto(input.serial, autoKey);
   if (existing === undefined) {
-    const opened = await insertAutoTicket(deps, input, tx);
+    const opened = await fence((tx) => insertAutoTicket(deps, input, tx));
     if (opened !== undefined) return { row: opened, change: 'opened' };
     // Another opener (this node or another hub node) won the unique index: update the ticket that won.
     existing = await deps.store.findOpenAuto(input.serial, autoKey);
@@ -58,47 +64,51 @@ export async function openAutoTicket(
   const at = new Date(now).toISOString();
   const evidence = input.evidence.length > 0 ? `\n${input.evidence.join('\n')}` : '';
   let change = 'note' as AutoChange;
-  const row = await deps.store.updateTicket(
-    existing.seq,
-    (current) => {
-      if (current.priority === 'P2' && priorityOf(input.state) === 'P1') {
-        change = 'escalated';
-        const clocks = applyEscalation(current, now, deps.calendarFor(current.customer));
+  const seq = existing.seq;
+  const row = await fence((tx) =>
+    deps.store.updateTicket(
+      seq,
+      (current) => {
+        if (current.priority === 'P2' && priorityOf(input.state) === 'P1') {
+          change = 'escalated';
+          const clocks = applyEscalation(current, now, deps.calendarFor(current.customer));
+          return {
+            patch: {
+              priority: 'P1',
+              clocks,
+              title: autoTitle(current.model, current.serial, input),
+              nextDueMs: nextDueMs({ ...current, priority: 'P1', clocks }),
+            },
+            history: [
+              {
+                at,
+                kind: 'escalated',
+                from: current.state,
+                to: current.state,
+                actor: MONITOR_ACTOR,
+                note: `escalated P2 -> P1: device down (${describeReason(input.reason)})${evidence}`,
+              },
+            ],
+          };
+        }
+        change = 'note';
         return {
-          patch: {
-            priority: 'P1',
-            clocks,
-            title: autoTitle(current.model, current.serial, input),
-            nextDueMs: nextDueMs({ ...current, priority: 'P1', clocks }),
-          },
+          patch: {},
           history: [
             {
               at,
-              kind: 'escalated',
+              kind: 'device-state',
               from: current.state,
               to: current.state,
               actor: MONITOR_ACTOR,
-              note: `escalated P2 -> P1: device down (${describeReason(input.reason)})${evidence}`,
+              note: `device ${input.state} again (${describeReason(input.reason)})${evidence}`,
             },
           ],
         };
-      }
-      change = 'note';
-      return {
-        patch: {},
-        history: [
-          {
-            at,
-            kind: 'device-state',
-            from: current.state,
-            to: current.state,
-            actor: MONITOR_ACTOR,
-            note: `device ${input.state} again (${describeReason(input.reason)})${evidence}`,
-          },
-        ],
-      };
-    },
-    at,
+      },
+      at,
+      tx,
+    ),
   );
   if (change === 'escalated') deps.logger.warn({ ticket: row.id, serial: row.serial }, 'ticket escalated to P1');
   return { row, change };
@@ -140,7 +150,7 @@ export async function recordDeviceStateOnTicket(
 async function insertAutoTicket(
   deps: TicketWriterDeps,
   input: AutoTicketInput,
-  tx: SqlStore | undefined,
+  tx: SqlStore,
 ): Promise<TicketRow | undefined> {
   const now = deps.clock.now();
   const at = new Date(now).toISOString();

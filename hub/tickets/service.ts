@@ -17,9 +17,14 @@ import type {
   TicketService as TicketServiceApi,
 } from '../context.ts';
 import type { HubEventMap } from '../events.ts';
-import type { SqlStore } from '../store/sql-store.ts';
 import type { DeviceTransition, TicketHistoryEntry, TicketState, TicketView } from '../types.ts';
-import { MONITOR_ACTOR, openAutoTicket, recordDeviceStateOnTicket, type TicketWriterDeps } from './auto-open.ts';
+import {
+  MONITOR_ACTOR,
+  openAutoTicket,
+  recordDeviceStateOnTicket,
+  type TicketWriterDeps,
+  type WriteFence,
+} from './auto-open.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { applyContact, applyDeliveryAgreement, applyTransition, nextDueMs } from './lifecycle.ts';
 import { type ManualTicketInput, openManualTicket } from './manual-open.ts';
@@ -120,15 +125,15 @@ export class TicketsService implements TicketServiceApi {
 
   /**
    * Open the device's automatic ticket, or escalate/annotate the open one (never a second one, also across hub
-   * nodes). `tx`: the insert runs inside that transaction (a fenced write); the bus hears it only after the caller's
-   * commit, so the caller announces nothing itself and passes no `tx` unless it commits at once.
+   * nodes). `fence`: the write runs inside it (`withFence` of the partition's holder, issue 16) and the bus hears
+   * it only after that transaction committed; a stale epoch rejects (StaleEpochError) with nothing written or said.
    */
   openAuto(
     input: AutoTicketInput,
-    tx?: SqlStore,
+    fence?: WriteFence,
   ): Promise<{ ticket: TicketView; change: 'opened' | 'escalated' | 'note' }> {
     return this.queue.run(`serial:${input.serial}`, async () => {
-      const { row, change } = await openAutoTicket(this.writer, input, tx);
+      const { row, change } = await openAutoTicket(this.writer, input, fence);
       await this.committed(row, change);
       return { ticket: await this.view(row), change };
     });

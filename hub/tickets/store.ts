@@ -127,11 +127,17 @@ export class TicketStore {
   }
 
   /**
-   * Update one ticket in one transaction: `decide` gets the current row (locked on PostgreSQL) and says what to
-   * write; it may throw (e.g. a transition the lifecycle refuses), which writes nothing. Returns the stored row.
+   * Update one ticket in one transaction (inside `tx` when given): `decide` gets the current row (locked on
+   * PostgreSQL) and says what to write; it may throw (e.g. a transition the lifecycle refuses), which writes nothing.
+   * Returns the stored row.
    */
-  updateTicket(seq: number, decide: (current: TicketRow) => TicketUpdate, updatedAt: string): Promise<TicketRow> {
-    return this.sql.transaction(async (t) => {
+  updateTicket(
+    seq: number,
+    decide: (current: TicketRow) => TicketUpdate,
+    updatedAt: string,
+    tx?: SqlStore,
+  ): Promise<TicketRow> {
+    return (tx ?? this.sql).transaction(async (t) => {
       const current = await this.getBySeq(seq, t, true);
       if (current === undefined) throw new Error(`ticket seq ${seq} vanished`);
       const { patch, history, contact, attachment } = decide(current);

@@ -6,19 +6,25 @@
  * inside a fenced transaction commits or vanishes with it; a SQLite file of an earlier hub is accepted as is.
  */
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { BusinessCalendar } from '../../hub/calendar/business-calendar.ts';
 import { StaleEpochError, withFence } from '../../hub/cluster/fencing.ts';
 import { migrateCluster } from '../../hub/cluster/lease-schema.ts';
 import { LeaseStore } from '../../hub/cluster/lease-store.ts';
+import { BusinessCalendarConfig } from '../../hub/config.ts';
 import { migrate } from '../../hub/db.ts';
 import { stepSql } from '../../hub/store/migrations.ts';
 import { PostgresStore } from '../../hub/store/postgres-store.ts';
 import type { SqlStore } from '../../hub/store/sql-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
+import type { WriteFence } from '../../hub/tickets/auto-open.ts';
 import { TicketPages } from '../../hub/tickets/list-page.ts';
+import { TicketsService } from '../../hub/tickets/service.ts';
 import { SiteAlertStore } from '../../hub/tickets/site-alert-store.ts';
 import { type NewTicket, TicketStore } from '../../hub/tickets/store.ts';
 import { TICKET_MIGRATIONS } from '../../hub/tickets/store-schema.ts';
+import { ManualClock } from '../../protocols/clock.ts';
 import { useSqlStores } from '../helpers/sql-stores.ts';
 
 const stores = useSqlStores();
@@ -277,6 +283,50 @@ describe('ticket store on PostgreSQL, two hub nodes at once', () => {
         }),
       ).rejects.toThrow('later step failed');
       expect((await store.listOpen(10)).map((t) => t.serial)).toEqual(['SN-F']);
+    } finally {
+      await sql.close();
+    }
+  });
+});
+
+describe('the tickets service with a fencing epoch (PostgreSQL)', () => {
+  it('opens an automatic ticket inside the fence and announces it after the commit; a stale epoch writes and says nothing', async () => {
+    const sql = new PostgresStore(await stores.postgresUrl(), { max: 4 });
+    try {
+      await migrateCluster(sql);
+      const leases = new LeaseStore(sql);
+      await leases.prepare(1);
+      expect((await leases.acquire(0, 'hub-a', 60_000))?.epoch).toBe(1);
+      const store = new TicketStore(sql);
+      await store.migrate();
+      const said: string[] = [];
+      const calendar = new BusinessCalendar(BusinessCalendarConfig.parse({}));
+      const service = new TicketsService({
+        store,
+        clock: new ManualClock(AT),
+        logger: pino({ level: 'silent' }),
+        calendarFor: () => calendar,
+        registry: () => undefined,
+        emit: (ticket, change) => said.push(`${ticket.id}:${change}`),
+      });
+      const fence =
+        (epoch: number): WriteFence =>
+        (write) =>
+          withFence(sql, 0, epoch, write);
+      const fault = (serial: string) => ({
+        serial,
+        state: 'down' as const,
+        reason: 'all-channels-failed',
+        evidence: [],
+      });
+      expect((await service.openAuto(fault('SN-F'), fence(1))).change).toBe('opened');
+      expect((await service.openAuto(fault('SN-F'), fence(1))).change).toBe('note');
+      await sql.run('UPDATE cluster_leases SET epoch = epoch + 1 WHERE partition = 0'); // another node took over
+      await expect(service.openAuto(fault('SN-G'), fence(1))).rejects.toBeInstanceOf(StaleEpochError);
+      await expect(service.openAuto(fault('SN-F'), fence(1))).rejects.toBeInstanceOf(StaleEpochError);
+      expect(said).toEqual(['HZ-000001:opened', 'HZ-000001:note']);
+      expect((await store.listOpen(10)).map((t) => t.serial)).toEqual(['SN-F']);
+      expect((await store.history(1)).map((h) => h.kind)).toEqual(['opened', 'device-state']);
     } finally {
       await sql.close();
     }
