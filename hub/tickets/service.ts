@@ -63,9 +63,15 @@ export class TicketsService implements TicketServiceApi {
     this.writer = deps;
   }
 
-  /** Load the owner index (every ticket's customer). */
+  /** Load the owner index (every ticket's customer not known yet), in chunks: memory stays bounded. */
   async start(): Promise<void> {
-    for (const { seq, customer } of await this.deps.store.owners(this.owners.lastSeq)) this.owners.set(seq, customer);
+    const chunk = 50_000;
+    for (let after = this.owners.lastSeq; ; ) {
+      const rows = await this.deps.store.owners(after, chunk);
+      for (const { seq, customer } of rows) this.owners.set(seq, customer);
+      if (rows.length < chunk) return;
+      after = rows.at(-1)?.seq ?? after;
+    }
   }
 
   /** Settles when every change asked so far is stored and announced. */

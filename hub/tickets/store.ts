@@ -252,11 +252,11 @@ export class TicketStore {
     return rows.map(fromRaw);
   }
 
-  /** Every ticket's customer by seq (the owner index: hub/tickets/ticket-owners.ts). */
-  async owners(afterSeq = 0): Promise<{ seq: number; customer: string | null }[]> {
+  /** The customers of up to `limit` tickets after `afterSeq`, by seq (the owner index: ticket-owners.ts). */
+  async owners(afterSeq = 0, limit = 50_000): Promise<{ seq: number; customer: string | null }[]> {
     const rows = await this.sql.query<{ seq: number | string; customer: string | null }>(
-      'SELECT seq, customer FROM tickets WHERE seq > $1 ORDER BY seq',
-      [afterSeq],
+      'SELECT seq, customer FROM tickets WHERE seq > $1 ORDER BY seq LIMIT $2',
+      [afterSeq, limit],
     );
     return rows.map((r) => ({ seq: num(r.seq), customer: r.customer }));
   }
