@@ -57,9 +57,12 @@ export interface DeviceDirectory {
   get(serial: string): DeviceView | undefined;
 }
 
+/** Tickets (hub/tickets): read from the store, so async (PostgreSQL with several hub nodes, issue 16). */
 export interface TicketDirectory {
-  list(filter: { state: 'open' | 'closed' | 'all' }): TicketView[];
-  get(id: string): (TicketView & { history: TicketHistoryEntry[] }) | undefined;
+  list(filter: { state: 'open' | 'closed' | 'all' }): Promise<TicketView[]>;
+  get(id: string): Promise<(TicketView & { history: TicketHistoryEntry[] }) | undefined>;
+  /** The ticket's customer at once (scope checks): null none, undefined no such ticket known to this node. */
+  ownerOf(id: string): string | null | undefined;
 }
 
 /** What opens or updates the one automatic ticket of a device (tickets module, hub/tickets/service.ts). */
@@ -90,11 +93,12 @@ export interface AttachmentInput extends AttachmentMeta {
 /** The tickets module's internal API for other hub modules (evidence, API). Errors are AppError. */
 export interface TicketService extends TicketDirectory {
   /** Open the device's automatic ticket, or escalate/annotate the open one (never a second one). */
-  openAuto(input: AutoTicketInput): { ticket: TicketView; change: 'opened' | 'escalated' | 'note' };
-  addAttachment(ticketId: string, meta: AttachmentInput): TicketView;
-  attachment(ticketId: string, name: string): AttachmentInput | undefined;
-  addNote(ticketId: string, actor: string, note: string, kind?: 'note' | 'internal-note'): TicketView;
-  setSummary(ticketId: string, text: string): TicketView;
+  openAuto(input: AutoTicketInput): Promise<{ ticket: TicketView; change: 'opened' | 'escalated' | 'note' }>;
+  addAttachment(ticketId: string, meta: AttachmentInput): Promise<TicketView>;
+  attachment(ticketId: string, name: string): Promise<AttachmentInput | undefined>;
+  /** Changes of one ticket are stored and announced in call order, also when the caller does not await. */
+  addNote(ticketId: string, actor: string, note: string, kind?: 'note' | 'internal-note'): Promise<TicketView>;
+  setSummary(ticketId: string, text: string): Promise<TicketView>;
 }
 
 /** Sends commands to agents over MQTT and resolves with their reply (or rejects with COMMAND_TIMEOUT, or AGENT_OFFLINE when the agent is or goes offline). */

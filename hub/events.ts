@@ -31,9 +31,11 @@ export interface HubEventMap {
   /** A trend rule raised or cleared a watch on a device (hub/rules). */
   'device-watch': [DeviceWatch];
   'agent-presence': [AgentPresenceEvent];
-  /** A ticket was created or changed (already committed to SQLite). */
+  /** A ticket was created or changed by this node (already committed to the store). */
   ticket: [{ ticket: TicketView; change: 'opened' | 'transition' | 'escalated' | 'note' | 'attachment' | 'recovered' }];
   sla: [SlaEvent];
+  /** A ticket changed by ANOTHER hub node (change feed): for views only (stream, pages), never for duties. */
+  'ticket-elsewhere': [{ ticket: TicketView }];
   /** Message rejected at the boundary (for metrics). */
   rejected: [{ reason: string; clientId: string; topic: string }];
 

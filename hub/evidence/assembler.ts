@@ -260,7 +260,7 @@ export class TransferAssembler {
       return undefined;
     }
     const service = this.deps.tickets();
-    const ticket = service?.get(command.ticketId);
+    const ticket = await service?.get(command.ticketId);
     if (service === undefined || ticket === undefined) {
       this.warnOnce(
         chunk.transferId,
@@ -380,14 +380,14 @@ export class TransferAssembler {
     }
     this.deps.unstored.settled(row.transferId);
     const service = this.deps.tickets();
-    const ticket = service?.get(row.ticketId);
+    const ticket = await service?.get(row.ticketId);
     if (service === undefined || ticket === undefined) {
       await rm(temp, { force: true });
       await this.reject(row, `attachment ${row.name}: ticket ${row.ticketId} no longer exists`);
       return;
     }
     const name = uniqueAttachmentName(row.name, new Set(ticket.attachments.map((a) => a.name)));
-    service.addAttachment(row.ticketId, {
+    await service.addAttachment(row.ticketId, {
       name,
       size: stored.length,
       sha256: sha,

@@ -65,23 +65,22 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
   };
 
   const note = (ticketId: string, text: string): void => {
-    try {
-      // evidence notes are for engineers (a customer sees the ticket's steps, contacts and notes meant for them)
-      tickets()?.addNote(ticketId, EVIDENCE_ACTOR, redactEvidenceText(text, knownSecrets), 'internal-note');
-    } catch (err) {
-      logger.warn({ err, ticketId }, 'evidence note not added');
-    }
+    // evidence notes are for engineers (a customer sees the ticket's steps, contacts and notes meant for them);
+    // stored and announced in call order per ticket (the service's queue), not awaited here
+    tickets()
+      ?.addNote(ticketId, EVIDENCE_ACTOR, redactEvidenceText(text, knownSecrets), 'internal-note')
+      .catch((err: unknown) => logger.warn({ err, ticketId }, 'evidence note not added'));
   };
 
   /** Newest stored transfer of each kind -> the summary's input. */
   async function summarise(ticketId: string): Promise<void> {
     const service = tickets();
-    const ticket = service?.get(ticketId);
+    const ticket = await service?.get(ticketId);
     if (service === undefined || ticket === undefined) return;
     const stored = (await store.transfersOf(ticketId)).filter((t) => t.state === 'stored');
     const newest = (kind: TransferRow['kind']) => stored.filter((t) => t.kind === kind).at(-1);
     const bytesOf = async (row: TransferRow | undefined): Promise<Buffer | undefined> => {
-      const meta = row?.storedName ? service.attachment(ticketId, row.storedName) : undefined;
+      const meta = row?.storedName ? await service.attachment(ticketId, row.storedName) : undefined;
       return meta === undefined ? undefined : content.read(meta);
     };
     const coll = await store.collection(ticketId);
@@ -102,7 +101,7 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
     }
     if (input.serviceTests === undefined && input.trace === undefined && input.logs === undefined) return;
     const text = summariseEvidence(input);
-    if (text !== ticket.summary) service.setSummary(ticketId, text);
+    if (text !== ticket.summary) await service.setSummary(ticketId, text);
   }
 
   /** Acknowledge finished transfers of this ticket to their agents (so they drop their copies). */

@@ -27,8 +27,10 @@ export function registerAttachmentRoute(
     async (req, reply) => {
       const { id, name } = req.params;
       const service = deps.tickets();
-      if (service?.get(id) === undefined) return reply.code(404).send({ error: `ticket "${id}" not found` });
-      const meta = service.attachment(id, name);
+      if (service === undefined || (await service.get(id)) === undefined) {
+        return reply.code(404).send({ error: `ticket "${id}" not found` });
+      }
+      const meta = await service.attachment(id, name);
       if (meta === undefined) return reply.code(404).send({ error: `ticket "${id}" has no attachment "${name}"` });
       const content = await deps.content.open(meta);
       if (content === undefined) {

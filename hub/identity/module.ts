@@ -50,12 +50,19 @@ export function createIdentityModule(ctx: HubContext): IdentityModule {
     if (view !== undefined) bus.emit('device', view);
   }
 
+  /** Not awaited (the ticket service stores one ticket's notes in call order); a failure is logged. */
   function noteOpenTickets(serial: string, note: string): void {
     const tickets = ctx.services.ticketService;
     if (tickets === undefined) return;
-    for (const t of tickets.list({ state: 'open' })) {
-      if (t.serial === serial) tickets.addNote(t.id, 'hub', note, 'internal-note');
-    }
+    const fail = (err: unknown) => log.warn({ err, serial }, 'identity note not added');
+    tickets
+      .list({ state: 'open' })
+      .then((open) => {
+        for (const t of open) {
+          if (t.serial === serial) tickets.addNote(t.id, 'hub', note, 'internal-note').catch(fail);
+        }
+      })
+      .catch(fail);
   }
 
   function onEvent(inbound: InboundMessage<DeviceEvent>): void {

@@ -37,10 +37,8 @@ export function createPeopleModule(ctx: HubContext): PeopleModule {
   const throttle = new SignInThrottle({ now, ...DEFAULT_THROTTLE });
   const owners: OwnerResolvers = {
     device: (serial) => ctx.services.registry?.get(serial)?.customer ?? ctx.services.devices?.get(serial)?.customer,
-    ticket: (id) => {
-      const ticket = ctx.services.tickets?.get(id);
-      return ticket === undefined ? undefined : ticket.customer;
-    },
+    // synchronous: the tickets module's owner index (a ticket's customer never changes)
+    ticket: (id) => ctx.services.tickets?.ownerOf(id),
     contract: (number) => ctx.services.registry?.contract(number)?.customer,
     customer: (id) => (ctx.config.customers.some((c) => c.id === id) ? id : undefined),
   };
@@ -52,8 +50,8 @@ export function createPeopleModule(ctx: HubContext): PeopleModule {
   installAuditTrail(ctx.http, {
     store: () => audit,
     snapshots: {
-      ticket: (id) => {
-        const ticket = ctx.services.tickets?.get(id);
+      ticket: async (id) => {
+        const ticket = await ctx.services.tickets?.get(id);
         if (ticket === undefined) return undefined;
         const { history: _history, ...view } = ticket;
         return view;

@@ -105,26 +105,27 @@ export function createRebootModule(
   const episodes = new Map<string, Episode>();
   const lastRecord = new Map<string, ProbeFacts>();
 
+  /** Not awaited: the ticket service stores and announces one ticket's notes in call order. */
   const note = (ticketId: string | undefined, text: string) => {
     if (!ticketId) return;
-    try {
-      ctx.services.ticketService?.addNote(ticketId, ACTOR, text);
-    } catch (err) {
-      logger.warn({ err, ticketId }, 'reboot note not added');
-    }
+    ctx.services.ticketService
+      ?.addNote(ticketId, ACTOR, text)
+      .catch((err: unknown) => logger.warn({ err, ticketId }, 'reboot note not added'));
   };
 
-  const ticketFor = (r: HealthRecord): string | undefined => {
+  const ticketFor = async (r: HealthRecord): Promise<string | undefined> => {
     try {
-      return ctx.services.ticketService?.openAuto({
-        serial: r.identity.serial,
-        state: 'degraded',
-        reason: 'rest-hung',
-        evidence: [`REST hung while the unit answers otherwise: ${describeProbes(r)}`],
-        site: r.site,
-        customer: r.customer,
-        at: r.observedAt,
-      }).ticket.id;
+      return (
+        await ctx.services.ticketService?.openAuto({
+          serial: r.identity.serial,
+          state: 'degraded',
+          reason: 'rest-hung',
+          evidence: [`REST hung while the unit answers otherwise: ${describeProbes(r)}`],
+          site: r.site,
+          customer: r.customer,
+          at: r.observedAt,
+        })
+      )?.ticket.id;
     } catch (err) {
       logger.error({ err, serial: r.identity.serial }, 'ticket for the hung REST not opened');
       return undefined;
@@ -264,26 +265,32 @@ export function createRebootModule(
       inCall: r.call?.inCall === true,
       lastAutoRebootMs: lastAuto.get(serial),
     });
-    const ticketId = ticketFor(r);
-    if (!decision.ok) {
+    // decided now (the policy's view counts this reboot at once); the ticket store is async (issue 16)
+    if (decision.ok) lastAuto.set(serial, ctx.clock.now());
+    const hungPolls = e.hungPolls;
+    const act = async () => {
+      const ticketId = await ticketFor(r);
+      if (!decision.ok) {
+        note(
+          ticketId,
+          `remote reboot not done: ${decision.why} (REST hung ${hungPolls} polls; before: ${describeProbes(r)})`,
+        );
+        logger.info({ serial, why: decision.why }, 'remote reboot not allowed');
+        return;
+      }
       note(
         ticketId,
-        `remote reboot not done: ${decision.why} (REST hung ${e.hungPolls} polls; before: ${describeProbes(r)})`,
+        `remote reboot: REST hung ${hungPolls} polls while the unit answers otherwise; policy allows (${decision.why}); before: ${describeProbes(r)}`,
       );
-      logger.info({ serial, why: decision.why }, 'remote reboot not allowed');
-      return;
-    }
-    note(
-      ticketId,
-      `remote reboot: REST hung ${e.hungPolls} polls while the unit answers otherwise; policy allows (${decision.why}); before: ${describeProbes(r)}`,
-    );
-    sendReboot(serial, {
-      trigger: 'auto',
-      actor: ACTOR,
-      reason: 'REST hung while SNMP/TCP answer',
-      ticketId,
-      before: r,
-    }).catch((err: unknown) => logger.error({ err, serial }, 'automatic reboot not recorded'));
+      await sendReboot(serial, {
+        trigger: 'auto',
+        actor: ACTOR,
+        reason: 'REST hung while SNMP/TCP answer',
+        ticketId,
+        before: r,
+      });
+    };
+    act().catch((err: unknown) => logger.error({ err, serial }, 'automatic reboot not recorded'));
   };
 
   ctx.http.post<{ Params: { serial: string } }>(
@@ -306,9 +313,9 @@ export function createRebootModule(
             code: ErrorCode.TRANSITION_NOT_ALLOWED,
           });
         }
-        const open = ctx.services.tickets
-          ?.list({ state: 'open' })
-          .find((t) => t.serial === serial && t.channel === 'auto');
+        const open = (await ctx.services.tickets?.list({ state: 'open' }))?.find(
+          (t) => t.serial === serial && t.channel === 'auto',
+        );
         note(
           open?.id,
           `remote reboot asked by ${body.actor}: ${body.reason}${before ? `; before: ${describeProbes(before)}` : ''}`,

@@ -8,6 +8,8 @@ import { parseOrThrow } from '../../protocols/validation.ts';
 import { createCalendarResolver } from '../calendar/business-calendar.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { STORES_ON_SQL } from '../store/open-store.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
 import { loadReportInput } from './report-data.ts';
 import { buildSlaReport, monthRange } from './sla-report.ts';
 import { slaReportCsv } from './sla-report-csv.ts';
@@ -22,6 +24,9 @@ export function createReportsModule(ctx: HubContext): HubModule {
   const overrides = new Map<string, BusinessCalendarConfig>();
   for (const c of ctx.config.customers) if (c.calendar !== undefined) overrides.set(c.id, c.calendar);
   const calendarFor = createCalendarResolver(ctx.config.calendar, overrides);
+  // the tickets tables are on ctx.sql; the device transitions follow the outage store wherever it lives
+  const isOutageOnSql = (STORES_ON_SQL as readonly string[]).includes('outage') || ctx.sql.dialect === 'sqlite';
+  const sql = { tickets: ctx.sql, transitions: isOutageOnSql ? ctx.sql : new SqliteStore(ctx.db) };
 
   ctx.http.get(
     '/api/reports/sla',
@@ -34,7 +39,7 @@ export function createReportsModule(ctx: HubContext): HubModule {
       if (registry === undefined) throw new AppError(ErrorCode.INTERNAL, 'device registry is not available');
       const cal = calendarFor(customer.id);
       const { fromMs, toMs } = monthRange(q.month, cal.timeZone);
-      const input = loadReportInput(ctx.db, registry, {
+      const input = await loadReportInput(sql, registry, {
         customer: customer.id,
         customerName: customer.name,
         month: q.month,

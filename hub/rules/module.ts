@@ -74,8 +74,9 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
   const openP3 = (serial: string, v: Verdict, at: string, customer: string | undefined) => {
     const service = ctx.services.ticketService;
     if (!service) return;
-    try {
-      service.openAuto({
+    // not awaited: the ticket service stores and announces a device's automatic tickets in call order
+    service
+      .openAuto({
         serial,
         state: 'config',
         autoKey: `rule:${v.rule}`,
@@ -83,10 +84,8 @@ export function createRulesModule(ctx: HubContext, cfgOverride?: Readonly<RulesC
         evidence: [`rule ${v.rule} fired: ${v.detail}`, `data: ${JSON.stringify(v.data).slice(0, 2000)}`],
         at,
         ...(customer ? { customer } : {}),
-      });
-    } catch (err) {
-      logger.error({ err, serial, rule: v.rule }, 'rule ticket not opened');
-    }
+      })
+      .catch((err: unknown) => logger.error({ err, serial, rule: v.rule }, 'rule ticket not opened'));
   };
 
   /** A verdict changes something only when the rule starts or stops firing, or a trend keeps firing. */

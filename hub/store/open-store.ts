@@ -24,9 +24,11 @@ export const STORES_ON_SQL = [
   'registry',
   'customers',
   'outage',
+  'tickets',
+  'reports',
 ] as const;
-/** Stores still in the local SQLite file whatever `database.url` says (not shared between hub nodes yet). */
-export const STORES_ON_LOCAL_SQLITE = ['tickets', 'reports'] as const;
+/** Stores still in the local SQLite file whatever `database.url` says: none since issue 16 moved the last ones. */
+export const STORES_ON_LOCAL_SQLITE: readonly string[] = [];
 
 export function openSqlStore(config: Pick<HubConfig, 'database'>, db: Database.Database): SqlStore {
   const url = config.database?.url;

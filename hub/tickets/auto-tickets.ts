@@ -5,14 +5,20 @@
  * - `up` is recorded on the open ticket (it stays open for an engineer); `unknown` (agent offline) opens nothing.
  * - Transitions inside a maintenance window open and record nothing.
  * - A site alert (agent offline) is stored and listed at `GET /api/site-alerts`; it never opens per-device tickets.
+ * The store is async (issue 16): transitions and site alerts are written one after another, in arrival order.
  */
 import type { Logger } from 'pino';
 import type { HubBus } from '../events.ts';
+import type { SerialQueue } from '../store/serial-queue.ts';
 import type { DeviceTransition, SiteAlert } from '../types.ts';
 import type { TicketsService } from './service.ts';
-import type { TicketStore } from './store.ts';
+import type { SiteAlertStore } from './site-alert-store.ts';
 
-export function handleDeviceTransition(service: TicketsService, t: DeviceTransition, logger: Logger): void {
+export async function handleDeviceTransition(
+  service: TicketsService,
+  t: DeviceTransition,
+  logger: Logger,
+): Promise<void> {
   if (t.inMaintenance) {
     logger.debug({ serial: t.serial, to: t.to }, 'device change in maintenance: no ticket');
     return;
@@ -24,7 +30,7 @@ export function handleDeviceTransition(service: TicketsService, t: DeviceTransit
   switch (t.to) {
     case 'down':
     case 'degraded':
-      service.openAuto({
+      await service.openAuto({
         serial: t.serial,
         state: t.to,
         reason: t.reason,
@@ -36,7 +42,7 @@ export function handleDeviceTransition(service: TicketsService, t: DeviceTransit
       return;
     case 'up':
     case 'unknown':
-      service.recordDeviceState(t);
+      await service.recordDeviceState(t);
       return;
   }
 }
@@ -44,39 +50,43 @@ export function handleDeviceTransition(service: TicketsService, t: DeviceTransit
 export function attachAutoTickets(deps: {
   bus: HubBus;
   service: TicketsService;
-  store: TicketStore;
+  siteAlerts: SiteAlertStore;
   logger: Logger;
   onSiteAlert?: (alert: SiteAlert) => void;
-  /** Runs each transition in order and keeps the ones whose write failed for a retry (storage/ordered-retry.ts). */
+  /** Runs each transition in order and keeps the ones whose write failed for a retry (auto-ticket-retry.ts). */
   retry?: { push(t: DeviceTransition): void };
   /** Issue 16: false for a site whose partition another hub node holds (its duties run there). */
   holds?: (site: string) => boolean;
+  /** Runs the writes in arrival order (without `retry`, the transitions too). */
+  queue: SerialQueue;
 }): () => void {
-  const { bus, service, store, logger } = deps;
+  const { bus, service, siteAlerts, logger, queue } = deps;
   const offState = bus.on('device-state', (t) => {
     if (deps.holds?.(t.site) === false) return;
     if (deps.retry !== undefined) {
       deps.retry.push(t);
       return;
     }
-    try {
-      handleDeviceTransition(service, t, logger);
-    } catch (err) {
-      logger.error({ err, serial: t.serial, to: t.to }, 'automatic ticket failed');
-    }
+    void queue.push(() =>
+      handleDeviceTransition(service, t, logger).catch((err: unknown) => {
+        logger.error({ err, serial: t.serial, to: t.to }, 'automatic ticket failed');
+      }),
+    );
   });
   const offSite = bus.on('site-alert', (alert) => {
     if (deps.holds?.(alert.site) === false) return;
-    try {
-      store.insertSiteAlert(alert);
-      logger.warn(
-        { site: alert.site, agentId: alert.agentId, status: alert.status, devices: alert.serials.length },
-        'site alert recorded',
-      );
-      deps.onSiteAlert?.(alert);
-    } catch (err) {
-      logger.error({ err, site: alert.site }, 'site alert not stored');
-    }
+    void queue.push(async () => {
+      try {
+        await siteAlerts.insertSiteAlert(alert);
+        logger.warn(
+          { site: alert.site, agentId: alert.agentId, status: alert.status, devices: alert.serials.length },
+          'site alert recorded',
+        );
+        deps.onSiteAlert?.(alert);
+      } catch (err) {
+        logger.error({ err, site: alert.site }, 'site alert not stored');
+      }
+    });
   });
   return () => {
     offState();

@@ -2,15 +2,16 @@
  * `GET /api/tickets` pages: keyset cursor pagination (`cursor` query, next page in the `x-next-cursor` header and a
  * `Link: <...>; rel="next"` header; the body stays a plain array, as before), a serialiser compiled from a JSON
  * Schema of TicketView (fast-json-stringify), and a cache of serialised pages dropped on every ticket change
- * (bus `ticket` and `sla`), so the open list is not rebuilt (fromRaw + toTicketView + runningClocks + JSON per
- * ticket) on every request.
+ * (bus `ticket` and `sla`, and other hub nodes' changes: `ticket-elsewhere`), so the open list is not rebuilt
+ * (fromRaw + toTicketView + runningClocks + JSON per ticket) on every request. On the SqlStore (issue 16): a page
+ * built while a change came in is not cached (it may predate the change).
  */
 import fastJson from 'fast-json-stringify';
 import { z } from 'zod';
 import { AppError, ErrorCode } from '../../protocols/errors.ts';
-import type { Db } from '../db.ts';
+import type { SqlStore, SqlValue } from '../store/sql-store.ts';
 import type { TicketView } from '../types.ts';
-import type { TicketRow, TicketStore } from './store.ts';
+import { jsonListSql, type TicketRow, type TicketStore } from './store.ts';
 import { fromRaw, type RawTicket } from './store-schema.ts';
 import { toTicketView } from './views.ts';
 
@@ -28,7 +29,12 @@ export type ListQuery = z.infer<typeof ListQuery>;
 type Cursor = { p: 'o'; n: 0 | 1; d: number; s: number } | { p: 'c'; s: number };
 
 const CursorShape = z.union([
-  z.strictObject({ p: z.literal('o'), n: z.union([z.literal(0), z.literal(1)]), d: z.number(), s: z.number().int() }),
+  z.strictObject({
+    p: z.literal('o'),
+    n: z.union([z.literal(0), z.literal(1)]),
+    d: z.number().int(),
+    s: z.number().int(),
+  }),
   z.strictObject({ p: z.literal('c'), s: z.number().int() }),
 ]);
 
@@ -118,54 +124,60 @@ export interface ScopedTicketPage {
   next: string | null;
 }
 
-/** Customers filter of the scoped statements: the caller's customers as one JSON array parameter. */
-const BY_CUSTOMER = 'AND customer IN (SELECT value FROM json_each(?))';
+const OPEN_ORDER = 'ORDER BY next_due_ms IS NULL, next_due_ms, seq';
 
-type Statements = ReturnType<typeof prepareStatements>;
+type Statements = ReturnType<typeof statements>;
 
-function prepareStatements(db: Db, filter: string) {
+/** The page queries; `filter` narrows them (its parameters come first: `$1`), `p(n)` numbers the others after it. */
+function statements(filter: string, first: number) {
+  const p = (n: number) => `$${first + n}`;
   return {
-    openFirst: db.prepare(`SELECT * FROM tickets WHERE is_open = 1 ${filter} ${OPEN_ORDER} LIMIT ?`),
-    openAfterDue: db.prepare(
-      `SELECT * FROM tickets WHERE is_open = 1 ${filter}
-         AND (next_due_ms IS NULL OR next_due_ms > ? OR (next_due_ms = ? AND seq > ?)) ${OPEN_ORDER} LIMIT ?`,
-    ),
-    openAfterNull: db.prepare(
-      `SELECT * FROM tickets WHERE is_open = 1 ${filter} AND next_due_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`,
-    ),
-    closedFirst: db.prepare(`SELECT * FROM tickets WHERE is_open = 0 ${filter} ORDER BY seq DESC LIMIT ?`),
-    closedAfter: db.prepare(`SELECT * FROM tickets WHERE is_open = 0 ${filter} AND seq < ? ORDER BY seq DESC LIMIT ?`),
+    openFirst: `SELECT * FROM tickets WHERE is_open = 1 ${filter} ${OPEN_ORDER} LIMIT ${p(1)}`,
+    openAfterDue: `SELECT * FROM tickets WHERE is_open = 1 ${filter}
+         AND (next_due_ms IS NULL OR next_due_ms > ${p(1)} OR (next_due_ms = ${p(1)} AND seq > ${p(2)})) ${OPEN_ORDER}
+         LIMIT ${p(3)}`,
+    openAfterNull: `SELECT * FROM tickets WHERE is_open = 1 ${filter} AND next_due_ms IS NULL AND seq > ${p(1)}
+         ORDER BY seq LIMIT ${p(2)}`,
+    closedFirst: `SELECT * FROM tickets WHERE is_open = 0 ${filter} ORDER BY seq DESC LIMIT ${p(1)}`,
+    closedAfter: `SELECT * FROM tickets WHERE is_open = 0 ${filter} AND seq < ${p(1)} ORDER BY seq DESC LIMIT ${p(2)}`,
   };
 }
 
-const OPEN_ORDER = 'ORDER BY next_due_ms IS NULL, next_due_ms, seq';
 const MAX_CACHED_PAGES = 64;
 
 export class TicketPages {
   private readonly store: TicketStore;
+  private readonly sql: SqlStore;
   private readonly cache = new Map<string, TicketPage>();
+  /** Counts invalidations: a page whose build saw one is not cached. */
+  private generation = 0;
   private readonly stmts: Statements;
   private readonly scopedStmts: Statements;
 
-  constructor(db: Db, store: TicketStore) {
+  constructor(store: TicketStore) {
     this.store = store;
-    this.stmts = prepareStatements(db, '');
-    this.scopedStmts = prepareStatements(db, BY_CUSTOMER);
+    this.sql = store.sql;
+    this.stmts = statements('', 0);
+    // the caller's customers: one JSON array parameter ($1)
+    this.scopedStmts = statements(`AND customer IN ${jsonListSql(this.sql.dialect, '$1')}`, 1);
   }
 
   /** Forget every cached page (a ticket changed). */
   invalidate(): void {
+    this.generation++;
     this.cache.clear();
   }
 
-  page(query: ListQuery): TicketPage {
+  async page(query: ListQuery): Promise<TicketPage> {
     const key = `${query.state}\u0000${query.limit}\u0000${query.cursor ?? ''}`;
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
-    const { rows, next } = this.collect(query, this.stmts, []);
-    const attachments = this.store.attachmentsFor(rows.map((r) => r.row.seq));
+    const generation = this.generation;
+    const { rows, next } = await this.collect(query, this.stmts, []);
+    const attachments = await this.store.attachmentsFor(rows.map((r) => r.row.seq));
     const body = serializeTickets(rows.map(({ row }) => toTicketView(row, attachments.get(row.seq) ?? [])));
     const page = { body, next };
+    if (generation !== this.generation) return page;
     if (this.cache.size >= MAX_CACHED_PAGES) this.cache.clear();
     this.cache.set(key, page);
     return page;
@@ -175,29 +187,29 @@ export class TicketPages {
    * The same page, cursor and order for a caller limited to `customers`, filtered in the query (not the first
    * N tickets of every customer filtered after: a customer's older tickets were cut off behind other customers').
    */
-  scopedPage(query: ListQuery, customers: readonly string[]): ScopedTicketPage {
+  async scopedPage(query: ListQuery, customers: readonly string[]): Promise<ScopedTicketPage> {
     if (customers.length === 0) return { views: [], next: null };
-    const { rows, next } = this.collect(query, this.scopedStmts, [JSON.stringify(customers)]);
-    const attachments = this.store.attachmentsFor(rows.map((r) => r.row.seq));
+    const { rows, next } = await this.collect(query, this.scopedStmts, [JSON.stringify(customers)]);
+    const attachments = await this.store.attachmentsFor(rows.map((r) => r.row.seq));
     return { views: rows.map(({ row }) => toTicketView(row, attachments.get(row.seq) ?? [])), next };
   }
 
-  private collect(
+  private async collect(
     query: ListQuery,
     stmts: Statements,
-    filter: unknown[],
-  ): { rows: { row: TicketRow; open: boolean }[]; next: string | null } {
+    filter: SqlValue[],
+  ): Promise<{ rows: { row: TicketRow; open: boolean }[]; next: string | null }> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.state);
     // One row more than asked tells whether there is a next page.
     const want = query.limit + 1;
     let rows: { row: TicketRow; open: boolean }[] = [];
     if (query.state !== 'closed' && (after === undefined || after.p === 'o')) {
-      rows = this.open(stmts, filter, after, want).map((row) => ({ row, open: true }));
+      rows = (await this.open(stmts, filter, after, want)).map((row) => ({ row, open: true }));
     }
     if (query.state !== 'open' && rows.length < want) {
       const closedAfter = after?.p === 'c' ? after.s : undefined;
       rows = rows.concat(
-        this.closed(stmts, filter, closedAfter, want - rows.length).map((row) => ({ row, open: false })),
+        (await this.closed(stmts, filter, closedAfter, want - rows.length)).map((row) => ({ row, open: false })),
       );
     }
     const more = rows.length > query.limit;
@@ -214,19 +226,21 @@ export class TicketPages {
     return { rows, next };
   }
 
-  private open(stmts: Statements, filter: unknown[], after: Cursor | undefined, limit: number): TicketRow[] {
+  private async open(stmts: Statements, filter: SqlValue[], after: Cursor | undefined, limit: number) {
     let raws: RawTicket[];
-    if (after === undefined || after.p !== 'o') raws = stmts.openFirst.all(...filter, limit) as RawTicket[];
-    else if (after.n === 1) raws = stmts.openAfterNull.all(...filter, after.s, limit) as RawTicket[];
-    else raws = stmts.openAfterDue.all(...filter, after.d, after.d, after.s, limit) as RawTicket[];
+    if (after === undefined || after.p !== 'o')
+      raws = await this.sql.query<RawTicket>(stmts.openFirst, [...filter, limit]);
+    else if (after.n === 1) {
+      raws = await this.sql.query<RawTicket>(stmts.openAfterNull, [...filter, after.s, limit]);
+    } else raws = await this.sql.query<RawTicket>(stmts.openAfterDue, [...filter, after.d, after.s, limit]);
     return raws.map(fromRaw);
   }
 
-  private closed(stmts: Statements, filter: unknown[], afterSeq: number | undefined, limit: number): TicketRow[] {
+  private async closed(stmts: Statements, filter: SqlValue[], afterSeq: number | undefined, limit: number) {
     const raws =
       afterSeq === undefined
-        ? stmts.closedFirst.all(...filter, limit)
-        : stmts.closedAfter.all(...filter, afterSeq, limit);
-    return (raws as RawTicket[]).map(fromRaw);
+        ? await this.sql.query<RawTicket>(stmts.closedFirst, [...filter, limit])
+        : await this.sql.query<RawTicket>(stmts.closedAfter, [...filter, afterSeq, limit]);
+    return raws.map(fromRaw);
   }
 }

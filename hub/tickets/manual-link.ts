@@ -14,27 +14,29 @@ export interface ManualReport {
 }
 
 /** The open automatic ticket of the serial with the report added to its history, or undefined. */
-export function linkToOpenAuto(
+export async function linkToOpenAuto(
   store: TicketStore,
   autoKey: string,
   report: ManualReport,
   atIso: string,
-): TicketRow | undefined {
-  const existing = store.findOpenAuto(report.serial, autoKey);
+): Promise<TicketRow | undefined> {
+  const existing = await store.findOpenAuto(report.serial, autoKey);
   if (existing === undefined) return undefined;
   return store.updateTicket(
     existing.seq,
-    {},
-    [
-      {
-        at: atIso,
-        kind: 'note',
-        from: existing.state,
-        to: existing.state,
-        actor: report.reporter,
-        note: `also reported by ${report.channel} (${report.priority}) by ${report.reporter}: ${report.description} (linked to this automatic ticket instead of opening a second one)`,
-      },
-    ],
+    (current) => ({
+      patch: {},
+      history: [
+        {
+          at: atIso,
+          kind: 'note',
+          from: current.state,
+          to: current.state,
+          actor: report.reporter,
+          note: `also reported by ${report.channel} (${report.priority}) by ${report.reporter}: ${report.description} (linked to this automatic ticket instead of opening a second one)`,
+        },
+      ],
+    }),
     atIso,
   );
 }

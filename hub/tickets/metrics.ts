@@ -43,8 +43,8 @@ export function createTicketMetrics(registry: Registry, store: TicketStore): Tic
       help: 'Open tickets (every state but closed/rejected), by priority',
       labelNames: ['priority'] as const,
       registers: [registry],
-      collect() {
-        const counts = store.openCountsByPriority();
+      async collect() {
+        const counts = await store.openCountsByPriority();
         for (const priority of ['P1', 'P2', 'P3'] as const) this.set({ priority }, counts[priority]);
       },
     });

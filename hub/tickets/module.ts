@@ -8,17 +8,21 @@ import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { Notifier } from '../notify/notifier.ts';
-import { OrderedRetry } from '../storage/ordered-retry.ts';
-import { isStorageError, storageHealthOf } from '../storage/storage-health.ts';
+import { storageHealthOf } from '../storage/storage-health.ts';
+import { NO_CHANGE_FEED } from '../store/change-feed.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import type { DeviceTransition } from '../types.ts';
+import { AsyncOrderedRetry, isStoreUnavailable } from './auto-ticket-retry.ts';
 import { attachAutoTickets, handleDeviceTransition } from './auto-tickets.ts';
 import { registerConfirmRoute } from './confirm-routes.ts';
 import { scheduleExpiryCheck } from './contracts.ts';
 import { TicketPages } from './list-page.ts';
 import { createTicketMetrics } from './metrics.ts';
 import { registerNoteRoutes } from './note-routes.ts';
+import { followOtherNodesTickets } from './remote-changes.ts';
 import { registerTicketRoutes } from './routes.ts';
 import { TicketsService } from './service.ts';
+import { SiteAlertStore } from './site-alert-store.ts';
 import { SlaMonitor } from './sla-monitor.ts';
 import { TicketStore } from './store.ts';
 
@@ -33,12 +37,19 @@ export interface TicketsModule extends HubModule {
   readonly monitor: SlaMonitor;
   readonly notifier: Notifier;
   readonly store: TicketStore;
+  /** Settles when the transitions, site alerts and other nodes' changes received so far are handled. */
+  idle(): Promise<void>;
 }
 
 export function createTicketsModule(ctx: HubContext): TicketsModule {
   const logger = ctx.logger.child({ component: 'tickets' });
   const duties = dutiesOf(ctx); // issue 16: the automatic duties run only for sites whose partition this node holds
-  const store = new TicketStore(ctx.db);
+  const feed = ctx.services.changeFeed ?? NO_CHANGE_FEED;
+  // issue 16: on ctx.sql (PostgreSQL with database.url, shared by every hub node); writes tell the other nodes
+  const store = new TicketStore(ctx.sql, feed);
+  const siteAlerts = new SiteAlertStore(ctx.sql);
+  /** Transitions, site alerts and other nodes' changes: stored in arrival order; stop waits for them. */
+  const writes = new SerialQueue((err) => logger.error({ err }, 'ticket write failed'));
   const overrides = new Map<string, BusinessCalendarConfig>();
   for (const c of ctx.config.customers) if (c.calendar !== undefined) overrides.set(c.id, c.calendar);
   const calendarFor = createCalendarResolver(ctx.config.calendar, overrides);
@@ -74,10 +85,10 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
   ctx.services.tickets = service;
   ctx.services.ticketService = service;
   // Serialised list pages, dropped on every ticket or SLA change.
-  const pages = new TicketPages(ctx.db, store);
+  const pages = new TicketPages(store);
   registerTicketRoutes(ctx.http, {
     service,
-    store,
+    siteAlerts,
     pages,
     config: ctx.config,
     clock: ctx.clock,
@@ -89,21 +100,22 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
 
   // Automatic tickets are written in transition order; a storage failure (disk full) keeps the transition and
   // every later one for a retry, so the ticket opens once space returns (issue 19). Other errors are logged.
-  const autoTickets = new OrderedRetry<DeviceTransition>({
+  const autoTickets = new AsyncOrderedRetry<DeviceTransition>({
     store: 'tickets',
     waitingWhat: 'device transition(s) waiting for their automatic ticket',
     clock: ctx.clock,
     retryMs: 5000,
     health: storageHealthOf(ctx),
     log: logger,
-    apply(t) {
+    async apply(t) {
       try {
-        handleDeviceTransition(service, t, logger);
+        await handleDeviceTransition(service, t, logger);
       } catch (err) {
-        if (isStorageError(err)) throw err;
-        logger.error({ err, serial: t.serial, to: t.to }, 'automatic ticket failed');
+        if (!isStoreUnavailable(err)) logger.error({ err, serial: t.serial, to: t.to }, 'automatic ticket failed');
+        throw err;
       }
     },
+    isRetryable: isStoreUnavailable,
   });
   const offs: (() => void)[] = [];
   return {
@@ -112,21 +124,51 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     monitor,
     notifier,
     store,
-    start() {
-      monitor.start();
+    async idle() {
+      // a step may start the next (a transition -> a ticket -> its clocks -> an SLA event -> a notification)
+      for (let round = 0; round < 5; round++) {
+        await autoTickets.idle();
+        await writes.idle();
+        await service.idle();
+        await monitor.idle();
+      }
+    },
+    async start() {
+      await store.migrate();
+      // other nodes' changes are followed BEFORE the owners and the timers are loaded: none falls in between
+      offs.push(
+        followOtherNodesTickets({
+          feed,
+          store,
+          service,
+          bus: ctx.bus,
+          queue: writes,
+          invalidatePages: () => pages.invalidate(),
+          track: (row) => monitor.track(row),
+        }),
+      );
+      await service.start();
+      await monitor.start();
       pages.invalidate();
       offs.push(
         ctx.bus.on('ticket', () => pages.invalidate()),
         ctx.bus.on('sla', () => pages.invalidate()),
       );
       offs.push(
-        attachAutoTickets({ bus: ctx.bus, service, store, logger, retry: autoTickets, holds: duties.holds }),
+        attachAutoTickets({
+          bus: ctx.bus,
+          service,
+          siteAlerts,
+          logger,
+          retry: autoTickets,
+          queue: writes,
+          holds: duties.holds,
+        }),
         // a partition gained: arm the clocks its holder ran until now (events already recorded are not repeated)
         duties.onChange(({ isHeld }) => {
-          if (isHeld) monitor.start();
+          if (isHeld) void monitor.start();
         }),
       );
-      offs.push(() => autoTickets.stop());
       offs.push(
         ctx.bus.on('ticket', ({ ticket, change }) => {
           if (ticket.channel === 'auto' && !duties.holds(ticket.site ?? '')) return;
@@ -137,10 +179,12 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
       );
       offs.push(
         ctx.bus.on('sla', (event) => {
-          const ticket = service.get(event.ticketId);
-          if (ticket === undefined) return;
-          const { history: _history, ...view } = ticket;
-          notifier.notify({ event: `sla.${event.level}`, at: event.at, ticket: view, sla: event });
+          void writes.push(async () => {
+            const ticket = await service.get(event.ticketId);
+            if (ticket === undefined) return;
+            const { history: _history, ...view } = ticket;
+            notifier.notify({ event: `sla.${event.level}`, at: event.at, ticket: view, sla: event });
+          });
         }),
       );
       offs.push(
@@ -152,13 +196,16 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
           days: CONTRACT_WARNING_DAYS,
         }),
       );
-      return Promise.resolve();
     },
-    stop() {
+    async stop() {
       for (const off of offs.splice(0)) off();
-      monitor.stop();
+      // the transitions received before the stop are written (or left waiting for their retry), then no more
+      await autoTickets.idle();
+      autoTickets.stop();
+      await writes.idle();
+      await service.idle();
+      await monitor.stop();
       notifier.stop();
-      return Promise.resolve();
     },
   };
 }

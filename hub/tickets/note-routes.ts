@@ -32,15 +32,15 @@ export function registerNoteRoutes(http: FastifyInstance, service: TicketsServic
       if (isCustomer && body.visibility === 'internal')
         throw new AppError(ErrorCode.FORBIDDEN, 'visibility: a customer note is always visible to the customer');
       const visibility = body.visibility ?? (isCustomer ? 'customer' : 'internal');
-      if (service.get(request.params.id) === undefined)
+      if ((await service.get(request.params.id)) === undefined)
         throw new AppError(ErrorCode.NOT_FOUND, `ticket "${request.params.id}" not found`);
-      const ticket = service.addNote(
+      const ticket = await service.addNote(
         request.params.id,
         principal?.name ?? 'unknown',
         body.text,
         visibility === 'internal' ? 'internal-note' : 'note',
       );
-      return reply.code(201).send({ ...ticket, history: service.get(ticket.id)?.history ?? [] });
+      return reply.code(201).send({ ...ticket, history: (await service.get(ticket.id))?.history ?? [] });
     },
   );
 }

@@ -15,7 +15,7 @@ import { TICKET_STATES } from './lifecycle.ts';
 import { ListQuery, type TicketPages } from './list-page.ts';
 import { TICKET_RESPONSES } from './response-schemas.ts';
 import type { TicketsService } from './service.ts';
-import type { TicketStore } from './store.ts';
+import type { SiteAlertStore } from './site-alert-store.ts';
 
 /**
  * Who acted is the signed-in caller (`request.principal`), never what the body says; `actor` in a body is accepted
@@ -66,7 +66,7 @@ export function parseBody<S extends z.ZodType>(schema: S, value: unknown, where:
 
 export interface TicketRoutesDeps {
   service: TicketsService;
-  store: TicketStore;
+  siteAlerts: SiteAlertStore;
   config: Readonly<HubConfig>;
   clock: Clock;
   registry: () => DeviceRegistry | undefined;
@@ -87,10 +87,10 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
     return reply.code(500).send({ error: 'internal error', code: ErrorCode.INTERNAL });
   };
 
-  /** Run a synchronous handler; AppErrors become their HTTP status. */
-  const handle = <T>(reply: FastifyReply, status: number, fn: () => T) => {
+  /** Run a handler; AppErrors become their HTTP status. */
+  const handle = async <T>(reply: FastifyReply, status: number, fn: () => Promise<T>) => {
     try {
-      return reply.code(status).send(fn());
+      return reply.code(status).send(await fn());
     } catch (err) {
       return fail(reply, err);
     }
@@ -101,7 +101,7 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
   http.get(
     '/api/tickets',
     { schema: { response: TICKET_RESPONSES.list }, config: { access: 'read', docs: { query: ListQuery } } },
-    (req, reply) => {
+    async (req, reply) => {
       try {
         const query = parseBody(ListQuery, req.query, 'query');
         const nextLink = (next: string | null) => {
@@ -112,11 +112,11 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
         const customers = req.principal?.customers;
         if (customers !== undefined && customers !== 'all') {
           // Filtered by customer in the query, paged like everyone's list (the access layer filters again).
-          const scoped = deps.pages.scopedPage(query, customers);
+          const scoped = await deps.pages.scopedPage(query, customers);
           nextLink(scoped.next);
           return reply.code(200).send(scoped.views);
         }
-        const page = deps.pages.page(query);
+        const page = await deps.pages.page(query);
         nextLink(page.next);
         return reply.code(200).type('application/json; charset=utf-8').send(page.body);
       } catch (err) {
@@ -129,8 +129,8 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
     '/api/tickets/:id',
     { schema: { response: TICKET_RESPONSES.one }, config: { access: 'read', scope: { ticket: 'params.id' } } },
     (req, reply) =>
-      handle(reply, 200, () => {
-        const ticket = service.get(req.params.id);
+      handle(reply, 200, async () => {
+        const ticket = await service.get(req.params.id);
         if (ticket === undefined) throw new AppError(ErrorCode.NOT_FOUND, `ticket "${req.params.id}" not found`);
         return ticket;
       }),
@@ -148,9 +148,9 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
         docs: { body: ManualTicketBody },
       },
     },
-    (req, reply) => {
+    async (req, reply) => {
       try {
-        const ticket = service.createManual(parseBody(ManualTicketBody, req.body, 'body'), req.principal?.name);
+        const ticket = await service.createManual(parseBody(ManualTicketBody, req.body, 'body'), req.principal?.name);
         return reply.code(ticket.linkedTo === undefined ? 201 : 200).send(ticket);
       } catch (err) {
         return fail(reply, err);
@@ -211,13 +211,13 @@ export function registerTicketRoutes(http: FastifyInstance, deps: TicketRoutesDe
   );
 
   http.get('/api/site-alerts', { config: { access: 'read' } }, (req, reply) =>
-    handle(reply, 200, () => deps.store.siteAlerts(parseBody(SiteAlertsQuery, req.query, 'query').limit)),
+    handle(reply, 200, () => deps.siteAlerts.siteAlerts(parseBody(SiteAlertsQuery, req.query, 'query').limit)),
   );
 
   http.get('/api/contracts/expiring', { config: { access: 'read' } }, (req, reply) =>
     handle(reply, 200, () => {
       const { days } = parseBody(ExpiringQuery, req.query, 'query');
-      return expiringContracts(deps.config, deps.registry(), deps.clock.now(), days);
+      return Promise.resolve(expiringContracts(deps.config, deps.registry(), deps.clock.now(), days));
     }),
   );
 }

@@ -1,7 +1,10 @@
 /**
- * The tickets service: every ticket mutation (manual and automatic tickets, transitions, contacts, notes,
- * attachments, delivery agreements). Each change is committed to SQLite in one transaction, then the SLA
- * monitor re-arms the ticket's clocks, then the bus hears `ticket` {ticket, change}.
+ * The tickets service: every ticket read and mutation for the API and the other hub modules. The rules live beside
+ * it (manual-open.ts: manual tickets; auto-open.ts: the automatic-ticket policy; lifecycle.ts: transitions and SLA
+ * clocks); this file orders the writes and announces them. Each change is committed in one transaction (store.ts),
+ * then the SLA monitor re-arms the ticket's clocks, then the bus hears `ticket` {ticket, change}. Changes of one
+ * ticket (or one device's automatic ticket) run one after another in the order they were asked (keyed-queue.ts), so a
+ * caller that does not await still sees store-then-announce in its own order.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocols/clock.ts';
@@ -14,38 +17,28 @@ import type {
   TicketService as TicketServiceApi,
 } from '../context.ts';
 import type { HubEventMap } from '../events.ts';
-import type { Channel, DeviceTransition, Priority, TicketHistoryEntry, TicketState, TicketView } from '../types.ts';
-import { humanReason } from './human-reason.ts';
+import type { DeviceTransition, TicketHistoryEntry, TicketState, TicketView } from '../types.ts';
 import {
-  applyContact,
-  applyDeliveryAgreement,
-  applyEscalation,
-  applyTransition,
-  initialClocks,
-  nextDueMs,
-  type SlaClocks,
-} from './lifecycle.ts';
-import { linkToOpenAuto } from './manual-link.ts';
-import { describeReason } from './reasons.ts';
-import type { HistoryInput, TicketRow, TicketStore } from './store.ts';
+  MONITOR_ACTOR,
+  openAutoTicket,
+  recordDeviceStateOnTicket,
+  type TicketWriterDeps,
+  type WriteFence,
+} from './auto-open.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import { applyContact, applyDeliveryAgreement, applyTransition, nextDueMs } from './lifecycle.ts';
+import { type ManualTicketInput, openManualTicket } from './manual-open.ts';
+import type { HistoryInput, TicketRow, TicketStore, TicketUpdate } from './store.ts';
+import { TicketOwners } from './ticket-owners.ts';
 import { toHistoryEntry, toTicketView } from './views.ts';
+
+export { AUTO_KEY, MONITOR_ACTOR } from './auto-open.ts';
+export type { ManualTicketInput } from './manual-open.ts';
 
 export type TicketChange = HubEventMap['ticket'][0]['change'];
 export type TicketWithHistory = TicketView & { history: TicketHistoryEntry[]; linkedTo?: string };
 
-/** Automatic tickets about a device's health share one key: at most one open per device (DB-enforced). */
-export const AUTO_KEY = 'device-health';
-export const MONITOR_ACTOR = 'hezo-monitor';
 export const DEFAULT_LIST_LIMIT = 1000;
-
-export interface ManualTicketInput {
-  channel: Exclude<Channel, 'auto'>;
-  serial: string;
-  contract: string;
-  priority: Priority;
-  reporter: string;
-  description: string;
-}
 
 export interface TicketServiceDeps {
   store: TicketStore;
@@ -54,40 +47,66 @@ export interface TicketServiceDeps {
   calendarFor: (customer: string | null) => BusinessCalendar;
   registry: () => DeviceRegistry | undefined;
   emit: (ticket: TicketView, change: TicketChange) => void;
-  /** Called after every committed change (the SLA monitor re-arms). */
-  onCommitted?: (row: TicketRow) => void;
+  /** Called after every committed change, before the bus hears it (the SLA monitor re-arms). */
+  onCommitted?: (row: TicketRow) => Promise<void> | void;
 }
 
 export class TicketsService implements TicketServiceApi {
   private readonly deps: TicketServiceDeps;
+  private readonly writer: TicketWriterDeps;
+  private readonly queue = new KeyedQueue();
+  /** Ticket id -> customer, synchronously (scope checks): filled by `start`, this node's inserts and `learn`. */
+  readonly owners = new TicketOwners();
 
   constructor(deps: TicketServiceDeps) {
     this.deps = deps;
+    this.writer = deps;
+  }
+
+  /** Load the owner index (every ticket's customer not known yet), in chunks: memory stays bounded. */
+  async start(): Promise<void> {
+    const chunk = 50_000;
+    for (let after = this.owners.lastSeq; ; ) {
+      const rows = await this.deps.store.owners(after, chunk);
+      for (const { seq, customer } of rows) this.owners.set(seq, customer);
+      if (rows.length < chunk) return;
+      after = rows.at(-1)?.seq ?? after;
+    }
+  }
+
+  /** Settles when every change asked so far is stored and announced. */
+  idle(): Promise<void> {
+    return this.queue.idle();
   }
 
   // --- reads ---
 
-  list(filter: { state: 'open' | 'closed' | 'all' }, limit = DEFAULT_LIST_LIMIT): TicketView[] {
+  async list(filter: { state: 'open' | 'closed' | 'all' }, limit = DEFAULT_LIST_LIMIT): Promise<TicketView[]> {
     const { store } = this.deps;
     let rows: TicketRow[];
-    if (filter.state === 'open') rows = store.listOpen(limit);
-    else if (filter.state === 'closed') rows = store.listClosed(limit);
+    if (filter.state === 'open') rows = await store.listOpen(limit);
+    else if (filter.state === 'closed') rows = await store.listClosed(limit);
     else {
-      rows = store.listOpen(limit);
-      if (rows.length < limit) rows = rows.concat(store.listClosed(limit - rows.length));
+      rows = await store.listOpen(limit);
+      if (rows.length < limit) rows = rows.concat(await store.listClosed(limit - rows.length));
     }
-    const attachments = store.attachmentsFor(rows.map((r) => r.seq));
+    const attachments = await store.attachmentsFor(rows.map((r) => r.seq));
     return rows.map((r) => toTicketView(r, attachments.get(r.seq) ?? []));
   }
 
-  get(id: string): TicketWithHistory | undefined {
-    const row = this.deps.store.getById(id);
+  async get(id: string): Promise<TicketWithHistory | undefined> {
+    const row = await this.deps.store.getById(id);
     return row === undefined ? undefined : this.withHistory(row);
   }
 
-  attachment(ticketId: string, name: string): AttachmentInput | undefined {
-    const row = this.require(ticketId);
-    const a = this.deps.store.attachment(row.seq, name);
+  /** The ticket's customer (null: none; undefined: no such ticket known here), without waiting for the database. */
+  ownerOf(id: string): string | null | undefined {
+    return this.owners.ownerOf(id);
+  }
+
+  async attachment(ticketId: string, name: string): Promise<AttachmentInput | undefined> {
+    const row = await this.require(ticketId);
+    const a = await this.deps.store.attachment(row.seq, name);
     if (a === undefined) return undefined;
     return {
       name: a.name,
@@ -99,379 +118,209 @@ export class TicketsService implements TicketServiceApi {
     };
   }
 
-  // --- manual tickets (SLA-4, SLA-15, SLA-16) ---
+  // --- opening tickets ---
 
-  createManual(input: ManualTicketInput, actor?: string): TicketWithHistory {
-    const registry = this.requireRegistry();
-    const device = registry.get(input.serial);
-    if (device === undefined) {
-      throw new AppError(ErrorCode.UNKNOWN_SERIAL, `serial: unknown device serial "${input.serial}"`);
-    }
-    const contract = registry.contract(input.contract);
-    if (contract === undefined) {
-      throw new AppError(ErrorCode.CONTRACT_NOT_COVERING, `contract: unknown contract number "${input.contract}"`);
-    }
-    if (!contract.serials.includes(input.serial)) {
-      throw new AppError(
-        ErrorCode.CONTRACT_NOT_COVERING,
-        `contract: contract "${input.contract}" does not cover serial "${input.serial}"`,
-      );
-    }
-    const now = this.deps.clock.now();
-    const cal = this.deps.calendarFor(device.customer);
-    const today = cal.localDate(now);
-    if (today < contract.start || today > contract.end) {
-      throw new AppError(
-        ErrorCode.CONTRACT_NOT_COVERING,
-        `contract: contract "${input.contract}" is not active on ${today} (covers ${contract.start} to ${contract.end})`,
-      );
-    }
-    // Issue 15: the device's automatic ticket is still open -> record the report there, no duplicate.
-    const linked = linkToOpenAuto(this.deps.store, AUTO_KEY, input, new Date(now).toISOString());
-    if (linked !== undefined) {
-      this.committed(linked, 'note');
-      return { ...this.withHistory(linked), linkedTo: linked.id };
-    }
-    const clocks = initialClocks(input.priority, 'active', now, cal);
-    const firstLine = input.description.split('\n')[0]!.slice(0, 100);
-    const row = this.deps.store.insertTicket(
-      {
-        serial: input.serial,
-        model: device.model,
-        site: device.site,
-        customer: device.customer,
-        priority: input.priority,
-        channel: input.channel,
-        state: 'open',
-        contract: input.contract,
-        coverage: 'active',
-        openedAt: new Date(now).toISOString(),
-        title: `${device.model} ${input.serial}: ${firstLine}`,
-        summary: null,
-        reporter: input.reporter,
-        description: input.description,
-        autoKey: null,
-        clocks,
-        nextDueMs: nextDueMs({ state: 'open', priority: input.priority, coverage: 'active', clocks }),
-      },
-      {
-        at: new Date(now).toISOString(),
-        actor: actor ?? input.reporter,
-        note: `${input.priority} ticket by ${input.channel}: ${input.description}`,
-      },
-      new Date(now).toISOString(),
-    );
-    this.deps.logger.info({ ticket: row.id, serial: row.serial, priority: row.priority }, 'ticket opened');
-    this.committed(row, 'opened');
-    return this.withHistory(row);
+  createManual(input: ManualTicketInput, actor?: string): Promise<TicketWithHistory> {
+    return this.queue.run(`serial:${input.serial}`, async () => {
+      const { row, isLinked } = await openManualTicket(this.writer, input, actor);
+      await this.committed(row, isLinked ? 'note' : 'opened');
+      const ticket = await this.withHistory(row);
+      return isLinked ? { ...ticket, linkedTo: row.id } : ticket;
+    });
   }
 
-  // --- automatic tickets ---
-
-  openAuto(input: AutoTicketInput): { ticket: TicketView; change: 'opened' | 'escalated' | 'note' } {
-    const autoKey = input.autoKey ?? AUTO_KEY;
-    let existing = this.deps.store.findOpenAuto(input.serial, autoKey);
-    if (existing === undefined) {
-      const opened = this.tryOpenAuto(input);
-      if (opened !== undefined) return { ticket: this.view(opened), change: 'opened' };
-      // Lost a race with another opener (unique index): update the ticket that won.
-      existing = this.deps.store.findOpenAuto(input.serial, autoKey);
-      if (existing === undefined)
-        throw new AppError(ErrorCode.INTERNAL, `automatic ticket of ${input.serial} vanished`);
-    }
-    const now = this.deps.clock.now();
-    const at = new Date(now).toISOString();
-    const priority: Priority = input.state === 'down' ? 'P1' : input.state === 'config' ? 'P3' : 'P2';
-    const evidence = input.evidence.length > 0 ? `\n${input.evidence.join('\n')}` : '';
-    if (existing.priority === 'P2' && priority === 'P1') {
-      const cal = this.deps.calendarFor(existing.customer);
-      const clocks = applyEscalation(existing, now, cal);
-      const row = this.deps.store.updateTicket(
-        existing.seq,
-        {
-          priority: 'P1',
-          clocks,
-          title: this.autoTitle(existing.model, existing.serial, input),
-          nextDueMs: nextDueMs({ ...existing, priority: 'P1', clocks }),
-        },
-        [
-          {
-            at,
-            kind: 'escalated',
-            from: existing.state,
-            to: existing.state,
-            actor: MONITOR_ACTOR,
-            note: `escalated P2 -> P1: device down (${describeReason(input.reason)})${evidence}`,
-          },
-        ],
-        at,
-      );
-      this.deps.logger.warn({ ticket: row.id, serial: row.serial }, 'ticket escalated to P1');
-      this.committed(row, 'escalated');
-      return { ticket: this.view(row), change: 'escalated' };
-    }
-    const row = this.deps.store.updateTicket(
-      existing.seq,
-      {},
-      [
-        {
-          at,
-          kind: 'device-state',
-          from: existing.state,
-          to: existing.state,
-          actor: MONITOR_ACTOR,
-          note: `device ${input.state} again (${describeReason(input.reason)})${evidence}`,
-        },
-      ],
-      at,
-    );
-    this.committed(row, 'note');
-    return { ticket: this.view(row), change: 'note' };
+  /**
+   * Open the device's automatic ticket, or escalate/annotate the open one (never a second one, also across hub
+   * nodes). `fence`: the write runs inside it (`withFence` of the partition's holder, issue 16) and the bus hears
+   * it only after that transaction committed; a stale epoch rejects (StaleEpochError) with nothing written or said.
+   */
+  openAuto(
+    input: AutoTicketInput,
+    fence?: WriteFence,
+  ): Promise<{ ticket: TicketView; change: 'opened' | 'escalated' | 'note' }> {
+    return this.queue.run(`serial:${input.serial}`, async () => {
+      const { row, change } = await openAutoTicket(this.writer, input, fence);
+      await this.committed(row, change);
+      return { ticket: await this.view(row), change };
+    });
   }
 
   /** A device state change that opens nothing but belongs on the open automatic ticket (recovery, agent offline). */
-  recordDeviceState(t: DeviceTransition): TicketView | undefined {
-    const existing = this.deps.store.findOpenAuto(t.serial, AUTO_KEY);
-    if (existing === undefined) return undefined;
-    const at = new Date(this.deps.clock.now()).toISOString();
-    const recovered = t.to === 'up';
-    const note = recovered
-      ? `device recovered at ${t.at} (${describeReason(t.reason)}); the ticket stays open until an engineer closes it`
-      : `device state ${t.to} at ${t.at} (${describeReason(t.reason)})`;
-    const row = this.deps.store.updateTicket(
-      existing.seq,
-      {},
-      [
-        {
-          at,
-          kind: recovered ? 'recovered' : 'device-state',
-          from: existing.state,
-          to: existing.state,
-          actor: MONITOR_ACTOR,
-          note,
-        },
-      ],
-      at,
-    );
-    const change: TicketChange = recovered ? 'recovered' : 'note';
-    this.committed(row, change);
-    return this.view(row);
+  recordDeviceState(t: DeviceTransition): Promise<TicketView | undefined> {
+    return this.queue.run(`serial:${t.serial}`, async () => {
+      const done = await recordDeviceStateOnTicket(this.writer, t);
+      if (done === undefined) return undefined;
+      await this.committed(done.row, done.change);
+      return this.view(done.row);
+    });
   }
 
   // --- engineer actions ---
 
-  transition(id: string, to: TicketState, actor: string, note: string): TicketWithHistory {
-    const row = this.require(id);
-    const now = this.deps.clock.now();
-    const next = applyTransition(row, to, now, this.deps.calendarFor(row.customer));
-    const at = new Date(now).toISOString();
-    const updated = this.deps.store.updateTicket(
-      row.seq,
-      {
-        state: next.state,
-        clocks: next.clocks,
-        nextDueMs: nextDueMs({ ...row, state: next.state, clocks: next.clocks }),
-      },
-      [{ at, kind: 'transition', from: row.state, to: next.state, actor, note }],
-      at,
-      // acknowledged = the engineer contacted the reporter (SLA-6): it is a contact too.
-      to === 'acknowledged' ? { at, actor, note } : undefined,
-    );
-    this.deps.logger.info({ ticket: id, from: row.state, to, actor }, 'ticket transition');
-    this.committed(updated, 'transition');
-    return this.withHistory(updated);
+  transition(id: string, to: TicketState, actor: string, note: string): Promise<TicketWithHistory> {
+    return this.change(id, 'transition', (row, now, at) => this.transitionOf(row, to, actor, note, now, at), true);
   }
 
   /**
    * A contact with the reporter (SLA-7): restarts the update clock. On an `open` ticket the first contact is
    * the reaction itself, so it acknowledges the ticket (DECISION).
    */
-  addContact(id: string, actor: string, note: string): TicketWithHistory {
-    const row = this.require(id);
-    if (row.state === 'open') return this.transition(id, 'acknowledged', actor, note);
-    const now = this.deps.clock.now();
-    const at = new Date(now).toISOString();
-    const clocks = applyContact(row, now, this.deps.calendarFor(row.customer));
-    const updated = this.deps.store.updateTicket(
-      row.seq,
-      { clocks, nextDueMs: nextDueMs({ ...row, clocks }) },
-      [{ at, kind: 'contact', from: row.state, to: row.state, actor, note }],
-      at,
-      { at, actor, note },
+  addContact(id: string, actor: string, note: string): Promise<TicketWithHistory> {
+    let change: TicketChange = 'note';
+    return this.change(
+      id,
+      () => change,
+      (row, now, at) => {
+        if (row.state === 'open') {
+          change = 'transition';
+          return this.transitionOf(row, 'acknowledged', actor, note, now, at);
+        }
+        const clocks = applyContact(row, now, this.deps.calendarFor(row.customer));
+        return {
+          patch: { clocks, nextDueMs: nextDueMs({ ...row, clocks }) },
+          history: [{ at, kind: 'contact', from: row.state, to: row.state, actor, note }],
+          contact: { at, actor, note },
+        };
+      },
+      true,
     );
-    this.committed(updated, 'note');
-    return this.withHistory(updated);
   }
 
   /** A later delivery date agreed with the customer replaces the delivery due (SLA-12). */
-  agreeDelivery(id: string, dueMs: number, actor: string, note: string): TicketWithHistory {
-    const row = this.require(id);
-    const clocks: SlaClocks = applyDeliveryAgreement(row, dueMs, this.deps.calendarFor(row.customer));
-    const at = new Date(this.deps.clock.now()).toISOString();
-    const updated = this.deps.store.updateTicket(
-      row.seq,
-      { clocks, nextDueMs: nextDueMs({ ...row, clocks }) },
-      [
-        {
-          at,
-          kind: 'delivery-agreement',
-          from: row.state,
-          to: row.state,
-          actor,
-          note: `delivery agreed with the customer by ${new Date(dueMs).toISOString()}${note === '' ? '' : `: ${note}`}`,
-        },
-      ],
-      at,
+  agreeDelivery(id: string, dueMs: number, actor: string, note: string): Promise<TicketWithHistory> {
+    return this.change(
+      id,
+      'note',
+      (row, _now, at) => {
+        const clocks = applyDeliveryAgreement(row, dueMs, this.deps.calendarFor(row.customer));
+        const text = `delivery agreed with the customer by ${new Date(dueMs).toISOString()}${note === '' ? '' : `: ${note}`}`;
+        return {
+          patch: { clocks, nextDueMs: nextDueMs({ ...row, clocks }) },
+          history: [{ at, kind: 'delivery-agreement', from: row.state, to: row.state, actor, note: text }],
+        };
+      },
+      true,
     );
-    this.committed(updated, 'note');
-    return this.withHistory(updated);
   }
 
   /** `internal-note`: staff only (customers never see it, hub/people/access-control.ts). */
-  addNote(ticketId: string, actor: string, note: string, kind: 'note' | 'internal-note' = 'note'): TicketView {
-    const row = this.require(ticketId);
-    const at = new Date(this.deps.clock.now()).toISOString();
-    const updated = this.deps.store.updateTicket(
-      row.seq,
-      {},
-      [{ at, kind, from: row.state, to: row.state, actor, note }],
-      at,
-    );
-    this.committed(updated, 'note');
-    return this.view(updated);
+  addNote(ticketId: string, actor: string, note: string, kind: 'note' | 'internal-note' = 'note'): Promise<TicketView> {
+    return this.change(ticketId, 'note', (row, _now, at) => ({
+      patch: {},
+      history: [{ at, kind, from: row.state, to: row.state, actor, note }],
+    }));
   }
 
-  setSummary(ticketId: string, text: string): TicketView {
-    const row = this.require(ticketId);
-    const at = new Date(this.deps.clock.now()).toISOString();
-    const updated = this.deps.store.updateTicket(row.seq, { summary: text }, [], at);
-    this.committed(updated, 'note');
-    return this.view(updated);
+  setSummary(ticketId: string, text: string): Promise<TicketView> {
+    return this.change(ticketId, 'note', () => ({ patch: { summary: text }, history: [] }));
   }
 
-  addAttachment(ticketId: string, meta: AttachmentInput): TicketView {
-    const row = this.require(ticketId);
-    const at = new Date(this.deps.clock.now()).toISOString();
-    if (this.deps.store.attachment(row.seq, meta.name) !== undefined) {
-      throw new AppError(
-        ErrorCode.PAYLOAD_INVALID,
-        `name: ticket ${ticketId} already has an attachment "${meta.name}"`,
-      );
-    }
-    const updated = this.deps.store.transaction(() => {
-      this.deps.store.insertAttachment(row.seq, meta, at);
-      return this.deps.store.updateTicket(
+  addAttachment(ticketId: string, meta: AttachmentInput): Promise<TicketView> {
+    return this.queue.run(ticketId, async () => {
+      const row = await this.require(ticketId);
+      if ((await this.deps.store.attachment(row.seq, meta.name)) !== undefined) {
+        throw new AppError(
+          ErrorCode.PAYLOAD_INVALID,
+          `name: ticket ${ticketId} already has an attachment "${meta.name}"`,
+        );
+      }
+      const at = new Date(this.deps.clock.now()).toISOString();
+      const updated = await this.deps.store.updateTicket(
         row.seq,
-        {},
-        [
-          {
-            at,
-            kind: 'attachment',
-            from: row.state,
-            to: row.state,
-            actor: MONITOR_ACTOR,
-            note: `attached ${meta.name} (${meta.kind}, ${meta.size} bytes, sha256 ${meta.sha256})`,
-          },
-        ],
+        (current) => ({
+          patch: {},
+          history: [
+            {
+              at,
+              kind: 'attachment',
+              from: current.state,
+              to: current.state,
+              actor: MONITOR_ACTOR,
+              note: `attached ${meta.name} (${meta.kind}, ${meta.size} bytes, sha256 ${meta.sha256})`,
+            },
+          ],
+          attachment: meta,
+        }),
         at,
       );
+      await this.committed(updated, 'attachment');
+      return this.view(updated);
     });
-    this.committed(updated, 'attachment');
-    return this.view(updated);
   }
 
   // --- internals ---
 
-  view(row: TicketRow): TicketView {
-    return toTicketView(row, this.deps.store.attachments(row.seq));
+  async view(row: TicketRow): Promise<TicketView> {
+    return toTicketView(row, await this.deps.store.attachments(row.seq));
   }
 
-  private withHistory(row: TicketRow): TicketWithHistory {
-    return { ...this.view(row), history: this.deps.store.history(row.seq).map(toHistoryEntry) };
+  /** A ticket changed by another hub node: learn its owner (the caller reloads views and re-arms clocks). */
+  learn(row: TicketRow): void {
+    this.owners.set(row.seq, row.customer);
   }
 
-  private require(id: string): TicketRow {
-    const row = this.deps.store.getById(id);
+  private async withHistory(row: TicketRow): Promise<TicketWithHistory> {
+    const [view, history] = await Promise.all([this.view(row), this.deps.store.history(row.seq)]);
+    return { ...view, history: history.map(toHistoryEntry) };
+  }
+
+  private async require(id: string): Promise<TicketRow> {
+    const row = await this.deps.store.getById(id);
     if (row === undefined) throw new AppError(ErrorCode.NOT_FOUND, `ticket "${id}" not found`);
     return row;
   }
 
-  private requireRegistry(): DeviceRegistry {
-    const registry = this.deps.registry();
-    if (registry === undefined) throw new AppError(ErrorCode.INTERNAL, 'device registry is not available');
-    return registry;
+  private transitionOf(row: TicketRow, to: TicketState, actor: string, note: string, now: number, at: string) {
+    const next = applyTransition(row, to, now, this.deps.calendarFor(row.customer));
+    this.deps.logger.info({ ticket: row.id, from: row.state, to, actor }, 'ticket transition');
+    return {
+      patch: {
+        state: next.state,
+        clocks: next.clocks,
+        nextDueMs: nextDueMs({ ...row, state: next.state, clocks: next.clocks }),
+      },
+      history: [{ at, kind: 'transition' as const, from: row.state, to: next.state, actor, note }],
+      // acknowledged = the engineer contacted the reporter (SLA-6): it is a contact too.
+      ...(to === 'acknowledged' ? { contact: { at, actor, note } } : {}),
+    };
   }
 
-  private committed(row: TicketRow, change: TicketChange): void {
+  /** One update of an existing ticket, in its queue: decide from the locked row, store, re-arm, announce. */
+  private change(
+    id: string,
+    change: TicketChange | (() => TicketChange),
+    decide: (row: TicketRow, nowMs: number, at: string) => TicketUpdate,
+  ): Promise<TicketView>;
+  private change(
+    id: string,
+    change: TicketChange | (() => TicketChange),
+    decide: (row: TicketRow, nowMs: number, at: string) => TicketUpdate,
+    withHistory: true,
+  ): Promise<TicketWithHistory>;
+  private change(
+    id: string,
+    change: TicketChange | (() => TicketChange),
+    decide: (row: TicketRow, nowMs: number, at: string) => TicketUpdate,
+    withHistory = false,
+  ): Promise<TicketView | TicketWithHistory> {
+    return this.queue.run(id, async () => {
+      const row = await this.require(id);
+      const now = this.deps.clock.now();
+      const at = new Date(now).toISOString();
+      const updated = await this.deps.store.updateTicket(row.seq, (current) => decide(current, now, at), at);
+      await this.committed(updated, typeof change === 'function' ? change() : change);
+      return withHistory ? this.withHistory(updated) : this.view(updated);
+    });
+  }
+
+  private async committed(row: TicketRow, change: TicketChange): Promise<void> {
+    this.owners.set(row.seq, row.customer);
     try {
-      this.deps.onCommitted?.(row);
+      await this.deps.onCommitted?.(row);
     } catch (err) {
       this.deps.logger.error({ err, ticket: row.id }, 'SLA monitor failed to re-arm a ticket');
     }
-    this.deps.emit(this.view(row), change);
-  }
-
-  private autoTitle(model: string | null, serial: string, input: AutoTicketInput): string {
-    return `${model ?? 'device'} ${serial} ${input.state}: ${humanReason(input.reason, [], input.evidence)}`;
-  }
-
-  /** Insert a new automatic ticket; undefined when another open one won the unique index meanwhile. */
-  private tryOpenAuto(input: AutoTicketInput): TicketRow | undefined {
-    const now = this.deps.clock.now();
-    const at = new Date(now).toISOString();
-    const registry = this.deps.registry();
-    const device = registry?.get(input.serial);
-    const customer = device?.customer ?? input.customer ?? null;
-    const contract = registry?.contractFor(input.serial, now);
-    // SLA-2: no active contract -> still a ticket, but coverage none and no clocks.
-    const coverage = contract?.isActive === true ? 'active' : 'none';
-    const priority: Priority = input.state === 'down' ? 'P1' : input.state === 'config' ? 'P3' : 'P2';
-    const cal = this.deps.calendarFor(customer);
-    const clocks = initialClocks(priority, coverage, now, cal);
-    const evidence = input.evidence.length > 0 ? `\n${input.evidence.join('\n')}` : '';
-    const detected = input.at === undefined ? '' : ` (detected ${input.at})`;
-    const coverageNote =
-      coverage === 'none'
-        ? contract === undefined
-          ? '\nno service contract covers this device: coverage none, no SLA clocks (SLA-2)'
-          : `\ncontract ${contract.number} is not active (ended ${contract.end}): coverage none, no SLA clocks (SLA-2)`
-        : '';
-    let row: TicketRow;
-    try {
-      row = this.deps.store.insertTicket(
-        {
-          serial: input.serial,
-          model: device?.model ?? null,
-          site: device?.site ?? input.site ?? null,
-          customer,
-          priority,
-          channel: 'auto',
-          state: 'open',
-          contract: contract?.number ?? null,
-          coverage,
-          openedAt: at,
-          title: this.autoTitle(device?.model ?? null, input.serial, input),
-          summary: input.evidence.length > 0 ? input.evidence.join('\n') : null,
-          reporter: null,
-          description: null,
-          autoKey: input.autoKey ?? AUTO_KEY,
-          clocks,
-          nextDueMs: nextDueMs({ state: 'open', priority, coverage, clocks }),
-        },
-        {
-          at,
-          actor: MONITOR_ACTOR,
-          note: `opened automatically: device ${input.state} (${describeReason(input.reason)})${detected}${evidence}${coverageNote}`,
-        },
-        at,
-      );
-    } catch (err) {
-      if (err instanceof Error && /UNIQUE constraint failed: tickets\.serial/.test(err.message)) return undefined;
-      throw err;
-    }
-    this.deps.logger.warn({ ticket: row.id, serial: row.serial, priority }, 'automatic ticket opened');
-    this.committed(row, 'opened');
-    return row;
+    this.deps.emit(await this.view(row), change);
   }
 }
 

@@ -2,11 +2,15 @@
  * SLA monitor: one timer per ticket with running clocks (injected Clock), firing at the next warning (75 % of the
  * budget, measured like the clock: business time for P2/P3) or breach (100 %). Events are stored once
  * (unique per ticket, clock, level and due), so re-arming after a restart never duplicates them; an event that
- * fell due while the hub was down is recorded at start.
+ * fell due while the hub was down is recorded at start. The armed timers come from the store (`listRunning`) and
+ * from each ticket's stored row, so every hub node that loads them arms the same ones (issue 16); two nodes that
+ * both record an event store it once and only the one that stored it announces it. Evaluations run one after
+ * another (the store is async): a ticket's later change re-arms after its earlier one.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../protocols/clock.ts';
 import type { BusinessCalendar } from '../calendar/business-calendar.ts';
+import { SerialQueue } from '../store/serial-queue.ts';
 import type { SlaEvent } from '../types.ts';
 import { runningClocks } from './lifecycle.ts';
 import { warningAt } from './sla-clocks.ts';
@@ -28,71 +32,96 @@ export interface SlaMonitorDeps {
 
 export class SlaMonitor {
   private readonly deps: SlaMonitorDeps;
-  private readonly timers = new Map<number, () => void>();
+  private readonly timers = new Map<number, { atMs: number; cancel: () => void }>();
+  private readonly queue: SerialQueue;
   private isRunning = false;
 
   constructor(deps: SlaMonitorDeps) {
     this.deps = deps;
+    this.queue = new SerialQueue((err) => deps.logger.error({ err }, 'SLA monitor failed to re-arm a ticket'));
   }
 
   /** Arm every open ticket with a running clock from the stored state (after a restart too). */
-  start(): void {
+  async start(): Promise<void> {
     this.isRunning = true;
-    const rows = this.deps.store.listRunning();
-    for (const row of rows) this.track(row);
+    const rows = await this.deps.store.listRunning();
+    for (const row of rows) void this.track(row);
+    await this.queue.idle();
     this.deps.logger.info({ tickets: rows.length, timers: this.timers.size }, 'SLA monitor armed');
   }
 
-  stop(): void {
+  /** Cancel every timer; settles when the evaluation under way (if any) is done. */
+  async stop(): Promise<void> {
     this.isRunning = false;
-    for (const cancel of this.timers.values()) cancel();
+    for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
+    await this.queue.idle();
+  }
+
+  /** Settles when the evaluations asked so far (changes, fired timers) are done. */
+  idle(): Promise<void> {
+    return this.queue.idle();
   }
 
   get armedTickets(): number {
     return this.timers.size;
   }
 
-  /** (Re-)evaluate one ticket after a change: record what is due, arm the next timer. */
-  track(row: TicketRow): void {
-    this.timers.get(row.seq)?.();
-    this.timers.delete(row.seq);
-    if (!this.isRunning) return;
-    const next = this.evaluate(row);
-    if (next === null) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - this.deps.clock.now()));
-    const cancel = this.deps.clock.setTimer(delay, () => {
+  /** When each armed ticket's next warning or breach falls due (ticket seq -> ms): the same on every node. */
+  armed(): Map<number, number> {
+    return new Map([...this.timers].map(([seq, t]) => [seq, t.atMs]));
+  }
+
+  /** (Re-)evaluate one ticket after a change: record what is due, arm the next timer (in order, one at a time). */
+  track(row: TicketRow): Promise<void> {
+    return this.queue.push(async () => {
+      this.timers.get(row.seq)?.cancel();
       this.timers.delete(row.seq);
-      const fresh = this.deps.store.getBySeq(row.seq);
-      if (fresh !== undefined) this.track(fresh);
+      if (!this.isRunning) return;
+      const next = await this.evaluate(row);
+      if (next === null || !this.isRunning) return;
+      const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - this.deps.clock.now()));
+      const cancel = this.deps.clock.setTimer(delay, () => {
+        this.timers.delete(row.seq);
+        void this.queue.push(async () => {
+          const fresh = await this.deps.store.getBySeq(row.seq);
+          if (fresh !== undefined) void this.track(fresh);
+        });
+      });
+      this.timers.set(row.seq, { atMs: next, cancel });
     });
-    this.timers.set(row.seq, cancel);
   }
 
   /** Record the events due by now; returns the instant of the next pending one, or null. */
-  private evaluate(row: TicketRow): number | null {
+  private async evaluate(row: TicketRow): Promise<number | null> {
     const now = this.deps.clock.now();
     const cal = this.deps.calendarFor(row.customer);
     let next: number | null = null;
     for (const c of runningClocks(row)) {
       const warnAt = warningAt(c.measure, c.startMs, c.dueMs, cal);
       if (now >= c.dueMs) {
-        this.record(row, c.clock, 'breach', c.dueMs, now);
+        await this.record(row, c.clock, 'breach', c.dueMs, now);
         continue;
       }
-      if (now >= warnAt) this.record(row, c.clock, 'warning', c.dueMs, now);
+      if (now >= warnAt) await this.record(row, c.clock, 'warning', c.dueMs, now);
       const pending = now >= warnAt ? c.dueMs : warnAt;
       if (next === null || pending < next) next = pending;
     }
     return next;
   }
 
-  private record(row: TicketRow, clock: SlaEvent['clock'], level: SlaEvent['level'], dueMs: number, nowMs: number) {
+  private async record(
+    row: TicketRow,
+    clock: SlaEvent['clock'],
+    level: SlaEvent['level'],
+    dueMs: number,
+    nowMs: number,
+  ): Promise<void> {
     if (this.deps.holds?.(row.site ?? '') === false) return; // a ticket without a site: the holder of ''
     const at = new Date(nowMs).toISOString();
     let isNew: boolean;
     try {
-      isNew = this.deps.store.recordSlaEvent(row.seq, clock, level, dueMs, at);
+      isNew = await this.deps.store.recordSlaEvent(row.seq, clock, level, dueMs, at);
     } catch (err) {
       this.deps.logger.error({ err, ticket: row.id, clock, level }, 'SLA event not stored');
       return;
@@ -113,6 +142,6 @@ export class SlaMonitor {
       { ticket: row.id, clock, dueAt: event.dueAt, priority: row.priority },
       level === 'breach' ? 'SLA breached' : 'SLA warning',
     );
-    this.deps.onEvent(event, this.deps.store.getBySeq(row.seq) ?? row);
+    this.deps.onEvent(event, (await this.deps.store.getBySeq(row.seq)) ?? row);
   }
 }

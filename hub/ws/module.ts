@@ -67,7 +67,8 @@ export function createWsModule(ctx: HubContext): WsModule {
   };
   const snapshot = () => ({
     devices: ctx.services.devices?.list() ?? [...devicesSeen.values()],
-    tickets: ctx.services.tickets?.list({ state: 'open' }) ?? [...ticketsSeen.values()],
+    // open tickets as the stream's deltas left them (loaded at start: the ticket store is async, issue 16)
+    tickets: [...ticketsSeen.values()],
     siteAlerts: [...siteAlerts.values()],
     progress: [...progress.values()],
   });
@@ -75,7 +76,7 @@ export function createWsModule(ctx: HubContext): WsModule {
   /** Customer users and limited wall users: only their customers' frames (hub/ws/scoped-streams.ts). */
   const scoped = new ScopedStreams(streamOptions, snapshot, {
     device: (serial) => ctx.services.registry?.get(serial)?.customer ?? ctx.services.devices?.get(serial)?.customer,
-    ticket: (id) => ctx.services.tickets?.get(id)?.customer,
+    ticket: (id) => ctx.services.tickets?.ownerOf(id),
   });
   const authFailures = new Counter({
     name: 'hezo_ws_auth_failures_total',
@@ -158,7 +159,16 @@ export function createWsModule(ctx: HubContext): WsModule {
         stream.publishSiteAlert(alert);
         scoped.publishSiteAlert(alert);
       };
-      for (const alert of raisedSiteAlerts(ctx.db)) siteAlerts.set(`${alert.site}/${alert.agentId}`, alert);
+      for (const alert of await raisedSiteAlerts(ctx.sql)) siteAlerts.set(`${alert.site}/${alert.agentId}`, alert);
+      for (const ticket of (await ctx.services.tickets?.list({ state: 'open' })) ?? []) {
+        ticketsSeen.set(ticket.id, ticket);
+      }
+      const onTicket = ({ ticket }: { ticket: TicketView }) => {
+        if (isOpenTicket(ticket)) ticketsSeen.set(ticket.id, ticket);
+        else ticketsSeen.delete(ticket.id);
+        stream.publishTicket(ticket);
+        scoped.publishTicket(ticket);
+      };
       unsubscribe.push(
         bus.on('device', (device) => {
           // The fallback for a hub without a device directory only (no view kept alive per device otherwise).
@@ -166,12 +176,9 @@ export function createWsModule(ctx: HubContext): WsModule {
           stream.publishDevice(device);
           scoped.publishDevice(device);
         }),
-        bus.on('ticket', ({ ticket }) => {
-          if (isOpenTicket(ticket)) ticketsSeen.set(ticket.id, ticket);
-          else ticketsSeen.delete(ticket.id);
-          stream.publishTicket(ticket);
-          scoped.publishTicket(ticket);
-        }),
+        bus.on('ticket', onTicket),
+        // another hub node's ticket change (change feed): this node's stream shows it too
+        bus.on('ticket-elsewhere', onTicket),
         bus.on('sla', (event) => {
           stream.publishSla(event);
           scoped.publishSla(event);

@@ -2,20 +2,20 @@
  * After a restart the live stream's snapshot shows the site alerts that are still raised (issue 19: a restart
  * used to drop them from the NOC page). Only `site-network-down` ones: the outage module stores and restores
  * those, so they are cleared when resolved; other kinds are re-raised by the detector when still true.
- * Read from the tickets module's `site_alerts` history (newest row per site and agent); none without it.
+ * Read from the tickets module's `site_alerts` history (newest row per site and agent) in the store the tickets live
+ * in (`ctx.sql`: PostgreSQL with `database.url`, issue 16); none without it.
  */
-import type { Db } from '../db.ts';
+import type { SqlStore } from '../store/sql-store.ts';
 import type { SiteAlert } from '../types.ts';
 
-export function raisedSiteAlerts(db: Db): SiteAlert[] {
+export async function raisedSiteAlerts(sql: SqlStore | undefined): Promise<SiteAlert[]> {
   try {
-    const rows = db
-      .prepare(
-        `SELECT s.* FROM site_alerts s
-         JOIN (SELECT site, agent_id, MAX(id) AS id FROM site_alerts GROUP BY site, agent_id) last ON last.id = s.id
-         WHERE s.status = 'raised' AND s.reason = 'site-network-down'`,
-      )
-      .all() as Array<{ site: string; agent_id: string; at: string; reason: string; serials: string }>;
+    if (sql === undefined) return [];
+    const rows = await sql.query<{ site: string; agent_id: string; at: string; reason: string; serials: string }>(
+      `SELECT s.* FROM site_alerts s
+       JOIN (SELECT site, agent_id, MAX(id) AS id FROM site_alerts GROUP BY site, agent_id) last ON last.id = s.id
+       WHERE s.status = 'raised' AND s.reason = 'site-network-down'`,
+    );
     return rows.map((r) => ({
       site: r.site,
       agentId: r.agent_id,

@@ -42,8 +42,10 @@ describe('evidence on automatic tickets, end to end', () => {
 
   async function ticketWithEvidence(serial: string, priority: 'P1' | 'P2'): Promise<TicketView> {
     return waitFor(
-      () => {
-        const t = hub.tickets.list({ state: 'open' }).find((x) => x.serial === serial && x.priority === priority);
+      async () => {
+        const t = (await hub.tickets.list({ state: 'open' })).find(
+          (x) => x.serial === serial && x.priority === priority,
+        );
         if (t === undefined) return undefined;
         const kinds = new Set(t.attachments.map((a) => a.kind));
         const isComplete = kinds.has('device-logs') && kinds.has('service-tests') && kinds.has('agent-trace');
@@ -93,7 +95,7 @@ describe('evidence on automatic tickets, end to end', () => {
     const run = tests.tests.filter((x) => !x.skipped);
     expect(run.length).toBeGreaterThan(0);
     expect(run.every((x) => !x.ok)).toBe(true);
-    const full = hub.tickets.get(t.id)!;
+    const full = (await hub.tickets.get(t.id))!;
     expect(full.history.map((h) => h.note).join('\n')).toContain("the agent's cached archive captured at");
     expect(t.summary).toMatch(/logs from the cached archive captured .*old/);
     expect(t.summary).toMatch(/service tests 0\/\d+ passed/);

@@ -49,7 +49,7 @@ async function startServer(port = 0): Promise<NonNullable<typeof server>> {
   const modules = [createWsModule(fake.ctx), createNocModule(fake.ctx), createPagesModule(fake.ctx)];
   http.get<{ Params: { id: string } }>('/api/tickets/:id', async (req, reply) => {
     if (req.headers.authorization !== `Bearer ${READ_TOKEN}`) return reply.code(401).send({ error: 'token' });
-    const ticket = fake.tickets.get(req.params.id);
+    const ticket = await fake.tickets.get(req.params.id);
     return ticket ?? reply.code(404).send({ error: 'no such ticket' });
   });
   http.get('/api/tickets/:id/attachments/:name', async (_req, reply) => reply.type('text/plain').send('log lines'));

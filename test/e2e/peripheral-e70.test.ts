@@ -88,19 +88,19 @@ describe('Studio E70 as a device of its own', () => {
     const tickets = product.hub.tickets;
     product.fleet.injectFault(host.serial, { kind: 'camera-disconnected' });
     const ticket = await waitFor(
-      () => tickets.list({ state: 'open' }).find((t) => t.serial === e70 && t.priority === 'P2'),
+      async () => (await tickets.list({ state: 'open' })).find((t) => t.serial === e70 && t.priority === 'P2'),
       { timeoutMs: 30_000, what: 'P2 for the E70' },
     );
     expect(ticket).toMatchObject({ serial: e70, contract: 'HZ-E70-01', coverage: 'active', channel: 'auto' });
     // evidence of the E70 ticket comes from its host (logs collected on the G7500)
     const withEvidence = await waitFor(
-      () => {
-        const t = tickets.list({ state: 'open' }).find((x) => x.id === ticket.id);
+      async () => {
+        const t = (await tickets.list({ state: 'open' })).find((x) => x.id === ticket.id);
         return t !== undefined && t.attachments.length > 0 ? t : undefined;
       },
       { timeoutMs: 60_000, what: 'attachments on the E70 ticket' },
     );
     expect(withEvidence.attachments.length).toBeGreaterThan(0);
-    expect(tickets.list({ state: 'open' }).filter((t) => t.serial === host.serial)).toEqual([]);
+    expect((await tickets.list({ state: 'open' })).filter((t) => t.serial === host.serial)).toEqual([]);
   });
 });

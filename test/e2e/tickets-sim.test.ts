@@ -19,8 +19,8 @@ describe('automatic tickets from real faults (issue 6)', () => {
   let devices: SimNetworkDeviceInfo[];
   let product: LiveProduct | undefined;
 
-  const openTickets = (serial: string): TicketView[] =>
-    hub.tickets.list({ state: 'open' }).filter((t) => t.serial === serial);
+  const openTickets = async (serial: string): Promise<TicketView[]> =>
+    (await hub.tickets.list({ state: 'open' })).filter((t) => t.serial === serial);
 
   beforeAll(async () => {
     product = await startLiveProduct(
@@ -52,8 +52,8 @@ describe('automatic tickets from real faults (issue 6)', () => {
     const { serial } = devices[0]!;
     fleet.injectFault(serial, { kind: 'power-off' });
     const ticket = await waitFor(
-      () => {
-        const t = openTickets(serial).find((x) => x.priority === 'P1');
+      async () => {
+        const t = (await openTickets(serial)).find((x) => x.priority === 'P1');
         return t !== undefined && t.attachments.length >= 2 ? t : undefined;
       },
       { timeoutMs: 60_000, what: 'P1 with attachments' },
@@ -66,18 +66,18 @@ describe('automatic tickets from real faults (issue 6)', () => {
     await waitFor(() => agent.stats.connected && hub.hub.ctx.services.devices?.get(serial)?.state === 'down', {
       what: 'device down',
     });
-    expect(openTickets(serial)).toHaveLength(1);
+    expect(await openTickets(serial)).toHaveLength(1);
   });
 
   it('camera-disconnected: one P2', async () => {
     const { serial } = devices[1]!;
     fleet.injectFault(serial, { kind: 'camera-disconnected' });
-    const ticket = await waitFor(() => openTickets(serial).find((x) => x.priority === 'P2'), {
+    const ticket = await waitFor(async () => (await openTickets(serial)).find((x) => x.priority === 'P2'), {
       timeoutMs: 30_000,
       what: 'P2 for the camera',
     });
     expect(ticket).toMatchObject({ channel: 'auto', contract: 'HZ-E2E-0001' });
-    expect(openTickets(serial)).toHaveLength(1);
+    expect(await openTickets(serial)).toHaveLength(1);
   });
 
   it('a flapping device (three reboots in a minute) gives one ticket', async () => {
@@ -99,16 +99,22 @@ describe('automatic tickets from real faults (issue 6)', () => {
       timeoutMs: 30_000,
       what: 'degraded (flapping)',
     });
-    const tickets = await waitFor(() => (openTickets(serial).length > 0 ? openTickets(serial) : undefined), {
-      timeoutMs: 10_000,
-      what: 'a ticket for the flapping device',
-    });
+    const tickets = await waitFor(
+      async () => {
+        const open = await openTickets(serial);
+        return open.length > 0 ? open : undefined;
+      },
+      {
+        timeoutMs: 10_000,
+        what: 'a ticket for the flapping device',
+      },
+    );
     expect(tickets).toHaveLength(1);
     expect(hub.hub.ctx.services.devices?.get(serial)?.reason).toMatch(/flap/);
   });
 
   it('a hub restart keeps every ticket and clock and duplicates nothing', async () => {
-    const before = hub.tickets.list({ state: 'all' });
+    const before = await hub.tickets.list({ state: 'all' });
     expect(before.length).toBeGreaterThanOrEqual(3);
     await hub.restart();
     await waitFor(() => agent.stats.connected, { timeoutMs: 30_000, what: 'agent reconnected' });
@@ -118,7 +124,7 @@ describe('automatic tickets from real faults (issue 6)', () => {
       () => devices.every((d) => hub.hub.ctx.services.devices?.get(d.serial)?.lastSeen !== seen.get(d.serial)),
       { timeoutMs: 30_000, what: 'fresh records after the restart' },
     );
-    const after = hub.tickets.list({ state: 'all' });
+    const after = await hub.tickets.list({ state: 'all' });
     expect(after.map((t) => t.id).sort()).toEqual(before.map((t) => t.id).sort());
     for (const t of before) {
       const same = after.find((x) => x.id === t.id)!;
@@ -131,7 +137,7 @@ describe('automatic tickets from real faults (issue 6)', () => {
       timeoutMs: 30_000,
       what: 'dead device down again after the restart',
     });
-    expect(hub.tickets.list({ state: 'all' })).toHaveLength(before.length);
-    for (const d of devices.slice(0, 3)) expect(openTickets(d.serial)).toHaveLength(1);
+    expect(await hub.tickets.list({ state: 'all' })).toHaveLength(before.length);
+    for (const d of devices.slice(0, 3)) expect(await openTickets(d.serial)).toHaveLength(1);
   });
 });

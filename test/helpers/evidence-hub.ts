@@ -31,7 +31,7 @@ export interface EvidenceHub {
   logText(): string;
   api(path: string): Promise<Response>;
   /** Open (or escalate) the automatic ticket of a device, as the detector would. */
-  openAuto(serial: string, state?: 'down' | 'degraded'): TicketView;
+  openAuto(serial: string, state?: 'down' | 'degraded'): Promise<TicketView>;
   /** Stop, then start again on the same data folder and MQTT port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -90,15 +90,16 @@ export async function startEvidenceHub(
     dataDir,
     logText: () => log,
     api: (path) => fetch(`${urls.httpUrl}${path}`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } }),
-    openAuto(serial, state = 'degraded') {
-      return hub.ctx.services.ticketService!.openAuto({
+    async openAuto(serial, state = 'degraded') {
+      const { ticket } = await hub.ctx.services.ticketService!.openAuto({
         serial,
         state,
         reason: state === 'down' ? 'all-channels-failed' : 'component-failed',
         evidence: ['test'],
         site: EVIDENCE_AGENT.site,
         customer: 'acme',
-      }).ticket;
+      });
+      return ticket;
     },
     async restart() {
       await self.stop();

@@ -29,14 +29,19 @@ export class MemoryDevices implements DeviceDirectory {
 
 export class MemoryTickets implements TicketDirectory {
   readonly map = new Map<string, TicketView & { history: TicketHistoryEntry[] }>();
-  list(filter: { state: 'open' | 'closed' | 'all' }): TicketView[] {
+  list(filter: { state: 'open' | 'closed' | 'all' }): Promise<TicketView[]> {
     const closed = (t: TicketView) => t.state === 'closed' || t.state === 'rejected';
-    return [...this.map.values()]
-      .filter((t) => filter.state === 'all' || (filter.state === 'closed' ? closed(t) : !closed(t)))
-      .map(({ history: _history, ...t }) => t);
+    return Promise.resolve(
+      [...this.map.values()]
+        .filter((t) => filter.state === 'all' || (filter.state === 'closed' ? closed(t) : !closed(t)))
+        .map(({ history: _history, ...t }) => t),
+    );
   }
   get(id: string) {
-    return this.map.get(id);
+    return Promise.resolve(this.map.get(id));
+  }
+  ownerOf(id: string) {
+    return this.map.get(id)?.customer;
   }
 }
 

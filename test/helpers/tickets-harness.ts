@@ -16,10 +16,13 @@ import { HubConfig } from '../../hub/config.ts';
 import type { ContractInfo, DeviceRegistry, HubContext, RegisteredDevice } from '../../hub/context.ts';
 import { type Db, openDb } from '../../hub/db.ts';
 import { HubBus, type HubEventMap } from '../../hub/events.ts';
+import type { ChangeFeed } from '../../hub/store/change-feed.ts';
+import type { SqlStore } from '../../hub/store/sql-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { createTicketsModule, type TicketsModule } from '../../hub/tickets/module.ts';
 import type { SlaEvent } from '../../hub/types.ts';
 import { ManualClock } from '../../protocols/clock.ts';
+import { advanceSettled } from './settle-clock.ts';
 
 export interface TestContract {
   number: string;
@@ -102,6 +105,10 @@ export interface TicketsHarness {
   dbFile: string;
   tickets: HubEventMap['ticket'][0][];
   sla: SlaEvent[];
+  /** Wait until what the bus and the clock started is stored and announced (the ticket store is async). */
+  settle(): Promise<void>;
+  /** `clock.advance(ms)`, letting each fired timer's async work settle before the next (settle-clock.ts). */
+  advance(ms: number): Promise<void>;
   restart(): Promise<TicketsHarness>;
   close(): Promise<void>;
 }
@@ -115,6 +122,10 @@ export interface HarnessOptions {
   clock?: ManualClock;
   /** Which sites this node runs the duties for (issue 16); default all (a single node). */
   duties?: PartitionDuties;
+  /** The tickets' store (default: the SQLite file), e.g. a PostgresStore on a schema shared by two harnesses. */
+  sql?: () => SqlStore;
+  /** Other hub nodes' writes (default: none), e.g. a PgChangeFeed on that schema; started here. */
+  changeFeed?: (sql: SqlStore, metrics: Registry) => ChangeFeed;
 }
 
 export async function makeTicketsHarness(options: HarnessOptions): Promise<TicketsHarness> {
@@ -128,15 +139,19 @@ export async function makeTicketsHarness(options: HarnessOptions): Promise<Ticke
   const bus = new HubBus((err) => {
     throw err;
   });
+  const sql = options.sql?.() ?? new SqliteStore(db);
+  const metrics = new Registry();
+  const changeFeed = options.changeFeed?.(sql, metrics);
+  await changeFeed?.start();
   const ctx: HubContext = {
     config,
     db,
-    sql: new SqliteStore(db),
+    sql,
     bus,
     clock,
     logger: pino({ level: 'silent' }),
-    metrics: new Registry(),
-    services: { registry },
+    metrics,
+    services: { registry, ...(changeFeed !== undefined ? { changeFeed } : {}) },
     http,
     ...(options.duties !== undefined ? { duties: options.duties } : {}),
   };
@@ -151,8 +166,10 @@ export async function makeTicketsHarness(options: HarnessOptions): Promise<Ticke
   const close = async (removeDir: boolean) => {
     if (isClosed) return;
     isClosed = true;
+    await changeFeed?.close();
     await module.stop?.();
     await http.close();
+    if (sql.dialect === 'postgres') await sql.close();
     db.close();
     if (removeDir) rmSync(dir, { recursive: true, force: true });
   };
@@ -167,6 +184,8 @@ export async function makeTicketsHarness(options: HarnessOptions): Promise<Ticke
     dbFile,
     tickets,
     sla,
+    settle: () => module.idle(),
+    advance: (ms) => advanceSettled(clock, ms, () => module.idle()),
     async restart() {
       await close(false);
       return makeTicketsHarness({ ...options, dir, clock, registry });

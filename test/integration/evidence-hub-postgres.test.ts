@@ -48,10 +48,10 @@ async function setup(config: Record<string, unknown>, agentOptions: Partial<Evid
 describe('evidence on PostgreSQL', () => {
   it('collects, stores the bytes in PostgreSQL, serves and summarises them', async () => {
     const { h, sql } = await setup({}, {});
-    const opened = h.openAuto(SERIAL);
+    const opened = await h.openAuto(SERIAL);
     const t = await waitFor(
-      () => {
-        const x = h.tickets.get(opened.id)!;
+      async () => {
+        const x = (await h.tickets.get(opened.id))!;
         return x.attachments.length >= 3 && x.summary !== 'test' ? x : undefined;
       },
       { timeoutMs: 10_000, what: 'three attachments and a summary' },
@@ -78,7 +78,7 @@ describe('evidence on PostgreSQL', () => {
       { attachments: { collectTimeoutMs: 1000 } },
       { stopAfterChunks: 3, files: { 'collect-logs': [{ name: 'device-logs.bin', kind: 'device-logs', data }] } },
     );
-    const ticket = h.openAuto(SERIAL, 'down');
+    const ticket = await h.openAuto(SERIAL, 'down');
     const cut = await waitFor(
       async () => {
         const row = (await h.evidence.store.transfersOf(ticket.id)).find((r) => r.name === 'device-logs.bin');
@@ -89,7 +89,7 @@ describe('evidence on PostgreSQL', () => {
     );
     await h.restart();
     const stored = await waitFor(
-      () => h.tickets.get(ticket.id)?.attachments.find((x) => x.name === 'device-logs.bin'),
+      async () => (await h.tickets.get(ticket.id))?.attachments.find((x) => x.name === 'device-logs.bin'),
       { timeoutMs: 20_000, what: 'the archive stored after the restart' },
     );
     expect(stored.sha256).toBe(sha(data));
@@ -102,7 +102,7 @@ describe('evidence on PostgreSQL', () => {
 
   it("imports an earlier hub's attachment files at start; they are served from PostgreSQL once the file is gone", async () => {
     const { h } = await setup({}, {});
-    const opened = h.openAuto(SERIAL);
+    const opened = await h.openAuto(SERIAL);
     const old = Buffer.from('an archive an earlier single-node hub stored as a file\n');
     const file = join(h.dataDir, 'attachments', sha(old));
     writeFileSync(file, old);

@@ -46,8 +46,8 @@ async function setup(config: Record<string, unknown> = {}, agentOptions: Partial
   return h;
 }
 
-function ticketOf(h: EvidenceHub, id: string) {
-  return h.tickets.get(id)!;
+async function ticketOf(h: EvidenceHub, id: string) {
+  return (await h.tickets.get(id))!;
 }
 
 /** The detector's evidence lines are the summary a ticket opens with; the evidence module replaces it. */
@@ -55,8 +55,8 @@ const OPENING_SUMMARY = 'test';
 
 async function settledTicket(h: EvidenceHub, id: string, attachments: number, timeoutMs = 10_000) {
   return waitFor(
-    () => {
-      const t = ticketOf(h, id);
+    async () => {
+      const t = await ticketOf(h, id);
       return t.attachments.length >= attachments && t.summary !== OPENING_SUMMARY ? t : undefined;
     },
     { timeoutMs, what: `ticket ${id} with ${attachments} attachments and a summary` },
@@ -68,7 +68,7 @@ const notes = (t: { history: { note: string }[] }) => t.history.map((e) => e.not
 describe('evidence on automatic tickets', () => {
   it('asks for logs and service tests, stores, lists, serves and summarises them', async () => {
     const h = await setup();
-    const opened = h.openAuto(SERIAL);
+    const opened = await h.openAuto(SERIAL);
     const t = await settledTicket(h, opened.id, 3);
     expect(agent!.commands.filter((c) => !c.resumeFrom).map((c) => [c.kind, c.ticketId, c.serial])).toEqual(
       expect.arrayContaining([
@@ -113,13 +113,13 @@ describe('evidence on automatic tickets', () => {
       {},
       { order: 'shuffled-with-repeats', files: { 'collect-logs': [{ name: 'blob.bin', kind: 'device-logs', data }] } },
     );
-    const first = h.openAuto(SERIAL, 'degraded');
+    const first = await h.openAuto(SERIAL, 'degraded');
     const t1 = await settledTicket(h, first.id, 2);
     const blob = t1.attachments.find((a) => a.name === 'blob.bin')!;
     expect(blob.sha256).toBe(sha(data));
     expect(blob.size).toBe(data.length);
     // the same content again (escalation to P1): a second name on the ticket, one file on disk
-    h.openAuto(SERIAL, 'down');
+    await h.openAuto(SERIAL, 'down');
     const t2 = await settledTicket(h, first.id, 4);
     expect(t2.attachments.map((a) => a.name)).toContain('blob-2.bin');
     await h.evidence.drain();
@@ -147,7 +147,7 @@ describe('evidence on automatic tickets', () => {
         },
       },
     );
-    const opened = h.openAuto(SERIAL);
+    const opened = await h.openAuto(SERIAL);
     const t = await settledTicket(h, opened.id, 1);
     expect(t.attachments.map((a) => a.name)).toEqual(['service-tests.json']);
     expect(notes(t)).toMatch(
@@ -178,18 +178,18 @@ describe('evidence on automatic tickets', () => {
         },
       },
     );
-    const opened = h.openAuto(SERIAL);
+    const opened = await h.openAuto(SERIAL);
     await waitFor(
-      () =>
-        /huge.txt/.test(notes(ticketOf(h, opened.id))) &&
-        /per ticket/.test(notes(ticketOf(h, opened.id))) &&
-        ticketOf(h, opened.id).summary !== OPENING_SUMMARY,
+      async () => {
+        const t = await ticketOf(h, opened.id);
+        return /huge.txt/.test(notes(t)) && /per ticket/.test(notes(t)) && t.summary !== OPENING_SUMMARY;
+      },
       {
         timeoutMs: 10_000,
         what: 'size notes',
       },
     );
-    const t = ticketOf(h, opened.id);
+    const t = await ticketOf(h, opened.id);
     expect(notes(t)).toContain('ATTACHMENT_TOO_LARGE: huge.txt is 10000 bytes, limit 4096');
     expect(t.attachments).toHaveLength(1); // only one of the two ~3 KB files fits in 6000 bytes
     expect(notes(t)).toMatch(
@@ -222,7 +222,7 @@ describe('evidence on automatic tickets', () => {
         },
       },
     );
-    const opened = h.openAuto(SERIAL);
+    const opened = await h.openAuto(SERIAL);
     const t = await settledTicket(h, opened.id, 3);
     const secrets = Object.values(PLANTED);
     for (const a of t.attachments) {
@@ -235,7 +235,8 @@ describe('evidence on automatic tickets', () => {
     expect(entries.map((e) => e.path)).toEqual([...files.keys()]);
     expect((await h.evidence.store.sourceOf(opened.id, 'device-logs.tar.gz'))?.sha256).toBe(sha(tgz));
     expect(secrets.filter((s) => h.logText().includes(s))).toEqual([]);
-    expect(secrets.filter((s) => JSON.stringify(ticketOf(h, opened.id)).includes(s))).toEqual([]);
+    const stored = JSON.stringify(await ticketOf(h, opened.id));
+    expect(secrets.filter((s) => stored.includes(s))).toEqual([]);
     expect(h.logText()).toContain('attachment stored');
   });
 
@@ -247,9 +248,11 @@ describe('evidence on automatic tickets', () => {
       { qos: 1 },
     );
     await waitFor(() => h.hub.ctx.services.commands?.isOnline(EVIDENCE_AGENT.id) === false, { what: 'agent offline' });
-    const opened = h.openAuto(SERIAL);
-    await waitFor(() => /EVIDENCE_NOT_COLLECTED/.test(notes(ticketOf(h, opened.id))), { what: 'offline note' });
-    expect(notes(ticketOf(h, opened.id))).toContain(
+    const opened = await h.openAuto(SERIAL);
+    await waitFor(async () => /EVIDENCE_NOT_COLLECTED/.test(notes(await ticketOf(h, opened.id))), {
+      what: 'offline note',
+    });
+    expect(notes(await ticketOf(h, opened.id))).toContain(
       `device logs and agent trace and service tests for ${SERIAL}: agent ${EVIDENCE_AGENT.id} is offline; will retry when the agent is back`,
     );
     expect(agent!.commands.filter((c) => c.ticketId === opened.id)).toHaveLength(0);
@@ -261,22 +264,22 @@ describe('evidence on automatic tickets', () => {
 
   it('collection timeout: a note names what is missing and why', async () => {
     const h = await setup({ attachments: { collectTimeoutMs: 1000 } }, { isSilent: true });
-    const opened = h.openAuto(SERIAL);
-    await waitFor(() => /EVIDENCE_NOT_COLLECTED/.test(notes(ticketOf(h, opened.id))), {
+    const opened = await h.openAuto(SERIAL);
+    await waitFor(async () => /EVIDENCE_NOT_COLLECTED/.test(notes(await ticketOf(h, opened.id))), {
       timeoutMs: 15_000,
       what: 'timeout note',
     });
-    expect(notes(ticketOf(h, opened.id))).toMatch(
+    expect(notes(await ticketOf(h, opened.id))).toMatch(
       /EVIDENCE_NOT_COLLECTED: .*: .*no reply within 1000 ms.*will retry when the agent is back/,
     );
-    expect(ticketOf(h, opened.id).attachments).toHaveLength(0);
+    expect((await ticketOf(h, opened.id)).attachments).toHaveLength(0);
     expect(existsSync(join(h.dataDir, 'attachments'))).toBe(true);
   });
 
   it("serves an earlier hub's attachment files from the data folder; 404 when the bytes are nowhere", async () => {
     const h = await startEvidenceHub();
     hub = h;
-    const opened = h.openAuto(SERIAL);
+    const opened = await h.openAuto(SERIAL);
     const bytes = Buffer.from('written by an earlier hub\n');
     mkdirSync(join(h.dataDir, 'attachments'), { recursive: true });
     writeFileSync(join(h.dataDir, 'attachments', sha(bytes)), bytes);

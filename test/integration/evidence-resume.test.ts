@@ -38,7 +38,7 @@ describe('resumable transfers', () => {
     });
     await waitFor(() => h.hub.ctx.services.commands?.agentFor(SERIAL), { what: 'agent known' });
     const started = performance.now();
-    const ticket = h.openAuto(SERIAL, 'down');
+    const ticket = await h.openAuto(SERIAL, 'down');
 
     const half = await waitFor(
       async () => {
@@ -53,7 +53,7 @@ describe('resumable transfers', () => {
     expect(afterRestart.receivedCount).toBeGreaterThanOrEqual(half.receivedCount);
 
     const stored = await waitFor(
-      () => h.tickets.get(ticket.id)?.attachments.find((a) => a.name === 'device-logs.bin'),
+      async () => (await h.tickets.get(ticket.id))?.attachments.find((a) => a.name === 'device-logs.bin'),
       { timeoutMs: 90_000, what: 'the archive stored after the restart' },
     );
     const elapsedMs = performance.now() - started;

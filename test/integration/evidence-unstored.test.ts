@@ -52,7 +52,7 @@ describe('an attachment received whole while its bytes cannot be stored', () => 
       h.hub.ctx.db.exec(`CREATE TRIGGER evidence_content_full BEFORE INSERT ON evidence_content
       BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
 
-      const ticket = h.openAuto(SERIAL, 'down');
+      const ticket = await h.openAuto(SERIAL, 'down');
       const whole = await waitFor(
         async () => {
           const rows = await h.evidence.store.transfersOf(ticket.id);
@@ -64,7 +64,7 @@ describe('an attachment received whole while its bytes cannot be stored', () => 
       );
       await h.evidence.drain();
       expect(whole.map((r) => r.state)).toEqual(['receiving', 'receiving']);
-      expect(h.tickets.get(ticket.id)?.attachments).toEqual([]);
+      expect((await h.tickets.get(ticket.id))?.attachments).toEqual([]);
       expect([...a.transfers.values()].map((t) => t.acked)).toEqual([false, false]);
       const degraded = await fetch(`${h.urls.httpUrl}/healthz`);
       expect(degraded.status).toBe(503);
@@ -86,8 +86,8 @@ describe('an attachment received whole while its bytes cannot be stored', () => 
       await waitFor(() => h.hub.ctx.services.commands?.isOnline(EVIDENCE_AGENT.id) === false, { what: 'offline' });
       await a.announce();
       const stored = await waitFor(
-        () => {
-          const t = h.tickets.get(ticket.id)!;
+        async () => {
+          const t = (await h.tickets.get(ticket.id))!;
           return t.attachments.length === 2 ? t : undefined;
         },
         { timeoutMs: 15_000, what: 'both attachments stored after the retry' },

@@ -70,7 +70,10 @@ describe('phone, e-mail and portal tickets', () => {
     expect(status).toBe(201);
     expect(body.channel).toBe('phone');
     const t = await waitFor(
-      () => (h.tickets.get(body.id)!.attachments.length >= 3 ? h.tickets.get(body.id) : undefined),
+      async () => {
+        const t = (await h.tickets.get(body.id))!;
+        return t.attachments.length >= 3 ? t : undefined;
+      },
       {
         what: 'evidence on the phone ticket',
       },
@@ -86,7 +89,7 @@ describe('phone, e-mail and portal tickets', () => {
     const { status, body } = await raise(h, UNWATCHED, 'email');
     expect(status).toBe(201);
     await h.evidence.drain();
-    const t = h.tickets.get(body.id)!;
+    const t = (await h.tickets.get(body.id))!;
     expect(t.attachments).toEqual([]);
     expect(t.history.map((e) => e.note).join('\n')).not.toContain('EVIDENCE');
     expect(agent!.commands.filter((c) => c.ticketId === body.id)).toEqual([]);
@@ -94,7 +97,7 @@ describe('phone, e-mail and portal tickets', () => {
 
   it('joins the open automatic ticket of the device instead of opening a second one', async () => {
     const h = await setup();
-    const auto = h.openAuto(SERIAL);
+    const auto = await h.openAuto(SERIAL);
     const { status, body } = await raise(h, SERIAL, 'portal');
     expect(status).toBe(200);
     expect(body.id).toBe(auto.id);

@@ -130,7 +130,7 @@ describe('lifecycle over HTTP', () => {
       'closed',
     ];
     for (const to of path) {
-      h.clock.advance(10 * 60_000);
+      await h.advance(10 * 60_000);
       const res = await post(h, `/api/tickets/${t.id}/transitions`, { to, actor: 'jan.k', note: `to ${to}` });
       expect(res.status, to).toBe(200);
       expect(res.body.state).toBe(to);
@@ -189,7 +189,7 @@ describe('lifecycle over HTTP', () => {
     for (const step of setup) await post(h, `/api/tickets/${t.id}/transitions`, { to: step, actor: 'jan.k' });
     const before = dbSnapshot(h, t.id);
     const events = h.tickets.length;
-    h.clock.advance(60_000);
+    await h.advance(60_000);
     const res = await post(h, `/api/tickets/${t.id}/transitions`, { to, actor: 'jan.k', note: 'try' });
     expect(res.status).toBe(409);
     expect(res.body.error).toContain(`${from} -> ${to}`);
@@ -201,13 +201,13 @@ describe('lifecycle over HTTP', () => {
   it('a contact acknowledges an open ticket and restarts the update clock (SLA-7)', async () => {
     h = await makeTicketsHarness({ start: START });
     const { body: t } = await post(h, '/api/tickets', manual); // P2, Mon 10:00 local
-    h.clock.advance(20 * 60_000); // 10:20 local
+    await h.advance(20 * 60_000); // 10:20 local
     const first = await post(h, `/api/tickets/${t.id}/contacts`, { actor: 'jan.k', note: 'called Anna' });
     expect(first.status).toBe(201);
     expect(first.body.state).toBe('acknowledged');
     // P2 update = +2 business h: 12:20 local = 11:20Z.
     expect(first.body.sla.nextUpdateDue).toBe('2025-01-13T11:20:00.000Z');
-    h.clock.advance(60 * 60_000); // 11:20 local
+    await h.advance(60 * 60_000); // 11:20 local
     const second = await post(h, `/api/tickets/${t.id}/contacts`, { actor: 'jan.k', note: 'sent firmware link' });
     expect(second.body.sla.nextUpdateDue).toBe('2025-01-13T12:20:00.000Z');
     expect(second.body.history.map((e: any) => e.kind)).toEqual(['opened', 'transition', 'contact']);
@@ -241,7 +241,7 @@ describe('lifecycle over HTTP', () => {
     h = await makeTicketsHarness({ start: START });
     const { body: t } = await post(h, '/api/tickets', manual);
     const service = h.ctx.services.ticketService!;
-    service.addAttachment(t.id, {
+    await service.addAttachment(t.id, {
       name: 'device-logs.tgz',
       size: 1234,
       sha256: 'a'.repeat(64),
@@ -249,7 +249,7 @@ describe('lifecycle over HTTP', () => {
       capturedAt: '2025-01-13T08:59:00Z',
       storedPath: '/data/attachments/HZ-000001/device-logs.tgz',
     });
-    expect(() =>
+    await expect(
       service.addAttachment(t.id, {
         name: 'device-logs.tgz',
         size: 1,
@@ -257,15 +257,18 @@ describe('lifecycle over HTTP', () => {
         kind: 'logs',
         storedPath: '/x',
       }),
-    ).toThrow(/already has an attachment/);
-    service.addNote(t.id, 'evidence', 'service tests passed except camera');
-    service.setSummary(t.id, 'camera USB link resets');
+    ).rejects.toThrow(/already has an attachment/);
+    // not awaited, as the evidence module calls them: stored and announced in call order
+    void service.addNote(t.id, 'evidence', 'service tests passed except camera');
+    await service.setSummary(t.id, 'camera USB link resets');
     const got = (await get(h, `/api/tickets/${t.id}`)).body;
     expect(got.attachments).toEqual([
       { name: 'device-logs.tgz', size: 1234, sha256: 'a'.repeat(64), kind: 'logs', capturedAt: '2025-01-13T08:59:00Z' },
     ]);
     expect(got.summary).toBe('camera USB link resets');
-    expect(service.attachment(t.id, 'device-logs.tgz')?.storedPath).toBe('/data/attachments/HZ-000001/device-logs.tgz');
+    expect((await service.attachment(t.id, 'device-logs.tgz'))?.storedPath).toBe(
+      '/data/attachments/HZ-000001/device-logs.tgz',
+    );
     const listed = (await get(h, '/api/tickets')).body;
     expect(listed[0].attachments).toHaveLength(1);
     expect(h.tickets.map((e) => e.change)).toEqual(['opened', 'attachment', 'note', 'note']);

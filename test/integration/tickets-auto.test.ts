@@ -26,7 +26,7 @@ const REASONS: Record<DeviceState, string> = {
   unknown: 'agent-offline',
 };
 
-function emit(
+async function emit(
   harness: TicketsHarness,
   serial: string,
   from: DeviceState,
@@ -50,6 +50,7 @@ function emit(
     problems: [],
     ...extra,
   });
+  await harness.settle();
 }
 
 function count(harness: TicketsHarness, sql: string): number {
@@ -61,10 +62,10 @@ const tickets = (harness: TicketsHarness) => harness.ctx.services.tickets!;
 describe('automatic tickets', () => {
   it('a device going down at night opens one P1 at once, with evidence, contract and clocks', async () => {
     h = await makeTicketsHarness({ start: START });
-    emit(h, X50, 'up', 'down');
-    const list = tickets(h).list({ state: 'open' });
+    await emit(h, X50, 'up', 'down');
+    const list = await tickets(h).list({ state: 'open' });
     expect(list).toHaveLength(1);
-    const t = tickets(h).get(list[0]!.id)!;
+    const t = (await tickets(h).get(list[0]!.id))!;
     expect(t).toMatchObject({
       serial: X50,
       model: 'StudioX50',
@@ -87,27 +88,27 @@ describe('automatic tickets', () => {
 
   it('down again while open adds history, not a second ticket', async () => {
     h = await makeTicketsHarness({ start: START });
-    emit(h, X50, 'up', 'down');
-    h.clock.advance(5 * MIN);
-    emit(h, X50, 'up', 'down');
+    await emit(h, X50, 'up', 'down');
+    await h.advance(5 * MIN);
+    await emit(h, X50, 'up', 'down');
     expect(count(h, 'SELECT COUNT(*) AS n FROM tickets')).toBe(1);
-    const t = tickets(h).get('HZ-000001')!;
+    const t = (await tickets(h).get('HZ-000001'))!;
     expect(t.history.map((e) => e.kind)).toEqual(['opened', 'device-state']);
     expect(h.tickets.map((e) => e.change)).toEqual(['opened', 'note']);
   });
 
   it('degraded opens a P2; dying later raises it to P1 with clocks from the escalation time', async () => {
     h = await makeTicketsHarness({ start: START });
-    emit(h, X50, 'up', 'degraded');
-    let t = tickets(h).get('HZ-000001')!;
+    await emit(h, X50, 'up', 'degraded');
+    let t = (await tickets(h).get('HZ-000001'))!;
     expect(t.priority).toBe('P2');
     // P2 on Saturday: clocks start Mon 20 Jan 08:00+01 = 07:00Z, due 08:00Z (SLA-5).
     expect(t.sla.clockStart).toBe('2025-01-20T07:00:00.000Z');
     expect(t.sla.reactionDue).toBe('2025-01-20T08:00:00.000Z');
-    h.clock.advance(30 * MIN); // 02:30Z Saturday
-    emit(h, X50, 'degraded', 'down');
+    await h.advance(30 * MIN); // 02:30Z Saturday
+    await emit(h, X50, 'degraded', 'down');
     expect(count(h, 'SELECT COUNT(*) AS n FROM tickets')).toBe(1);
-    t = tickets(h).get('HZ-000001')!;
+    t = (await tickets(h).get('HZ-000001'))!;
     expect(t.priority).toBe('P1');
     expect(t.title).toBe(`StudioX50 ${X50} down: no answer on REST and SNMP`);
     expect(t.sla.clockStart).toBe('2025-01-18T02:30:00.000Z');
@@ -115,43 +116,39 @@ describe('automatic tickets', () => {
     expect(t.history.map((e) => e.kind)).toEqual(['opened', 'escalated']);
     expect(h.tickets.map((e) => e.change)).toEqual(['opened', 'escalated']);
     // a degraded report after that does not lower it.
-    emit(h, X50, 'down', 'degraded');
-    expect(tickets(h).get('HZ-000001')!.priority).toBe('P1');
+    await emit(h, X50, 'down', 'degraded');
+    expect((await tickets(h).get('HZ-000001'))!.priority).toBe('P1');
   });
 
   it('recovery is recorded on the ticket, which stays open for an engineer', async () => {
     h = await makeTicketsHarness({ start: START });
-    emit(h, X50, 'up', 'down');
-    h.clock.advance(10 * MIN);
-    emit(h, X50, 'down', 'up');
-    const t = tickets(h).get('HZ-000001')!;
+    await emit(h, X50, 'up', 'down');
+    await h.advance(10 * MIN);
+    await emit(h, X50, 'down', 'up');
+    const t = (await tickets(h).get('HZ-000001'))!;
     expect(t.state).toBe('open');
     expect(t.history.at(-1)).toMatchObject({ kind: 'recovered', from: 'open', to: 'open', actor: 'hezo-monitor' });
     expect(h.tickets.map((e) => e.change)).toEqual(['opened', 'recovered']);
     // still the device's open ticket: going down again adds to it.
-    emit(h, X50, 'up', 'down');
+    await emit(h, X50, 'up', 'down');
     expect(count(h, 'SELECT COUNT(*) AS n FROM tickets')).toBe(1);
   });
 
   it('after the engineer closes it, a new failure opens a new ticket', async () => {
     h = await makeTicketsHarness({ start: START });
-    emit(h, X50, 'up', 'down');
+    await emit(h, X50, 'up', 'down');
     const service = h.module.service;
-    service.transition('HZ-000001', 'acknowledged', 'jan.k', 'called');
-    service.transition('HZ-000001', 'closed', 'jan.k', 'recovered, customer confirms');
-    emit(h, X50, 'up', 'down');
-    expect(
-      tickets(h)
-        .list({ state: 'open' })
-        .map((t) => t.id),
-    ).toEqual(['HZ-000002']);
+    await service.transition('HZ-000001', 'acknowledged', 'jan.k', 'called');
+    await service.transition('HZ-000001', 'closed', 'jan.k', 'recovered, customer confirms');
+    await emit(h, X50, 'up', 'down');
+    expect((await tickets(h).list({ state: 'open' })).map((t) => t.id)).toEqual(['HZ-000002']);
   });
 
   it('no active contract: coverage none and no clocks (SLA-2)', async () => {
     h = await makeTicketsHarness({ start: START });
-    emit(h, X30, 'up', 'down');
-    emit(h, E70, 'up', 'down');
-    const [none, expired] = [tickets(h).get('HZ-000001')!, tickets(h).get('HZ-000002')!];
+    await emit(h, X30, 'up', 'down');
+    await emit(h, E70, 'up', 'down');
+    const [none, expired] = [(await tickets(h).get('HZ-000001'))!, (await tickets(h).get('HZ-000002'))!];
     for (const t of [none, expired]) {
       expect(t.coverage).toBe('none');
       expect(t.sla).toMatchObject({ clockStart: null, reactionDue: null, running: [], nextDue: null });
@@ -159,16 +156,16 @@ describe('automatic tickets', () => {
     expect(none.contract).toBeNull();
     expect(expired.contract).toBe('C-OLD');
     expect(expired.history[0]!.note).toMatch(/C-OLD is not active/);
-    h.clock.advance(3 * 24 * 60 * MIN);
+    await h.advance(3 * 24 * 60 * MIN);
     expect(h.sla).toEqual([]);
     expect(h.module.monitor.armedTickets).toBe(0);
   });
 
   it('maintenance and unknown (agent offline) open nothing', async () => {
     h = await makeTicketsHarness({ start: START });
-    emit(h, X50, 'up', 'down', { inMaintenance: true });
-    emit(h, X50, 'up', 'degraded', { inMaintenance: true });
-    emit(h, X70(), 'up', 'unknown');
+    await emit(h, X50, 'up', 'down', { inMaintenance: true });
+    await emit(h, X50, 'up', 'degraded', { inMaintenance: true });
+    await emit(h, X70(), 'up', 'unknown');
     expect(count(h, 'SELECT COUNT(*) AS n FROM tickets')).toBe(0);
     expect(h.tickets).toEqual([]);
   });
@@ -183,6 +180,7 @@ describe('automatic tickets', () => {
       reason: 'agent offline (last will)',
       serials: [E70, X70()],
     });
+    await h.settle();
     expect(count(h, 'SELECT COUNT(*) AS n FROM tickets')).toBe(0);
     const res = await h.http.inject({ method: 'GET', url: '/api/site-alerts' });
     expect(res.json()).toEqual([
@@ -198,34 +196,34 @@ function X70() {
 describe('hub restart', () => {
   it('reopening the store duplicates nothing and re-arms the SLA monitor without duplicate events', async () => {
     h = await makeTicketsHarness({ start: START });
-    emit(h, X50, 'up', 'down'); // P1 at 02:00Z, warning 02:45Z, breach 03:00Z
-    h.clock.advance(30 * MIN);
+    await emit(h, X50, 'up', 'down'); // P1 at 02:00Z, warning 02:45Z, breach 03:00Z
+    await h.advance(30 * MIN);
     expect(h.sla).toEqual([]);
 
     h = await h.restart();
     expect(h.module.monitor.armedTickets).toBe(1);
-    emit(h, X50, 'up', 'down'); // still down after restart: a note, not a second ticket
+    await emit(h, X50, 'up', 'down'); // still down after restart: a note, not a second ticket
     expect(count(h, 'SELECT COUNT(*) AS n FROM tickets')).toBe(1);
-    h.clock.advance(15 * MIN); // 02:45Z
+    await h.advance(15 * MIN); // 02:45Z
     expect(h.sla.map((e) => [e.clock, e.level, e.at])).toEqual([['reaction', 'warning', '2025-01-18T02:45:00.000Z']]);
 
     h = await h.restart();
     expect(h.sla).toEqual([]); // the warning is stored: not announced again
-    h.clock.advance(15 * MIN); // 03:00Z
+    await h.advance(15 * MIN); // 03:00Z
     expect(h.sla.map((e) => [e.clock, e.level])).toEqual([['reaction', 'breach']]);
 
     h = await h.restart();
-    h.clock.advance(60 * MIN);
+    await h.advance(60 * MIN);
     expect(h.sla).toEqual([]);
     expect(count(h, 'SELECT COUNT(*) AS n FROM sla_events')).toBe(2);
-    expect(tickets(h).get('HZ-000001')!.sla).toMatchObject({ breached: ['reaction'], warned: ['reaction'] });
+    expect((await tickets(h).get('HZ-000001'))!.sla).toMatchObject({ breached: ['reaction'], warned: ['reaction'] });
   });
 
   it('an SLA deadline that passed while the hub was down is recorded once at start', async () => {
     h = await makeTicketsHarness({ start: START });
-    emit(h, X50, 'up', 'down');
+    await emit(h, X50, 'up', 'down');
     await h.module.stop?.(); // hub down
-    h.clock.advance(2 * 60 * MIN);
+    await h.advance(2 * 60 * MIN);
     h = await h.restart();
     expect(h.sla.map((e) => [e.clock, e.level, e.at])).toEqual([['reaction', 'breach', '2025-01-18T04:00:00.000Z']]);
     h = await h.restart();

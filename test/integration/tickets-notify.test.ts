@@ -134,7 +134,7 @@ describe('notifications', () => {
       ticket: { id: 'HZ-000001', priority: 'P1' },
     });
     // the P1 reaction clock: warning at 45 min, breach at 60 min -> two more webhooks (and mails).
-    h.clock.advance(60 * 60_000);
+    await h.advance(60 * 60_000);
     while (hook.received.length < 3) await nextAttempt(h.module.notifier);
     // (the two SLA posts run concurrently: compare without order)
     expect(hook.received.map((r) => `${r.event}:${r.signatureOk}`).sort()).toEqual([
@@ -205,7 +205,7 @@ describe('notifications', () => {
     });
     expect(res.statusCode).toBe(201);
     while (results.length < 2) await nextAttempt(h.module.notifier);
-    h.clock.advance(10);
+    await h.advance(10);
     while (results.length < 4) await nextAttempt(h.module.notifier);
     expect(results.every((r) => !r.isOk)).toBe(true);
     expect(results.filter((r) => r.retryInMs === null)).toHaveLength(2);

@@ -4,6 +4,7 @@
  * gives, and the page cache is dropped on every ticket change.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { type SqlValue, toSqlitePositional } from '../../hub/store/sql-store.ts';
 import { DEFAULT_PAGE, serializeTickets, TicketPages } from '../../hub/tickets/list-page.ts';
 import { TicketStore } from '../../hub/tickets/store.ts';
 import { toTicketView } from '../../hub/tickets/views.ts';
@@ -64,11 +65,12 @@ describe('ticket list pages', () => {
   it('pages through open, closed and all in the store order, default page 100, bad cursor 400', async () => {
     h = await makeTicketsHarness({ start: START });
     fill(h);
-    const store = new TicketStore(h.db);
-    const open = store.listOpen(10_000).map((t) => t.id);
-    const closed = store.listClosed(10_000).map((t) => t.id);
+    const store = new TicketStore(h.ctx.sql);
+    const openRows = await store.listOpen(10_000);
+    const open = openRows.map((t) => t.id);
+    const closed = (await store.listClosed(10_000)).map((t) => t.id);
     expect(open).toHaveLength(500);
-    expect(open.filter((id) => store.getById(id)?.nextDueMs === null)).toHaveLength(100);
+    expect(openRows.filter((t) => t.nextDueMs === null)).toHaveLength(100);
 
     const first = await get(h, '/api/tickets');
     expect(first.body).toHaveLength(DEFAULT_PAGE);
@@ -90,17 +92,17 @@ describe('ticket list pages', () => {
     h = await makeTicketsHarness({ start: START });
     fill(h);
     h.db.exec(`UPDATE tickets SET customer = CASE seq % 3 WHEN 0 THEN 'acme' WHEN 1 THEN 'globex' ELSE NULL END`);
-    const store = new TicketStore(h.db);
-    const pages = new TicketPages(h.db, store);
+    const store = new TicketStore(h.ctx.sql);
+    const pages = new TicketPages(store);
     const byCustomer = (rows: { id: string; customer: string | null }[], customers: string[]) =>
       rows.filter((r) => r.customer !== null && customers.includes(r.customer)).map((r) => r.id);
-    const open = store.listOpen(10_000);
-    const closed = store.listClosed(10_000);
-    const walkScoped = (state: 'open' | 'closed' | 'all', limit: number, customers: string[]) => {
+    const open = await store.listOpen(10_000);
+    const closed = await store.listClosed(10_000);
+    const walkScoped = async (state: 'open' | 'closed' | 'all', limit: number, customers: string[]) => {
       const ids: string[] = [];
       let cursor: string | undefined;
       for (let i = 0; i < 1000; i++) {
-        const page = pages.scopedPage({ state, limit, ...(cursor !== undefined ? { cursor } : {}) }, customers);
+        const page = await pages.scopedPage({ state, limit, ...(cursor !== undefined ? { cursor } : {}) }, customers);
         expect(page.views.length).toBeLessThanOrEqual(limit);
         expect(page.views.every((v) => v.customer !== null && customers.includes(v.customer))).toBe(true);
         ids.push(...page.views.map((v) => v.id));
@@ -109,41 +111,43 @@ describe('ticket list pages', () => {
       }
       throw new Error('no last page');
     };
-    expect(walkScoped('open', 37, ['acme'])).toEqual(byCustomer(open, ['acme']));
-    expect(walkScoped('closed', 500, ['globex'])).toEqual(byCustomer(closed, ['globex']));
+    expect(await walkScoped('open', 37, ['acme'])).toEqual(byCustomer(open, ['acme']));
+    expect(await walkScoped('closed', 500, ['globex'])).toEqual(byCustomer(closed, ['globex']));
     const both = ['acme', 'globex'];
-    expect(walkScoped('all', 777, both)).toEqual([...byCustomer(open, both), ...byCustomer(closed, both)]);
-    expect(walkScoped('all', 50, ['nobody'])).toEqual([]);
-    expect(pages.scopedPage({ state: 'all', limit: 10 }, [])).toEqual({ views: [], next: null });
+    expect(await walkScoped('all', 777, both)).toEqual([...byCustomer(open, both), ...byCustomer(closed, both)]);
+    expect(await walkScoped('all', 50, ['nobody'])).toEqual([]);
+    expect(await pages.scopedPage({ state: 'all', limit: 10 }, [])).toEqual({ views: [], next: null });
   });
 
   it("the keyset queries use the open-tickets index, never a scan; a customer's closed pages use its own index", async () => {
     h = await makeTicketsHarness({ start: START });
-    const pages = new TicketPages(h.db, new TicketStore(h.db));
-    const stmts = (pages as unknown as { stmts: Record<string, { source: string }> }).stmts;
-    for (const [name, stmt] of Object.entries(stmts)) {
-      const plan = h.db
-        .prepare(`EXPLAIN QUERY PLAN ${stmt.source}`)
-        .all(...Array.from({ length: (stmt.source.match(/\?/g) ?? []).length }, () => 1)) as { detail: string }[];
-      const details = plan.map((p) => p.detail).join('\n');
-      expect(details, name).not.toMatch(/SCAN tickets(?! USING)/);
+    const pages = new TicketPages(new TicketStore(h.ctx.sql));
+    /** The SQLite plan of a page query (its `$n` parameters all `value`). */
+    const planOf = (sql: string, value: SqlValue) => {
+      const p = toSqlitePositional(
+        sql,
+        Array.from({ length: 9 }, () => value),
+      );
+      return (h!.db.prepare(`EXPLAIN QUERY PLAN ${p.sql}`).all(...p.params) as { detail: string }[])
+        .map((row) => row.detail)
+        .join('\n');
+    };
+    const stmts = (pages as unknown as { stmts: Record<string, string> }).stmts;
+    for (const [name, sql] of Object.entries(stmts)) {
+      expect(planOf(sql, 1), name).not.toMatch(/SCAN tickets(?! USING)/);
     }
     // A customer's closed pages go through its own index entries, not through every customer's closed tickets.
-    const scoped = (pages as unknown as { scopedStmts: Record<string, { source: string }> }).scopedStmts;
+    const scoped = (pages as unknown as { scopedStmts: Record<string, string> }).scopedStmts;
     for (const name of ['closedFirst', 'closedAfter']) {
-      const source = scoped[name]!.source;
-      const plan = h.db
-        .prepare(`EXPLAIN QUERY PLAN ${source}`)
-        .all(...Array.from({ length: (source.match(/\?/g) ?? []).length }, () => '["acme"]')) as { detail: string }[];
-      expect(plan.map((p) => p.detail).join('\n'), name).toMatch(/USING (COVERING )?INDEX tickets_customer_open/);
+      expect(planOf(scoped[name]!, '["acme"]'), name).toMatch(/USING (COVERING )?INDEX tickets_customer_open/);
     }
   });
 
   it('the compiled serialiser writes what JSON.stringify writes, optional fields included', async () => {
     h = await makeTicketsHarness({ start: START });
     await h.http.inject({ method: 'POST', url: '/api/tickets', payload: manual });
-    const store = new TicketStore(h.db);
-    const views = store.listOpen(10).map((r) => toTicketView(r, []));
+    const store = new TicketStore(h.ctx.sql);
+    const views = (await store.listOpen(10)).map((r) => toTicketView(r, []));
     const withAll = {
       ...views[0]!,
       summary: 'freezes',
@@ -159,7 +163,7 @@ describe('ticket list pages', () => {
     const id = opened.json().id as string;
     expect((await get(h, '/api/tickets')).body.map((t: { state: string }) => t.state)).toEqual(['open']);
     await get(h, '/api/tickets'); // served from the cache
-    h.clock.advance(60_000);
+    await h.advance(60_000);
     const moved = await h.http.inject({
       method: 'POST',
       url: `/api/tickets/${id}/transitions`,
@@ -171,7 +175,7 @@ describe('ticket list pages', () => {
     expect(second.statusCode).toBe(201);
     expect((await get(h, '/api/tickets')).body).toHaveLength(2);
     // An SLA warning marks the ticket: the cached page goes too.
-    h.clock.advance(8 * 3600_000);
+    await h.advance(8 * 3600_000);
     const warned = (await get(h, '/api/tickets')).body.find((t: { id: string }) => t.id === second.json().id);
     expect(warned.sla.warned.length + warned.sla.breached.length).toBeGreaterThan(0);
   });

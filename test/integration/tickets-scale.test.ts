@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../../hub/db.ts';
+import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import { TicketStore } from '../../hub/tickets/store.ts';
 
 let dir: string | undefined;
@@ -19,10 +20,11 @@ afterEach(() => {
 });
 
 describe('ticket store at scale', () => {
-  it('lists the open tickets sorted by next due, through the index', () => {
+  it('lists the open tickets sorted by next due, through the index', async () => {
     dir = mkdtempSync(join(tmpdir(), 'hezo-scale-'));
     db = openDb(join(dir, 'hub.sqlite'));
-    const store = new TicketStore(db);
+    const store = new TicketStore(new SqliteStore(db));
+    await store.migrate();
     // Every 100th ticket is open (2k); open ones have a next due spread over the day.
     db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
       INSERT INTO tickets (seq, id, serial, priority, channel, state, is_open, coverage, opened_at, title, next_due_ms, updated_at)
@@ -39,10 +41,10 @@ describe('ticket store at scale', () => {
     const details = plan.map((p) => p.detail).join('\n');
     expect(details).toMatch(/SEARCH tickets USING INDEX tickets_open_next_due \(is_open=\?\)/);
     expect(details).not.toMatch(/SCAN tickets/);
-    const open = store.listOpen(10_000);
+    const open = await store.listOpen(10_000);
     expect(open).toHaveLength(2000);
     const isSorted = open.every((t, i) => i === 0 || t.nextDueMs! >= open[i - 1]!.nextDueMs!);
     expect(isSorted).toBe(true);
-    expect(store.openCountsByPriority()).toEqual({ P1: 666, P2: 667, P3: 667 });
+    expect(await store.openCountsByPriority()).toEqual({ P1: 666, P2: 667, P3: 667 });
   });
 });

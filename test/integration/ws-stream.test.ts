@@ -25,8 +25,14 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-async function startStream(ws: Record<string, unknown> = {}, clock = new ManualClock(START)) {
+/** `seed`: what the hub holds before the stream starts (its open tickets are loaded at start, then follow the bus). */
+async function startStream(
+  ws: Record<string, unknown> = {},
+  clock = new ManualClock(START),
+  seed: (fake: FakeHubContext) => void = () => {},
+) {
   const fake: FakeHubContext = makeFakeHubContext({ clock, config: { ws: { pingIntervalMs: 600_000, ...ws } } });
+  seed(fake);
   const module: WsModule = createWsModule(fake.ctx);
   await module.start?.();
   await fake.http.listen({ port: 0, host: '127.0.0.1' });
@@ -64,10 +70,11 @@ describe('ws stream: auth', () => {
 
 describe('ws stream: snapshot and deltas', () => {
   it('sends a snapshot (devices, open tickets, raised site alerts), then ordered deltas with contiguous seq', async () => {
-    const s = await startStream();
+    const s = await startStream({}, undefined, (fake) => {
+      fake.tickets.map.set('T-1', { ...makeTicket({ id: 'T-1' }), history: [] });
+      fake.tickets.map.set('T-0', { ...makeTicket({ id: 'T-0', state: 'closed' }), history: [] });
+    });
     s.devices.map.set('SN-1', makeDevice({ serial: 'SN-1' }));
-    s.tickets.map.set('T-1', { ...makeTicket({ id: 'T-1' }), history: [] });
-    s.tickets.map.set('T-0', { ...makeTicket({ id: 'T-0', state: 'closed' }), history: [] });
     s.bus.emit('site-alert', {
       site: 'waw-hq',
       agentId: 'agent-1',

@@ -58,10 +58,10 @@ describe('bounded decompression of evidence at the hub', () => {
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     const before = process.memoryUsage().rss;
-    const opened = h.openAuto(SERIAL);
+    const opened = await h.openAuto(SERIAL);
     const ticket = await waitFor(
-      () => {
-        const t = h.tickets.get(opened.id)!;
+      async () => {
+        const t = (await h.tickets.get(opened.id))!;
         return t.history.some((e) => e.note.includes('ARCHIVE_REFUSED')) ? t : undefined;
       },
       { timeoutMs: 30_000, what: 'the refusal note' },
