@@ -1,7 +1,7 @@
 /**
  * Issue 16: the outage store on the SqlStore. The same queries and ONE migration list on the embedded SQLite file and
  * on a real PostgreSQL 15: transitions (ids, JSON columns, the announced flag, each device's last one), the batched
- * flush (lastSeen upserts, the health-history ring, more rows than one statement takes, a device twice in a batch),
+ * flush (lastSeen upserts, the health-history ring, 1,200 rows in one batch, a device twice in a batch),
  * flapping state and open site alerts; the other nodes hear of transitions and site alerts through the change feed,
  * only once the write committed; and a SQLite file written by an earlier hub (hub/db.ts, all six steps) is accepted
  * as is.
@@ -94,7 +94,7 @@ describe.each(['sqlite', 'postgres'] as const)('outage store on %s', (dialect) =
     });
     expect((await store.lastStates('SN-1')).map((d) => d.state)).toEqual(['up']);
 
-    // The flush: 1,200 devices' lastSeen (several statements in one transaction), a device twice (last wins)
+    // The flush: 1,200 devices' lastSeen in one batch, a device twice (last wins)
     const live = Array.from(
       { length: 1200 },
       (_, i): [string, { lastSeen: string; agentId: string; firmware: null }] => [
