@@ -242,6 +242,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     grouper,
     faultAt,
     showDevice: (serial) => announceDevice(serial, clock.now()),
+    announceHeld: (t) => replayHeld([t]),
     showLastSeen(serial, info) {
       const lastSeenMs = Date.parse(info.lastSeen);
       const known = live.get(serial);
