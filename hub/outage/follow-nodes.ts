@@ -29,6 +29,8 @@ export interface FollowDeps {
   faultAt: Map<string, string>;
   /** Emit the device's view (`device`) now. */
   showDevice(serial: string): void;
+  /** Announce a transition another node stored but never announced (through this node's site grouper). */
+  announceHeld(t: StoredTransition): void;
   /** Another node's newer lastSeen/agent/firmware of a device it detects. */
   showLastSeen(serial: string, info: LiveInfo): void;
 }
@@ -131,7 +133,11 @@ export class NodeFollower {
     const now = this.deps.ctx.clock.now();
     const since = this.heldSince.get(serial);
     if (since === undefined) this.heldSince.set(serial, now);
-    return since !== undefined && now - since >= deadlineMs;
+    if (since === undefined || now - since < deadlineMs) return false;
+    // this node's device now, records or not: a `down` its old node stored but never announced is announced first
+    const held = this.noteUsed(serial);
+    if (held !== undefined) this.deps.announceHeld(held);
+    return true;
   }
 
   private holdsPartitionOf(site: string | undefined): boolean {

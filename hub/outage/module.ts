@@ -21,6 +21,7 @@ import type { DeviceState, DeviceTransition, DeviceView, StoredTransition } from
 import { Detector, type DetectorSink } from './detector.ts';
 import { NodeFollower } from './follow-nodes.ts';
 import { FreshnessWatch } from './freshness.ts';
+import { LiveFlush } from './live-flush.ts';
 import { OrderedWrites } from './ordered-writes.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
 import { type LiveInfo, OutageStore, type RecordText } from './store.ts';
@@ -137,7 +138,6 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   /** serial -> first failed poll of its current `down` (outage start, from the records). */
   const faultAt = new Map<string, string>();
   const unsubscribe: Array<() => void> = [];
-  let cancelFlush: (() => void) | undefined;
   let cancelReplay: (() => void) | undefined;
 
   // Past the site grouper (which may hold a `down` up to one poll interval): announced to the tickets module.
@@ -245,6 +245,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     grouper,
     faultAt,
     showDevice: (serial) => announceDevice(serial, clock.now()),
+    announceHeld: (t) => replayHeld([t]),
     showLastSeen(serial, info) {
       const lastSeenMs = Date.parse(info.lastSeen);
       const known = live.get(serial);
@@ -399,91 +400,30 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     if (pending.length > ringSize) pending.shift();
   }
 
-  /** Taken from the dirty sets, not written yet (the timed flush writes it in chunks). */
-  let backlogLive: Array<[string, LiveInfo]> = [];
-  let backlogRecords: RecordText[] = [];
-  let liveAt = 0;
-  let recordsAt = 0;
-  let running = false;
-  /** One chunk written at a time (the timed flush and an explicit one never write beside each other). */
-  const chunks = new SerialQueue((err) => log.error({ err }, 'flush failed'));
-
-  function takeDirty(): void {
-    for (const serial of dirtyLive) {
-      const info = live.get(serial)!;
-      backlogLive.push([serial, { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware }]);
-    }
-    for (const pending of pendingRecords.values()) for (const r of pending) backlogRecords.push(r);
-    dirtyLive.clear();
-    pendingRecords.clear();
-  }
-
-  /** Write up to `maxRows` rows of the backlog in one transaction; true while rows remain. */
-  async function writeChunk(maxRows: number): Promise<boolean> {
-    const liveEnd = Math.min(backlogLive.length, liveAt + maxRows);
-    const recordsEnd = Math.min(backlogRecords.length, recordsAt + maxRows - (liveEnd - liveAt));
-    const liveRows = backlogLive.slice(liveAt, liveEnd);
-    const records = backlogRecords.slice(recordsAt, recordsEnd);
-    liveAt = liveEnd;
-    recordsAt = recordsEnd;
-    if (liveRows.length > 0 || records.length > 0) {
-      try {
-        await store.flush(liveRows, records);
-        storage.noteRecovered('health-history');
-        for (const [, info] of liveRows)
-          if (liveWrittenSince === undefined || info.lastSeen < liveWrittenSince) liveWrittenSince = info.lastSeen;
-      } catch (err) {
-        // lastSeen and sampled history only: the next flush writes the newest values again.
-        for (const [serial] of liveRows) dirtyLive.add(serial);
-        storage.noteFailure('health-history', err, 'lastSeen and recent records not written');
-        log.error({ err, devices: liveRows.length }, 'flush failed');
+  const liveFlush = new LiveFlush({
+    store,
+    clock,
+    intervalMs: config.detection.flushIntervalMs,
+    chunkRows: FLUSH_CHUNK_ROWS,
+    health: storage,
+    log,
+    takeDirty() {
+      const rows: Array<[string, LiveInfo]> = [];
+      for (const serial of dirtyLive) {
+        const info = live.get(serial)!;
+        rows.push([serial, { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware }]);
       }
-    }
-    if (liveAt < backlogLive.length || recordsAt < backlogRecords.length) return true;
-    backlogLive = [];
-    backlogRecords = [];
-    liveAt = 0;
-    recordsAt = 0;
-    return false;
-  }
-
-  /** Everything now, in one go (stop, explicit calls), after the chunk under way. */
-  function flush(): Promise<void> {
-    return chunks.run(async () => {
-      takeDirty();
-      while (await writeChunk(Number.POSITIVE_INFINITY));
-      tellLiveWritten();
-    });
-  }
-
-  /** The oldest lastSeen written since the other nodes were last told (they read the rows seen since then). */
-  let liveWrittenSince: string | undefined;
-  function tellLiveWritten(): void {
-    if (liveWrittenSince === undefined) return;
-    const since = liveWrittenSince;
-    liveWrittenSince = undefined;
-    void store.notifyLive(since);
-  }
-
-  /**
-   * The timed flush: one transaction of at most FLUSH_CHUNK_ROWS rows, then the event loop serves messages
-   * before the next chunk, so no flush holds the loop for long (10k devices: ~20 short transactions).
-   */
-  async function flushInChunks(): Promise<void> {
-    takeDirty();
-    while (running && (await chunks.run(() => writeChunk(FLUSH_CHUNK_ROWS)))) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    tellLiveWritten(); // once per tick, not per chunk
-    if (running) scheduleFlush();
-  }
-
-  function scheduleFlush(): void {
-    cancelFlush = clock.setTimer(config.detection.flushIntervalMs, () => {
-      cancelFlush = undefined;
-      void flushInChunks();
-    });
-  }
+      const records: RecordText[] = [];
+      for (const pending of pendingRecords.values()) for (const r of pending) records.push(r);
+      dirtyLive.clear();
+      pendingRecords.clear();
+      return { live: rows, records };
+    },
+    retry: (serials) => {
+      for (const serial of serials) dirtyLive.add(serial);
+    },
+  });
+  const flush = () => liveFlush.flush();
 
   new Gauge({
     name: 'hezo_devices',
@@ -523,7 +463,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     async idle() {
       await transitionWrites.idle();
       await sideWrites.idle();
-      await chunks.idle();
+      await liveFlush.idle();
     },
     detach() {
       cancelReplay?.();
@@ -622,15 +562,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
         }),
       );
       freshness.start();
-      running = true;
-      scheduleFlush();
+      liveFlush.start();
     },
     async stop() {
-      running = false;
+      liveFlush.stop();
       for (const off of unsubscribe.splice(0)) off();
-      cancelFlush?.();
       freshness.stop();
-      cancelFlush = undefined;
       grouper.stop();
       await transitionWrites.drain();
       transitionWrites.stop();

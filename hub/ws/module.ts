@@ -15,6 +15,7 @@ import { checkToken, tokenFromRequest } from './auth.ts';
 import { MAX_CLIENT_PAYLOAD_BYTES, type ProgressItem } from './messages.ts';
 import { raisedSiteAlerts } from './restored-site-alerts.ts';
 import { ScopedStreams } from './scoped-streams.ts';
+import { sharedRaisedSiteAlerts } from './shared-site-alerts.ts';
 import { LiveStream } from './stream.ts';
 
 export const WS_PATH = '/ws';
@@ -160,6 +161,7 @@ export function createWsModule(ctx: HubContext): WsModule {
         scoped.publishSiteAlert(alert);
       };
       for (const alert of await raisedSiteAlerts(ctx.sql)) siteAlerts.set(`${alert.site}/${alert.agentId}`, alert);
+      for (const alert of await sharedRaisedSiteAlerts(ctx)) siteAlerts.set(`${alert.site}/${alert.agentId}`, alert);
       for (const ticket of (await ctx.services.tickets?.list({ state: 'open' })) ?? []) {
         ticketsSeen.set(ticket.id, ticket);
       }

@@ -13,6 +13,7 @@ import { leaseDuties } from '../../hub/cluster/partition-duties.ts';
 import { ManualClock } from '../../protocols/clock.ts';
 import { ClusterFixture, isFairSplit, type TestNode } from '../helpers/cluster-nodes.ts';
 import { type Postgres, startPostgres } from '../helpers/postgres.ts';
+import { advanceSettled } from '../helpers/settle-clock.ts';
 import { makeTicketsHarness, type TicketsHarness } from '../helpers/tickets-harness.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -74,22 +75,28 @@ it("B's SLA monitor does not record or announce A's tickets' warnings and breach
       description: 'no picture',
     });
 
-  const t1 = open(); // reaction: warning at 10:45, breach at 11:00
-  clock.advance(50 * MIN);
-  const t2 = open(); // opened 10:50: warning at 11:35, breach at 11:50
-  b.module.monitor.start(); // as a node starting now would: B arms both tickets
+  // one clock for both nodes: each fired timer's async work settles on both before the next
+  const advance = (ms: number) =>
+    advanceSettled(clock, ms, async () => {
+      await a.settle();
+      await b.settle();
+    });
+  const t1 = await open(); // reaction: warning at 10:45, breach at 11:00
+  await advance(50 * MIN);
+  const t2 = await open(); // opened 10:50: warning at 11:35, breach at 11:50
+  await b.module.monitor.start(); // as a node starting now would: B arms both tickets
   expect(b.module.monitor.armedTickets).toBe(2);
-  clock.advance(10 * MIN); // 11:00
+  await advance(10 * MIN); // 11:00
   expect(events(a)).toEqual([`${t1.id}:reaction:warning`, `${t1.id}:reaction:breach`]);
   expect(events(b)).toEqual([]);
 
   // A's node stops: B takes the partition and arms what A ran
   await nodeA.manager.stop();
   await waitFor(() => holderOf() === nodeB, { what: 'B to hold the site', timeoutMs: 20_000 });
-  clock.advance(50 * MIN); // 11:50
+  await advance(50 * MIN); // 11:50
   expect(events(b)).toEqual([`${t2.id}:reaction:warning`, `${t2.id}:reaction:breach`]);
   expect(events(a)).toEqual([`${t1.id}:reaction:warning`, `${t1.id}:reaction:breach`]);
   // one breach per ticket in the shared store, each recorded by the node that held the site at the time
-  expect(a.module.service.get(t1.id)!.sla.breached).toEqual(['reaction']);
-  expect(b.module.service.get(t2.id)!.sla.breached).toEqual(['reaction']);
+  expect((await a.module.service.get(t1.id))!.sla.breached).toEqual(['reaction']);
+  expect((await b.module.service.get(t2.id))!.sla.breached).toEqual(['reaction']);
 });

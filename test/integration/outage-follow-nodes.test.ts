@@ -202,4 +202,28 @@ describe('outage state followed by another hub node (PostgreSQL + change feed)',
     await b.slice.settle();
     expect(b.slice.transitions.map((t) => `${t.serial}:${t.to}:${t.reason}`)).toEqual(['LONE-1:unknown:stale']);
   });
+
+  it("after a takeover, A's held downs whose records never come are announced by B once the deadline passed", async () => {
+    const url = await stores.postgresUrl();
+    const a = await startNode(url, 'node-a', true);
+    const b = await startNode(url, 'node-b', false);
+    const room = ['GONE-1', 'GONE-2', 'GONE-3', 'GONE-4', 'GONE-5'];
+    const dying = room.slice(0, 4);
+    await poll(a, [], room, 'agent-4');
+    await poll(a, dying, room, 'agent-4');
+    await poll(a, dying, room, 'agent-4');
+    await waitFor(() => dying.every((s) => b.slice.outage.get(s)?.state === 'down'), { what: 'B shows the downs' });
+    expect(a.slice.transitions.filter((t) => t.to === 'down')).toEqual([]);
+    await a.kill(); // ...and the agent is gone with the room: no record will come
+
+    b.cluster.held = true;
+    for (let i = 0; i < 5; i++) b.slice.clock.advance(5_000); // within the deadline: nothing yet
+    await b.slice.settle();
+    expect(b.slice.transitions).toEqual([]);
+    for (let i = 0; i < 8; i++) b.slice.clock.advance(5_000);
+    await b.slice.settle();
+    const downs = b.slice.transitions.filter((t) => t.to === 'down');
+    expect(downs.map((t) => t.serial).sort()).toEqual(dying);
+    expect(b.slice.alerts.filter((x) => x.reason === 'site-network-down')).toHaveLength(1);
+  });
 });

@@ -1,13 +1,15 @@
 /**
  * Issue 16: the outage store on the SqlStore. The same queries and ONE migration list on the embedded SQLite file and
  * on a real PostgreSQL 15: transitions (ids, JSON columns, the announced flag, each device's last one), the batched
- * flush (lastSeen upserts, the health-history ring, more rows than one statement takes, a device twice in a batch),
+ * flush (lastSeen upserts, the health-history ring, 1,200 rows in one batch, a device twice in a batch),
  * flapping state and open site alerts; the other nodes hear of transitions and site alerts through the change feed,
  * only once the write committed; and a SQLite file written by an earlier hub (hub/db.ts, all six steps) is accepted
  * as is.
  */
 import Database from 'better-sqlite3';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { HubConfig } from '../../hub/config.ts';
 import { migrate } from '../../hub/db.ts';
 import { OUTAGE_FEED, OUTAGE_MIGRATIONS, OutageStore, SITE_ALERT_FEED } from '../../hub/outage/store.ts';
 import { type ChangeFeed, NO_CHANGE_FEED } from '../../hub/store/change-feed.ts';
@@ -15,6 +17,7 @@ import { stepSql } from '../../hub/store/migrations.ts';
 import type { SqlStore } from '../../hub/store/sql-store.ts';
 import { SqliteStore } from '../../hub/store/sqlite-store.ts';
 import type { DeviceTransition } from '../../hub/types.ts';
+import { sharedRaisedSiteAlerts } from '../../hub/ws/shared-site-alerts.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
 import { useSqlStores } from '../helpers/sql-stores.ts';
 
@@ -91,7 +94,7 @@ describe.each(['sqlite', 'postgres'] as const)('outage store on %s', (dialect) =
     });
     expect((await store.lastStates('SN-1')).map((d) => d.state)).toEqual(['up']);
 
-    // The flush: 1,200 devices' lastSeen (several statements in one transaction), a device twice (last wins)
+    // The flush: 1,200 devices' lastSeen in one batch, a device twice (last wins)
     const live = Array.from(
       { length: 1200 },
       (_, i): [string, { lastSeen: string; agentId: string; firmware: null }] => [
@@ -193,5 +196,29 @@ describe('outage store: a SQLite file of an earlier hub', () => {
     expect((await store.lastStates()).map((d) => [d.serial, d.state])).toEqual([['OLD-1', 'down']]);
     expect(await store.unannounced()).toEqual([]);
     db.close();
+  });
+});
+
+describe('live stream snapshot on a shared store', () => {
+  it("starts with every node's raised site-network-down alerts (none read on a single node)", async () => {
+    const url = await stores.postgresUrl();
+    const sql = await stores.make('postgres');
+    const written = new OutageStore(sql, 3);
+    await written.migrate();
+    await written.saveOpenSiteAlert('agent-a', 'site-a', ['SN-1', 'SN-2'], '2026-03-02T10:07:00.000Z');
+    const base = { version: 1, api: { token: 'admin-token-0123456789abcdef' } };
+    const logger = pino({ level: 'silent' });
+    const shared = HubConfig.parse({ ...base, database: { url } });
+    expect(await sharedRaisedSiteAlerts({ config: shared, sql, logger })).toEqual([
+      {
+        site: 'site-a',
+        agentId: 'agent-a',
+        status: 'raised',
+        at: '2026-03-02T10:07:00.000Z',
+        reason: 'site-network-down',
+        serials: ['SN-1', 'SN-2'],
+      },
+    ]);
+    expect(await sharedRaisedSiteAlerts({ config: HubConfig.parse(base), sql, logger })).toEqual([]);
   });
 });
