@@ -15,6 +15,8 @@ export interface PartitionDuties {
   holds(site: string): boolean;
   /** The fencing epoch under which this node acts for `site`'s partition now, or undefined (not held, or no cluster). */
   epochFor(site: string): number | undefined;
+  /** The partition `site` belongs to (0 for a single node): a fenced write names it (fencing.ts). */
+  partitionOf(site: string): number;
   /**
    * Called after this node gained (`isHeld`) or lost a partition: duties armed on timers (SLA monitor) re-arm what
    * they did not act on while another node held it. Returns the unsubscribe function.
@@ -27,6 +29,7 @@ export const SINGLE_NODE_DUTIES: PartitionDuties = {
   isClustered: false,
   holds: () => true,
   epochFor: () => undefined,
+  partitionOf: () => 0,
   onChange: () => () => {},
 };
 
@@ -54,6 +57,7 @@ export function leaseDuties(
     isClustered: true,
     holds: (site) => manager.epochOf(partitionFor(site)) !== undefined,
     epochFor: (site) => manager.epochOf(partitionFor(site)),
+    partitionOf: partitionFor,
     onChange(listener) {
       const onAcquired = (partition: number) => listener({ partition, isHeld: true });
       const onLost = (partition: number) => listener({ partition, isHeld: false });

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { HubBus } from '../events.ts';
 import type { SerialQueue } from '../store/serial-queue.ts';
 import type { DeviceTransition, SiteAlert } from '../types.ts';
+import type { WriteFence } from './auto-open.ts';
 import type { TicketsService } from './service.ts';
 import type { SiteAlertStore } from './site-alert-store.ts';
 
@@ -18,6 +19,7 @@ export async function handleDeviceTransition(
   service: TicketsService,
   t: DeviceTransition,
   logger: Logger,
+  fenceFor?: (site: string) => WriteFence | undefined,
 ): Promise<void> {
   if (t.inMaintenance) {
     logger.debug({ serial: t.serial, to: t.to }, 'device change in maintenance: no ticket');
@@ -30,15 +32,18 @@ export async function handleDeviceTransition(
   switch (t.to) {
     case 'down':
     case 'degraded':
-      await service.openAuto({
-        serial: t.serial,
-        state: t.to,
-        reason: t.reason,
-        evidence: t.evidence,
-        site: t.site,
-        customer: t.customer,
-        at: t.at,
-      });
+      await service.openAuto(
+        {
+          serial: t.serial,
+          state: t.to,
+          reason: t.reason,
+          evidence: t.evidence,
+          site: t.site,
+          customer: t.customer,
+          at: t.at,
+        },
+        fenceFor?.(t.site),
+      );
       return;
     case 'up':
     case 'unknown':
@@ -57,6 +62,8 @@ export function attachAutoTickets(deps: {
   retry?: { push(t: DeviceTransition): void };
   /** Issue 16: false for a site whose partition another hub node holds (its duties run there). */
   holds?: (site: string) => boolean;
+  /** Issue 16: the fenced transaction of the site's partition holder an automatic ticket opens in. */
+  fenceFor?: (site: string) => WriteFence | undefined;
   /** Runs the writes in arrival order (without `retry`, the transitions too). */
   queue: SerialQueue;
 }): () => void {
@@ -68,7 +75,7 @@ export function attachAutoTickets(deps: {
       return;
     }
     void queue.push(() =>
-      handleDeviceTransition(service, t, logger).catch((err: unknown) => {
+      handleDeviceTransition(service, t, logger, deps.fenceFor).catch((err: unknown) => {
         logger.error({ err, serial: t.serial, to: t.to }, 'automatic ticket failed');
       }),
     );

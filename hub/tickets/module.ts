@@ -4,6 +4,7 @@
  */
 
 import { createCalendarResolver } from '../calendar/business-calendar.ts';
+import { StaleEpochError, withFence } from '../cluster/fencing.ts';
 import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
@@ -12,6 +13,7 @@ import { storageHealthOf } from '../storage/storage-health.ts';
 import { NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { DeviceTransition } from '../types.ts';
+import type { WriteFence } from './auto-open.ts';
 import { AsyncOrderedRetry, isStoreUnavailable } from './auto-ticket-retry.ts';
 import { attachAutoTickets, handleDeviceTransition } from './auto-tickets.ts';
 import { registerConfirmRoute } from './confirm-routes.ts';
@@ -50,6 +52,22 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
   const siteAlerts = new SiteAlertStore(ctx.sql);
   /** Transitions, site alerts and other nodes' changes: stored in arrival order; stop waits for them. */
   const writes = new SerialQueue((err) => logger.error({ err }, 'ticket write failed'));
+  /**
+   * Issue 16: in a cluster an automatic ticket opens inside the fenced transaction of the site's partition holder, so
+   * a node that lost its lease (whatever it believes) cannot open a duplicate; one node alone writes unfenced.
+   */
+  const fenceFor = (site: string): WriteFence | undefined => {
+    if (!duties.isClustered) return undefined;
+    const partition = duties.partitionOf(site);
+    const epoch = duties.epochFor(site);
+    if (epoch === undefined) {
+      return (() =>
+        Promise.reject(
+          new StaleEpochError(partition, 0, undefined, 'this node does not hold the partition'),
+        )) as WriteFence;
+    }
+    return (write) => withFence(ctx.sql, partition, epoch, write);
+  };
   const overrides = new Map<string, BusinessCalendarConfig>();
   for (const c of ctx.config.customers) if (c.calendar !== undefined) overrides.set(c.id, c.calendar);
   const calendarFor = createCalendarResolver(ctx.config.calendar, overrides);
@@ -109,8 +127,16 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     log: logger,
     async apply(t) {
       try {
-        await handleDeviceTransition(service, t, logger);
+        await handleDeviceTransition(service, t, logger, fenceFor);
       } catch (err) {
+        if (err instanceof StaleEpochError) {
+          // the site's partition moved to another node meanwhile: its holder handles the fault (issue 16)
+          logger.info(
+            { serial: t.serial, to: t.to, partition: err.partition },
+            'automatic ticket left to the new holder',
+          );
+          return;
+        }
         if (!isStoreUnavailable(err)) logger.error({ err, serial: t.serial, to: t.to }, 'automatic ticket failed');
         throw err;
       }
@@ -163,6 +189,7 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
           retry: autoTickets,
           queue: writes,
           holds: duties.holds,
+          fenceFor,
         }),
         // a partition gained: arm the clocks its holder ran until now (events already recorded are not repeated)
         duties.onChange(({ isHeld }) => {
