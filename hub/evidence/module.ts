@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { hubNodeId } from '../node-id.ts';
 import { storageHealthOf } from '../storage/storage-health.ts';
 import { TransferAssembler } from './assembler.ts';
 import { AttachmentContent } from './attachment-content.ts';
@@ -51,7 +52,7 @@ function parseJson(bytes: Buffer | undefined): unknown {
 export function createEvidenceModule(ctx: HubContext): EvidenceModule {
   const logger: Logger = ctx.logger.child({ component: 'evidence' });
   const duties = dutiesOf(ctx); // issue 16: automatic evidence requests only for sites this node holds
-  const store = new EvidenceStore(ctx.sql);
+  const store = new EvidenceStore(ctx.sql, hubNodeId(ctx.config));
   const content = new AttachmentContent(ctx.sql, ctx.config.dataDir);
   const knownSecrets = hubKnownSecrets(ctx.config);
   const tickets = () => ctx.services.ticketService;

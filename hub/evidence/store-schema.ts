@@ -75,4 +75,8 @@ export const EVIDENCE_MIGRATIONS: readonly MigrationStep[] = [
         BEGIN UPDATE evidence_transfers SET seq = NEW.rowid WHERE rowid = NEW.rowid; END;`,
     postgres: 'ALTER TABLE evidence_transfers ADD COLUMN seq BIGINT GENERATED ALWAYS AS IDENTITY',
   },
+  // issue 16: which hub node is collecting / sent the command, so a node that starts again interrupts only its own
+  // in-flight work, never another live node's (NULL: rows of an earlier hub, one node)
+  `ALTER TABLE evidence_collections ADD COLUMN node TEXT;
+   ALTER TABLE evidence_commands ADD COLUMN node TEXT;`,
 ];

@@ -137,9 +137,12 @@ const TRANSFER_COLUMNS = `transfer_id, command_id, ticket_id, serial, site, agen
 
 export class EvidenceStore {
   private readonly sql: SqlStore;
+  /** This hub node (issue 16): recorded with the work it has in flight. */
+  private readonly node: string;
 
-  constructor(sql: SqlStore) {
+  constructor(sql: SqlStore, node = 'hub') {
     this.sql = sql;
+    this.node = node;
   }
 
   async migrate(): Promise<void> {
@@ -170,23 +173,29 @@ export class EvidenceStore {
     at: string,
   ): Promise<void> {
     await this.sql.run(
-      `INSERT INTO evidence_collections (ticket_id, serial, state, attempts, reason, logs_info, round_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO evidence_collections (ticket_id, serial, state, attempts, reason, logs_info, round_at, updated_at, node)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts,
          reason = excluded.reason, logs_info = COALESCE(excluded.logs_info, evidence_collections.logs_info),
-         round_at = excluded.round_at, updated_at = excluded.updated_at`,
-      [row.ticketId, row.serial, row.state, row.attempts, row.reason, row.logsInfo ?? null, row.roundAt, at],
+         round_at = excluded.round_at, updated_at = excluded.updated_at, node = excluded.node`,
+      [row.ticketId, row.serial, row.state, row.attempts, row.reason, row.logsInfo ?? null, row.roundAt, at, this.node],
     );
   }
 
-  /** After a restart nothing is in flight: collections that were collecting wait for their agent. */
+  /**
+   * After a restart nothing of THIS node is in flight: its collections that were collecting wait for their agent.
+   * Another hub node's work on the shared store is left alone (it is still waiting for its replies).
+   */
   interruptInFlight(at: string): Promise<number> {
     return this.sql.transaction(async (tx) => {
-      await tx.run(`UPDATE evidence_commands SET status = 'interrupted' WHERE status = 'sent'`);
+      await tx.run(
+        `UPDATE evidence_commands SET status = 'interrupted' WHERE status = 'sent' AND (node = $1 OR node IS NULL)`,
+        [this.node],
+      );
       return tx.run(
         `UPDATE evidence_collections SET state = 'waiting', reason = 'hub restarted during collection', updated_at = $1
-         WHERE state = 'collecting'`,
-        [at],
+         WHERE state = 'collecting' AND (node = $2 OR node IS NULL)`,
+        [at, this.node],
       );
     });
   }
@@ -195,8 +204,9 @@ export class EvidenceStore {
 
   async insertCommand(row: CommandRow): Promise<void> {
     await this.sql.run(
-      `INSERT INTO evidence_commands (command_id, ticket_id, serial, site, agent_id, kind, purpose, status, detail, issued_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      `INSERT INTO evidence_commands
+         (command_id, ticket_id, serial, site, agent_id, kind, purpose, status, detail, issued_at, node)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [
         row.commandId,
         row.ticketId,
@@ -208,6 +218,7 @@ export class EvidenceStore {
         row.status,
         row.detail,
         row.issuedAt,
+        this.node,
       ],
     );
   }

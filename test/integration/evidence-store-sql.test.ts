@@ -399,7 +399,7 @@ describe('evidence on the SQLite file and data folder of an earlier hub', () => 
     const versions = db
       .prepare("SELECT version FROM schema_migrations WHERE module = 'evidence' ORDER BY version")
       .all();
-    expect(versions).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     expect(await store.interruptInFlight(LATER)).toBe(1);
     await store.insertTransfer(transfer('new-1', { ticketId: 'HZ-000009' }), AT);
     const rows = await store.transfersOf('HZ-000009');
@@ -430,6 +430,48 @@ describe('evidence on the SQLite file and data folder of an earlier hub', () => 
       'in the database',
     );
     db.close();
+  });
+});
+
+describe('evidence in flight on two hub nodes sharing one PostgreSQL', () => {
+  it("a node that starts again interrupts only its own collections and commands, never the other node's", async () => {
+    const setup = new PostgresStore(stores.postgres.url, { max: 1 });
+    await setup.exec('CREATE SCHEMA shared_inflight');
+    await setup.close();
+    const url = `${stores.postgres.url}?options=-c%20search_path%3Dshared_inflight`;
+    const sqlA = new PostgresStore(url);
+    const sqlB = new PostgresStore(url);
+    try {
+      const a = new EvidenceStore(sqlA, 'hub-a');
+      const b = new EvidenceStore(sqlB, 'hub-b');
+      await Promise.all([a.migrate(), b.migrate()]);
+      const collecting = (ticketId: string) =>
+        ({ ticketId, serial: '8L2X50-0001', state: 'collecting', attempts: 1, reason: null, roundAt: AT }) as const;
+      const command = (commandId: string, ticketId: string) => ({
+        commandId,
+        ticketId,
+        serial: '8L2X50-0001',
+        site: 'site-a',
+        agentId: 'agent-a',
+        kind: 'collect-logs' as const,
+        purpose: 'collect' as const,
+        status: 'sent' as const,
+        detail: null,
+        issuedAt: AT,
+      });
+      await a.upsertCollection(collecting('HZ-000001'), AT);
+      await a.insertCommand(command('ev-a', 'HZ-000001'));
+      await b.upsertCollection(collecting('HZ-000002'), AT);
+      await b.insertCommand(command('ev-b', 'HZ-000002'));
+      // hub-b restarts (kill -9): only its own work was in flight with it
+      expect(await b.interruptInFlight(LATER)).toBe(1);
+      expect((await a.collectionsIn('collecting')).map((c) => c.ticketId)).toEqual(['HZ-000001']);
+      expect((await a.collectionsIn('waiting')).map((c) => c.ticketId)).toEqual(['HZ-000002']);
+      expect((await a.command('ev-a'))?.status).toBe('sent');
+      expect((await a.command('ev-b'))?.status).toBe('interrupted');
+    } finally {
+      await Promise.all([sqlA.close(), sqlB.close()]);
+    }
   });
 });
 
