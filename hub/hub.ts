@@ -178,11 +178,18 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
               { cause: err },
             );
           });
-          // Say where each store lives while the move to the shared database is under way (issue 16).
-          log.warn(
-            { inPostgres: STORES_ON_SQL, inLocalSqlite: STORES_ON_LOCAL_SQLITE },
-            "database.url: some stores are in PostgreSQL, the others still in this node's SQLite file; several hub nodes do not share tickets yet",
-          );
+          // Say where the stores live (issue 16 moved every one of them; a store left local would be named here).
+          if (STORES_ON_LOCAL_SQLITE.length > 0) {
+            log.warn(
+              { inPostgres: STORES_ON_SQL, inLocalSqlite: STORES_ON_LOCAL_SQLITE },
+              "database.url: some stores are still in this node's SQLite file and not shared with other hub nodes",
+            );
+          } else {
+            log.info(
+              { inPostgres: STORES_ON_SQL },
+              'database.url: every store is in PostgreSQL, shared by the hub nodes',
+            );
+          }
         }
         await changeFeed.start(); // listening before the modules load their views: nothing written between is missed
         for (const module of modules) {
