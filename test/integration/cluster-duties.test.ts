@@ -142,6 +142,10 @@ async function poll(agent: FakeAgent, serial: string, reachable: boolean, polls 
 }
 
 const openP1 = (node: Node, serial: string) => node.tickets.filter((t) => t.serial === serial && t.priority === 'P1');
+async function deviceState(node: Node, serial: string): Promise<string | undefined> {
+  const res = await node.api(`/api/devices/${serial}`);
+  return res.ok ? ((await res.json()) as { state: string }).state : undefined;
+}
 const holds = (node: Node, site: string) => node.hub.ctx.duties?.holds(site) === true;
 
 async function metric(node: Node, name: string): Promise<number> {
@@ -214,6 +218,13 @@ it.each(BROKERS)(
     expect(openP1(b, 'SN-R1-1')).toHaveLength(0);
     expect(openP1(a, 'SN-R2-1')).toHaveLength(0);
 
+    // SN-R1-1 answers again (its ticket stays a's): with the outage state shared, b knows SITE_1's devices too, and
+    // two of two down there would be a room network down (one site alert), not a device fault
+    await poll(agent1, 'SN-R1-1', true, 1);
+    await waitFor(async () => (await deviceState(a, 'SN-R1-1')) === 'up', {
+      what: 'SN-R1-1 up again',
+      timeoutMs: 10_000,
+    });
     // a stops: its session closes, the broker keeps SITE_1's messages for the partition's next holder
     const takeoverStarted = Date.now();
     await a.hub.stop();
@@ -225,6 +236,7 @@ it.each(BROKERS)(
     });
     console.log(`cluster-figure partition handed over after a clean stop: ${Date.now() - takeoverStarted} ms`);
     await poll(agent1, 'SN-R1-2', false, 2);
+    await poll(agent1, 'SN-R1-1', true, 1); // the rest of the poll round: one device down, not the room network
     await waitFor(() => openP1(b, 'SN-R1-2').length === 1, { what: "b's P1 for the next fault", timeoutMs: 10_000 });
     expect(openP1(b, 'SN-R1-1')).toHaveLength(0); // a's fault stays a's ticket
     expect(await metric(b, 'hezo_cluster_partition_sessions_connected')).toBe(2);
