@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/b8-probe.ts [--devices 200] [--poll-ms 10000] [--warm-ms 10500] [--measure-ms 12000]
  *        [--channels rest,snmp] [--reps 1] [--liveness on|off] [--script other-bundle.mjs] [--node-arg=--flag ...]
- *        [--env K=V ...] [--prof DIR] [--perf FILE (perf record of the measured window, with --perf-basic-prof)]
+ *        [--device-keepalive-ms MS] [--env K=V ...] [--prof DIR] [--perf FILE (perf record of the measured window, with --perf-basic-prof)]
  * Prints one JSON line per run.
  */
 import { spawn } from 'node:child_process';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     prof: { type: 'string' },
     perf: { type: 'string' },
+    'device-keepalive-ms': { type: 'string' },
   },
 });
 
@@ -63,7 +64,15 @@ async function main() {
   const mqttUrl = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
     const { devices } = await fleet.request<{ devices: SimDeviceInfo[] }>(
-      { cmd: 'start', devices: Number(values.devices), seed: 8 },
+      {
+        cmd: 'start',
+        devices: Number(values.devices),
+        seed: 8,
+        // the devices' HTTPS idle timeout (the simulator's default: 5 s, node's)
+        ...(values['device-keepalive-ms']
+          ? { tuning: { restKeepAliveMs: Number(values['device-keepalive-ms']) } }
+          : {}),
+      },
       'ready',
       180_000,
     );
