@@ -36,6 +36,11 @@ export interface DeviceTuning {
   /** Call packet loss (%) above which packetLossExcessive is raised. */
   packetLossThresholdPct: number;
   temperatureThresholdC: number;
+  /**
+   * How long the HTTPS server keeps an idle connection open ([GUESS]: real units' idle timeout is unknown; node's
+   * default, 5 s). The agent reuses a connection its device keeps open (bench B8 probe measures a longer one).
+   */
+  restKeepAliveMs: number;
 }
 
 export const DEFAULT_TUNING: DeviceTuning = {
@@ -50,6 +55,7 @@ export const DEFAULT_TUNING: DeviceTuning = {
   qualityTickMs: 10_000,
   packetLossThresholdPct: 5,
   temperatureThresholdC: 80,
+  restKeepAliveMs: 5000,
 };
 
 export interface DeviceSession {

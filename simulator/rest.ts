@@ -275,6 +275,7 @@ export function createRestServer(device: SimDevice, host: string): RestServer {
         });
       });
       server = srv;
+      srv.keepAliveTimeout = device.tuning.restKeepAliveMs;
       srv.on('connection', (socket: Socket) => {
         if (!device.isUp()) {
           socket.destroy();

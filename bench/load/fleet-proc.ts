@@ -17,7 +17,7 @@ process.on('message', (m: { cmd: string } & Record<string, any>) => {
         seed: m.seed ?? 1,
         controlPort: 0,
         models: m.models ?? ['StudioX50', 'StudioX30'],
-        ...(m.autoCalls === false ? { tuning: { autoCalls: false } } : {}),
+        tuning: { ...(m.autoCalls === false ? { autoCalls: false } : {}), ...m.tuning },
       });
       void fleet.start().then(() => send({ ev: 'ready', devices: fleet!.devices() }));
       return;

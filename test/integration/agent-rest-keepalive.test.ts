@@ -1,0 +1,63 @@
+/**
+ * Issue 17 "keep-alive to each device and no TLS reconnect per poll when the device allows it": against a simulated
+ * X50 that keeps idle HTTPS connections open for a minute, consecutive REST polls share one TLS connection (the
+ * certificate is checked once per connection, before any HTTP byte, so the checks count the handshakes); a reset
+ * (reboot, certificate change) opens a new one. The default simulator closes idle connections after 5 s, as node
+ * does: then every 10-s poll reconnects (bench B8 measures both).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FULL_READ, pollRest } from '../../agent/poll/rest.ts';
+import { PolyRestClient } from '../../protocols/clients/poly-rest.ts';
+import { ManualClock } from '../../protocols/clock.ts';
+import type { SimNetworkDeviceInfo } from '../../simulator/fleet.ts';
+import { networked, startSimFleet } from '../helpers/sim-clients.ts';
+
+describe('agent REST keep-alive', () => {
+  const clock = new ManualClock('2026-03-02T09:00:00Z');
+  let close: () => Promise<void>;
+  let dev: SimNetworkDeviceInfo;
+
+  beforeAll(async () => {
+    const sim = await startSimFleet({
+      devices: 1,
+      seed: 17,
+      clock,
+      models: ['StudioX50'],
+      tuning: { autoCalls: false, restKeepAliveMs: 60_000 },
+    });
+    close = sim.close;
+    dev = networked(sim.fleet.devices())[0]!;
+  });
+  afterAll(async () => {
+    await close();
+  });
+
+  it('polls three times over one TLS connection while the device keeps it open, and reconnects after a reset', async () => {
+    const seen: string[] = [];
+    const client = new PolyRestClient({
+      host: dev.address,
+      port: dev.restPort,
+      username: dev.username,
+      password: dev.password,
+      timeoutMs: 5000,
+      checkCertificate: (fingerprint) => {
+        seen.push(fingerprint);
+        return undefined;
+      },
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const obs = await pollRest(client, () => FULL_READ);
+        expect(obs.system.serialNumber).toBe(dev.serial);
+        expect(obs.status?.length ?? 0).toBeGreaterThan(0);
+      }
+      expect(seen).toHaveLength(1);
+      client.reset();
+      await pollRest(client, () => FULL_READ);
+      expect(seen).toHaveLength(2);
+      expect(seen[1]).toBe(seen[0]);
+    } finally {
+      await client.logout();
+    }
+  });
+});
