@@ -10,12 +10,13 @@ import type { Clock } from '../../protocols/clock.ts';
 import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
 import { decodeHealth } from '../../protocols/health-validator.ts';
 import { type CommandReply, decodeMessage, MAX_BYTES } from '../../protocols/messages.ts';
-import { type ParsedTopic, parseTopic } from '../../protocols/topics.ts';
+import type { ParsedTopic } from '../../protocols/topics.ts';
 import type { AgentIdentity } from '../broker/credentials.ts';
 import type { DetectionConfig } from '../config.ts';
 import type { HubBus } from '../events.ts';
 import type { DeviceOwnership } from '../registry/ownership.ts';
 import { AgentClocks, describeOffset } from './agent-clocks.ts';
+import { TopicCache } from './topic-cache.ts';
 
 /** Reasons beyond the protocol error codes. */
 export const RejectReason = {
@@ -60,6 +61,7 @@ export class Ingest {
   private readonly rates = new Map<string, { windowStart: number; count: number }>();
   private readonly lastLogged = new Map<string, number>();
   private readonly log: Logger;
+  private readonly topics = new TopicCache();
   /** Each agent's measured clock offset: timestamps are corrected or rejected by one rule (agent-clocks.ts). */
   readonly clocks: AgentClocks;
 
@@ -122,7 +124,7 @@ export class Ingest {
   }
 
   private accept(topic: string, payload: Buffer, source: MessageSource, now: number): void {
-    const parsed = parseTopic(topic);
+    const parsed = this.topics.parse(topic);
     this.checkTopicIdentity(parsed, source);
     const base = { site: parsed.site, agentId: parsed.agentId, clientId: source.clientId, receivedAtMs: now };
     const { bus } = this.deps;
@@ -140,7 +142,13 @@ export class Ingest {
         const clockOffsetMs = this.checkRecordTime(parsed.agentId, observedMs, now);
         this.checkOwner(parsed, record.identity.serial, record.identity.model);
         this.countIn('health');
-        bus.emit('ingest:health', { ...base, clockOffsetMs, message: record, json });
+        bus.emit('ingest:health', {
+          ...base,
+          clockOffsetMs,
+          message: record,
+          json,
+          bytes: json === undefined ? undefined : payload,
+        });
         return;
       }
       case 'event': {
