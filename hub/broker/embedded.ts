@@ -33,6 +33,8 @@ interface ClientInfo {
   identity: AgentIdentity | undefined;
   /** Topics this client was already allowed to publish on (the ACL is pure in identity and topic). */
   allowed: Set<string>;
+  /** What the ingest is told about every message of this client (one object per connection, not per message). */
+  source: MessageSource;
 }
 
 /** Allowed topics remembered per client (an agent's devices x kinds); past this the set starts over. */
@@ -145,7 +147,7 @@ export class EmbeddedBroker implements MqttTransport {
         if (client !== null && client !== undefined && !packet.topic.startsWith('$')) {
           const info = this.clients.get(client);
           const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-          this.deps.onMessage(packet.topic, payload, { clientId: client.id, identity: info?.identity });
+          this.deps.onMessage(packet.topic, payload, info?.source ?? { clientId: client.id, identity: undefined });
         }
         done(null);
       },
@@ -263,7 +265,7 @@ export class EmbeddedBroker implements MqttTransport {
       return IDENTIFIER_REJECTED;
     }
     this.owners.set(client.id, { client, agentId: identity?.agentId });
-    this.clients.set(client, { identity, allowed: new Set() });
+    this.clients.set(client, { identity, allowed: new Set(), source: { clientId: client.id, identity } });
     if (identity !== undefined) {
       const mine = this.connections.get(identity.agentId) ?? new Map<string, Client>();
       mine.set(client.id, client);

@@ -126,7 +126,6 @@ export class Ingest {
   private accept(topic: string, payload: Buffer, source: MessageSource, now: number): void {
     const parsed = this.topics.parse(topic);
     this.checkTopicIdentity(parsed, source);
-    const base = { site: parsed.site, agentId: parsed.agentId, clientId: source.clientId, receivedAtMs: now };
     const { bus } = this.deps;
     switch (parsed.kind) {
       case 'health': {
@@ -142,8 +141,12 @@ export class Ingest {
         const clockOffsetMs = this.checkRecordTime(parsed.agentId, observedMs, now);
         this.checkOwner(parsed, record.identity.serial, record.identity.model);
         this.countIn('health');
+        // Written out (not `...base`): one object per record, no spread copy.
         bus.emit('ingest:health', {
-          ...base,
+          site: parsed.site,
+          agentId: parsed.agentId,
+          clientId: source.clientId,
+          receivedAtMs: now,
           clockOffsetMs,
           message: record,
           json,
@@ -158,7 +161,7 @@ export class Ingest {
         const clockOffsetMs = this.checkRecordTime(parsed.agentId, Date.parse(event.at), now);
         this.checkOwner(parsed, event.serial);
         this.countIn('event');
-        bus.emit('ingest:event', { ...base, clockOffsetMs, message: event });
+        bus.emit('ingest:event', { ...baseOf(parsed, source, now), clockOffsetMs, message: event });
         return;
       }
       case 'presence': {
@@ -168,7 +171,7 @@ export class Ingest {
         const owned = this.ownedPresence(parsed, presence.devices);
         this.countIn('presence');
         bus.emit('ingest:presence', {
-          ...base,
+          ...baseOf(parsed, source, now),
           message: owned === undefined ? presence : { ...presence, devices: owned },
         });
         return;
@@ -179,7 +182,7 @@ export class Ingest {
         this.clocks.noteHeartbeat(parsed.agentId, Date.parse(heartbeat.at), now);
         this.countIn('heartbeat');
         bus.emit('ingest:heartbeat', {
-          ...base,
+          ...baseOf(parsed, source, now),
           clockOffsetMs: this.clocks.offsetMs(parsed.agentId),
           message: heartbeat,
         });
@@ -195,7 +198,7 @@ export class Ingest {
         const chunk = decodeMessage('attachment', payload);
         this.checkOwner(parsed, chunk.serial);
         this.countIn('attachment');
-        bus.emit('attachment-chunk', { ...base, message: chunk });
+        bus.emit('attachment-chunk', { ...baseOf(parsed, source, now), message: chunk });
         return;
       }
       case 'cmd':
@@ -275,6 +278,11 @@ export class Ingest {
     this.lastLogged.set(key, now);
     this.log.warn({ clientId, reason, topic: topic.slice(0, 200), detail: detail.slice(0, 300) }, 'message rejected');
   }
+}
+
+/** The fields every inbound bus event carries. */
+function baseOf(parsed: ParsedTopic, source: MessageSource, now: number) {
+  return { site: parsed.site, agentId: parsed.agentId, clientId: source.clientId, receivedAtMs: now };
 }
 
 /** A rejection whose reason is not a protocol error code. */
