@@ -13,6 +13,11 @@
 
 /** Records larger than this are kept as strings (a slot of this size per record would waste memory). */
 export const BIG_BYTES = 16 * 1024;
+/**
+ * Slots allocated with the first record (the default ring of 10 in one go: a ring that grows while the fleet
+ * reports would allocate again for every device at the same time). Larger rings double from here.
+ */
+const FIRST_SLOTS = 16;
 /** Slots are sized in steps of this many bytes, with a quarter of room for records that grow a little. */
 const SLOT_STEP = 128;
 
@@ -102,7 +107,7 @@ export class RecordRing {
   /** A new arena with room for slot `slot` and a record of `bytes`; the live records are copied over. */
   private grow(slot: number, bytes: number): void {
     const slotBytes = Math.max(this.slotBytes, Math.ceil((bytes * 1.25) / SLOT_STEP) * SLOT_STEP, SLOT_STEP);
-    let slots = Math.max(this.slots, Math.min(this.capacity, 4));
+    let slots = Math.max(this.slots, Math.min(this.capacity, FIRST_SLOTS));
     while (slots <= slot) slots = Math.min(this.capacity, slots * 2);
     const next = Buffer.allocUnsafeSlow(slots * slotBytes);
     for (const s of this.order) {
