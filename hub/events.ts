@@ -78,6 +78,8 @@ export interface InboundMessage<T> {
   clockOffsetMs?: number | undefined;
   /** The validated payload's JSON text (health records only), so it is never serialised again for storage. */
   json?: string | undefined;
+  /** The same text as UTF-8 bytes (the MQTT payload; read during the event only, never kept). */
+  bytes?: Buffer | undefined;
 }
 
 export type HubEventName = keyof HubEventMap;

@@ -54,8 +54,12 @@ export function healthValidator(): ValidateFunction {
  * SCHEMA_VERSION, PAYLOAD_INVALID with path and value), same accepted records, one JSON.parse.
  */
 export function decodeHealth(payload: Buffer | string): HealthRecord {
-  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-  if (size > MAX_BYTES.health) return decodeMessage('health', payload);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: a text that short is within the limit without counting its bytes.
+  const isWithin =
+    typeof payload === 'string'
+      ? payload.length * 3 <= MAX_BYTES.health || Buffer.byteLength(payload) <= MAX_BYTES.health
+      : payload.length <= MAX_BYTES.health;
+  if (!isWithin) return decodeMessage('health', payload);
   let value: unknown;
   try {
     value = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));

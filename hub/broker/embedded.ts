@@ -31,7 +31,14 @@ const DENY_LOG_EVERY_MS = 60_000;
 
 interface ClientInfo {
   identity: AgentIdentity | undefined;
+  /** Topics this client was already allowed to publish on (the ACL is pure in identity and topic). */
+  allowed: Set<string>;
+  /** What the ingest is told about every message of this client (one object per connection, not per message). */
+  source: MessageSource;
 }
+
+/** Allowed topics remembered per client (an agent's devices x kinds); past this the set starts over. */
+const MAX_ALLOWED_TOPICS = 4096;
 
 export interface EmbeddedBrokerDeps {
   config: Readonly<HubConfig>;
@@ -113,10 +120,16 @@ export class EmbeddedBroker implements MqttTransport {
       authorizePublish: (client, packet, done) => {
         if (client === null) return done(null);
         const info = this.clients.get(client);
-        const decision = authorizeAgentPublish(info?.identity, packet.topic);
-        if (!decision.ok) {
-          this.deny('publish', decision.reason, client, packet.topic);
-          return done(new Error(`publish denied: ${decision.reason}`));
+        if (info === undefined || !info.allowed.has(packet.topic)) {
+          const decision = authorizeAgentPublish(info?.identity, packet.topic);
+          if (!decision.ok) {
+            this.deny('publish', decision.reason, client, packet.topic);
+            return done(new Error(`publish denied: ${decision.reason}`));
+          }
+          if (info !== undefined) {
+            if (info.allowed.size >= MAX_ALLOWED_TOPICS) info.allowed.clear();
+            info.allowed.add(packet.topic);
+          }
         }
         if (packet.retain && !mayRetain(packet.topic)) packet.retain = false;
         done(null);
@@ -134,7 +147,7 @@ export class EmbeddedBroker implements MqttTransport {
         if (client !== null && client !== undefined && !packet.topic.startsWith('$')) {
           const info = this.clients.get(client);
           const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-          this.deps.onMessage(packet.topic, payload, { clientId: client.id, identity: info?.identity });
+          this.deps.onMessage(packet.topic, payload, info?.source ?? { clientId: client.id, identity: undefined });
         }
         done(null);
       },
@@ -252,7 +265,7 @@ export class EmbeddedBroker implements MqttTransport {
       return IDENTIFIER_REJECTED;
     }
     this.owners.set(client.id, { client, agentId: identity?.agentId });
-    this.clients.set(client, { identity });
+    this.clients.set(client, { identity, allowed: new Set(), source: { clientId: client.id, identity } });
     if (identity !== undefined) {
       const mine = this.connections.get(identity.agentId) ?? new Map<string, Client>();
       mine.set(client.id, client);

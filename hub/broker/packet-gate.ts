@@ -97,8 +97,7 @@ export class PacketGate {
           if (this.topicGot === this.topicLength) {
             const parts = this.topicParts;
             this.topicParts = [];
-            const topic = (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString('utf8');
-            const why = this.checkPublish(topic);
+            const why = this.checkPublish(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
             if (why !== undefined) return why;
             this.phase = 'body';
           }
@@ -133,15 +132,31 @@ export class PacketGate {
     return this.length > OTHER_MAX_BYTES ? `packet type ${this.type} of ${this.length} bytes` : undefined;
   }
 
-  /** The payload limit of the topic's kind (hezo/v1/<site>/<agent>/<kind>[/<serial>]). */
-  private checkPublish(topic: string): string | undefined {
-    const kind = topic.split('/')[4] as TopicKind | undefined;
-    const payloadLimit = kind !== undefined && kind in MAX_BYTES ? MAX_BYTES[kind] : LARGEST_PAYLOAD;
+  /** The payload limit of the topic's kind (hezo/v1/<site>/<agent>/<kind>[/<serial>]), read from the bytes. */
+  private checkPublish(topic: Buffer): string | undefined {
+    const kind = kindOf(topic);
+    const payloadLimit =
+      kind !== undefined && Object.hasOwn(MAX_BYTES, kind) ? MAX_BYTES[kind as TopicKind] : LARGEST_PAYLOAD;
     const limit = 2 + this.topicLength + (this.qos > 0 ? 2 : 0) + payloadLimit;
     return this.length > limit
       ? `PUBLISH on ${kind ?? 'an unknown kind'} of ${this.length} bytes (limit ${limit})`
       : undefined;
   }
+}
+
+const SLASH = 0x2f;
+
+/** The fifth `/`-separated segment of a topic (its kind), without decoding the whole topic; undefined if none. */
+function kindOf(topic: Buffer): string | undefined {
+  let slashes = 0;
+  let start = -1;
+  for (let i = 0; i < topic.length; i++) {
+    if (topic[i] !== SLASH) continue;
+    slashes++;
+    if (slashes === 4) start = i + 1;
+    else if (slashes === 5) return topic.toString('utf8', start, i);
+  }
+  return start < 0 ? undefined : topic.toString('utf8', start);
 }
 
 /** The connection stream aedes reads, with the gate in front; `onViolation` is told why before it closes. */

@@ -10,12 +10,13 @@ import type { Clock } from '../../protocols/clock.ts';
 import { AppError, ErrorCode, isAppError } from '../../protocols/errors.ts';
 import { decodeHealth } from '../../protocols/health-validator.ts';
 import { type CommandReply, decodeMessage, MAX_BYTES } from '../../protocols/messages.ts';
-import { type ParsedTopic, parseTopic } from '../../protocols/topics.ts';
+import type { ParsedTopic } from '../../protocols/topics.ts';
 import type { AgentIdentity } from '../broker/credentials.ts';
 import type { DetectionConfig } from '../config.ts';
 import type { HubBus } from '../events.ts';
 import type { DeviceOwnership } from '../registry/ownership.ts';
 import { AgentClocks, describeOffset } from './agent-clocks.ts';
+import { TopicCache } from './topic-cache.ts';
 
 /** Reasons beyond the protocol error codes. */
 export const RejectReason = {
@@ -60,6 +61,7 @@ export class Ingest {
   private readonly rates = new Map<string, { windowStart: number; count: number }>();
   private readonly lastLogged = new Map<string, number>();
   private readonly log: Logger;
+  private readonly topics = new TopicCache();
   /** Each agent's measured clock offset: timestamps are corrected or rejected by one rule (agent-clocks.ts). */
   readonly clocks: AgentClocks;
 
@@ -122,9 +124,8 @@ export class Ingest {
   }
 
   private accept(topic: string, payload: Buffer, source: MessageSource, now: number): void {
-    const parsed = parseTopic(topic);
+    const parsed = this.topics.parse(topic);
     this.checkTopicIdentity(parsed, source);
-    const base = { site: parsed.site, agentId: parsed.agentId, clientId: source.clientId, receivedAtMs: now };
     const { bus } = this.deps;
     switch (parsed.kind) {
       case 'health': {
@@ -140,7 +141,17 @@ export class Ingest {
         const clockOffsetMs = this.checkRecordTime(parsed.agentId, observedMs, now);
         this.checkOwner(parsed, record.identity.serial, record.identity.model);
         this.countIn('health');
-        bus.emit('ingest:health', { ...base, clockOffsetMs, message: record, json });
+        // Written out (not `...base`): one object per record, no spread copy.
+        bus.emit('ingest:health', {
+          site: parsed.site,
+          agentId: parsed.agentId,
+          clientId: source.clientId,
+          receivedAtMs: now,
+          clockOffsetMs,
+          message: record,
+          json,
+          bytes: json === undefined ? undefined : payload,
+        });
         return;
       }
       case 'event': {
@@ -150,7 +161,7 @@ export class Ingest {
         const clockOffsetMs = this.checkRecordTime(parsed.agentId, Date.parse(event.at), now);
         this.checkOwner(parsed, event.serial);
         this.countIn('event');
-        bus.emit('ingest:event', { ...base, clockOffsetMs, message: event });
+        bus.emit('ingest:event', { ...baseOf(parsed, source, now), clockOffsetMs, message: event });
         return;
       }
       case 'presence': {
@@ -160,7 +171,7 @@ export class Ingest {
         const owned = this.ownedPresence(parsed, presence.devices);
         this.countIn('presence');
         bus.emit('ingest:presence', {
-          ...base,
+          ...baseOf(parsed, source, now),
           message: owned === undefined ? presence : { ...presence, devices: owned },
         });
         return;
@@ -171,7 +182,7 @@ export class Ingest {
         this.clocks.noteHeartbeat(parsed.agentId, Date.parse(heartbeat.at), now);
         this.countIn('heartbeat');
         bus.emit('ingest:heartbeat', {
-          ...base,
+          ...baseOf(parsed, source, now),
           clockOffsetMs: this.clocks.offsetMs(parsed.agentId),
           message: heartbeat,
         });
@@ -187,7 +198,7 @@ export class Ingest {
         const chunk = decodeMessage('attachment', payload);
         this.checkOwner(parsed, chunk.serial);
         this.countIn('attachment');
-        bus.emit('attachment-chunk', { ...base, message: chunk });
+        bus.emit('attachment-chunk', { ...baseOf(parsed, source, now), message: chunk });
         return;
       }
       case 'cmd':
@@ -267,6 +278,11 @@ export class Ingest {
     this.lastLogged.set(key, now);
     this.log.warn({ clientId, reason, topic: topic.slice(0, 200), detail: detail.slice(0, 300) }, 'message rejected');
   }
+}
+
+/** The fields every inbound bus event carries. */
+function baseOf(parsed: ParsedTopic, source: MessageSource, now: number) {
+  return { site: parsed.site, agentId: parsed.agentId, clientId: source.clientId, receivedAtMs: now };
 }
 
 /** A rejection whose reason is not a protocol error code. */

@@ -56,8 +56,10 @@ interface TrackedDevice {
   lastLiveObservedMs: number;
   /** The last announced problem state was inside a maintenance window. */
   isMaintenanceAnnounced: boolean;
-  /** The flapping state last reported to `onFlapState` (count:last:flag). */
-  flapKey: string;
+  /** The flapping state last reported to `onFlapState`: count, latest (-1: none), flag. */
+  flapCount: number;
+  flapLastMs: number;
+  isFlapping: boolean;
 }
 
 type AgentStatus = 'unseen' | 'online' | 'offline';
@@ -85,16 +87,18 @@ export class Detector {
   /** Device states from storage (before any message). */
   restore(devices: Iterable<RestoredDevice>): void {
     for (const d of devices) {
+      const machine = new DeviceMachine(d.serial, this.deps.config, d);
       this.devices.set(d.serial, {
-        machine: new DeviceMachine(d.serial, this.deps.config, d),
+        machine,
         site: d.site,
         customer: d.customer,
         agentId: d.agentId,
         lastLiveObservedMs: 0,
         isMaintenanceAnnounced: false,
-        flapKey: '',
+        flapCount: machine.flapCount,
+        flapLastMs: machine.lastFlapMs,
+        isFlapping: machine.isFlappingReported,
       });
-      this.devices.get(d.serial)!.flapKey = flapKeyOf(this.devices.get(d.serial)!.machine);
       if (d.agentId !== null) this.agent(d.agentId, d.site).devices.add(d.serial);
     }
   }
@@ -212,7 +216,9 @@ export class Detector {
         agentId: agent.agentId,
         lastLiveObservedMs: 0,
         isMaintenanceAnnounced: false,
-        flapKey: '0::false',
+        flapCount: 0,
+        flapLastMs: -1,
+        isFlapping: false,
       };
       this.devices.set(serial, device);
     }
@@ -225,10 +231,16 @@ export class Detector {
   }
 
   private apply(serial: string, device: TrackedDevice, transition: MachineTransition | null, now: number): void {
-    const flapKey = flapKeyOf(device.machine);
-    if (flapKey !== device.flapKey) {
-      device.flapKey = flapKey;
-      const { events, isFlapping } = device.machine.flapState();
+    const m = device.machine;
+    if (
+      m.flapCount !== device.flapCount ||
+      m.lastFlapMs !== device.flapLastMs ||
+      m.isFlappingReported !== device.isFlapping
+    ) {
+      device.flapCount = m.flapCount;
+      device.flapLastMs = m.lastFlapMs;
+      device.isFlapping = m.isFlappingReported;
+      const { events, isFlapping } = m.flapState();
       this.deps.onFlapState?.(serial, events, isFlapping);
     }
     if (transition !== null) {
@@ -373,16 +385,13 @@ export class Detector {
 }
 
 function isEveryChannelFailed(record: HealthRecord): boolean {
+  const reach = record.reachability as Readonly<Record<string, { ok: boolean } | undefined>>;
   let probes = 0;
-  for (const probe of Object.values(record.reachability)) {
+  for (const channel in reach) {
+    const probe = reach[channel];
     if (probe === undefined) continue;
     probes++;
     if (probe.ok) return false;
   }
   return probes > 0;
-}
-
-function flapKeyOf(machine: DeviceMachine): string {
-  const { events, isFlapping } = machine.flapState();
-  return `${events.length}:${events.at(-1) ?? ''}:${isFlapping}`;
 }

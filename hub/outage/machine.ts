@@ -41,6 +41,13 @@ interface Problem {
   line: string;
 }
 
+/** One channel's result in a record (what the machine reads of it). */
+interface Probe {
+  ok: boolean;
+  attempts: number;
+  error?: { kind: string; message: string } | undefined;
+}
+
 /** Order of precedence for the reason of `degraded`. */
 const PROBLEM_ORDER = ['flapping', 'unreachable', 'component-failed', 'channel-failed', 'call-quality', 'temperature'];
 
@@ -93,6 +100,17 @@ export class DeviceMachine {
     this.isFlapping = init?.isFlapping ?? false;
   }
 
+  /** How many down/up cycles or reboots are in the window, the latest (-1: none), whether flapping is reported. */
+  get flapCount(): number {
+    return this.flapEvents.length;
+  }
+  get lastFlapMs(): number {
+    return this.flapEvents[this.flapEvents.length - 1] ?? -1;
+  }
+  get isFlappingReported(): boolean {
+    return this.isFlapping;
+  }
+
   /** The flapping state to store: the recent down/up cycles or reboots, and whether it is reported. */
   flapState(): { events: readonly number[]; isFlapping: boolean } {
     return { events: this.flapEvents, isFlapping: this.isFlapping };
@@ -102,15 +120,26 @@ export class DeviceMachine {
   onHealth(record: HealthRecord, nowMs: number): MachineTransition | null {
     this.pollIntervalMs = record.pollIntervalMs;
     this.isAgentOffline = false;
-    const probes = Object.entries(record.reachability).filter(([, p]) => p !== undefined) as Array<
-      [string, NonNullable<HealthRecord['reachability']['rest']>]
-    >;
-    const failed = probes.filter(([, p]) => !p.ok);
-    const isAllFailed = failed.length === probes.length;
+    // Counted in place (no entry arrays per record: this runs for every record of every device).
+    const reach = record.reachability as Readonly<Record<string, Probe | undefined>>;
+    let probes = 0;
+    let failed = 0;
+    for (const channel in reach) {
+      const probe = reach[channel];
+      if (probe === undefined) continue;
+      probes++;
+      if (!probe.ok) failed++;
+    }
+    const isAllFailed = failed === probes;
     this.lastPollAllFailed = isAllFailed;
     if (isAllFailed) {
       this.failedPolls++;
-      this.lastFailedProbes = failed.map(([channel, p]) => describeProbe(channel, p));
+      const lines: string[] = [];
+      for (const channel in reach) {
+        const probe = reach[channel];
+        if (probe !== undefined && !probe.ok) lines.push(describeProbe(channel, probe));
+      }
+      this.lastFailedProbes = lines;
       this.hasFacts = true;
       return this.evaluate(nowMs);
     }
@@ -123,7 +152,7 @@ export class DeviceMachine {
       }
       this.lastUptimeS = record.uptimeS;
     }
-    this.updateChannels(probes);
+    this.updateChannels(reach, probes);
     // Only a record with a failed component allocates (state kept per device is promoted by the GC: a new
     // empty array per record would be garbage in the old generation).
     const hasFailedComponent = record.components.some((c) => c.status === 'failed');
@@ -216,7 +245,11 @@ export class DeviceMachine {
         problems.push({ code: 'temperature', line });
       }
     }
-    if (problems.length === 0) return this.move('up', nowMs, this.hasSeen ? 'recovered' : 'first-seen', [], []);
+    if (problems.length === 0) {
+      // Still up with nothing to show: what `move` would conclude, without two new empty lists per record.
+      if (this.state === 'up' && this.problems.length === 0 && this.evidence.length === 0) return null;
+      return this.move('up', nowMs, this.hasSeen ? 'recovered' : 'first-seen', [], []);
+    }
     const codes = [...new Set(problems.map((p) => p.code))];
     const reason =
       PROBLEM_ORDER.find((base) => codes.some((c) => c === base || c.startsWith(`${base}:`))) ?? 'degraded';
@@ -268,11 +301,12 @@ export class DeviceMachine {
     if (this.isFlapping && this.flapEvents.length === 0) this.isFlapping = false;
   }
 
-  private updateChannels(probes: Array<[string, { ok: boolean }]>): void {
-    const seen = new Set<string>();
+  /** `present`: how many channels the record has (a channel it no longer has forgets its count). */
+  private updateChannels(reach: Readonly<Record<string, Probe | undefined>>, present: number): void {
     let channels: Problem[] | undefined;
-    for (const [channel, probe] of probes) {
-      seen.add(channel);
+    for (const channel in reach) {
+      const probe = reach[channel];
+      if (probe === undefined) continue;
       const count = probe.ok ? 0 : (this.channelFails.get(channel) ?? 0) + 1;
       this.channelFails.set(channel, count);
       if (count >= this.cfg.partialChannelFailedPolls) {
@@ -282,7 +316,11 @@ export class DeviceMachine {
     }
     // Unchanged when nothing fails (no new empty array kept per record).
     if (channels !== undefined || this.channels.length > 0) this.channels = channels ?? [];
-    for (const channel of [...this.channelFails.keys()]) if (!seen.has(channel)) this.channelFails.delete(channel);
+    if (this.channelFails.size > present) {
+      for (const channel of this.channelFails.keys()) {
+        if (!Object.hasOwn(reach, channel) || reach[channel] === undefined) this.channelFails.delete(channel);
+      }
+    }
   }
 
   private updateCall(record: HealthRecord, nowMs: number): void {

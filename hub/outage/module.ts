@@ -23,6 +23,7 @@ import { NodeFollower } from './follow-nodes.ts';
 import { FreshnessWatch } from './freshness.ts';
 import { LiveFlush } from './live-flush.ts';
 import { OrderedWrites } from './ordered-writes.ts';
+import { RecordRing } from './record-ring.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
 import { type LiveInfo, OutageStore, type RecordText } from './store.ts';
 
@@ -45,11 +46,6 @@ export interface OutageModule extends HubModule, DeviceDirectory {
    * broker closes, so the agents' Last Wills are never processed and nothing is marked `unknown`).
    */
   detach(): void;
-}
-
-interface RingEntry {
-  observedAt: string;
-  json: string;
 }
 
 const STATES: readonly DeviceState[] = ['up', 'degraded', 'down', 'unknown'];
@@ -123,11 +119,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       }
     });
   }
-  /**
-   * Recent records per device as their JSON text (one string each instead of ~50 live objects: 10k devices x 10
-   * records kept as objects made the old generation, and every major GC, several times larger). Parsed on read.
-   */
-  const rings = new Map<string, RingEntry[]>();
+  /** Recent records per device as UTF-8 bytes outside the V8 heap (record-ring.ts). Parsed on read. */
+  const rings = new Map<string, RecordRing>();
   const live = new Map<string, Live>();
   const shown = new Map<string, Shown>();
   const dirtyLive = new Set<string>();
@@ -370,21 +363,15 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     );
   }
 
-  function remember(record: HealthRecord, json: string | undefined): void {
+  function remember(record: HealthRecord, json: string | undefined, bytes: Buffer | undefined): void {
     const serial = record.identity.serial;
     let ring = rings.get(serial);
     if (ring === undefined) {
-      ring = [];
+      ring = new RecordRing(ringSize);
       rings.set(serial, ring);
     }
-    const entry: RingEntry = { observedAt: record.observedAt, json: json ?? JSON.stringify(record) };
-    ring.push(entry);
-    // Replayed records arrive late: keep the ring in time order (a short insertion from the end).
-    for (let i = ring.length - 1; i > 0 && (ring[i - 1]?.observedAt ?? '') > record.observedAt; i--) {
-      ring[i] = ring[i - 1]!;
-      ring[i - 1] = entry;
-    }
-    if (ring.length > ringSize) ring.shift();
+    const text = json ?? JSON.stringify(record);
+    ring.push(record.observedAt, bytes ?? text);
     // SQLite keeps a sampled history (the hot path must not write every record), but every sign of trouble.
     const nowMs = clock.now();
     const lastStored = lastStoredAt.get(serial);
@@ -396,7 +383,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       pending = [];
       pendingRecords.set(serial, pending);
     }
-    pending.push({ serial, observedAt: record.observedAt, replayed: record.replayed === true, json: entry.json });
+    pending.push({ serial, observedAt: record.observedAt, replayed: record.replayed === true, json: text });
     if (pending.length > ringSize) pending.shift();
   }
 
@@ -454,8 +441,8 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       if (v === undefined) return undefined;
       const ring = rings.get(serial);
       const health =
-        ring !== undefined && ring.length > 0
-          ? ring.map((e) => JSON.parse(e.json) as HealthRecord).reverse()
+        ring !== undefined && ring.size > 0
+          ? ring.textsNewestFirst().map((text) => JSON.parse(text) as HealthRecord)
           : await store.recentRecords(serial);
       return { ...v, health, history: await store.transitions(serial, HISTORY_LIMIT) };
     },
@@ -520,7 +507,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
             lastAnsweredAt.set(record.identity.serial, clock.now());
             if (grouper.isHolding(inbound.agentId)) grouper.noteReachable(inbound.agentId, record.identity.serial);
           }
-          remember(record, inbound.json);
+          remember(record, inbound.json, inbound.bytes);
           const serial = record.identity.serial;
           if (isLive) {
             const info = live.get(serial);
