@@ -48,6 +48,19 @@ export function toRegistryDevice(row: DeviceRow): RegistryDevice {
   };
 }
 
+function isSameDevice(a: RegistryDevice | undefined, b: RegistryDevice): boolean {
+  return (
+    a !== undefined &&
+    a.serial === b.serial &&
+    a.model === b.model &&
+    a.site === b.site &&
+    a.customer === b.customer &&
+    a.name === b.name &&
+    a.source === b.source &&
+    a.createdAt === b.createdAt
+  );
+}
+
 function toRecord(row: ContractRow): ContractRecord {
   return {
     number: row.number,
@@ -76,8 +89,13 @@ export class RegistryView {
   }
 
   setDevice(serial: string, row: DeviceRow | undefined): void {
-    if (row === undefined) this.devices.delete(serial);
-    else this.devices.set(serial, toRegistryDevice(row));
+    if (row === undefined) {
+      this.devices.delete(serial);
+      return;
+    }
+    const next = toRegistryDevice(row);
+    // the same object when nothing changed: the hot path tells a changed device by identity (outage `shown`)
+    if (!isSameDevice(this.devices.get(serial), next)) this.devices.set(serial, next);
   }
 
   setAll(devices: DeviceRow[], contracts: ContractRow[], windows: WindowRow[]): void {

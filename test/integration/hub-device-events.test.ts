@@ -40,7 +40,10 @@ describe('device events on the health hot path', () => {
       await processed;
     };
 
+    // the first record's transition (unknown -> up) is stored, then shown (a `device` event) and announced
+    const firstUp = nextBusEvent(t.hub.ctx.bus, 'device-state', (d) => d.serial === 'SN-1' && d.to === 'up');
     await publish();
+    await firstUp;
     expect(events.length).toBeGreaterThanOrEqual(1);
     expect(events.at(-1)).toMatchObject({ serial: 'SN-1', state: 'up', firmware: '4.1.0' });
     const afterFirst = events.length;
