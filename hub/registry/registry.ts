@@ -58,6 +58,8 @@ export class Registry implements DeviceRegistry {
   private readonly now: () => number;
   private readonly feed: ChangeFeed;
   readonly writes: SerialQueue;
+  /** Devices first seen in health records, not yet written (ensureFromRecord). */
+  private readonly firstSeen: { device: ReturnType<typeof newDevice>; at: string }[] = [];
   private readonly view: RegistryView;
 
   constructor(sql: SqlStore, config: Readonly<HubConfig>, now: () => number, options: RegistryOptions = {}) {
@@ -157,13 +159,23 @@ export class Registry implements DeviceRegistry {
     );
     const at = this.iso();
     this.view.devices.set(serial, toRegistryDevice({ ...device, createdAt: at }));
-    void this.writes.push(async () => {
-      await this.sql.transaction(async (tx) => {
-        if (await new RegistryRepo(tx).insertDevice(device, at))
-          await this.feed.notify(REGISTRY_STORE, deviceKey(serial), tx);
-      });
-      await this.reloadKey(deviceKey(serial));
+    // first-seen devices come in waves (a hub start, a new agent): written together, one transaction per wave
+    this.firstSeen.push({ device, at });
+    if (this.firstSeen.length === 1) void this.writes.push(() => this.writeFirstSeen());
+  }
+
+  /** Devices first seen since the last write, in one transaction; a serial another node stored first is reloaded. */
+  private async writeFirstSeen(): Promise<void> {
+    const batch = this.firstSeen.splice(0);
+    const storedElsewhere: string[] = [];
+    await this.sql.transaction(async (tx) => {
+      const repo = new RegistryRepo(tx);
+      for (const { device, at } of batch) {
+        if (await repo.insertDevice(device, at)) await this.feed.notify(REGISTRY_STORE, deviceKey(device.serial), tx);
+        else storedElsewhere.push(device.serial);
+      }
     });
+    for (const serial of storedElsewhere) await this.reloadKey(deviceKey(serial));
   }
 
   upsertContract(contract: ContractConfig): Promise<ContractInfo & { serials: string[] }> {

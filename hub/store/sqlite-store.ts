@@ -7,7 +7,16 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
-import { type SqlStore, type SqlValue, toSqlitePositional } from './sql-store.ts';
+import type { SqlStore, SqlValue } from './sql-store.ts';
+
+/** A statement prepared once per SQL text, with where each positional `?` takes its `$n` parameter from. */
+interface Prepared {
+  statement: Database.Statement;
+  order: number[];
+}
+
+/** Prepared statements kept per store (the hub's SQL texts are a bounded set; a full cache starts over). */
+const MAX_PREPARED = 1000;
 
 interface OpenTransaction {
   readonly owner: object;
@@ -19,9 +28,37 @@ export class SqliteStore implements SqlStore {
   private readonly db: Database.Database;
   private readonly flow = new AsyncLocalStorage<object>();
   private open: OpenTransaction | undefined;
+  /** `prepare` per call was a quarter of the hub's CPU with every store on this class (issue 17's B2 profile). */
+  private readonly prepared = new Map<string, Prepared>();
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
 
   constructor(db: Database.Database) {
     this.db = db;
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+  }
+
+  /** The statement for `sql` (`$1..$n`) and its parameters in positional order. */
+  private bind(sql: string, params: readonly SqlValue[]): { statement: Database.Statement; values: SqlValue[] } {
+    let p = this.prepared.get(sql);
+    if (p === undefined) {
+      const order: number[] = [];
+      const text = sql.replace(/\$(\d+)/g, (_m, n: string) => {
+        order.push(Number(n) - 1);
+        return '?';
+      });
+      if (this.prepared.size >= MAX_PREPARED) this.prepared.clear();
+      p = { statement: this.db.prepare(text), order };
+      this.prepared.set(sql, p);
+    }
+    const values = p.order.map((index) => {
+      if (index < 0 || index >= params.length) throw new Error(`sql: parameter $${index + 1} has no value`);
+      return params[index] as SqlValue;
+    });
+    return { statement: p.statement, values };
   }
 
   private isOwnTransaction(): boolean {
@@ -42,14 +79,14 @@ export class SqliteStore implements SqlStore {
 
   async query<T extends Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     while (this.mustWait()) await this.open?.ended;
-    const p = toSqlitePositional(sql, params);
-    return this.db.prepare(p.sql).all(...p.params) as T[];
+    const { statement, values } = this.bind(sql, params);
+    return statement.all(...values) as T[];
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     while (this.mustWait()) await this.open?.ended;
-    const p = toSqlitePositional(sql, params);
-    return this.db.prepare(p.sql).run(...p.params).changes;
+    const { statement, values } = this.bind(sql, params);
+    return statement.run(...values).changes;
   }
 
   /**
@@ -63,12 +100,12 @@ export class SqliteStore implements SqlStore {
     let end!: () => void;
     this.open = { owner, ended: new Promise<void>((resolve) => (end = resolve)) };
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      this.begin.run();
       const result = await this.flow.run(owner, () => fn(this));
-      this.db.exec('COMMIT');
+      this.commit.run();
       return result;
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.rollback.run();
       throw err;
     } finally {
       this.open = undefined;
