@@ -14,6 +14,7 @@ import { parseTopic } from '../../protocols/topics.ts';
 import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { DeviceDirectory, HubContext, HubModule } from '../context.ts';
 import type { Registry } from '../registry/registry.ts';
+import { OrderedRetry } from '../storage/ordered-retry.ts';
 import { storageHealthOf } from '../storage/storage-health.ts';
 import { NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
@@ -22,7 +23,6 @@ import { Detector, type DetectorSink } from './detector.ts';
 import { NodeFollower } from './follow-nodes.ts';
 import { FreshnessWatch } from './freshness.ts';
 import { LiveFlush } from './live-flush.ts';
-import { OrderedWrites } from './ordered-writes.ts';
 import { RecordRing } from './record-ring.ts';
 import { SiteOutageGrouper } from './site-grouping.ts';
 import { type LiveInfo, OutageStore, type RecordText } from './store.ts';
@@ -167,7 +167,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   // At detection: every transition is stored FIRST, then logged and shown (`device`), then handed to the grouper.
   // A failed write (disk full) keeps it, and every later one, in order until the store takes them (issue 19).
   const storage = storageHealthOf(ctx);
-  const transitionWrites = new OrderedWrites<DeviceTransition>({
+  const transitionWrites = new OrderedRetry<DeviceTransition>({
     store: 'device-transitions',
     waitingWhat: 'device transition(s) not yet stored or announced',
     clock,

@@ -58,7 +58,7 @@ export function attachAutoTickets(deps: {
   siteAlerts: SiteAlertStore;
   logger: Logger;
   onSiteAlert?: (alert: SiteAlert) => void;
-  /** Runs each transition in order and keeps the ones whose write failed for a retry (auto-ticket-retry.ts). */
+  /** Runs each transition in order and keeps the ones whose write failed for a retry (hub/storage/ordered-retry.ts). */
   retry?: { push(t: DeviceTransition): void };
   /** Issue 16: false for a site whose partition another hub node holds (its duties run there). */
   holds?: (site: string) => boolean;

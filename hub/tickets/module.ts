@@ -9,12 +9,12 @@ import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { Notifier } from '../notify/notifier.ts';
+import { isStoreUnavailable, OrderedRetry } from '../storage/ordered-retry.ts';
 import { storageHealthOf } from '../storage/storage-health.ts';
 import { NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { DeviceTransition } from '../types.ts';
 import type { WriteFence } from './auto-open.ts';
-import { AsyncOrderedRetry, isStoreUnavailable } from './auto-ticket-retry.ts';
 import { attachAutoTickets, handleDeviceTransition } from './auto-tickets.ts';
 import { registerConfirmRoute } from './confirm-routes.ts';
 import { scheduleExpiryCheck } from './contracts.ts';
@@ -118,7 +118,7 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
 
   // Automatic tickets are written in transition order; a storage failure (disk full) keeps the transition and
   // every later one for a retry, so the ticket opens once space returns (issue 19). Other errors are logged.
-  const autoTickets = new AsyncOrderedRetry<DeviceTransition>({
+  const autoTickets = new OrderedRetry<DeviceTransition>({
     store: 'tickets',
     waitingWhat: 'device transition(s) waiting for their automatic ticket',
     clock: ctx.clock,

@@ -1,15 +1,15 @@
 /**
  * The ticket module's ordering helpers (issue 16: the store became async). KeyedQueue: per ticket, jobs run in the
  * order asked, also when an earlier one is slower or fails; different tickets do not wait for each other.
- * AsyncOrderedRetry: automatic tickets are written in transition order; an unavailable store keeps the item and every
+ * OrderedRetry: automatic tickets are written in transition order; an unavailable store keeps the item and every
  * later one and retries them in order; an item's own failure does not hold the others back.
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { HubConfig } from '../../hub/config.ts';
+import { isStoreUnavailable, OrderedRetry } from '../../hub/storage/ordered-retry.ts';
 import { StorageHealth } from '../../hub/storage/storage-health.ts';
-import { AsyncOrderedRetry, isStoreUnavailable } from '../../hub/tickets/auto-ticket-retry.ts';
 import { KeyedQueue } from '../../hub/tickets/keyed-queue.ts';
 import { ManualClock } from '../../protocols/clock.ts';
 
@@ -48,12 +48,12 @@ describe('KeyedQueue', () => {
   });
 });
 
-describe('AsyncOrderedRetry', () => {
+describe('OrderedRetry (automatic tickets)', () => {
   const setup = (apply: (item: string) => Promise<void>) => {
     const clock = new ManualClock('2026-11-30T06:00:00Z');
     const config = HubConfig.parse({ version: 1, api: { token: 'admin-token-0123456789abcdef' } });
     const health = new StorageHealth({ metrics: new Registry(), config });
-    const retry = new AsyncOrderedRetry<string>({
+    const retry = new OrderedRetry<string>({
       store: 'tickets',
       waitingWhat: 'item(s)',
       clock,

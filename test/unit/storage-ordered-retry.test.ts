@@ -1,5 +1,5 @@
 /**
- * hub/outage/ordered-writes.ts: an asynchronous store's writes in arrival order, each announced (`after`) only once
+ * hub/storage/ordered-retry.ts (as the outage module uses it): an asynchronous store's writes in arrival order, each announced (`after`) only once
  * written; a failed write keeps it and every later item in memory, reported degraded, retried on the clock until
  * they are all written, nothing dropped, nothing overtaking; a write still under way when more arrive is not
  * overtaken either.
@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { HubConfig } from '../../hub/config.ts';
-import { OrderedWrites } from '../../hub/outage/ordered-writes.ts';
+import { OrderedRetry } from '../../hub/storage/ordered-retry.ts';
 import { StorageHealth } from '../../hub/storage/storage-health.ts';
 import { ManualClock } from '../../protocols/clock.ts';
 
@@ -18,7 +18,7 @@ function setup(write: (item: number) => Promise<void>) {
   const health = new StorageHealth({ metrics: new Registry(), config });
   const written: number[] = [];
   const announced: number[] = [];
-  const writes = new OrderedWrites<number>({
+  const writes = new OrderedRetry<number>({
     store: 'device-transitions',
     waitingWhat: 'transition(s) waiting',
     clock,
