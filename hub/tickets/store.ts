@@ -12,6 +12,7 @@ import { type ChangeFeed, NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { runMigrations } from '../store/migrations.ts';
 import type { SqlStore, SqlValue } from '../store/sql-store.ts';
 import type { AttachmentMeta, Priority, SlaClockName, TicketState } from '../types.ts';
+import type { SlaClocks } from './lifecycle.ts';
 import {
   fromRaw,
   fromRawAttachment,
@@ -32,6 +33,20 @@ import {
 } from './store-types.ts';
 
 export * from './store-types.ts';
+
+/** The SLA clock columns' values, in the order of the clock columns of INSERT and UPDATE (clock_start_ms .. return_due_ms). */
+function clockValues(c: SlaClocks): (number | null)[] {
+  return [
+    c.clockStartMs,
+    c.reactionDueMs,
+    c.updateStartMs,
+    c.updateDueMs,
+    c.deliveryStartMs,
+    c.deliveryDueMs,
+    c.returnStartMs,
+    c.returnDueMs,
+  ];
+}
 
 function isOpenState(state: TicketState): number {
   return state === 'closed' || state === 'rejected' ? 0 : 1;
@@ -103,14 +118,7 @@ export class TicketStore {
         ticket.reporter,
         ticket.description,
         ticket.autoKey,
-        c.clockStartMs,
-        c.reactionDueMs,
-        c.updateStartMs,
-        c.updateDueMs,
-        c.deliveryStartMs,
-        c.deliveryDueMs,
-        c.returnStartMs,
-        c.returnDueMs,
+        ...clockValues(c),
         ticket.nextDueMs,
         updatedAt,
       ];
@@ -155,14 +163,7 @@ export class TicketStore {
           isOpenState(state),
           patch.summary === undefined ? current.summary : patch.summary,
           patch.title ?? current.title,
-          c.clockStartMs,
-          c.reactionDueMs,
-          c.updateStartMs,
-          c.updateDueMs,
-          c.deliveryStartMs,
-          c.deliveryDueMs,
-          c.returnStartMs,
-          c.returnDueMs,
+          ...clockValues(c),
           patch.nextDueMs === undefined ? current.nextDueMs : patch.nextDueMs,
           updatedAt,
           seq,
