@@ -20,7 +20,7 @@ export const EXAMPLE_SECRETS: readonly string[] = ['change-me-change-me-change-m
  * `database.url` (HEZO_DATABASE_URL) holds the PostgreSQL password. Returned as the whole value and the password
  * alone, for the redaction of logs, notes and evidence (hub/evidence/redaction.ts `hubKnownSecrets`).
  */
-export function embeddedConfigSecrets(config: Pick<Readonly<HubConfig>, 'database'>): string[] {
+export function embeddedConfigSecrets(config: { readonly database?: { readonly url: string } | undefined }): string[] {
   const url = config.database?.url;
   if (url === undefined) return [];
   const out = [url];

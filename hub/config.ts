@@ -307,6 +307,18 @@ export const HubConfig = z.strictObject({
       maxPendingPerAgent: z.number().int().min(1).max(10_000).default(50),
     })
     .default({ unknownDevices: 'pending', maxPendingPerAgent: 50 }),
+  /** Aids for operators proving what the hub received (off by default). */
+  diagnostics: z
+    .strictObject({
+      /**
+       * A file to which this node appends one line per health record that went through its detector
+       * (`<agentId> <seq> <serial> <node>`), written before the record is acknowledged to the broker: with the
+       * agents' outboxes it proves that no record the broker accepted was lost, across node deaths (kill -9).
+       * Several nodes may share one file. Costs one write per record: for audits and chaos tests, not daily use.
+       */
+      recordLedger: z.string().min(1).optional(),
+    })
+    .default({}),
   /**
    * This hub is a demo or a test: the published example token and agent passwords are accepted. A real hub
    * refuses to start with them.

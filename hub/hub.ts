@@ -28,7 +28,9 @@ import { createEvidenceModule } from './evidence/module.ts';
 import { createIdentityModule } from './identity/module.ts';
 import { createIncidentsModule } from './incidents/module.ts';
 import { createInfluxModule } from './influx/module.ts';
+import { createRecordLedgerModule } from './ingest/record-ledger.ts';
 import { createMetricsModule } from './metrics.ts';
+import { hubNodeId } from './node-id.ts';
 import { createOutageModule } from './outage/module.ts';
 import { createPeopleModule } from './people/module.ts';
 import { createPeripheralsModule } from './peripherals/module.ts';
@@ -131,6 +133,13 @@ export function createHub(config: Readonly<HubConfig>, deps: HubDeps): Hub {
     registryModule,
     createAdoptionModule(ctx, registryModule.registry),
     outage,
+    // after the outage module: its line is written once the detector has the record (diagnostics.recordLedger)
+    createRecordLedgerModule({
+      file: config.diagnostics.recordLedger,
+      node: hubNodeId(config),
+      bus,
+      logger: log,
+    }),
     createApiModule(ctx, registryModule.registry, outage),
     createMetricsModule(ctx),
     cluster, // no-op unless database.url: partition leases in PostgreSQL, /healthz partitions

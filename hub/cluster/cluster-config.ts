@@ -8,6 +8,18 @@ import { defaultMarginMs, timingProblem } from './deadline.ts';
 export const DatabaseConfig = z.strictObject({
   /** `postgres://user:password@host:port/database` (best from HEZO_DATABASE_URL: it holds a password; never logged). */
   url: z.string().regex(/^postgres(ql)?:\/\/[^\s]+$/, 'expected postgres://user:password@host:port/database'),
+  /**
+   * A query of the stores that gets no answer in this long fails (its connection is discarded) instead of waiting
+   * for ever behind a cut network link; the stores' ordered writes then retry, and say so.
+   */
+  queryTimeoutMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+  /** A connection attempt to PostgreSQL gives up after this long. */
+  connectTimeoutMs: z.number().int().min(500).max(600_000).default(10_000),
+  /**
+   * The server ends a session that sits idle inside a transaction this long (a node cut off mid-transaction must
+   * not hold row locks until TCP gives up, which can take hours).
+   */
+  idleInTransactionTimeoutMs: z.number().int().min(1000).max(3_600_000).default(60_000),
 });
 export type DatabaseConfig = z.infer<typeof DatabaseConfig>;
 

@@ -18,6 +18,7 @@ import { TransferAssembler } from './assembler.ts';
 import { AttachmentContent } from './attachment-content.ts';
 import { EVIDENCE_ACTOR, EvidenceCollector, type LogsInfo } from './collector.ts';
 import { startsEvidenceRound } from './evidence-trigger.ts';
+import { startMissedRounds } from './missed-rounds.ts';
 import { archiveLines, hubKnownSecrets, redactEvidenceText } from './redaction.ts';
 import { registerAttachmentRoute } from './routes.ts';
 import { EvidenceStore, type TransferRow } from './store.ts';
@@ -173,7 +174,28 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
       if (interrupted > 0 || receiving > 0) {
         logger.info({ interrupted, receiving }, 'evidence collections and transfers waiting for their agents');
       }
+      // rounds owed for tickets whose node stopped between storing them and asking (now, and for gained partitions)
+      // one sweep at a time (a later one sees the rows the earlier one wrote), and a round only if still none exists
+      let sweeping: Promise<unknown> = Promise.resolve();
+      const sweepMissedRounds = () => {
+        sweeping = sweeping.then(() =>
+          startMissedRounds({
+            openWithoutCollection: () => store.openTicketsWithoutCollection(),
+            holds: (site) => duties.holds(site),
+            isMonitored: (serial) => collector.resolveAgent(serial) !== undefined,
+            startRound: async (ticketId, serial) => {
+              if ((await store.collection(ticketId)) === undefined) await collector.startRound(ticketId, serial);
+            },
+            logger,
+          }).catch((err: unknown) => logger.error({ err }, 'evidence rounds owed could not be started')),
+        );
+        track(sweeping);
+      };
+      sweepMissedRounds();
       offs.push(
+        duties.onChange(({ isHeld }) => {
+          if (isHeld) sweepMissedRounds();
+        }),
         watchStuckTransfers({
           clock: ctx.clock,
           everyMs: STUCK_CHECK_MS,

@@ -6,6 +6,7 @@
  */
 import { runMigrations } from '../store/migrations.ts';
 import type { SqlStore, SqlValue } from '../store/sql-store.ts';
+import type { Channel } from '../types.ts';
 import { EVIDENCE_MIGRATIONS } from './store-schema.ts';
 
 export { EVIDENCE_MIGRATIONS } from './store-schema.ts';
@@ -162,6 +163,25 @@ export class EvidenceStore {
 
   collection(ticketId: string): Promise<CollectionRow | undefined> {
     return this.one('SELECT * FROM evidence_collections WHERE ticket_id = $1', [ticketId], toCollection);
+  }
+
+  /**
+   * Open tickets that have no collection row at all (hub/evidence/missed-rounds.ts). Reads the tickets table of the
+   * same database (the tickets store's), oldest first.
+   */
+  openTicketsWithoutCollection(): Promise<{ id: string; serial: string; channel: Channel; site: string | null }[]> {
+    return this.all(
+      `SELECT t.id, t.serial, t.channel, t.site FROM tickets t
+       WHERE t.is_open = 1 AND NOT EXISTS (SELECT 1 FROM evidence_collections c WHERE c.ticket_id = t.id)
+       ORDER BY t.seq`,
+      [],
+      (r) => ({
+        id: String(r.id),
+        serial: String(r.serial),
+        channel: String(r.channel) as Channel,
+        site: r.site === null || r.site === undefined ? null : String(r.site),
+      }),
+    );
   }
 
   collectionsIn(state: CollectionState): Promise<CollectionRow[]> {

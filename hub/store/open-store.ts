@@ -31,6 +31,12 @@ export const STORES_ON_SQL = [
 export const STORES_ON_LOCAL_SQLITE: readonly string[] = [];
 
 export function openSqlStore(config: Pick<HubConfig, 'database'>, db: Database.Database): SqlStore {
-  const url = config.database?.url;
-  return url === undefined ? new SqliteStore(db) : new PostgresStore(url, { max: 8 });
+  const database = config.database;
+  if (database === undefined) return new SqliteStore(db);
+  return new PostgresStore(database.url, {
+    max: 8,
+    queryTimeoutMs: database.queryTimeoutMs,
+    connectTimeoutMs: database.connectTimeoutMs,
+    idleInTransactionTimeoutMs: database.idleInTransactionTimeoutMs,
+  });
 }

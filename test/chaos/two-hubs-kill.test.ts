@@ -6,14 +6,18 @@
  * line, limit 20 s), every ticket's SLA due times are identical before and after each kill (read from the hub that
  * lived), no notification is sent twice (`ticket.opened` per ticket, counted by a webhook receiver), and no evidence
  * command is issued twice for one ticket (counted on the broker) except as a new attempt after the first was lost
- * with a killed hub or failed (its status in PostgreSQL). 3 rounds in `npm test`, 20 in `npm run chaos`.
+ * with a killed hub or failed (its status in PostgreSQL). No health record lost: every record an agent's outbox saw
+ * acknowledged by the broker (its seq is gone from the outbox) went through a hub's detector, read from both nodes'
+ * record ledger (`diagnostics.recordLedger`, written before the PUBACK, so it outlives a kill -9).
+ * 3 rounds in `npm test`, 20 in `npm run chaos`.
  */
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +37,7 @@ const ROUNDS = rounds(3, 20);
 const TOKEN = 'two-hubs-admin-token-0123456789';
 const SITES = ['site-1', 'site-2', 'site-3', 'site-4'];
 const NODES = ['hub-a', 'hub-b'] as const;
+const PARTITIONS = 16;
 const HOOK_SECRET = 'two-hubs-webhook-secret-0123';
 
 let postgres: Postgres;
@@ -66,6 +71,48 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The seqs an agent's outbox took and no longer holds: published and acknowledged by the broker. */
+function ackedSeqs(outboxFile: string): number[] {
+  const db = new Database(outboxFile, { readonly: true });
+  try {
+    const meta = new Map(
+      (db.prepare('SELECT k, v FROM meta').all() as { k: string; v: number }[]).map((r) => [r.k, Number(r.v)]),
+    );
+    // rows dropped by the outbox's size policy would be neither acknowledged nor waiting: there must be none here
+    expect(meta.get('dropped') ?? 0).toBe(0);
+    const waiting = new Set(
+      (db.prepare("SELECT payload FROM outbox WHERE kind = 'health'").all() as { payload: string }[]).map(
+        (r) => (JSON.parse(r.payload) as { seq: number }).seq,
+      ),
+    );
+    const produced = meta.get('seq') ?? 0;
+    return Array.from({ length: produced }, (_v, seq) => seq).filter((seq) => !waiting.has(seq));
+  } finally {
+    db.close();
+  }
+}
+
+/** `<agentId> <seq>` of every ledger line of both nodes (a record delivered again after a kill appears twice). */
+function ledgerRecords(file: string): { seen: Set<string>; lines: number } {
+  if (!existsSync(file)) return { seen: new Set(), lines: 0 };
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
+  return { seen: new Set(rows.map((l) => l.split(' ', 2).join(' '))), lines: rows.length };
+}
+
+/** Partitions whose persistent session is connected, summed over the nodes (from each node's /metrics). */
+async function sessionsOpen(ports: Record<string, number>): Promise<number> {
+  let n = 0;
+  for (const port of Object.values(ports)) {
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      .then((r) => r.text())
+      .catch(() => '');
+    n += Number(/^hezo_cluster_partition_sessions_connected(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+  }
+  return n;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
@@ -87,6 +134,7 @@ describe('two hubs on PostgreSQL, kill -9 of either during a fault', () => {
     const hookUrl = `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/hook`;
     const ports = { 'hub-a': await freeTcpPort(), 'hub-b': await freeTcpPort() };
     const configFile = (node: string) => join(dir, `${node}.json`);
+    const ledgerFile = join(dir, 'records.ledger');
     for (const node of NODES) {
       writeJson(configFile(node), {
         version: 1,
@@ -96,7 +144,7 @@ describe('two hubs on PostgreSQL, kill -9 of either during a fault', () => {
         http: { host: '127.0.0.1', port: ports[node] },
         mqtt: { mode: 'external', urls: [mosquitto.url] },
         api: { token: TOKEN },
-        cluster: { partitions: 16, leaseMs: 2000, renewMs: 400 },
+        cluster: { partitions: PARTITIONS, leaseMs: 2000, renewMs: 400 },
         agents: agentsConf,
         customers: [{ id: 'cust-1', name: 'Two Hubs Customer' }],
         contracts: [
@@ -110,6 +158,7 @@ describe('two hubs on PostgreSQL, kill -9 of either during a fault', () => {
         ],
         devices: devices.map((d, i) => ({ serial: d.serial, model: d.model, site: siteOf(i), customer: 'cust-1' })),
         notifications: { webhooks: [{ url: hookUrl, secret: HOOK_SECRET }], retryBaseMs: 100 },
+        diagnostics: { recordLedger: ledgerFile },
       });
     }
     const pgUrl = postgres.url;
@@ -122,6 +171,12 @@ describe('two hubs on PostgreSQL, kill -9 of either during a fault', () => {
     const watcher = await mqtt.connectAsync(mosquitto.url, { clientId: 'two-hubs-watcher' });
     try {
       [hubs['hub-a'], hubs['hub-b']] = await Promise.all([start('hub-a'), start('hub-b')]);
+      // Every partition held and its persistent session open before the agents publish: from then on the broker
+      // keeps each site's records for the partition's next holder, whoever dies.
+      await waitFor(async () => (await sessionsOpen(ports)) === PARTITIONS, {
+        what: `all ${PARTITIONS} partition sessions open`,
+        timeoutMs: 30_000,
+      });
       await watcher.subscribeAsync('hezo/v1/+/+/cmd', { qos: 1 });
       watcher.on('message', (_topic, payload) => {
         const cmd = JSON.parse(payload.toString('utf8')) as { kind: string; ticketId?: string; resumeFrom?: unknown };
@@ -208,6 +263,18 @@ describe('two hubs on PostgreSQL, kill -9 of either during a fault', () => {
         what: () => `a ticket.opened webhook for each of ${faultTickets.join(', ')}`,
         timeoutMs: 30_000,
       });
+      // No health record lost: what each agent's outbox no longer holds was acknowledged by the broker; each of those
+      // seqs must have gone through a detector (some node's ledger line), whichever node died meanwhile.
+      for (const agent of agents.splice(0)) await agent.stop();
+      const acked = agentsConf.flatMap((a) => ackedSeqs(join(dir, a.id, 'outbox.db')).map((seq) => `${a.id} ${seq}`));
+      const ledger = () => ledgerRecords(ledgerFile);
+      await waitFor(() => acked.every((key) => ledger().seen.has(key)), {
+        what: () =>
+          `every acknowledged record in a node's ledger (${acked.filter((k) => !ledger().seen.has(k)).length} missing)`,
+        timeoutMs: 30_000,
+      }).catch(() => undefined);
+      const { seen, lines } = ledger();
+      const lostRecords = acked.filter((key) => !seen.has(key));
       // Exactly one automatic ticket per fault, counted in the shared database.
       const client = new pg.Client({ connectionString: pgUrl });
       await client.connect();
@@ -230,17 +297,22 @@ describe('two hubs on PostgreSQL, kill -9 of either during a fault', () => {
       const resent = [...commands].filter(([key, n]) => n > 1 && lostWithKilledHub.has(key)).length;
       const worst = Math.max(...faultToTicketMs);
       console.log(
-        `cluster-figure two hubs, ${ROUNDS} kill -9 rounds: fault -> P1 median ${median(faultToTicketMs)} ms, worst ${worst} ms; evidence requests re-sent as a new attempt (first lost with a killed hub or failed): ${resent}`,
+        `cluster-figure two hubs, ${ROUNDS} kill -9 rounds: fault -> P1 median ${median(faultToTicketMs)} ms, worst ${worst} ms; evidence requests re-sent as a new attempt (first lost with a killed hub or failed): ${resent}; health records acknowledged by the broker ${acked.length}, through a detector ${acked.length - lostRecords.length} (${lines - seen.size} delivered again after a kill), lost ${lostRecords.length}`,
       );
       recordChaosResult({
         kind: 'two hubs, kill -9 of either (PostgreSQL)',
         rounds: ROUNDS,
         survived,
         duplicates: dups.rows.length + twiceOpened.length + twiceCommanded.length,
+        produced: acked.length,
+        delivered: acked.length - lostRecords.length,
+        lost: lostRecords.length,
         worstDetectionMs: worst,
         note: `median fault -> P1 ${median(faultToTicketMs)} ms, ${resent} evidence requests re-sent as a new attempt (first lost with a killed hub or failed), 40 devices, 4 sites, seed ${SEED}`,
       });
       expect(failures).toEqual([]);
+      expect(acked.length).toBeGreaterThan(ROUNDS * 40);
+      expect(lostRecords.slice(0, 20)).toEqual([]);
       expect(dups.rows).toEqual([]);
       expect(twiceOpened).toEqual([]);
       expect(twiceCommanded).toEqual([]);

@@ -1,0 +1,67 @@
+/**
+ * Issue 16: a ticket stored by a node that died before it asked for evidence (no collection row at all) gets its
+ * round when a node holding the site starts (or gains the partition). The state is made as a kill -9 between the
+ * ticket's commit and the round's first write would leave it: the ticket's collection and commands removed.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type EvidenceAgent, startEvidenceAgent } from '../helpers/evidence-fake-agent.ts';
+import { EVIDENCE_AGENT, type EvidenceHub, startEvidenceHub } from '../helpers/evidence-hub.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+const SERIAL = '8L2X70-0007';
+
+let hub: EvidenceHub | undefined;
+let agent: EvidenceAgent | undefined;
+afterEach(async () => {
+  await agent?.close();
+  await hub?.close();
+  agent = undefined;
+  hub = undefined;
+});
+
+describe('evidence rounds owed after a node died before asking', () => {
+  it('an open ticket without any collection gets its round at start; one with a collection does not', async () => {
+    const h = await startEvidenceHub();
+    hub = h;
+    const files = { 'collect-logs': [{ name: 'device-logs.bin', kind: 'device-logs' as const, data: Buffer.from([0, 1, 2]) }] };
+    agent = await startEvidenceAgent({
+      url: h.urls.mqttUrl,
+      agentId: EVIDENCE_AGENT.id,
+      site: EVIDENCE_AGENT.site,
+      password: EVIDENCE_AGENT.password,
+      serial: SERIAL,
+      files,
+    });
+    await waitFor(() => h.hub.ctx.services.commands?.agentFor(SERIAL), { what: 'agent known' });
+    const asked = (ticketId: string) =>
+      agent!.commands.filter((c) => c.kind === 'collect-logs' && c.ticketId === ticketId && c.resumeFrom === undefined);
+    const lost = await h.openAuto(SERIAL, 'down');
+    const kept = await h.openAuto('8L2X70-0008', 'degraded');
+    await waitFor(() => asked(lost.id).length === 1, { what: 'the first round of the ticket' });
+    await waitFor(async () => (await h.evidence.store.collection(kept.id)) !== undefined, { what: 'a collection row' });
+    await h.evidence.drain();
+    // what a kill -9 between the ticket's commit and the round's first write leaves: the ticket, nothing else
+    await h.hub.ctx.sql.run('DELETE FROM evidence_commands WHERE ticket_id = $1', [lost.id]);
+    await h.hub.ctx.sql.run('DELETE FROM evidence_collections WHERE ticket_id = $1', [lost.id]);
+    expect(await h.evidence.store.openTicketsWithoutCollection()).toEqual([
+      { id: lost.id, serial: SERIAL, channel: 'auto', site: EVIDENCE_AGENT.site },
+    ]);
+    await agent.close();
+    await h.restart();
+    agent = await startEvidenceAgent({
+      url: h.urls.mqttUrl,
+      agentId: EVIDENCE_AGENT.id,
+      site: EVIDENCE_AGENT.site,
+      password: EVIDENCE_AGENT.password,
+      serial: SERIAL,
+      files,
+    });
+    await waitFor(() => asked(lost.id).length >= 1, { what: 'the owed round asked of the agent', timeoutMs: 20_000 });
+    await waitFor(async () => (await h.evidence.store.collection(lost.id)) !== undefined, {
+      what: 'the owed round stored',
+    });
+    expect(await h.evidence.store.openTicketsWithoutCollection()).toEqual([]);
+    expect(h.logText()).toContain('evidence rounds started for open tickets that had none');
+    expect(asked(kept.id)).toEqual([]);
+  }, 60_000);
+});
