@@ -23,15 +23,19 @@ describe('evidence rounds owed after a node died before asking', () => {
   it('an open ticket without any collection gets its round at start; one with a collection does not', async () => {
     const h = await startEvidenceHub();
     hub = h;
-    const files = { 'collect-logs': [{ name: 'device-logs.bin', kind: 'device-logs' as const, data: Buffer.from([0, 1, 2]) }] };
-    agent = await startEvidenceAgent({
-      url: h.urls.mqttUrl,
-      agentId: EVIDENCE_AGENT.id,
-      site: EVIDENCE_AGENT.site,
-      password: EVIDENCE_AGENT.password,
-      serial: SERIAL,
-      files,
-    });
+    const files = {
+      'collect-logs': [{ name: 'device-logs.bin', kind: 'device-logs' as const, data: Buffer.from([0, 1, 2]) }],
+    };
+    const connectAgent = () =>
+      startEvidenceAgent({
+        url: h.urls.mqttUrl,
+        agentId: EVIDENCE_AGENT.id,
+        site: EVIDENCE_AGENT.site,
+        password: EVIDENCE_AGENT.password,
+        serial: SERIAL,
+        files,
+      });
+    agent = await connectAgent();
     await waitFor(() => h.hub.ctx.services.commands?.agentFor(SERIAL), { what: 'agent known' });
     const asked = (ticketId: string) =>
       agent!.commands.filter((c) => c.kind === 'collect-logs' && c.ticketId === ticketId && c.resumeFrom === undefined);
@@ -48,14 +52,7 @@ describe('evidence rounds owed after a node died before asking', () => {
     ]);
     await agent.close();
     await h.restart();
-    agent = await startEvidenceAgent({
-      url: h.urls.mqttUrl,
-      agentId: EVIDENCE_AGENT.id,
-      site: EVIDENCE_AGENT.site,
-      password: EVIDENCE_AGENT.password,
-      serial: SERIAL,
-      files,
-    });
+    agent = await connectAgent();
     await waitFor(() => asked(lost.id).length >= 1, { what: 'the owed round asked of the agent', timeoutMs: 20_000 });
     await waitFor(async () => (await h.evidence.store.collection(lost.id)) !== undefined, {
       what: 'the owed round stored',
