@@ -58,13 +58,17 @@ export class Deliveries<E extends string> {
     return this.isStopped;
   }
 
-  /** Send now and retry on failure; `fields` go into the log lines (ids, never secrets). */
+  /**
+   * Send now and retry on failure; `fields` go into the log lines (ids, never secrets). `onDone` is told once:
+   * delivered (true) or given up (false; also when stopped before the next attempt).
+   */
   deliver(
     channel: DeliveryChannel,
     target: string,
     event: E,
     send: () => Promise<void>,
     fields: Record<string, unknown> = {},
+    onDone?: (isDelivered: boolean) => void,
     attempt = 1,
   ): void {
     const { logger, what } = this.deps;
@@ -73,6 +77,7 @@ export class Deliveries<E extends string> {
         this.deps.onResult?.(channel, 'ok');
         logger.debug({ channel, target, event, attempt, ...fields }, `${what} delivered`);
         this.emit({ channel, target, event, attempt, isOk: true, retryInMs: null });
+        onDone?.(true);
       },
       (err: unknown) => {
         const error = err instanceof Error ? err.message : String(err);
@@ -85,9 +90,11 @@ export class Deliveries<E extends string> {
         if (retryInMs !== null) {
           const cancel = this.deps.clock.setTimer(retryInMs, () => {
             this.timers.delete(cancel);
-            this.deliver(channel, target, event, send, fields, attempt + 1);
+            this.deliver(channel, target, event, send, fields, onDone, attempt + 1);
           });
           this.timers.add(cancel);
+        } else {
+          onDone?.(false);
         }
         this.emit({ channel, target, event, attempt, isOk: false, retryInMs, error });
       },

@@ -77,9 +77,13 @@ export class Notifier {
     return this.config.smtp !== undefined || this.config.webhooks.length > 0;
   }
 
-  /** Fire and forget: schedules every delivery; never throws. */
-  notify(n: Notification): void {
+  /**
+   * Fire and forget: schedules every delivery; never throws. `onDone` is told once every channel delivered
+   * (true) or one gave up (false); not at all when the notifier is stopped first (the delivery is then owed).
+   */
+  notify(n: Notification, onDone?: (isDelivered: boolean) => void): void {
     if (this.delivery.stopped) return;
+    const done = onDone === undefined ? undefined : countDown(this.channelsFor(n.event), onDone);
     try {
       const fields = { ticket: n.ticket.id };
       const smtp = this.config.smtp;
@@ -92,6 +96,7 @@ export class Notifier {
           n.event,
           () => this.delivery.sendMail({ to: smtp.to, subject, text, headers }),
           fields,
+          done,
         );
       }
       for (const hook of this.config.webhooks) {
@@ -103,6 +108,7 @@ export class Notifier {
           n.event,
           () => this.delivery.postWebhook(hook.url, hook.secret, n.event, body),
           fields,
+          done,
         );
       }
     } catch (err) {
@@ -110,7 +116,25 @@ export class Notifier {
     }
   }
 
+  /** How many deliveries `event` makes (e-mail, and each webhook that takes it). */
+  channelsFor(event: NotificationEvent): number {
+    const hooks = this.config.webhooks.filter((h) => h.events === undefined || h.events.includes(event)).length;
+    return hooks + (this.config.smtp === undefined ? 0 : 1);
+  }
+
   stop(): void {
     this.delivery.stop();
   }
+}
+
+/** Calls `onDone` once after `n` results (at once when n is 0): true only if every one was true. */
+function countDown(n: number, onDone: (isDelivered: boolean) => void): (isDelivered: boolean) => void {
+  let left = n;
+  let isAll = true;
+  if (n === 0) onDone(true);
+  return (isDelivered) => {
+    isAll &&= isDelivered;
+    left--;
+    if (left === 0) onDone(isAll);
+  };
 }

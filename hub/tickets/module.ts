@@ -8,7 +8,10 @@ import { StaleEpochError, withFence } from '../cluster/fencing.ts';
 import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { BusinessCalendarConfig } from '../config.ts';
 import type { HubContext, HubModule } from '../context.ts';
+import { hubNodeId } from '../node-id.ts';
+import { NotificationLog } from '../notify/notification-log.ts';
 import { Notifier } from '../notify/notifier.ts';
+import { deliveryStaleAfterMs, TicketNotifications } from '../notify/ticket-notifications.ts';
 import { isStoreUnavailable, OrderedRetry } from '../storage/ordered-retry.ts';
 import { storageHealthOf } from '../storage/storage-health.ts';
 import { NO_CHANGE_FEED } from '../store/change-feed.ts';
@@ -33,6 +36,8 @@ export { TicketsService } from './service.ts';
 
 /** Days ahead the daily contract check warns about. */
 const CONTRACT_WARNING_DAYS = 60;
+/** How often owed ticket notifications (a node died before delivering them) are looked for. */
+const OWED_NOTIFICATIONS_EVERY_MS = 60_000;
 
 export interface TicketsModule extends HubModule {
   readonly service: TicketsService;
@@ -77,6 +82,23 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     logger: ctx.logger.child({ component: 'notify' }),
     metrics: ctx.metrics,
   });
+  const notificationLog = new NotificationLog(ctx.sql, hubNodeId(ctx.config));
+  const ticketNotifications = new TicketNotifications({
+    log: notificationLog,
+    notifier,
+    clock: ctx.clock,
+    logger: logger.child({ component: 'notify' }),
+    ticket: async (id) => {
+      const t = await service.get(id);
+      if (t === undefined) return undefined;
+      const { history: _history, ...view } = t;
+      return view;
+    },
+    holds: (site) => duties.holds(site),
+    staleAfterMs: deliveryStaleAfterMs(ctx.config.notifications),
+  });
+  const sweepOwed = () =>
+    void ticketNotifications.sweep().catch((err: unknown) => logger.warn({ err }, 'owed notifications not sent'));
   const monitor = new SlaMonitor({
     store,
     clock: ctx.clock,
@@ -161,6 +183,7 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
     },
     async start() {
       await store.migrate();
+      await notificationLog.migrate(() => new Date(ctx.clock.now()).toISOString());
       // other nodes' changes are followed BEFORE the owners and the timers are loaded: none falls in between
       offs.push(
         followOtherNodesTickets({
@@ -193,17 +216,22 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
         }),
         // a partition gained: arm the clocks its holder ran until now (events already recorded are not repeated)
         duties.onChange(({ isHeld }) => {
-          if (isHeld) void monitor.start();
+          if (!isHeld) return;
+          void monitor.start();
+          sweepOwed();
         }),
       );
       offs.push(
         ctx.bus.on('ticket', ({ ticket, change }) => {
           if (ticket.channel === 'auto' && !duties.holds(ticket.site ?? '')) return;
           if (change === 'opened' || change === 'escalated') {
-            notifier.notify({ event: `ticket.${change}`, at: new Date(ctx.clock.now()).toISOString(), ticket });
+            void writes.push(() => ticketNotifications.notify(`ticket.${change}`, ticket));
           }
         }),
+        // what a node that died left owed: now, and from time to time (a node gone for good)
+        everyMs(ctx.clock, OWED_NOTIFICATIONS_EVERY_MS, sweepOwed),
       );
+      sweepOwed();
       offs.push(
         ctx.bus.on('sla', (event) => {
           void writes.push(async () => {
@@ -235,4 +263,13 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
       notifier.stop();
     },
   };
+}
+
+/** Run `fn` every `ms` on the injected clock; returns the stop function. */
+function everyMs(clock: HubContext['clock'], ms: number, fn: () => void): () => void {
+  let cancel = clock.setTimer(ms, function tick() {
+    fn();
+    cancel = clock.setTimer(ms, tick);
+  });
+  return () => cancel();
 }
