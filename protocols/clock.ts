@@ -16,6 +16,15 @@ export function monotonicNow(clock: Clock): number {
   return clock.monotonicNow?.() ?? clock.now();
 }
 
+/** Run `fn` every `ms` on `clock` (the first time after `ms`); returns the function that stops it. */
+export function every(clock: Clock, ms: number, fn: () => void): () => void {
+  let cancel = clock.setTimer(ms, function tick() {
+    cancel = clock.setTimer(ms, tick);
+    fn();
+  });
+  return () => cancel();
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonicNow: () => performance.now(),

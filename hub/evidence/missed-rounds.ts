@@ -5,6 +5,10 @@
  * ticket's site therefore looks for open tickets that should have a round and have no collection at all: when it
  * starts, and when it gains a partition (the dead node's sites). A round is started for each, as it would have
  * been at opening.
+ *
+ * And collections another node left `collecting` longer than a collection can take (its node died for good, or has
+ * not come back): the holder takes them over - they wait for their agent here, and an online agent is asked again
+ * at once (the same path as an agent coming back).
  */
 import type { Logger } from 'pino';
 import type { TicketView } from '../types.ts';
@@ -34,4 +38,43 @@ export async function startMissedRounds(deps: MissedRoundsDeps): Promise<number>
     );
   }
   return owed.length;
+}
+
+export interface OrphanedCollectionsDeps {
+  /** Collections another node left `collecting` since before `before`. */
+  othersStaleCollecting(
+    before: string,
+  ): Promise<{ ticketId: string; serial: string; node: string; updatedAt: string }[]>;
+  takeOver(row: { ticketId: string; node: string; updatedAt: string }, at: string): Promise<boolean>;
+  /** The agent that watches the device (its site decides who holds the duty). */
+  agentOf(serial: string): { agentId: string; site: string } | undefined;
+  holds(site: string): boolean;
+  isOnline(agentId: string): boolean;
+  /** Ask an agent again for what waits for it (collector.agentReturned). */
+  askAgain(agentId: string, site: string): Promise<void>;
+  now(): number;
+  /** A collection still `collecting` after this long was left by a node that stopped. */
+  staleAfterMs: number;
+  logger: Logger;
+}
+
+/** Take over what dead nodes left collecting for this node's sites; resolves with how many were taken. */
+export async function resumeOrphanedCollections(deps: OrphanedCollectionsDeps): Promise<number> {
+  const now = deps.now();
+  const rows = await deps.othersStaleCollecting(new Date(now - deps.staleAfterMs).toISOString());
+  const agents = new Map<string, string>();
+  let taken = 0;
+  for (const row of rows) {
+    const agent = deps.agentOf(row.serial);
+    if (agent === undefined || !deps.holds(agent.site)) continue;
+    if (!(await deps.takeOver(row, new Date(now).toISOString()))) continue;
+    taken++;
+    deps.logger.info(
+      { ticket: row.ticketId, from: row.node },
+      'evidence collection taken over from a stopped hub node',
+    );
+    if (deps.isOnline(agent.agentId)) agents.set(agent.agentId, agent.site);
+  }
+  for (const [agentId, site] of agents) await deps.askAgain(agentId, site);
+  return taken;
 }

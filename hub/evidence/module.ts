@@ -10,6 +10,7 @@
  * PostgreSQL) so transfers survive restarts; only the chunks of a transfer still arriving are in a local temp file.
  */
 import type { Logger } from 'pino';
+import { every } from '../../protocols/clock.ts';
 import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { hubNodeId } from '../node-id.ts';
@@ -18,7 +19,7 @@ import { TransferAssembler } from './assembler.ts';
 import { AttachmentContent } from './attachment-content.ts';
 import { EVIDENCE_ACTOR, EvidenceCollector, type LogsInfo } from './collector.ts';
 import { startsEvidenceRound } from './evidence-trigger.ts';
-import { startMissedRounds } from './missed-rounds.ts';
+import { resumeOrphanedCollections, startMissedRounds } from './missed-rounds.ts';
 import { archiveLines, hubKnownSecrets, redactEvidenceText } from './redaction.ts';
 import { registerAttachmentRoute } from './routes.ts';
 import { EvidenceStore, type TransferRow } from './store.ts';
@@ -40,6 +41,8 @@ export interface EvidenceModule extends HubModule {
 const STOP_WAIT_MS = 5000;
 /** A transfer with no new chunk between two looks this far apart is resumed (its agent online). */
 const STUCK_CHECK_MS = 60_000;
+/** After an agent comes online, the owed-rounds sweep runs once this much later (a reconnect wave: one sweep). */
+const SWEEP_SOON_MS = 1_000;
 
 function parseJson(bytes: Buffer | undefined): unknown {
   if (bytes === undefined) return undefined;
@@ -178,24 +181,46 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
       // one sweep at a time (a later one sees the rows the earlier one wrote), and a round only if still none exists
       let sweeping: Promise<unknown> = Promise.resolve();
       const sweepMissedRounds = () => {
-        sweeping = sweeping.then(() =>
-          startMissedRounds({
-            openWithoutCollection: () => store.openTicketsWithoutCollection(),
-            holds: (site) => duties.holds(site),
-            isMonitored: (serial) => collector.resolveAgent(serial) !== undefined,
-            startRound: async (ticketId, serial) => {
-              if ((await store.collection(ticketId)) === undefined) await collector.startRound(ticketId, serial);
-            },
-            logger,
-          }).catch((err: unknown) => logger.error({ err }, 'evidence rounds owed could not be started')),
-        );
+        sweeping = sweeping
+          .then(async () => {
+            await resumeOrphanedCollections({
+              othersStaleCollecting: (before) => store.othersStaleCollecting(before),
+              takeOver: (row, at) => store.takeOverCollection(row, at),
+              agentOf: (serial) => collector.resolveAgent(serial),
+              holds: (site) => duties.holds(site),
+              isOnline: (agentId) => ctx.services.commands?.isOnline(agentId) === true,
+              askAgain: (agentId, site) => collector.agentReturned(agentId, site),
+              now: () => ctx.clock.now(),
+              staleAfterMs: 2 * ctx.config.attachments.collectTimeoutMs,
+              logger,
+            });
+            await startMissedRounds({
+              openWithoutCollection: () => store.openTicketsWithoutCollection(),
+              holds: (site) => duties.holds(site),
+              isMonitored: (serial) => collector.resolveAgent(serial) !== undefined,
+              startRound: async (ticketId, serial) => {
+                if ((await store.collection(ticketId)) === undefined) await collector.startRound(ticketId, serial);
+              },
+              logger,
+            });
+          })
+          .catch((err: unknown) => logger.error({ err }, 'evidence rounds owed could not be started'));
         track(sweeping);
       };
       sweepMissedRounds();
+      let cancelSoon: (() => void) | undefined;
+      const sweepSoon = () => {
+        cancelSoon ??= ctx.clock.setTimer(SWEEP_SOON_MS, () => {
+          cancelSoon = undefined;
+          sweepMissedRounds();
+        });
+      };
       offs.push(
+        () => cancelSoon?.(),
         duties.onChange(({ isHeld }) => {
           if (isHeld) sweepMissedRounds();
         }),
+        every(ctx.clock, STUCK_CHECK_MS, sweepMissedRounds), // a node gone for good: its collections age out
         watchStuckTransfers({
           clock: ctx.clock,
           everyMs: STUCK_CHECK_MS,
@@ -222,6 +247,8 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
           if (event.status !== 'online' || !duties.holds(event.site)) return;
           // The command router marks the agent online in its own listener of this same event: run after it.
           queueMicrotask(() => track(collector.agentReturned(event.agentId, event.site)));
+          // an agent known again may be the one an orphaned collection waits for (one sweep for a wave of agents)
+          sweepSoon();
         }),
       );
     },

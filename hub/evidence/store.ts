@@ -184,6 +184,46 @@ export class EvidenceStore {
     );
   }
 
+  /**
+   * Collections another node left `collecting` since before `before` (its node died, or never came back: a live
+   * node ends a collection within its collect timeout). Oldest first, with the node and time that identify the row.
+   */
+  async othersStaleCollecting(
+    before: string,
+  ): Promise<{ ticketId: string; serial: string; node: string; updatedAt: string }[]> {
+    const rows = await this.sql.query<Raw>(
+      `SELECT ticket_id, serial, node, updated_at FROM evidence_collections
+       WHERE state = 'collecting' AND node IS NOT NULL AND node <> $1 AND updated_at < $2 ORDER BY updated_at`,
+      [this.node, before],
+    );
+    return rows.map((r) => ({
+      ticketId: String(r.ticket_id),
+      serial: String(r.serial),
+      node: String(r.node),
+      updatedAt: String(r.updated_at),
+    }));
+  }
+
+  /**
+   * Take a collection over from the node that left it (the row as read: of two takers, one wins): it waits for its
+   * agent at this node, and its commands still `sent` are interrupted (a new attempt may be sent). True if taken.
+   */
+  takeOverCollection(row: { ticketId: string; node: string; updatedAt: string }, at: string): Promise<boolean> {
+    return this.sql.transaction(async (tx) => {
+      const n = await tx.run(
+        `UPDATE evidence_collections SET state = 'waiting', reason = $1, updated_at = $2, node = $3
+         WHERE ticket_id = $4 AND state = 'collecting' AND node = $5 AND updated_at = $6`,
+        [`hub node ${row.node} stopped during collection`, at, this.node, row.ticketId, row.node, row.updatedAt],
+      );
+      if (n !== 1) return false;
+      await tx.run(
+        `UPDATE evidence_commands SET status = 'interrupted' WHERE ticket_id = $1 AND status = 'sent' AND node = $2`,
+        [row.ticketId, row.node],
+      );
+      return true;
+    });
+  }
+
   collectionsIn(state: CollectionState): Promise<CollectionRow[]> {
     return this.all('SELECT * FROM evidence_collections WHERE state = $1 ORDER BY ticket_id', [state], toCollection);
   }

@@ -3,6 +3,7 @@
  * routes. Sets `ctx.services.tickets` (TicketDirectory) and `ctx.services.ticketService` (TicketService).
  */
 
+import { every } from '../../protocols/clock.ts';
 import { createCalendarResolver } from '../calendar/business-calendar.ts';
 import { StaleEpochError, withFence } from '../cluster/fencing.ts';
 import { dutiesOf } from '../cluster/partition-duties.ts';
@@ -229,7 +230,7 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
           }
         }),
         // what a node that died left owed: now, and from time to time (a node gone for good)
-        everyMs(ctx.clock, OWED_NOTIFICATIONS_EVERY_MS, sweepOwed),
+        every(ctx.clock, OWED_NOTIFICATIONS_EVERY_MS, sweepOwed),
       );
       sweepOwed();
       offs.push(
@@ -263,13 +264,4 @@ export function createTicketsModule(ctx: HubContext): TicketsModule {
       notifier.stop();
     },
   };
-}
-
-/** Run `fn` every `ms` on the injected clock; returns the stop function. */
-function everyMs(clock: HubContext['clock'], ms: number, fn: () => void): () => void {
-  let cancel = clock.setTimer(ms, function tick() {
-    fn();
-    cancel = clock.setTimer(ms, tick);
-  });
-  return () => cancel();
 }

@@ -469,6 +469,18 @@ describe('evidence in flight on two hub nodes sharing one PostgreSQL', () => {
       expect((await a.collectionsIn('waiting')).map((c) => c.ticketId)).toEqual(['HZ-000002']);
       expect((await a.command('ev-a'))?.status).toBe('sent');
       expect((await a.command('ev-b'))?.status).toBe('interrupted');
+
+      // hub-a dies for good: a collection it left collecting before the cut-off is taken over once, by one node
+      expect(await b.othersStaleCollecting(AT)).toEqual([]);
+      const stale = await b.othersStaleCollecting(LATER);
+      expect(stale.map((r) => [r.ticketId, r.node])).toEqual([['HZ-000001', 'hub-a']]);
+      const c = new EvidenceStore(sqlA, 'hub-c');
+      const row = stale[0]!;
+      const wins = await Promise.all([b.takeOverCollection(row, LATER), c.takeOverCollection(row, LATER)]);
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      expect((await a.collectionsIn('waiting')).map((r) => r.ticketId)).toEqual(['HZ-000001', 'HZ-000002']);
+      expect((await a.command('ev-a'))?.status).toBe('interrupted');
+      expect(await c.othersStaleCollecting(LATER)).toEqual([]);
     } finally {
       await Promise.all([sqlA.close(), sqlB.close()]);
     }
