@@ -1,4 +1,5 @@
 /** A steady health-message load on an in-process hub (hub pinned to core 0, generator on core 1). */
+import type { OutageModule } from '../../hub/outage/module.ts';
 import { round } from '../harness.ts';
 import { AGENT_PASSWORD, benchAgents, pinSelf, sleep, watchSelf } from './common.ts';
 import { LoadGenerator } from './driver.ts';
@@ -80,6 +81,25 @@ export async function runSteady(
     clearInterval(rssTimer);
     unpin();
   }
+}
+
+/**
+ * Bring the hub to nominal steady state before a nominal window is measured (B2, the B2 probe):
+ * 1. every device's first record, at twice the nominal rate, drained: registry rows, `unknown -> up` transitions;
+ * 2. one full poll cycle at the nominal rate (every device's second record): what the first records left behind is
+ *    worked off here (the live flush of the warm-up's lastSeen rows and first history samples, optimised code for the
+ *    steady per-record path, the device views' lastSeen refresh) - its CPU is returned as the cold figure;
+ * 3. the hub's own signals, no sleep: the outage module's pending lastSeen and history written (`flush()`), every
+ *    transition stored and announced and no write under way (`idle()`).
+ * A nominal window measured after this sees a device every `devices / nominal` seconds, as in production.
+ */
+export async function warmUpSteady(setup: SteadySetup, nominal: number) {
+  await runSteady(setup, nominal * 2, Math.max(1000, (setup.devices / (nominal * 2)) * 1000 + 500), 1000, 20_000);
+  const firstCycle = await runSteady(setup, nominal, Math.max(1000, (setup.devices / nominal) * 1000), 1000, 20_000);
+  const outage = setup.hub.hub.ctx.services.devices as OutageModule | undefined;
+  await outage?.flush();
+  await outage?.idle();
+  return { firstCycle };
 }
 
 /** A counter's value from the hub's prom registry (summed over labels, or the one `kind`). */
