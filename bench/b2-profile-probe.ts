@@ -82,11 +82,13 @@ try {
   // For an outside profiler (`perf record -p <pid>`): the measured stretch starts now.
   process.stderr.write(`measured stretch starts: pid ${process.pid}\n`);
   const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
   const threads0 = threadTicks();
   const windowStartMs = performance.now();
   const r = await runSteady(setup, rate, Number(values.seconds) * 1000);
   const threads = diffTicks(threads0, threadTicks());
   const cpu = process.cpuUsage(cpu0);
+  const minorPageFaults = process.resourceUsage().minorPageFault - faults0;
   gcObserver.disconnect();
   for (const off of offs) off();
   const windowEndMs = performance.now();
@@ -113,6 +115,7 @@ try {
       profiled: values.out !== undefined,
       gcMs: Object.fromEntries(Object.entries(gcMs).map(([k, v]) => [k, Math.round(v)])),
       threadCpuMs: threads,
+      minorPageFaults,
       events,
       userMs: Math.round(cpu.user / 1000),
       systemMs: Math.round(cpu.system / 1000),

@@ -12,7 +12,12 @@ export interface SteadySetup {
   close(): Promise<void>;
 }
 
-/** A hub with `agents` x `devicesPerAgent` simulated devices connected (logins done before pinning). */
+/**
+ * A hub with `agents` x `devicesPerAgent` simulated devices connected (logins done before pinning), this process
+ * pinned to core 0 from then until `close()`. Pinned ONCE: `taskset` is a child process, and forking the hub (~500
+ * MB) marks all its pages copy-on-write, so pinning before every measured window made each page's first write in
+ * that window a page fault (B2 nominal: ~3 % of the hub's CPU, mostly the device rings) that a hub never pays.
+ */
 export async function setupSteady(agentCount: number, devicesPerAgent: number, prefix: string): Promise<SteadySetup> {
   const agents = benchAgents(agentCount, prefix);
   const hub = await startBenchHub({ agents });
@@ -24,18 +29,20 @@ export async function setupSteady(agentCount: number, devicesPerAgent: number, p
     await hub.close();
     throw err;
   }
+  const unpin = pinSelf(0);
   return {
     hub,
     load,
     devices: agentCount * devicesPerAgent,
     async close() {
+      unpin();
       await load.close();
       await hub.close();
     },
   };
 }
 
-/** Run `rate` msg/s for `durationMs` with this process pinned to core 0; RSS sampled every `rssEveryMs`. */
+/** Run `rate` msg/s for `durationMs` (this process pinned to core 0 by setupSteady); RSS sampled every `rssEveryMs`. */
 export async function runSteady(
   setup: SteadySetup,
   rate: number,
@@ -44,7 +51,6 @@ export async function runSteady(
   drainMs = 5000,
 ) {
   const { hub, load } = setup;
-  const unpin = pinSelf(0);
   const rss: number[] = [];
   const rssTimer = setInterval(() => rss.push(process.memoryUsage.rss() / 2 ** 20), rssEveryMs);
   try {
@@ -79,7 +85,6 @@ export async function runSteady(
     };
   } finally {
     clearInterval(rssTimer);
-    unpin();
   }
 }
 
