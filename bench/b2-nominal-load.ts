@@ -6,7 +6,7 @@
 import type { Figure, Profile, Scenario } from './harness.ts';
 import { round } from './harness.ts';
 import { pinNote } from './load/common.ts';
-import { runSteady, setupSteady } from './load/steady.ts';
+import { runSteady, setupSteady, warmUpSteady } from './load/steady.ts';
 
 const PROFILES = {
   tiny: { agents: 2, devices: 10, nominal: 20, durationMs: 1500 },
@@ -23,13 +23,15 @@ async function run(profile: Profile) {
     } agents; ${p.durationMs / 1000} s per load; nominal = ${p.nominal} msg/s, 10x = ${p.nominal * 10} msg/s`,
   ];
   try {
-    // Warm-up: every device's first record registers it (SQLite) and moves it unknown -> up (a transition).
-    // Drained (up to 20 s) so no warm-up backlog leaks into the nominal figures.
-    await runSteady(setup, p.nominal * 2, Math.max(1000, (setup.devices / (p.nominal * 2)) * 1000 + 500), 1000, 20_000);
+    // Warm-up (steady.ts warmUpSteady): every device's first record (registry row, unknown -> up), then one full
+    // poll cycle at the nominal rate, then the hub's pending writes done: the nominal window is steady state, not
+    // what the first records leave behind. That first cycle's CPU is kept as a separate, noted figure (cold).
+    const { firstCycle } = await warmUpSteady(setup, p.nominal);
     const nominal = await runSteady(setup, p.nominal, p.durationMs);
     const tenx = await runSteady(setup, p.nominal * 10, p.durationMs);
     const judged = profile !== 'tiny';
     for (const [name, r] of [
+      ['first poll cycle after the first records (cold, not judged)', firstCycle],
       ['nominal', nominal],
       ['10x', tenx],
     ] as const) {
@@ -47,6 +49,11 @@ async function run(profile: Profile) {
         unit: '%',
         target: '<= 5',
         ...(judged ? { met: nominal.cpuPct <= 5 } : {}),
+      },
+      {
+        name: 'nominal, first poll cycle after the first records: hub CPU (cold start, no target; B5 covers restarts)',
+        value: round(firstCycle.cpuPct),
+        unit: '%',
       },
       {
         name: 'nominal: loop p99',

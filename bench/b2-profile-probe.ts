@@ -11,7 +11,7 @@ import { Session } from 'node:inspector/promises';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { round } from './harness.ts';
-import { runSteady, setupSteady } from './load/steady.ts';
+import { runSteady, setupSteady, warmUpSteady } from './load/steady.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +19,12 @@ const { values } = parseArgs({
     'devices-per-agent': { type: 'string', default: '100' },
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
+    /** The second warm-up at the measured rate (0: measure right after the first warm-up, as B2 does). */
+    'warmup2-seconds': { type: 'string', default: '0' },
+    /** Warm up with the first records only (the measured window then holds the first poll cycle after them). */
+    cold: { type: 'boolean', default: false },
+    /** CPU profile sampling interval (us). */
+    'sample-us': { type: 'string', default: '500' },
     out: { type: 'string' },
     /** Sample what the measured stretch allocated and kept (survived scavenges): a .heapprofile. */
     'heap-out': { type: 'string' },
@@ -29,16 +35,26 @@ const { values } = parseArgs({
 const rate = Number(values.rate);
 const setup = await setupSteady(Number(values.agents), Number(values['devices-per-agent']), 'b2p');
 try {
-  // Warm-up as in B2: every device registered and `up`, the backlog drained.
-  await runSteady(setup, 2000, Math.max(1000, (setup.devices / 2000) * 1000 + 500), 1000, 20_000);
-  // A second warm-up at the measured rate: JIT settled, the first history samples written.
-  await runSteady(setup, rate, 3000);
+  // Warm-up as in B2 (steady.ts warmUpSteady): every device registered and `up`, one full poll cycle at the nominal
+  // rate, the hub's pending writes done. `--cold`: only the first records (as B2 did before the fourth round).
+  if (values.cold) await runSteady(setup, 2000, Math.max(1000, (setup.devices / 2000) * 1000 + 500), 1000, 20_000);
+  else await warmUpSteady(setup, 1000);
+  // An optional second warm-up at the measured rate.
+  const warmup2Ms = Number(values['warmup2-seconds']) * 1000;
+  if (warmup2Ms > 0) await runSteady(setup, rate, warmup2Ms);
+  // What the hub did in the measured stretch besides taking records in (bus events counted).
+  const events: Record<string, number> = {};
+  const offs = (['device', 'device-state', 'site-alert', 'health'] as const).map((name) =>
+    setup.hub.hub.ctx.bus.on(name, () => {
+      events[name] = (events[name] ?? 0) + 1;
+    }),
+  );
   const session = new Session();
   const isProfiling = values.out !== undefined || values['heap-out'] !== undefined;
   if (isProfiling) session.connect();
   if (values.out !== undefined) {
     await session.post('Profiler.enable');
-    await session.post('Profiler.setSamplingInterval', { interval: 500 });
+    await session.post('Profiler.setSamplingInterval', { interval: Number(values['sample-us']) });
     await session.post('Profiler.start');
   }
   if (values['heap-out'] !== undefined) {
@@ -63,13 +79,18 @@ try {
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
+  // For an outside profiler (`perf record -p <pid>`): the measured stretch starts now.
+  process.stderr.write(`measured stretch starts: pid ${process.pid}\n`);
   const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
   const threads0 = threadTicks();
   const windowStartMs = performance.now();
   const r = await runSteady(setup, rate, Number(values.seconds) * 1000);
   const threads = diffTicks(threads0, threadTicks());
   const cpu = process.cpuUsage(cpu0);
+  const minorPageFaults = process.resourceUsage().minorPageFault - faults0;
   gcObserver.disconnect();
+  for (const off of offs) off();
   const windowEndMs = performance.now();
   if (values.out !== undefined) {
     const { profile } = await session.post('Profiler.stop');
@@ -94,6 +115,8 @@ try {
       profiled: values.out !== undefined,
       gcMs: Object.fromEntries(Object.entries(gcMs).map(([k, v]) => [k, Math.round(v)])),
       threadCpuMs: threads,
+      minorPageFaults,
+      events,
       userMs: Math.round(cpu.user / 1000),
       systemMs: Math.round(cpu.system / 1000),
       /** The measured stretch in ms since the process started (to cut a --trace-gc-nvp log to it). */

@@ -207,6 +207,7 @@ export class Detector {
 
   private track(serial: string, site: string, customer: string, agent: TrackedAgent): TrackedDevice {
     let device = this.devices.get(serial);
+    const isNew = device === undefined;
     if (device === undefined) {
       const info = this.deps.deviceInfo(serial);
       device = {
@@ -225,8 +226,11 @@ export class Detector {
     if (device.agentId !== agent.agentId) {
       if (device.agentId !== null) this.agents.get(device.agentId)?.devices.delete(serial);
       device.agentId = agent.agentId;
+      agent.devices.add(serial);
+    } else if (isNew) {
+      agent.devices.add(serial);
     }
-    agent.devices.add(serial);
+    // else: already in its agent's set (added when it came to this agent, or by restore; agents are never replaced)
     return device;
   }
 

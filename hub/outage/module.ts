@@ -20,6 +20,7 @@ import { NO_CHANGE_FEED } from '../store/change-feed.ts';
 import { SerialQueue } from '../store/serial-queue.ts';
 import type { DeviceState, DeviceTransition, DeviceView, StoredTransition } from '../types.ts';
 import { Detector, type DetectorSink } from './detector.ts';
+import { type DeviceSlot, DeviceSlots } from './device-slots.ts';
 import { NodeFollower } from './follow-nodes.ts';
 import { FreshnessWatch } from './freshness.ts';
 import { LiveFlush } from './live-flush.ts';
@@ -51,13 +52,6 @@ export interface OutageModule extends HubModule, DeviceDirectory {
 const STATES: readonly DeviceState[] = ['up', 'degraded', 'down', 'unknown'];
 /** A device whose visible fields did not change gets a `device` event (lastSeen refresh) at most this often. */
 export const LAST_SEEN_REFRESH_MS = 5000;
-
-/** Live facts of a device; lastSeen kept as epoch ms on the hot path, formatted only when read or stored. */
-interface Live {
-  lastSeenMs: number;
-  agentId: string | null;
-  firmware: string | null;
-}
 
 /** What the last `device` event of a device showed (to tell whether a record changes anything visible). */
 interface Shown {
@@ -119,14 +113,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       }
     });
   }
-  /** Recent records per device as UTF-8 bytes outside the V8 heap (record-ring.ts). Parsed on read. */
-  const rings = new Map<string, RecordRing>();
-  const live = new Map<string, Live>();
-  const shown = new Map<string, Shown>();
-  const dirtyLive = new Set<string>();
+  /** What this module keeps per device (device-slots.ts): one map lookup per record. */
+  const devices = new DeviceSlots<Shown>();
+  const slotOf = (serial: string) => devices.slotOf(serial);
+  const markDirty = (slot: DeviceSlot<Shown>) => devices.markDirty(slot);
   /** History rows waiting for the flush: text and columns only (a parsed record kept 5 s would be promoted). */
   const pendingRecords = new Map<string, RecordText[]>();
-  const lastStoredAt = new Map<string, number>();
   const isoOf = isoFormatter();
   /** serial -> first failed poll of its current `down` (outage start, from the records). */
   const faultAt = new Map<string, string>();
@@ -202,15 +194,13 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     agentPresence: (event) => grouper.agentPresence(event),
   };
   // Room-network outages: simultaneous `down`s of one agent's devices become one site alert (site-grouping.ts).
-  /** When each device last answered a poll (hub clock at arrival), for the room-network grouping. */
-  const lastAnsweredAt = new Map<string, number>();
   const grouper: SiteOutageGrouper = new SiteOutageGrouper({
     clock,
     sink: announced,
     agentDevices: (agentId): ReadonlySet<string> | undefined => detector.agentDevices(agentId),
     pollIntervalMs: (serial) => detector.pollIntervalMs(serial),
     isDown: (serial) => detector.state(serial)?.state === 'down',
-    answeredSince: (serial, sinceMs) => (lastAnsweredAt.get(serial) ?? Number.NEGATIVE_INFINITY) >= sinceMs,
+    answeredSince: (serial, sinceMs) => (devices.get(serial)?.lastAnsweredAtMs ?? Number.NEGATIVE_INFINITY) >= sinceMs,
     persist: {
       raised: (agentId, site, serials, at) =>
         queued('site-alerts', 'an open site alert not saved', () =>
@@ -241,14 +231,15 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     announceHeld: (t) => replayHeld([t]),
     showLastSeen(serial, info) {
       const lastSeenMs = Date.parse(info.lastSeen);
-      const known = live.get(serial);
+      const slot = slotOf(serial);
+      const known = slot.live;
       if (known !== undefined && known.lastSeenMs >= lastSeenMs) return;
-      live.set(serial, { lastSeenMs, agentId: info.agentId, firmware: info.firmware });
+      slot.live = { lastSeenMs, agentId: info.agentId, firmware: info.firmware };
       // as for this node's own records: a lastSeen-only change is shown at most every LAST_SEEN_REFRESH_MS
       const now = clock.now();
-      const prev = shown.get(serial);
-      if (prev === undefined || now - prev.emittedAtMs >= LAST_SEEN_REFRESH_MS || hasVisibleChange(serial, prev, now)) {
-        announceDevice(serial, now);
+      const prev = slot.shown;
+      if (prev === undefined || now - prev.emittedAtMs >= LAST_SEEN_REFRESH_MS || hasVisibleChange(slot, prev, now)) {
+        announceDevice(serial, now, slot);
       }
     },
   });
@@ -281,12 +272,12 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     hostOf: (serial) => peripheralHosts.get(serial),
   });
 
-  function view(serial: string): DeviceView | undefined {
+  function view(serial: string, slot = devices.get(serial)): DeviceView | undefined {
     const reg = registry.get(serial);
     const st = detector.state(serial);
     if (reg === undefined && st === undefined) return undefined;
     const now = clock.now();
-    const info = live.get(serial);
+    const info = slot?.live;
     // a device only another hub node detects may be missing from this node's registry: its stored site then
     const place = reg ?? follower.placeOf(serial);
     const site = place?.site ?? '';
@@ -324,33 +315,44 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
   }
 
   /** Build the view and emit `device`, remembering what it showed. */
-  function announceDevice(serial: string, now: number): void {
-    const v = view(serial);
+  function announceDevice(serial: string, now: number, slot = devices.get(serial)): void {
+    const v = view(serial, slot);
     if (v === undefined) return;
-    const next: Shown = {
-      emittedAtMs: now,
-      registered: registry.get(serial),
-      state: v.state,
-      reason: v.reason ?? '',
-      problems: v.problems ?? [],
-      agentId: v.agentId,
-      firmware: v.firmware,
-      maintenance: v.maintenance === true,
-      contract: v.contract,
-      coverage: v.coverage ?? 'none',
-    };
     // Updated in place: a new object per lastSeen refresh would outlive a scavenge, then be old-generation garbage.
-    const prev = shown.get(serial);
-    if (prev === undefined) shown.set(serial, next);
-    else Object.assign(prev, next);
+    const known = slot ?? slotOf(serial);
+    const prev = known.shown;
+    const next: Shown = prev ?? {
+      emittedAtMs: now,
+      registered: undefined,
+      state: v.state,
+      reason: '',
+      problems: [],
+      agentId: null,
+      firmware: null,
+      maintenance: false,
+      contract: null,
+      coverage: 'none',
+    };
+    next.emittedAtMs = now;
+    next.registered = registry.get(serial);
+    next.state = v.state;
+    next.reason = v.reason ?? '';
+    next.problems = v.problems ?? [];
+    next.agentId = v.agentId;
+    next.firmware = v.firmware;
+    next.maintenance = v.maintenance === true;
+    next.contract = v.contract;
+    next.coverage = v.coverage ?? 'none';
+    known.shown = next;
     bus.emit('device', v);
   }
 
   /** Whether the view of `serial` would differ from the last one emitted in anything but lastSeen (no view built). */
-  function hasVisibleChange(serial: string, prev: Shown, now: number): boolean {
+  function hasVisibleChange(slot: DeviceSlot<Shown>, prev: Shown, now: number): boolean {
+    const serial = slot.serial;
     const reg = registry.get(serial);
     const st = detector.state(serial);
-    const info = live.get(serial);
+    const info = slot.live;
     if (reg !== prev.registered || st === undefined) return true;
     if (st.state !== prev.state || st.reason !== prev.reason || !isSameList(st.problems, prev.problems)) return true;
     if ((info?.agentId ?? st.agentId ?? null) !== prev.agentId || (info?.firmware ?? null) !== prev.firmware)
@@ -363,21 +365,26 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     );
   }
 
-  function remember(record: HealthRecord, json: string | undefined, bytes: Buffer | undefined): void {
-    const serial = record.identity.serial;
-    let ring = rings.get(serial);
+  function remember(
+    slot: DeviceSlot<Shown>,
+    record: HealthRecord,
+    json: string | undefined,
+    bytes: Buffer | undefined,
+  ): void {
+    const serial = slot.serial;
+    let ring = slot.ring;
     if (ring === undefined) {
       ring = new RecordRing(ringSize);
-      rings.set(serial, ring);
+      slot.ring = ring;
     }
     const text = json ?? JSON.stringify(record);
     ring.push(record.observedAt, bytes ?? text);
     // SQLite keeps a sampled history (the hot path must not write every record), but every sign of trouble.
     const nowMs = clock.now();
-    const lastStored = lastStoredAt.get(serial);
+    const lastStored = slot.lastStoredAtMs;
     const isDue = lastStored === undefined || nowMs - lastStored >= config.detection.historyEveryMs;
     if (!isDue && !showsTrouble(record)) return;
-    lastStoredAt.set(serial, nowMs);
+    slot.lastStoredAtMs = nowMs;
     let pending = pendingRecords.get(serial);
     if (pending === undefined) {
       pending = [];
@@ -396,18 +403,18 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     log,
     takeDirty() {
       const rows: Array<[string, LiveInfo]> = [];
-      for (const serial of dirtyLive) {
-        const info = live.get(serial)!;
-        rows.push([serial, { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware }]);
+      for (const slot of devices.takeDirty()) {
+        const info = slot.live;
+        if (info === undefined) continue;
+        rows.push([slot.serial, { lastSeen: isoOf(info.lastSeenMs), agentId: info.agentId, firmware: info.firmware }]);
       }
       const records: RecordText[] = [];
       for (const pending of pendingRecords.values()) for (const r of pending) records.push(r);
-      dirtyLive.clear();
       pendingRecords.clear();
       return { live: rows, records };
     },
     retry: (serials) => {
-      for (const serial of serials) dirtyLive.add(serial);
+      for (const serial of serials) markDirty(slotOf(serial));
     },
   });
   const flush = () => liveFlush.flush();
@@ -439,7 +446,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
     async detail(serial) {
       const v = view(serial);
       if (v === undefined) return undefined;
-      const ring = rings.get(serial);
+      const ring = devices.get(serial)?.ring;
       const health =
         ring !== undefined && ring.size > 0
           ? ring.textsNewestFirst().map((text) => JSON.parse(text) as HealthRecord)
@@ -462,7 +469,7 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
       await store.migrate();
       follower.start(); // other nodes' changes from now on (queued behind this restore), then the stored state
       for (const [serial, info] of await store.liveInfo()) {
-        live.set(serial, { lastSeenMs: Date.parse(info.lastSeen), agentId: info.agentId, firmware: info.firmware });
+        slotOf(serial).live = { lastSeenMs: Date.parse(info.lastSeen), agentId: info.agentId, firmware: info.firmware };
       }
       // Transitions stored but never announced (the hub died while the grouper held them) go through it again
       // once every module listens (a timer: the tickets module starts after this one). On a store shared by several
@@ -503,37 +510,38 @@ export function createOutageModule(ctx: HubContext, registry: Registry): OutageM
           }
           if (record.identity.hostSerial !== undefined)
             peripheralHosts.set(record.identity.serial, record.identity.hostSerial);
-          if (isLive && hasAnsweringChannel(record)) {
-            lastAnsweredAt.set(record.identity.serial, clock.now());
-            if (grouper.isHolding(inbound.agentId)) grouper.noteReachable(inbound.agentId, record.identity.serial);
-          }
-          remember(record, inbound.json, inbound.bytes);
           const serial = record.identity.serial;
+          const slot = slotOf(serial);
+          if (isLive && hasAnsweringChannel(record)) {
+            slot.lastAnsweredAtMs = clock.now();
+            if (grouper.isHolding(inbound.agentId)) grouper.noteReachable(inbound.agentId, serial);
+          }
+          remember(slot, record, inbound.json, inbound.bytes);
           if (isLive) {
-            const info = live.get(serial);
+            const info = slot.live;
             if (info === undefined) {
-              live.set(serial, {
+              slot.live = {
                 lastSeenMs: inbound.receivedAtMs,
                 agentId: inbound.agentId,
                 firmware: record.identity.firmware ?? null,
-              });
+              };
             } else {
               info.lastSeenMs = inbound.receivedAtMs;
               info.agentId = inbound.agentId;
               if (record.identity.firmware !== undefined) info.firmware = record.identity.firmware;
             }
-            dirtyLive.add(serial);
+            markDirty(slot);
           }
           bus.emit('health', { record, receivedAt: isoOf(inbound.receivedAtMs) });
           if (isLive) {
             const now = clock.now();
-            const prev = shown.get(serial);
+            const prev = slot.shown;
             if (
               prev === undefined ||
               now - prev.emittedAtMs >= LAST_SEEN_REFRESH_MS ||
-              hasVisibleChange(serial, prev, now)
+              hasVisibleChange(slot, prev, now)
             ) {
-              announceDevice(serial, now);
+              announceDevice(serial, now, slot);
             }
           }
         }),

@@ -331,3 +331,38 @@ describe('detector: maintenance and replay', () => {
     expect(states()).toEqual(['unknown->up:first-seen']);
   });
 });
+
+describe("an agent's devices (the set the room-network grouping reads)", () => {
+  const members = (agentId: string) => [...(detector.agentDevices(agentId) ?? [])].sort();
+
+  it('holds a device from its first record, moves it with its records between agents, and keeps it on repeats', () => {
+    poll({ agentId: 'agent-1' });
+    poll({ agentId: 'agent-1', serial: 'SN-2' });
+    poll({ agentId: 'agent-1' });
+    expect(members('agent-1')).toEqual(['SN-1', 'SN-2']);
+    poll({ agentId: 'agent-2' });
+    expect(members('agent-1')).toEqual(['SN-2']);
+    expect(members('agent-2')).toEqual(['SN-1']);
+    poll({ agentId: 'agent-1' });
+    poll({ agentId: 'agent-1' });
+    expect(members('agent-1')).toEqual(['SN-1', 'SN-2']);
+    expect(members('agent-2')).toEqual([]);
+  });
+
+  it('keeps a restored device in its agent set when its records come again', () => {
+    detector.restore([
+      {
+        serial: 'SN-9',
+        site: 'site-a',
+        customer: 'cust',
+        agentId: 'agent-1',
+        state: 'up',
+        sinceMs: clock.now(),
+        reason: 'restored',
+        problems: [],
+      },
+    ]);
+    poll({ agentId: 'agent-1', serial: 'SN-9' });
+    expect(members('agent-1')).toEqual(['SN-9']);
+  });
+});
