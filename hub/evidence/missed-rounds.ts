@@ -14,9 +14,18 @@ import type { Logger } from 'pino';
 import type { TicketView } from '../types.ts';
 import { startsEvidenceRound } from './evidence-trigger.ts';
 
+/**
+ * A ticket opened by this process less than this long ago is left to the round its opening started (that round
+ * writes its collection row within milliseconds; a sweep racing it would ask twice).
+ */
+export const LIVE_ROUND_GRACE_MS = 30_000;
+
 export interface MissedRoundsDeps {
   /** Open tickets without any evidence collection row (store). */
-  openWithoutCollection(): Promise<Pick<TicketView, 'id' | 'serial' | 'channel' | 'site'>[]>;
+  openWithoutCollection(): Promise<Pick<TicketView, 'id' | 'serial' | 'channel' | 'site' | 'openedAt'>[]>;
+  /** When this process started, and now (ms): tickets opened since the start are owed only after the grace. */
+  bootMs: number;
+  now(): number;
   /** This node runs the site's automatic duties. */
   holds(site: string): boolean;
   /** An agent watches the device (a person's ticket gets a round only then). */
@@ -27,9 +36,14 @@ export interface MissedRoundsDeps {
 
 /** Start the rounds this node owes; resolves with how many it started. */
 export async function startMissedRounds(deps: MissedRoundsDeps): Promise<number> {
-  const owed = (await deps.openWithoutCollection()).filter(
-    (t) => deps.holds(t.site ?? '') && startsEvidenceRound(t, 'opened', deps.isMonitored(t.serial)),
-  );
+  const graceEnd = deps.now() - LIVE_ROUND_GRACE_MS;
+  const owed = (await deps.openWithoutCollection()).filter((t) => {
+    const openedMs = Date.parse(t.openedAt);
+    const isLeftToLiveRound = openedMs >= deps.bootMs && openedMs > graceEnd;
+    return (
+      !isLeftToLiveRound && deps.holds(t.site ?? '') && startsEvidenceRound(t, 'opened', deps.isMonitored(t.serial))
+    );
+  });
   for (const t of owed) await deps.startRound(t.id, t.serial);
   if (owed.length > 0) {
     deps.logger.info(

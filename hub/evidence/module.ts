@@ -179,6 +179,7 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
       }
       // rounds owed for tickets whose node stopped between storing them and asking (now, and for gained partitions)
       // one sweep at a time (a later one sees the rows the earlier one wrote), and a round only if still none exists
+      const bootMs = ctx.clock.now();
       let sweeping: Promise<unknown> = Promise.resolve();
       const sweepMissedRounds = () => {
         sweeping = sweeping
@@ -196,6 +197,8 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
             });
             await startMissedRounds({
               openWithoutCollection: () => store.openTicketsWithoutCollection(),
+              bootMs,
+              now: () => ctx.clock.now(),
               holds: (site) => duties.holds(site),
               isMonitored: (serial) => collector.resolveAgent(serial) !== undefined,
               startRound: async (ticketId, serial) => {

@@ -169,9 +169,11 @@ export class EvidenceStore {
    * Open tickets that have no collection row at all (hub/evidence/missed-rounds.ts). Reads the tickets table of the
    * same database (the tickets store's), oldest first.
    */
-  openTicketsWithoutCollection(): Promise<{ id: string; serial: string; channel: Channel; site: string | null }[]> {
+  openTicketsWithoutCollection(): Promise<
+    { id: string; serial: string; channel: Channel; site: string | null; openedAt: string }[]
+  > {
     return this.all(
-      `SELECT t.id, t.serial, t.channel, t.site FROM tickets t
+      `SELECT t.id, t.serial, t.channel, t.site, t.opened_at FROM tickets t
        WHERE t.is_open = 1 AND NOT EXISTS (SELECT 1 FROM evidence_collections c WHERE c.ticket_id = t.id)
        ORDER BY t.seq`,
       [],
@@ -180,6 +182,7 @@ export class EvidenceStore {
         serial: String(r.serial),
         channel: String(r.channel) as Channel,
         site: r.site === null || r.site === undefined ? null : String(r.site),
+        openedAt: String(r.opened_at),
       }),
     );
   }

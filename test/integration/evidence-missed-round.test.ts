@@ -50,7 +50,7 @@ describe('evidence rounds owed after a node died before asking', () => {
     await h.hub.ctx.sql.run('DELETE FROM evidence_commands WHERE ticket_id = $1', [lost.id]);
     await h.hub.ctx.sql.run('DELETE FROM evidence_collections WHERE ticket_id = $1', [lost.id]);
     expect(await h.evidence.store.openTicketsWithoutCollection()).toEqual([
-      { id: lost.id, serial: SERIAL, channel: 'auto', site: EVIDENCE_AGENT.site },
+      { id: lost.id, serial: SERIAL, channel: 'auto', site: EVIDENCE_AGENT.site, openedAt: lost.openedAt },
     ]);
     await agent.close();
     await h.restart();
