@@ -6,6 +6,7 @@
  *   node --import tsx bench/b8-probe.ts [--devices 200] [--poll-ms 10000] [--warm-ms 10500] [--measure-ms 12000]
  *        [--channels rest,snmp] [--reps 1] [--liveness on|off] [--script other-bundle.mjs] [--node-arg=--flag ...]
  *        [--device-keepalive-ms MS] [--env K=V ...] [--prof DIR] [--perf FILE (perf record of the measured window, with --perf-basic-prof)]
+ *        [--heap-snapshot FILE (the agent's V8 heap at the end of the window; summarise with bench/load/heap-summary.ts)]
  * Prints one JSON line per run.
  */
 import { spawn } from 'node:child_process';
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     prof: { type: 'string' },
     perf: { type: 'string' },
     'device-keepalive-ms': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
   },
 });
 
@@ -148,6 +150,13 @@ async function main() {
         for (const r of rows.slice(0, 15)) process.stderr.write(`${String(r.rss).padStart(7)} kB ${r.head}\n`);
       }
       const wallMs = performance.now() - t0;
+      if (values['heap-snapshot']) {
+        await agent.request(
+          { cmd: 'heap-snapshot', file: `${values['heap-snapshot']}.${rep}` },
+          'heap-snapshot',
+          120_000,
+        );
+      }
       const s1 = await agent.request<{ records: number; memory: NodeJS.MemoryUsage }>({ cmd: 'stats' }, 'stats', 5000);
       await agent.stop();
       const pct = (ms: number) => Math.round((ms / wallMs) * 1000) / 10;
