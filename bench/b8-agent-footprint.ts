@@ -102,9 +102,14 @@ function exporterConfig(devices: readonly SimNetworkDeviceInfo[]): string {
 }
 
 /** Node flags of the agent in production (deploy/hezo-agent.service, docker-compose.yml). */
-const AGENT_NODE_ARGS = ['--enable-source-maps', '--max-old-space-size=64', '--max-semi-space-size=1'];
+export const AGENT_NODE_ARGS = [
+  '--enable-source-maps',
+  '--max-old-space-size=64',
+  '--max-semi-space-size=1',
+  '--single-threaded',
+];
 /** Its environment there too: two glibc malloc arenas instead of up to 8 per core (~10 MB less RSS, bench B8). */
-const AGENT_ENV = { MALLOC_ARENA_MAX: '2' };
+export const AGENT_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
 
 /** bench/load/agent-proc.ts bundled by esbuild into dist/ (next to node_modules for the native packages). */
 async function bundleAgentProc(): Promise<string> {
@@ -320,9 +325,11 @@ async function run(profile: Profile) {
       )} ms per poll (${round(agentEarly.stop.cpuPct)} % CPU), snmp_exporter ${round(exporterEarly.cpuPerPollMs, 3)} ms (${round(
         exporterEarly.stop.cpuPct,
       )} % CPU): ${exporterEarly.cpuPerPollMs > 0 ? `${round(agentEarly.cpuPerPollMs / exporterEarly.cpuPerPollMs, 2)}x` : 'no ratio (no exporter CPU measured)'}`,
-      `agent process RSS before start (plain node + the minified agent bundle, ${AGENT_NODE_ARGS.join(' ')}, MALLOC_ARENA_MAX=2, nothing polled): ${round(
-        idle.rssMb,
-      )} MB`,
+      `agent process RSS before start (plain node + the minified agent bundle, ${AGENT_NODE_ARGS.join(' ')}, ${Object.entries(
+        AGENT_ENV,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}, nothing polled): ${round(idle.rssMb)} MB`,
       'the agent also normalises each poll into a health record and publishes it over MQTT (QoS 1); the exporter only renders text',
       'the simulated fleet (net-snmp agents in Node, core 1) caps what either side can get',
     ];

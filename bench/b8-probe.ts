@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
 import { buildAgentConfig } from '../simulator/agent-config.ts';
 import type { SimDeviceInfo, SimNetworkDeviceInfo } from '../simulator/fleet.ts';
+import { AGENT_ENV, AGENT_NODE_ARGS } from './b8-agent-footprint.ts';
 import { BENCH_DIR, Child, pinSelf, procStats, sleep, tempDir } from './load/common.ts';
 
 const { values } = parseArgs({
@@ -39,7 +40,8 @@ const { values } = parseArgs({
   },
 });
 
-const NODE_ARGS = ['--enable-source-maps', '--max-old-space-size=64', '--max-semi-space-size=1'];
+/** The agent's production flags and environment, as B8 runs it. */
+const NODE_ARGS = AGENT_NODE_ARGS;
 
 /** CPU ms of each thread of `pid` (tid -> ms). */
 function threadCpu(pid: number): Map<number, number> {
@@ -89,7 +91,7 @@ async function main() {
       if (values.perf) prof.push('--perf-basic-prof');
       const agent = Child.start(script, {
         core: 0,
-        env: { MALLOC_ARENA_MAX: '2', ...env },
+        env: { ...AGENT_ENV, ...env },
         nodeArgs: [...NODE_ARGS, ...values['node-arg'], ...prof],
       });
       const config = {

@@ -103,7 +103,17 @@ describe('built output (dist/)', () => {
     const dir = imageLikeDir();
     const once = await runCmd(
       process.execPath,
-      ['--enable-source-maps', '--max-old-space-size=64', join(dir, 'dist/agent.js'), '--config', configFile, '--once'],
+      // the systemd unit's flags (checked against it below)
+      [
+        '--enable-source-maps',
+        '--max-old-space-size=64',
+        '--max-semi-space-size=1',
+        '--single-threaded',
+        join(dir, 'dist/agent.js'),
+        '--config',
+        configFile,
+        '--once',
+      ],
       { cwd: tmp.dir, timeoutMs: 30_000 },
     );
     expect(once.stderr).toBe('');
@@ -194,13 +204,13 @@ describe('built output (dist/)', () => {
     for (const p of ['node_modules', 'dist', 'test', 'bench', '.git']) expect(ignore).toContain(p);
     const unit = readFileSync(join(ROOT, 'deploy/hezo-agent.service'), 'utf8');
     expect(unit).toMatch(
-      /^ExecStart=\/usr\/bin\/node --enable-source-maps --max-old-space-size=\d+ --max-semi-space-size=1 \S+\/dist\/agent\.js /m,
+      /^ExecStart=\/usr\/bin\/node --enable-source-maps --max-old-space-size=\d+ --max-semi-space-size=1 --single-threaded \S+\/dist\/agent\.js /m,
     );
     // what bench B8 measures the agent with (bench/b8-agent-footprint.ts AGENT_ENV)
     expect(unit).toMatch(/^Environment=MALLOC_ARENA_MAX=2$/m);
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     expect(compose).toContain(
-      '"--enable-source-maps", "--max-old-space-size=64", "--max-semi-space-size=1", "dist/agent.js"',
+      '"--enable-source-maps", "--max-old-space-size=64", "--max-semi-space-size=1", "--single-threaded", "dist/agent.js"',
     );
     expect(compose).toMatch(/^ {6}MALLOC_ARENA_MAX: "2"/m);
   });
