@@ -29,7 +29,12 @@ export function healthCheckModuleSource(): string {
     /require\("(ajv\/dist\/runtime\/[a-z0-9_]+)"\)\.default/g,
     (_, path: string) => {
       const name = `__ajvRuntime${imports.length}`;
-      imports.push(`import ${name} from "${path}.js";`);
+      // CommonJS with `exports.default`: esbuild's default import is that function outside a `"type": "module"`
+      // package and module.exports inside one (the agent bundle's case): take the function either way
+      imports.push(
+        `import ${name}Module from "${path}.js";`,
+        `const ${name} = ${name}Module.default ?? ${name}Module;`,
+      );
       return name;
     },
   );

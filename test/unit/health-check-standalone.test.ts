@@ -6,11 +6,9 @@
  * arbitrary values. The agent bundle carries no ajv compiler; encodeHealth (health-encode.ts) keeps the errors.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { healthCheckModuleSource } from '../../build/health-check-standalone.ts';
 import { HealthRecord } from '../../protocols/health.ts';
 import { healthCheck } from '../../protocols/health-check.ts';
 import { encodeHealth } from '../../protocols/health-encode.ts';
@@ -18,24 +16,23 @@ import { healthValidator } from '../../protocols/health-validator.ts';
 import { encodeMessage } from '../../protocols/messages.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.HEZO_FUZZ_RUNS ?? 1000);
 
-/** The generated module, bundled with its ajv run-time helpers and loaded as the agent bundle would load it. */
+/**
+ * protocols/health-check.ts bundled exactly as the agent bundle gets it (build/build.mjs: the generated code, its ajv
+ * run-time helpers, esbuild's module interop inside this `"type": "module"` package), loaded from dist/.
+ */
 async function loadGenerated(): Promise<(value: unknown) => boolean> {
-  const out = await build({
-    stdin: { contents: healthCheckModuleSource(), resolveDir: ROOT, loader: 'js', sourcefile: 'health-check.js' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    write: false,
-    logLevel: 'silent',
-  });
-  const text = out.outputFiles[0]?.text ?? '';
-  const mod = (await import(`data:text/javascript;base64,${Buffer.from(text).toString('base64')}`)) as {
-    healthCheck: (value: unknown) => boolean;
-  };
-  return mod.healthCheck;
+  // @ts-expect-error plain ESM build script without types
+  const { bundleOne } = await import('../../build/build.mjs');
+  const file = (await bundleOne('protocols/health-check.ts', `test-health-check-${process.pid}.mjs`)) as string;
+  try {
+    expect(readFileSync(file, 'utf8')).toMatch(/"validate\d+"/); // the generated function, not the run-time compile
+    return ((await import(pathToFileURL(file).href)) as { healthCheck: (value: unknown) => boolean }).healthCheck;
+  } finally {
+    rmSync(file, { force: true });
+    rmSync(`${file}.map`, { force: true });
+  }
 }
 
 /** Every path to a value inside `value` (objects and arrays), the root excluded. */
