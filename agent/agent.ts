@@ -11,7 +11,7 @@ import type { AgentConfig } from '../protocols/agent-config.ts';
 import { SharedV2cSocket } from '../protocols/clients/snmp.ts';
 import { type Clock, monotonicNow, systemClock } from '../protocols/clock.ts';
 import type { HealthRecord } from '../protocols/health.ts';
-import { encodeHealth } from '../protocols/health-validator.ts';
+import { encodeHealth } from '../protocols/health-encode.ts';
 import { type DeviceEvent, encodeMessage, type Heartbeat, type Presence } from '../protocols/messages.ts';
 import { brokerUrls } from '../protocols/mqtt-failover.ts';
 import { topics } from '../protocols/topics.ts';

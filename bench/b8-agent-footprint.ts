@@ -1,7 +1,8 @@
 /**
  * B8 agent footprint: the real agent (child process, core 0) polling a simulated fleet (child, core 1) of
  * 200 devices every 10 s over REST + SNMP, publishing to a bare aedes broker in this process (core 1).
- * Figures: agent RSS peak and CPU % of one core (from /proc, after a warm-up cycle).
+ * Figures: agent RSS peak (the whole run) and CPU % of one core (from /proc) once the agent has run the load for
+ * `steadyAtMs`; the first window after start (`warmMs`, JIT compiling) is measured too and noted.
  * SNMP throughput vs the baseline in the same run: both the agent (SNMP only, every device every second) and
  * Debian's Prometheus `snmp_exporter` 0.21 (core 0; one generated module per device with the agent's 14
  * Poly/MIB-II OIDs, since each simulated device has its own community; scraped once per device per second like
@@ -34,9 +35,37 @@ import {
 } from './load/common.ts';
 
 const PROFILES = {
-  tiny: { devices: 4, pollMs: 1000, warmMs: 1000, measureMs: 1000, snmpMs: 1000, snmpWarmMs: 3000 },
-  quick: { devices: 200, pollMs: 10_000, warmMs: 10_500, measureMs: 12_000, snmpMs: 5000, snmpWarmMs: 15_000 },
-  full: { devices: 200, pollMs: 10_000, warmMs: 15_000, measureMs: 120_000, snmpMs: 30_000, snmpWarmMs: 60_000 },
+  tiny: {
+    devices: 4,
+    pollMs: 1000,
+    warmMs: 1000,
+    measureMs: 1000,
+    steadyAtMs: 3000,
+    steadyMs: 1000,
+    snmpMs: 1000,
+    snmpWarmMs: 3000,
+  },
+  quick: {
+    devices: 200,
+    pollMs: 10_000,
+    warmMs: 10_500,
+    measureMs: 12_000,
+    // after the log cache's first fill (one archive a second over max(10 polls, 1 s per device) = 200 s)
+    steadyAtMs: 215_000,
+    steadyMs: 30_000,
+    snmpMs: 5000,
+    snmpWarmMs: 15_000,
+  },
+  full: {
+    devices: 200,
+    pollMs: 10_000,
+    warmMs: 15_000,
+    measureMs: 60_000,
+    steadyAtMs: 300_000,
+    steadyMs: 120_000,
+    snmpMs: 30_000,
+    snmpWarmMs: 60_000,
+  },
 } as const;
 const EXPORTER = '/usr/bin/prometheus-snmp-exporter';
 
@@ -73,9 +102,14 @@ function exporterConfig(devices: readonly SimNetworkDeviceInfo[]): string {
 }
 
 /** Node flags of the agent in production (deploy/hezo-agent.service, docker-compose.yml). */
-const AGENT_NODE_ARGS = ['--enable-source-maps', '--max-old-space-size=64', '--max-semi-space-size=1'];
+export const AGENT_NODE_ARGS = [
+  '--enable-source-maps',
+  '--max-old-space-size=64',
+  '--max-semi-space-size=1',
+  '--single-threaded',
+];
 /** Its environment there too: two glibc malloc arenas instead of up to 8 per core (~10 MB less RSS, bench B8). */
-const AGENT_ENV = { MALLOC_ARENA_MAX: '2' };
+export const AGENT_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
 
 /** bench/load/agent-proc.ts bundled by esbuild into dist/ (next to node_modules for the native packages). */
 async function bundleAgentProc(): Promise<string> {
@@ -129,15 +163,28 @@ async function run(profile: Profile) {
     });
     children.push(agent);
     const idle = await agent.request<AgentStats>({ cmd: 'stats' }, 'stats', 60_000);
+    // Two windows: the first after start (JIT compiling, the log cache's first fill: noted, never hidden) and the
+    // figure's, once the agent has run the same load for `steadyAtMs` (what a small box pays for months). The RSS
+    // peak is the whole run's, both windows and all between them.
+    const whole = watchProcess(agent.pid, 200);
     await agent.request({ cmd: 'start', config: agentConfig(['rest', 'snmp'], p.pollMs, 'a') }, 'started', 60_000);
+    const footprintStarted = performance.now();
     await sleep(p.warmMs);
     const s0 = await agent.request<AgentStats>({ cmd: 'stats' }, 'stats', 5000);
-    const watch = watchProcess(agent.pid, 200);
+    const firstWatch = watchProcess(agent.pid, 200);
     await sleep(p.measureMs);
-    const w = watch.stop();
+    const first = firstWatch.stop();
+    const sFirst = await agent.request<AgentStats>({ cmd: 'stats' }, 'stats', 5000);
+    await sleep(Math.max(0, p.steadyAtMs - (performance.now() - footprintStarted)));
     const s1 = await agent.request<AgentStats>({ cmd: 'stats' }, 'stats', 5000);
+    const steadyWatch = watchProcess(agent.pid, 200);
+    await sleep(p.steadyMs);
+    const steady = steadyWatch.stop();
+    const s2 = await agent.request<AgentStats>({ cmd: 'stats' }, 'stats', 5000);
+    const runRssPeak = whole.stop().rssPeak;
     await agent.stop();
-    const footprintPerS = ((s1.records - s0.records) / w.wallMs) * 1000;
+    const footprintPerS = ((s2.records - s1.records) / steady.wallMs) * 1000;
+    const firstPerS = ((sFirst.records - s0.records) / first.wallMs) * 1000;
 
     // B1. Agent, SNMP only, every device every second. Measured twice: right after start (2 s in: JIT compiling,
     // noted) and once both sides have run `snmpWarmMs` (the figure: the per-poll cost of a running agent).
@@ -231,17 +278,17 @@ async function run(profile: Profile) {
     const figures: Figure[] = [
       {
         name: 'agent RSS peak (REST + SNMP)',
-        value: round(w.rssPeak),
+        value: round(runRssPeak),
         unit: 'MB',
         target: '<= 80',
-        ...(judged ? { met: w.rssPeak <= 80 } : {}),
+        ...(judged ? { met: runRssPeak <= 80 } : {}),
       },
       {
-        name: 'agent CPU (REST + SNMP)',
-        value: round(w.cpuPct),
+        name: 'agent CPU (REST + SNMP, running)',
+        value: round(steady.cpuPct),
         unit: '% of a core',
         target: '<= 5',
-        ...(judged ? { met: w.cpuPct <= 5 } : {}),
+        ...(judged ? { met: steady.cpuPct <= 5 } : {}),
       },
       {
         name: 'SNMP devices/s (offered 1/s each)',
@@ -264,8 +311,11 @@ async function run(profile: Profile) {
     ];
     const notes = [
       `${pinNote('agent / snmp_exporter on core 0; fleet, broker and scrape driver on core 1')}; ${networked.length} devices`,
-      `REST + SNMP every ${p.pollMs / 1000} s: ${round(footprintPerS)} records/s, ${s1.failedRecords} records with a failed probe; ` +
-        `CPU ${round(w.cpuPct)} %, RSS peak ${round(w.rssPeak)} MB over ${round(w.wallMs / 1000)} s; broker got ${health} health messages`,
+      `REST + SNMP every ${p.pollMs / 1000} s, measured ${round(p.steadyAtMs / 1000)}-${round((p.steadyAtMs + steady.wallMs) / 1000)} s after start: ` +
+        `${round(footprintPerS)} records/s, ${s2.failedRecords} records with a failed probe in the run; CPU ${round(steady.cpuPct)} %, ` +
+        `RSS peak ${round(steady.rssPeak)} MB in the window, ${round(runRssPeak)} MB over the whole run; broker got ${health} health messages`,
+      `REST + SNMP, the first window after start (${round(p.warmMs / 1000)}-${round((p.warmMs + first.wallMs) / 1000)} s: JIT compiling, ` +
+        `the log cache's first fill; the window this figure used before): CPU ${round(first.cpuPct)} %, RSS peak ${round(first.rssPeak)} MB, ${round(firstPerS)} records/s`,
       `SNMP only, every device every 1 s, ${p.snmpMs / 1000} s measured after ${p.snmpWarmMs / 1000} s of the same load: agent ${round(agentSnmpPerS)} dev/s at ${round(aStop.cpuPct)} % CPU, RSS ${round(
         aStop.rssPeak,
       )} MB; snmp_exporter ${round(exporterPerS)} dev/s at ${round(eStop.cpuPct)} % CPU, RSS ${round(exporterRss)} MB`,
@@ -275,9 +325,11 @@ async function run(profile: Profile) {
       )} ms per poll (${round(agentEarly.stop.cpuPct)} % CPU), snmp_exporter ${round(exporterEarly.cpuPerPollMs, 3)} ms (${round(
         exporterEarly.stop.cpuPct,
       )} % CPU): ${exporterEarly.cpuPerPollMs > 0 ? `${round(agentEarly.cpuPerPollMs / exporterEarly.cpuPerPollMs, 2)}x` : 'no ratio (no exporter CPU measured)'}`,
-      `agent process RSS before start (plain node + the minified agent bundle, ${AGENT_NODE_ARGS.join(' ')}, MALLOC_ARENA_MAX=2, nothing polled): ${round(
-        idle.rssMb,
-      )} MB`,
+      `agent process RSS before start (plain node + the minified agent bundle, ${AGENT_NODE_ARGS.join(' ')}, ${Object.entries(
+        AGENT_ENV,
+      )
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}, nothing polled): ${round(idle.rssMb)} MB`,
       'the agent also normalises each poll into a health record and publishes it over MQTT (QoS 1); the exporter only renders text',
       'the simulated fleet (net-snmp agents in Node, core 1) caps what either side can get',
     ];

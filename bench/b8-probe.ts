@@ -6,6 +6,7 @@
  *   node --import tsx bench/b8-probe.ts [--devices 200] [--poll-ms 10000] [--warm-ms 10500] [--measure-ms 12000]
  *        [--channels rest,snmp] [--reps 1] [--liveness on|off] [--script other-bundle.mjs] [--node-arg=--flag ...]
  *        [--device-keepalive-ms MS] [--env K=V ...] [--prof DIR] [--perf FILE (perf record of the measured window, with --perf-basic-prof)]
+ *        [--heap-snapshot FILE (the agent's V8 heap at the end of the window; summarise with bench/load/heap-summary.ts)]
  * Prints one JSON line per run.
  */
 import { spawn } from 'node:child_process';
@@ -17,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
 import { buildAgentConfig } from '../simulator/agent-config.ts';
 import type { SimDeviceInfo, SimNetworkDeviceInfo } from '../simulator/fleet.ts';
+import { AGENT_ENV, AGENT_NODE_ARGS } from './b8-agent-footprint.ts';
 import { BENCH_DIR, Child, pinSelf, procStats, sleep, tempDir } from './load/common.ts';
 
 const { values } = parseArgs({
@@ -34,10 +36,12 @@ const { values } = parseArgs({
     prof: { type: 'string' },
     perf: { type: 'string' },
     'device-keepalive-ms': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
   },
 });
 
-const NODE_ARGS = ['--enable-source-maps', '--max-old-space-size=64', '--max-semi-space-size=1'];
+/** The agent's production flags and environment, as B8 runs it. */
+const NODE_ARGS = AGENT_NODE_ARGS;
 
 /** CPU ms of each thread of `pid` (tid -> ms). */
 function threadCpu(pid: number): Map<number, number> {
@@ -87,7 +91,7 @@ async function main() {
       if (values.perf) prof.push('--perf-basic-prof');
       const agent = Child.start(script, {
         core: 0,
-        env: { MALLOC_ARENA_MAX: '2', ...env },
+        env: { ...AGENT_ENV, ...env },
         nodeArgs: [...NODE_ARGS, ...values['node-arg'], ...prof],
       });
       const config = {
@@ -148,6 +152,13 @@ async function main() {
         for (const r of rows.slice(0, 15)) process.stderr.write(`${String(r.rss).padStart(7)} kB ${r.head}\n`);
       }
       const wallMs = performance.now() - t0;
+      if (values['heap-snapshot']) {
+        await agent.request(
+          { cmd: 'heap-snapshot', file: `${values['heap-snapshot']}.${rep}` },
+          'heap-snapshot',
+          120_000,
+        );
+      }
       const s1 = await agent.request<{ records: number; memory: NodeJS.MemoryUsage }>({ cmd: 'stats' }, 'stats', 5000);
       await agent.stop();
       const pct = (ms: number) => Math.round((ms / wallMs) * 1000) / 10;

@@ -1,8 +1,10 @@
 /**
  * The real agent in its own process (so it can be killed, hung with SIGSTOP, or measured from /proc).
  * IPC: {cmd:'start', config} (raw AgentConfig) -> {ev:'started', trapPort?}; every health record -> counted;
- *      {cmd:'stats'} -> {ev:'stats', records, failedRecords, snmpOk, cpuMs, rssMb, memory (process.memoryUsage())}.
+ *      {cmd:'stats'} -> {ev:'stats', records, failedRecords, snmpOk, cpuMs, rssMb, memory (process.memoryUsage())};
+ *      {cmd:'heap-snapshot', file} -> {ev:'heap-snapshot', file} (v8.writeHeapSnapshot, for bench/b8-probe.ts).
  */
+import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { type Agent, createAgent } from '../../agent/agent.ts';
 import { AgentConfig } from '../../protocols/agent-config.ts';
@@ -24,6 +26,8 @@ process.on('message', (m: { cmd: string } & Record<string, any>) => {
       if (r.reachability.snmp?.ok === true) snmpOk += 1;
     });
     void agent.start().then(() => send({ ev: 'started', trapPort: agent?.stats.traps?.port }));
+  } else if (m.cmd === 'heap-snapshot') {
+    send({ ev: 'heap-snapshot', file: writeHeapSnapshot(m.file) });
   } else if (m.cmd === 'stats') {
     const cpu = process.cpuUsage();
     send({

@@ -16,6 +16,8 @@ import { tempDir, waitFor } from '../helpers/agent-harness.ts';
 import { runCmd } from '../helpers/run-cmd.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/** The systemd unit's node flags for the agent (checked against deploy/hezo-agent.service below). */
+const UNIT_FLAGS = ['--enable-source-maps', '--max-old-space-size=64', '--max-semi-space-size=1', '--single-threaded'];
 const DIST = join(ROOT, 'dist');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -103,7 +105,7 @@ describe('built output (dist/)', () => {
     const dir = imageLikeDir();
     const once = await runCmd(
       process.execPath,
-      ['--enable-source-maps', '--max-old-space-size=64', join(dir, 'dist/agent.js'), '--config', configFile, '--once'],
+      [...UNIT_FLAGS, join(dir, 'dist/agent.js'), '--config', configFile, '--once'],
       { cwd: tmp.dir, timeoutMs: 30_000 },
     );
     expect(once.stderr).toBe('');
@@ -113,6 +115,36 @@ describe('built output (dist/)', () => {
       .split('\n')
       .map((l) => HealthRecord.parse(JSON.parse(l)));
     expect(records.map((r) => r.identity.serial).sort()).toEqual([...serials].sort());
+    // running (not --once), the built agent publishes valid health records: its publish path (the health check
+    // generated at build time, build/health-check-standalone.ts) runs only in the bundle
+    const published: Buffer[] = [];
+    const allPublished = new Promise<void>((resolveAll) => {
+      broker.on('publish', (packet, client) => {
+        if (!client || !packet.topic.includes('/health/')) return;
+        published.push(Buffer.from(packet.payload));
+        if (published.length >= serials.length) resolveAll();
+      });
+    });
+    const running = spawn(process.execPath, [...UNIT_FLAGS, join(dir, 'dist/agent.js'), '--config', configFile], {
+      cwd: tmp.dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let runningErr = '';
+    running.stderr?.on('data', (d: Buffer) => {
+      runningErr += d.toString();
+    });
+    cleanups.push(async () => {
+      if (running.exitCode !== null || running.signalCode !== null) return;
+      const exited = new Promise((r) => running.once('exit', r));
+      running.kill('SIGTERM');
+      await exited;
+    });
+    // every device's first record arrives, or the agent exits (its stderr then says why)
+    await Promise.race([
+      allPublished,
+      new Promise((_, reject) => running.once('exit', () => reject(new Error(`dist/agent.js exited: ${runningErr}`)))),
+    ]);
+    for (const payload of published) HealthRecord.parse(JSON.parse(payload.toString('utf8')));
     const bad = await runCmd(process.execPath, [join(dir, 'dist/agent.js'), '--config', join(tmp.dir, 'missing.yaml')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
@@ -194,13 +226,13 @@ describe('built output (dist/)', () => {
     for (const p of ['node_modules', 'dist', 'test', 'bench', '.git']) expect(ignore).toContain(p);
     const unit = readFileSync(join(ROOT, 'deploy/hezo-agent.service'), 'utf8');
     expect(unit).toMatch(
-      /^ExecStart=\/usr\/bin\/node --enable-source-maps --max-old-space-size=\d+ --max-semi-space-size=1 \S+\/dist\/agent\.js /m,
+      /^ExecStart=\/usr\/bin\/node --enable-source-maps --max-old-space-size=\d+ --max-semi-space-size=1 --single-threaded \S+\/dist\/agent\.js /m,
     );
     // what bench B8 measures the agent with (bench/b8-agent-footprint.ts AGENT_ENV)
     expect(unit).toMatch(/^Environment=MALLOC_ARENA_MAX=2$/m);
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     expect(compose).toContain(
-      '"--enable-source-maps", "--max-old-space-size=64", "--max-semi-space-size=1", "dist/agent.js"',
+      '"--enable-source-maps", "--max-old-space-size=64", "--max-semi-space-size=1", "--single-threaded", "dist/agent.js"',
     );
     expect(compose).toMatch(/^ {6}MALLOC_ARENA_MAX: "2"/m);
   });
