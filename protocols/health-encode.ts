@@ -1,7 +1,7 @@
 /**
  * `encodeMessage('health', record)` with the compiled check (health-check.ts): a record it rejects goes through
- * `encodeMessage` (zod) for the exact error. The same function as health-validator.ts's `encodeHealth`, for the agent,
- * whose bundle carries the check as build-time generated code instead of the ajv compiler.
+ * `encodeMessage` (zod) for the exact error. In the agent's bundle the check is build-time generated code instead
+ * of the ajv compiler.
  */
 import { AppError, ErrorCode } from './errors.ts';
 import type { HealthRecord } from './health.ts';

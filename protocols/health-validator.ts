@@ -9,9 +9,8 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import { z } from 'zod';
-import { AppError, ErrorCode } from './errors.ts';
 import { HealthRecord } from './health.ts';
-import { decodeMessage, encodeMessage, MAX_BYTES } from './messages.ts';
+import { decodeMessage, MAX_BYTES } from './messages.ts';
 
 /**
  * JSON Schema of HealthRecord, from zod. One thing JSON Schema cannot carry over by itself: `.refine` on
@@ -69,17 +68,4 @@ export function decodeHealth(payload: Buffer | string): HealthRecord {
   if (healthValidator()(value)) return value as HealthRecord;
   // The slow path, for bad input only: zod names the field (or, should it accept, its result stands).
   return decodeMessage('health', payload);
-}
-
-/**
- * `encodeMessage('health', record)` with the compiled check: a record it rejects goes through `encodeMessage`
- * (zod) for the exact error.
- */
-export function encodeHealth(record: HealthRecord): string {
-  if (!healthValidator()(record)) return encodeMessage('health', record);
-  const text = JSON.stringify(record);
-  if (Buffer.byteLength(text) > MAX_BYTES.health) {
-    throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `health: encoded message exceeds ${MAX_BYTES.health} bytes`);
-  }
-  return text;
 }

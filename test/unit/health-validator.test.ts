@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CHANNELS, DEVICE_MODELS, HealthRecord, ProbeErrorKind } from '../../protocols/health.ts';
-import { decodeHealth, encodeHealth, healthValidator } from '../../protocols/health-validator.ts';
+import { encodeHealth } from '../../protocols/health-encode.ts';
+import { decodeHealth, healthValidator } from '../../protocols/health-validator.ts';
 import { decodeMessage, encodeMessage } from '../../protocols/messages.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
 
