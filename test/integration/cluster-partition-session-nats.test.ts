@@ -63,7 +63,16 @@ it('queued while no node holds the partition, delivered to the next holder on an
 
   // a new holder on n1 while the old one (on n3) is still connected: the cluster closes the stale one
   const fresh = holder(n1, clientId);
-  await fresh.session.start();
+  // the cluster may close the new holder's first attempt while it is still moving the session from the stale one
+  // (seen under load): retried, as the product's PartitionSessions does after `reconnectMs`
+  await waitFor(
+    () =>
+      fresh.session.start().then(
+        () => true,
+        () => false,
+      ),
+    { what: 'the new holder connected', timeoutMs: 20_000 },
+  );
   await waitFor(() => next.closed === 1, { what: 'the stale holder to be closed', timeoutMs: 20_000 });
   await publisher.publishAsync(topics.heartbeat(site, 'agent-1'), 'after takeover', { qos: 1 });
   await waitFor(() => fresh.received.includes('after takeover'), {

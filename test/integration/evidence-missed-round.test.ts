@@ -21,22 +21,24 @@ afterEach(async () => {
   hub = undefined;
 });
 
+/** The fake agent of SERIAL (its archive: a few bytes), answering commands or, `isSilent`, not at all. */
+function connectAgentTo(h: EvidenceHub, isSilent: boolean): Promise<EvidenceAgent> {
+  return startEvidenceAgent({
+    url: h.urls.mqttUrl,
+    agentId: EVIDENCE_AGENT.id,
+    site: EVIDENCE_AGENT.site,
+    password: EVIDENCE_AGENT.password,
+    serial: SERIAL,
+    files: { 'collect-logs': [{ name: 'device-logs.bin', kind: 'device-logs', data: Buffer.from([0, 1, 2]) }] },
+    isSilent,
+  });
+}
+
 describe('evidence rounds owed after a node died before asking', () => {
   it('an open ticket without any collection gets its round at start; one with a collection does not', async () => {
     const h = await startEvidenceHub();
     hub = h;
-    const files = {
-      'collect-logs': [{ name: 'device-logs.bin', kind: 'device-logs' as const, data: Buffer.from([0, 1, 2]) }],
-    };
-    const connectAgent = () =>
-      startEvidenceAgent({
-        url: h.urls.mqttUrl,
-        agentId: EVIDENCE_AGENT.id,
-        site: EVIDENCE_AGENT.site,
-        password: EVIDENCE_AGENT.password,
-        serial: SERIAL,
-        files,
-      });
+    const connectAgent = () => connectAgentTo(h, false);
     agent = await connectAgent();
     await waitFor(() => h.hub.ctx.services.commands?.agentFor(SERIAL), { what: 'agent known' });
     const asked = (ticketId: string) =>
@@ -67,19 +69,7 @@ describe('evidence rounds owed after a node died before asking', () => {
   it('a collection another node left collecting longer than a collection can take is taken over and asked again', async () => {
     const h = await startEvidenceHub();
     hub = h;
-    const files = {
-      'collect-logs': [{ name: 'device-logs.bin', kind: 'device-logs' as const, data: Buffer.from([3, 4]) }],
-    };
-    const connectAgent = (isSilent: boolean) =>
-      startEvidenceAgent({
-        url: h.urls.mqttUrl,
-        agentId: EVIDENCE_AGENT.id,
-        site: EVIDENCE_AGENT.site,
-        password: EVIDENCE_AGENT.password,
-        serial: SERIAL,
-        files,
-        isSilent,
-      });
+    const connectAgent = (isSilent: boolean) => connectAgentTo(h, isSilent);
     // the first round is asked and never answered: the node that asked dies while collecting
     agent = await connectAgent(true);
     await waitFor(() => h.hub.ctx.services.commands?.agentFor(SERIAL), { what: 'agent known' });

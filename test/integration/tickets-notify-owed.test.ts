@@ -73,50 +73,55 @@ const rowOf = async (h: TicketsHarness, id: string) =>
     )
   )[0];
 
+const delivered = (h: TicketsHarness, id: string, what: string) =>
+  waitFor(async () => (await rowOf(h, id))?.state === 'delivered', { what });
+
+/** A hub with a webhook receiver, one automatic ticket opened and its page delivered. */
+async function deliveredTicket() {
+  const hook = await startReceiver();
+  const { h, open } = await harnessWithHook(hook.url);
+  const hub = { current: h };
+  cleanups.push(() => hub.current.close());
+  const id = await open();
+  await delivered(h, id, 'the page delivered');
+  return { hook, hub, id };
+}
+
 describe('ticket notifications owed after a node died', () => {
   it('never claimed (killed between the commit and the claim): sent at the next start, once', async () => {
-    const hook = await startReceiver();
-    const { h, open } = await harnessWithHook(hook.url);
-    let current = h;
-    cleanups.push(() => current.close());
-    const id = await open();
-    await waitFor(async () => (await rowOf(current, id))?.state === 'delivered', { what: 'the page delivered' });
+    const { hook, hub, id } = await deliveredTicket();
     expect(hook.got).toEqual([`ticket.opened ${id}`]);
-    await current.ctx.sql.run('DELETE FROM notification_log WHERE ticket_id = $1', [id]);
-    current = await current.restart();
-    await waitFor(async () => (await rowOf(current, id))?.state === 'delivered', { what: 'the owed page delivered' });
+    await hub.current.ctx.sql.run('DELETE FROM notification_log WHERE ticket_id = $1', [id]);
+    hub.current = await hub.current.restart();
+    await delivered(hub.current, id, 'the owed page delivered');
     expect(hook.got).toEqual([`ticket.opened ${id}`, `ticket.opened ${id}`]);
-    current = await current.restart();
-    await current.settle();
+    hub.current = await hub.current.restart();
+    await hub.current.settle();
     expect(hook.got).toHaveLength(2);
   });
 
   it("left scheduled by this node (killed while delivering): delivered at its next start; another node's after the longest delivery", async () => {
-    const hook = await startReceiver();
-    const { h, open } = await harnessWithHook(hook.url);
-    let current = h;
-    cleanups.push(() => current.close());
-    const id = await open();
-    await waitFor(async () => (await rowOf(current, id))?.state === 'delivered', { what: 'the page delivered' });
-    const node = (await rowOf(current, id))!.node;
-    await current.ctx.sql.run("UPDATE notification_log SET state = 'scheduled', done_at = NULL WHERE ticket_id = $1", [
-      id,
-    ]);
-    current = await current.restart();
-    await waitFor(async () => (await rowOf(current, id))?.state === 'delivered', { what: 'redelivered' });
+    const { hook, hub, id } = await deliveredTicket();
+    const node = (await rowOf(hub.current, id))!.node;
+    await hub.current.ctx.sql.run(
+      "UPDATE notification_log SET state = 'scheduled', done_at = NULL WHERE ticket_id = $1",
+      [id],
+    );
+    hub.current = await hub.current.restart();
+    await delivered(hub.current, id, 'redelivered');
     expect(hook.got).toHaveLength(2);
 
     // another node's row, still scheduled: not touched while its delivery could still be running ...
-    await current.ctx.sql.run(
+    await hub.current.ctx.sql.run(
       "UPDATE notification_log SET state = 'scheduled', node = 'hub-gone', boot = 'b1', scheduled_at = $2 WHERE ticket_id = $1",
-      [id, new Date(current.clock.now()).toISOString()],
+      [id, new Date(hub.current.clock.now()).toISOString()],
     );
-    await current.advance(60_000);
-    expect((await rowOf(current, id))?.node).toBe('hub-gone');
+    await hub.current.advance(60_000);
+    expect((await rowOf(hub.current, id))?.node).toBe('hub-gone');
     // ... taken over once it is older than the longest delivery (every retry): a node gone for good
-    await current.advance(10 * 60_000);
-    await waitFor(async () => (await rowOf(current, id))?.state === 'delivered', { what: 'taken over' });
-    expect((await rowOf(current, id))?.node).toBe(node);
+    await hub.current.advance(10 * 60_000);
+    await delivered(hub.current, id, 'taken over');
+    expect((await rowOf(hub.current, id))?.node).toBe(node);
     expect(hook.got).toEqual(Array(3).fill(`ticket.opened ${id}`));
   });
 
