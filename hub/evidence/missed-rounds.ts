@@ -11,6 +11,8 @@
  * at once (the same path as an agent coming back).
  */
 import type { Logger } from 'pino';
+import type { Clock } from '../../protocols/clock.ts';
+import { every } from '../../protocols/clock.ts';
 import type { TicketView } from '../types.ts';
 import { startsEvidenceRound } from './evidence-trigger.ts';
 
@@ -91,4 +93,54 @@ export async function resumeOrphanedCollections(deps: OrphanedCollectionsDeps): 
   }
   for (const [agentId, site] of agents) await deps.askAgain(agentId, site);
   return taken;
+}
+
+export interface OwedRoundsSweeperDeps {
+  orphaned: OrphanedCollectionsDeps;
+  missed: MissedRoundsDeps;
+  clock: Clock;
+  /** Every this long a sweep runs anyway (a node gone for good: its collections age out). */
+  everyMs: number;
+  /** After `soon()`, one sweep this much later (a wave of agents coming online: one sweep). */
+  soonMs: number;
+  /** Background work the module waits for at stop. */
+  track(task: Promise<unknown>): void;
+  logger: Logger;
+}
+
+/**
+ * The sweeps of what dead nodes left: one at a time (a later one sees the rows the earlier one wrote), now, every
+ * `everyMs`, and on `sweep()` (a partition gained) or `soon()` (an agent online). `stop()` cancels the timers.
+ */
+export function startOwedRoundsSweeper(deps: OwedRoundsSweeperDeps): {
+  sweep(): void;
+  soon(): void;
+  stop(): void;
+} {
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = (): void => {
+    sweeping = sweeping
+      .then(async () => {
+        await resumeOrphanedCollections(deps.orphaned);
+        await startMissedRounds(deps.missed);
+      })
+      .catch((err: unknown) => deps.logger.error({ err }, 'evidence rounds owed could not be started'));
+    deps.track(sweeping);
+  };
+  let cancelSoon: (() => void) | undefined;
+  const stopEvery = every(deps.clock, deps.everyMs, sweep);
+  sweep();
+  return {
+    sweep,
+    soon() {
+      cancelSoon ??= deps.clock.setTimer(deps.soonMs, () => {
+        cancelSoon = undefined;
+        sweep();
+      });
+    },
+    stop() {
+      stopEvery();
+      cancelSoon?.();
+    },
+  };
 }

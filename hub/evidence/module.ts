@@ -10,7 +10,6 @@
  * PostgreSQL) so transfers survive restarts; only the chunks of a transfer still arriving are in a local temp file.
  */
 import type { Logger } from 'pino';
-import { every } from '../../protocols/clock.ts';
 import { dutiesOf } from '../cluster/partition-duties.ts';
 import type { HubContext, HubModule } from '../context.ts';
 import { hubNodeId } from '../node-id.ts';
@@ -19,7 +18,7 @@ import { TransferAssembler } from './assembler.ts';
 import { AttachmentContent } from './attachment-content.ts';
 import { EVIDENCE_ACTOR, EvidenceCollector, type LogsInfo } from './collector.ts';
 import { startsEvidenceRound } from './evidence-trigger.ts';
-import { resumeOrphanedCollections, startMissedRounds } from './missed-rounds.ts';
+import { startOwedRoundsSweeper } from './missed-rounds.ts';
 import { archiveLines, hubKnownSecrets, redactEvidenceText } from './redaction.ts';
 import { registerAttachmentRoute } from './routes.ts';
 import { EvidenceStore, type TransferRow } from './store.ts';
@@ -177,53 +176,41 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
       if (interrupted > 0 || receiving > 0) {
         logger.info({ interrupted, receiving }, 'evidence collections and transfers waiting for their agents');
       }
-      // rounds owed for tickets whose node stopped between storing them and asking (now, and for gained partitions)
-      // one sweep at a time (a later one sees the rows the earlier one wrote), and a round only if still none exists
-      const bootMs = ctx.clock.now();
-      let sweeping: Promise<unknown> = Promise.resolve();
-      const sweepMissedRounds = () => {
-        sweeping = sweeping
-          .then(async () => {
-            await resumeOrphanedCollections({
-              othersStaleCollecting: (before) => store.othersStaleCollecting(before),
-              takeOver: (row, at) => store.takeOverCollection(row, at),
-              agentOf: (serial) => collector.resolveAgent(serial),
-              holds: (site) => duties.holds(site),
-              isOnline: (agentId) => ctx.services.commands?.isOnline(agentId) === true,
-              askAgain: (agentId, site) => collector.agentReturned(agentId, site),
-              now: () => ctx.clock.now(),
-              staleAfterMs: 2 * ctx.config.attachments.collectTimeoutMs,
-              logger,
-            });
-            await startMissedRounds({
-              openWithoutCollection: () => store.openTicketsWithoutCollection(),
-              bootMs,
-              now: () => ctx.clock.now(),
-              holds: (site) => duties.holds(site),
-              isMonitored: (serial) => collector.resolveAgent(serial) !== undefined,
-              startRound: async (ticketId, serial) => {
-                if ((await store.collection(ticketId)) === undefined) await collector.startRound(ticketId, serial);
-              },
-              logger,
-            });
-          })
-          .catch((err: unknown) => logger.error({ err }, 'evidence rounds owed could not be started'));
-        track(sweeping);
-      };
-      sweepMissedRounds();
-      let cancelSoon: (() => void) | undefined;
-      const sweepSoon = () => {
-        cancelSoon ??= ctx.clock.setTimer(SWEEP_SOON_MS, () => {
-          cancelSoon = undefined;
-          sweepMissedRounds();
-        });
-      };
+      // what a node that died left undone: rounds never started, collections left collecting (missed-rounds.ts)
+      const owedRounds = startOwedRoundsSweeper({
+        orphaned: {
+          othersStaleCollecting: (before) => store.othersStaleCollecting(before),
+          takeOver: (row, at) => store.takeOverCollection(row, at),
+          agentOf: (serial) => collector.resolveAgent(serial),
+          holds: (site) => duties.holds(site),
+          isOnline: (agentId) => ctx.services.commands?.isOnline(agentId) === true,
+          askAgain: (agentId, site) => collector.agentReturned(agentId, site),
+          now: () => ctx.clock.now(),
+          staleAfterMs: 2 * ctx.config.attachments.collectTimeoutMs,
+          logger,
+        },
+        missed: {
+          openWithoutCollection: () => store.openTicketsWithoutCollection(),
+          bootMs: ctx.clock.now(),
+          now: () => ctx.clock.now(),
+          holds: (site) => duties.holds(site),
+          isMonitored: (serial) => collector.resolveAgent(serial) !== undefined,
+          startRound: async (ticketId, serial) => {
+            if ((await store.collection(ticketId)) === undefined) await collector.startRound(ticketId, serial);
+          },
+          logger,
+        },
+        clock: ctx.clock,
+        everyMs: STUCK_CHECK_MS,
+        soonMs: SWEEP_SOON_MS,
+        track,
+        logger,
+      });
       offs.push(
-        () => cancelSoon?.(),
+        () => owedRounds.stop(),
         duties.onChange(({ isHeld }) => {
-          if (isHeld) sweepMissedRounds();
+          if (isHeld) owedRounds.sweep();
         }),
-        every(ctx.clock, STUCK_CHECK_MS, sweepMissedRounds), // a node gone for good: its collections age out
         watchStuckTransfers({
           clock: ctx.clock,
           everyMs: STUCK_CHECK_MS,
@@ -251,7 +238,7 @@ export function createEvidenceModule(ctx: HubContext): EvidenceModule {
           // The command router marks the agent online in its own listener of this same event: run after it.
           queueMicrotask(() => track(collector.agentReturned(event.agentId, event.site)));
           // an agent known again may be the one an orphaned collection waits for (one sweep for a wave of agents)
-          sweepSoon();
+          owedRounds.soon();
         }),
       );
     },
