@@ -28,8 +28,16 @@ export function createRecordLedgerModule(deps: RecordLedgerDeps): HubModule {
       fd = openSync(deps.file, 'a');
       const out = fd;
       deps.logger.warn({ file: deps.file }, 'diagnostics.recordLedger: one line per health record is written');
+      let failed = 0;
       unsubscribe = deps.bus.on('ingest:health', ({ agentId, message }) => {
-        writeSync(out, `${agentId} ${message.seq} ${message.identity.serial} ${deps.node}\n`);
+        try {
+          writeSync(out, `${agentId} ${message.seq} ${message.identity.serial} ${deps.node}\n`);
+          if (failed > 0) deps.logger.warn({ file: deps.file, missed: failed }, 'record ledger written again');
+          failed = 0;
+        } catch (err) {
+          // a full disk: the record goes on (the ledger is an aid, not the store); said once per failing stretch
+          if (failed++ === 0) deps.logger.error({ err, file: deps.file }, 'record ledger not written; lines missing');
+        }
       });
     },
     async stop() {

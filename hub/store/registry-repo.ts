@@ -7,35 +7,28 @@
 import { type MigrationStep, runMigrations } from './migrations.ts';
 import type { SqlStore } from './sql-store.ts';
 
+/** Version 1: the same tables on both dialects but the maintenance window's id and millisecond columns. */
+function registryV1(dialect: 'sqlite' | 'postgres'): string {
+  const windowColumns =
+    dialect === 'sqlite'
+      ? 'id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT, serial TEXT, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,'
+      : 'id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, site TEXT, serial TEXT, from_ms BIGINT NOT NULL,\n       to_ms BIGINT NOT NULL,';
+  return `CREATE TABLE devices (
+       serial TEXT PRIMARY KEY, model TEXT NOT NULL, site TEXT NOT NULL, customer TEXT NOT NULL, name TEXT,
+       source TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+     CREATE TABLE contracts (
+       number TEXT PRIMARY KEY, customer TEXT NOT NULL, start TEXT NOT NULL, term_years INTEGER NOT NULL,
+       extension_years INTEGER NOT NULL, source TEXT NOT NULL, updated_at TEXT NOT NULL);
+     CREATE TABLE contract_devices (
+       number TEXT NOT NULL REFERENCES contracts(number) ON DELETE CASCADE, serial TEXT NOT NULL,
+       PRIMARY KEY (number, serial));
+     CREATE INDEX contract_devices_serial ON contract_devices(serial);
+     CREATE TABLE maintenance_windows (
+       ${windowColumns} reason TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL);`;
+}
+
 export const REGISTRY_MIGRATIONS: readonly MigrationStep[] = [
-  {
-    sqlite: `CREATE TABLE devices (
-       serial TEXT PRIMARY KEY, model TEXT NOT NULL, site TEXT NOT NULL, customer TEXT NOT NULL, name TEXT,
-       source TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-     CREATE TABLE contracts (
-       number TEXT PRIMARY KEY, customer TEXT NOT NULL, start TEXT NOT NULL, term_years INTEGER NOT NULL,
-       extension_years INTEGER NOT NULL, source TEXT NOT NULL, updated_at TEXT NOT NULL);
-     CREATE TABLE contract_devices (
-       number TEXT NOT NULL REFERENCES contracts(number) ON DELETE CASCADE, serial TEXT NOT NULL,
-       PRIMARY KEY (number, serial));
-     CREATE INDEX contract_devices_serial ON contract_devices(serial);
-     CREATE TABLE maintenance_windows (
-       id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT, serial TEXT, from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL,
-       reason TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL);`,
-    postgres: `CREATE TABLE devices (
-       serial TEXT PRIMARY KEY, model TEXT NOT NULL, site TEXT NOT NULL, customer TEXT NOT NULL, name TEXT,
-       source TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-     CREATE TABLE contracts (
-       number TEXT PRIMARY KEY, customer TEXT NOT NULL, start TEXT NOT NULL, term_years INTEGER NOT NULL,
-       extension_years INTEGER NOT NULL, source TEXT NOT NULL, updated_at TEXT NOT NULL);
-     CREATE TABLE contract_devices (
-       number TEXT NOT NULL REFERENCES contracts(number) ON DELETE CASCADE, serial TEXT NOT NULL,
-       PRIMARY KEY (number, serial));
-     CREATE INDEX contract_devices_serial ON contract_devices(serial);
-     CREATE TABLE maintenance_windows (
-       id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, site TEXT, serial TEXT, from_ms BIGINT NOT NULL,
-       to_ms BIGINT NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL);`,
-  },
+  { sqlite: registryV1('sqlite'), postgres: registryV1('postgres') },
   'ALTER TABLE contracts ADD COLUMN ended_on TEXT;',
   // a contract's devices keep the order they were given in (reports list rooms so); earlier SQLite rows: their rowid
   {
