@@ -19,7 +19,7 @@ import { authorizeAgentPublish, authorizeAgentSubscribe, mayRetain } from './acl
 import { ClientIdBinding } from './client-id.ts';
 import { AgentCredentials, type AgentIdentity } from './credentials.ts';
 import { LoginThrottle } from './login-throttle.ts';
-import { GatedStream, PacketGate } from './packet-gate.ts';
+import { gateReads, PacketGate } from './packet-gate.ts';
 import type { MqttTransport, TransportUrls } from './transport.ts';
 
 /** CONNACK return codes (MQTT 3.1.1). */
@@ -164,9 +164,11 @@ export class EmbeddedBroker implements MqttTransport {
     const gated = (stream: Duplex, remoteAddress: string | undefined, req?: unknown) => {
       const remote = remoteAddress ?? 'unknown';
       const gate = new PacketGate({ maxConnectBytes: mqtt.maxConnectBytes });
-      const wrapped = new GatedStream(stream, gate, remote, (why) => this.onOversize(remote, why));
-      wrapped.on('error', () => {});
-      (broker.handle as (stream: Duplex, req?: unknown) => void)(wrapped, req);
+      const gatedStream = gateReads(stream, gate, (why) => this.onOversize(remote, why));
+      // a websocket stream has no address of its own: the broker's logs and limits read it from the connection
+      if (!('remoteAddress' in gatedStream)) Object.defineProperty(gatedStream, 'remoteAddress', { value: remote });
+      gatedStream.on('error', () => {});
+      (broker.handle as (stream: Duplex, req?: unknown) => void)(gatedStream, req);
     };
 
     const urls: TransportUrls = { mqttUrl: '' };

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Duplex } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GatedStream, PacketGate } from '../../hub/broker/packet-gate.ts';
+import { gateReads, PacketGate } from '../../hub/broker/packet-gate.ts';
 import { MAX_BYTES } from '../../protocols/messages.ts';
 import { topics } from '../../protocols/topics.ts';
 
@@ -100,34 +100,44 @@ describe('packet gate', () => {
     );
   });
 
-  it('passes the packets written while a write is under way to the socket in order, corked together', async () => {
-    // A socket stand-in whose writes complete asynchronously (as a TCP socket's do) and that records batches.
-    const batches: string[][] = [];
-    let corks = 0;
-    const inner = new Duplex({
+  it('passes every chunk the connection receives through the gate before it is buffered, and closes it at the first violation', async () => {
+    const conn = new Duplex({
       read() {},
-      writev(chunks, callback) {
-        batches.push(chunks.map((c) => String(c.chunk)));
-        setImmediate(callback);
-      },
-      write(chunk, _encoding, callback) {
-        batches.push([String(chunk)]);
-        setImmediate(callback);
+      write(_c, _e, cb) {
+        cb();
       },
     });
-    const realCork = inner.cork.bind(inner);
-    inner.cork = () => {
-      corks += 1;
-      realCork();
-    };
-    const gated = new GatedStream(inner, new PacketGate({ maxConnectBytes: 1024 }), '127.0.0.1', () => {});
-    const done: string[] = [];
-    for (const p of ['a', 'b', 'c', 'd']) gated.write(Buffer.from(p), () => done.push(p));
-    gated.end();
-    await once(gated, 'finish');
-    // The first write goes alone; the three queued behind it reach the socket as one batch.
-    expect(corks).toBe(1);
-    expect(batches).toEqual([['a'], ['b', 'c', 'd']]);
-    expect(done).toEqual(['a', 'b', 'c', 'd']);
+    const why: string[] = [];
+    const gated = gateReads(conn, new PacketGate({ maxConnectBytes: 1024 }), (w) => why.push(w));
+    expect(gated).toBe(conn);
+    const connect = Buffer.from([0x10, 0x02, 0x00, 0x00]);
+    conn.push(connect);
+    expect(gated.read()).toEqual(connect);
+    // a PUBLISH announcing 2 MB: refused at its header, never handed to the reader
+    conn.push(Buffer.from([0x32, 0x80, 0x80, 0x80, 0x01]));
+    expect(why).toEqual([expect.stringContaining('PUBLISH of 2097152 bytes')]);
+    expect(conn.destroyed).toBe(true);
+    expect(conn.readableLength).toBe(0);
+    expect(gated.read()).toBeNull();
+    // whatever arrives after the refusal is dropped too
+    conn.push(Buffer.from([0x30, 0x00]));
+    expect(conn.readableLength).toBe(0);
+  });
+
+  it('gates a flowing reader (data events) as well as read()', async () => {
+    const conn = new Duplex({
+      read() {},
+      write(_c, _e, cb) {
+        cb();
+      },
+    });
+    const why: string[] = [];
+    gateReads(conn, new PacketGate({ maxConnectBytes: 8 }), (w) => why.push(w));
+    const seen: Buffer[] = [];
+    conn.on('data', (chunk: Buffer) => seen.push(chunk));
+    conn.push(Buffer.from([0x10, 0x20]));
+    await once(conn, 'close');
+    expect(seen).toEqual([]);
+    expect(why).toEqual(['CONNECT of 32 bytes (limit 8)']);
   });
 });
