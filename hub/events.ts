@@ -22,7 +22,7 @@ export interface HubEventMap {
   'device-state': [DeviceTransition];
   /**
    * A device's view changed (state, reason, problems, firmware, agent, maintenance, contract): for live dashboards.
-   * lastSeen alone is refreshed at most every LAST_SEEN_REFRESH_MS (5 s) per device (hub/outage/module.ts).
+   * lastSeen alone is refreshed at most every LAST_SEEN_REFRESH_MS (30 s) per device (hub/outage/module.ts).
    */
   device: [DeviceView];
   'site-alert': [SiteAlert];
