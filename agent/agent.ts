@@ -334,7 +334,10 @@ class AgentImpl extends EventEmitter implements Agent {
     const detail = `${name} (${trap.trapOid}) from ${trap.from}${trap.varbinds.length > 0 ? `: ${trap.varbinds.join('; ')}` : ''}`;
     this.logger.info({ serial: trap.serial, trap: name, trapOid: trap.trapOid }, 'trap received');
     this.emitDeviceEvent(trap.serial, 'snmp-trap', detail, trap.trapOid);
-    if (trap.meaning?.repoll) this.repollNow(trap.serial);
+    if (trap.meaning?.repoll) {
+      this.pollers.get(trap.serial)?.requestRestRead();
+      this.repollNow(trap.serial);
+    }
   }
 
   private async runUsb(): Promise<void> {
@@ -449,6 +452,7 @@ class AgentImpl extends EventEmitter implements Agent {
       publishAttachment: (payload) => link.publishQos1(topics.attachment(c.site, c.agentId), payload),
       pollNow: async (serial) => {
         const poller = this.pollers.get(serial) ?? this.pollers.get(this.peripheralHosts.get(serial) ?? '');
+        poller?.requestRestRead();
         return poller ? this.track(this.pollDevice(poller)) : undefined;
       },
       trace: (serial) => this.trace.of(serial),
@@ -475,6 +479,7 @@ class AgentImpl extends EventEmitter implements Agent {
         logger: this.logger,
         probes: realLivenessProbes(c.liveness.timeoutMs, this.snmpSocket),
         onConfirmedMiss: (observation) => {
+          this.pollers.get(observation.device.serial)?.requestRestRead();
           if (this.running) this.publishRecord(normalise(observation, this.ctx));
         },
       });

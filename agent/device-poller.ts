@@ -37,8 +37,9 @@ import {
   statusFromRestState,
 } from './normalise.ts';
 import { FULL_READ, isMaybeInCall, pollRest, type RestObservation, type RestReadPlan } from './poll/rest.ts';
-import { withRetries } from './poll/retry.ts';
-import { pollSnmp } from './poll/snmp.ts';
+import { isRestDue, isRestWantedAfterSnmp, type SnmpVerdict, snmpChangeKey } from './poll/rest-cadence.ts';
+import { type Attempted, withRetries } from './poll/retry.ts';
+import { pollSnmp, type SnmpObservation } from './poll/snmp.ts';
 import { tcpConnect } from './poll/tcp.ts';
 
 export type DeviceEventType = DeviceEvent['type'];
@@ -97,6 +98,27 @@ export function isReboot(uptimeS: number, lastUptimeS: number, expectedS: number
 
 const DOWN_KINDS = new Set(['timeout', 'refused', 'unreachable']);
 
+/**
+ * The last REST read as this poll's observation: its uptime advanced by the time since (SNMP showed no reboot, or
+ * REST would have been read), so the hub's uptime-based reboot checks see a device that keeps running, and the next
+ * real read after a reboot shows the drop.
+ */
+function carriedRead(last: LastRestRead, nowMs: number): RestObservation {
+  const { system } = last.value;
+  const uptime =
+    typeof system.uptime === 'number' ? Math.round(system.uptime + (nowMs - last.atMs) / 1000) : system.uptime;
+  return { ...last.value, system: { ...system, uptime }, readAt: last.readAt };
+}
+
+interface LastRestRead {
+  probe: Probe;
+  value: RestObservation;
+  readAt: string;
+  atMs: number;
+  /** What SNMP showed in the poll of that read (undefined: SNMP did not answer cleanly then). */
+  snmpKey: string | undefined;
+}
+
 export class DevicePoller {
   readonly device: AgentDevice;
   private readonly deps: PollerDeps;
@@ -113,6 +135,10 @@ export class DevicePoller {
   private wasInCall = false;
   /** The peripheral list of this poll's REST read (undefined when REST did not answer): see peripherals.ts. */
   peripherals: Peripherals | undefined;
+  /** The last successful REST read, carried into the polls that do not read REST (poll/rest-cadence.ts). */
+  private lastRest: LastRestRead | undefined;
+  /** The next poll reads REST whatever the cadence says. */
+  private isRestForced = false;
 
   constructor(device: AgentDevice, deps: PollerDeps) {
     this.device = device;
@@ -326,17 +352,54 @@ export class DevicePoller {
     const port = this.tcpPort();
     const snmp = this.snmpClient();
     const rest = this.restClient();
+    const nowMs = monotonicNow(clock);
+    const isRestFirst =
+      rest !== undefined &&
+      isRestDue({
+        nowMs,
+        intervalMs: this.deps.config.restIntervalMs,
+        pollIntervalMs: this.deps.config.pollIntervalMs,
+        hasSnmp: snmp !== undefined,
+        isForced: this.isRestForced,
+        isWatchful: this.isWatchful(),
+        lastReadAtMs: this.lastRest?.atMs,
+      });
+    this.isRestForced = false;
     const probeTcp = () =>
       port === undefined
         ? undefined
         : withRetries(this.policy(budgetMs / 2), 'tcp', () => tcpConnect(this.device.address, port, this.timeoutMs));
     // REST and SNMP in parallel; the TCP connect probe only when REST is absent or failed (it tells "down"
     // from "the web service is broken"): a REST answer already proves the TCP port accepts connections.
-    const [restResult, snmpResult, firstTcp] = await Promise.all([
-      rest === undefined ? undefined : this.pollRestChannel(rest, budgetMs, observedAt),
+    const [firstRest, snmpResult, firstTcp] = await Promise.all([
+      rest === undefined || !isRestFirst ? undefined : this.pollRestChannel(rest, budgetMs, observedAt),
       snmp === undefined ? undefined : withRetries(this.policy(budgetMs / 2), 'snmp', () => pollSnmp(snmp)),
       rest === undefined ? probeTcp() : undefined,
     ]);
+    // Not read up front: SNMP decides - anything new (or no clean answer) reads REST now, else the last read is carried.
+    const snmpVerdict = this.snmpVerdict(snmpResult);
+    let restResult = firstRest;
+    let carriedFrom: string | undefined;
+    if (rest !== undefined && !isRestFirst) {
+      const last = this.lastRest;
+      if (last === undefined || isRestWantedAfterSnmp(snmpVerdict, last.snmpKey)) {
+        restResult = await this.pollRestChannel(rest, budgetMs / 2, observedAt);
+      } else {
+        restResult = { probe: last.probe, value: carriedRead(last, nowMs) };
+        carriedFrom = last.readAt;
+      }
+    }
+    if (rest !== undefined && carriedFrom === undefined) {
+      this.lastRest = restResult?.value
+        ? {
+            probe: restResult.probe,
+            value: restResult.value,
+            readAt: observedAt,
+            atMs: nowMs,
+            snmpKey: snmpVerdict.key,
+          }
+        : undefined;
+    }
     const tcp = firstTcp ?? (restResult && !restResult.value ? await probeTcp() : undefined);
     if (tcp) obs.tcp = tcp.probe;
     else if (restResult?.value && port !== undefined) {
@@ -344,7 +407,10 @@ export class DevicePoller {
       evidence.push({
         field: 'reachability.tcp',
         source: 'tcp',
-        path: `tcp ${this.device.address}:${port} (not probed: the REST exchange on this port succeeded)`,
+        path:
+          carriedFrom === undefined
+            ? `tcp ${this.device.address}:${port} (not probed: the REST exchange on this port succeeded)`
+            : `tcp ${this.device.address}:${port} (not probed: REST answered on it at ${carriedFrom}, SNMP answered now)`,
         value: 'ok',
       });
     }
@@ -369,7 +435,9 @@ export class DevicePoller {
     if (rest && restResult) {
       obs.rest = { probe: restResult.probe, value: restResult.value };
       if (restResult.value) {
-        if (typeof restResult.value.system.uptime === 'number') this.noteUptime(restResult.value.system.uptime, 'REST');
+        // a carried read's uptime is old: it would look like a reboot
+        if (carriedFrom === undefined && typeof restResult.value.system.uptime === 'number')
+          this.noteUptime(restResult.value.system.uptime, 'REST');
       } else if (tcpDown || (restResult.error && DOWN_KINDS.has(restResult.error.kind))) {
         rest.reset();
       }
@@ -389,6 +457,36 @@ export class DevicePoller {
     if (obs.rest) this.logTransition('rest', obs.rest.probe);
     if (obs.snmp) this.logTransition('snmp', obs.snmp.probe);
     return normalise(obs, ctx);
+  }
+
+  /** The next poll reads REST whatever the cadence says (a trap, a liveness miss, a command asked for a poll). */
+  requestRestRead(): void {
+    this.isRestForced = true;
+  }
+
+  /** Something is wrong or moving on this device: REST is read on every poll until it settles. */
+  private isWatchful(): boolean {
+    return (
+      this.wasDown ||
+      this.wasInCall ||
+      this.failing.size > 0 ||
+      this.lastDetail?.hasProblem === true ||
+      hasStatusProblem(this.lastRest?.value.status)
+    );
+  }
+
+  /** SNMP's answer as the REST cadence reads it (clean or not, what it showed, a reboot). Changes nothing. */
+  private snmpVerdict(result: Attempted<SnmpObservation> | undefined): SnmpVerdict {
+    const value = result?.value;
+    if (result?.probe.ok !== true || value === undefined || value.typeErrors.length > 0) {
+      return { isClean: false, key: undefined, isReboot: false };
+    }
+    const uptime = value.values.sysUpTime;
+    const last = this.lastSnmpUptime;
+    const elapsedS = last === undefined ? 0 : (monotonicNow(this.deps.clock) - last.atMs) / 1000;
+    const sawReboot =
+      typeof uptime === 'number' && last !== undefined && isReboot(uptime / 100, last.uptimeS, last.uptimeS + elapsedS);
+    return { isClean: true, key: snmpChangeKey(value), isReboot: sawReboot };
   }
 
   get isDown(): boolean {

@@ -108,6 +108,14 @@ function restComponents(rest: RestObservation, ev: EvidenceList, out: Component[
   // microphones, cameras and peripherals may come from an earlier poll's detail read: say when
   const asOf = rest.detailReadAt === undefined ? '' : ` (read ${rest.detailReadAt})`;
   if (rest.detailReadAt !== undefined) ev.add('rest.detailReadAt', 'rest', 'last REST detail read', rest.detailReadAt);
+  if (rest.readAt !== undefined) {
+    ev.add(
+      'rest.readAt',
+      'rest',
+      'REST not read this poll (restIntervalMs: SNMP answered, nothing changed): read',
+      rest.readAt,
+    );
+  }
   for (const item of rest.status ?? []) {
     const mapped = STATUS_COMPONENTS[item.name];
     if (!mapped) continue;
@@ -316,7 +324,9 @@ export function normalise(obs: DeviceObservation, ctx: RecordContext): RecordDra
   if (call) record.call = call;
   if (typeof rest?.system.uptime === 'number') {
     record.uptimeS = Math.round(rest.system.uptime);
-    ev.add('uptimeS', 'rest', '/rest/system uptime', String(rest.system.uptime));
+    const path =
+      rest.readAt === undefined ? '/rest/system uptime' : `/rest/system uptime (read ${rest.readAt}, advanced since)`;
+    ev.add('uptimeS', 'rest', path, String(rest.system.uptime));
   } else if (typeof snmp?.values.sysUpTime === 'number') {
     record.uptimeS = Math.round(snmp.values.sysUpTime / 100);
     ev.add('uptimeS', 'snmp', 'sysUpTime (1.3.6.1.2.1.1.3.0)', String(snmp.values.sysUpTime));

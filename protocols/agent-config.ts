@@ -91,6 +91,15 @@ export const AgentConfig = z.strictObject({
     })
     .refine((m) => m.url !== undefined || m.urls !== undefined, { error: 'expected `url` or `urls`', path: ['url'] }),
   pollIntervalMs: z.number().int().min(1000).max(3_600_000).default(10_000),
+  /**
+   * REST is read at most this often while SNMP answers and shows nothing new (same status, identity, call count, no
+   * reboot); the polls between carry the last REST read (evidence `rest.readAt`). REST is read at once on any poll
+   * where SNMP fails or changes, after a trap, a liveness miss or a REST failure, while a call is up or a component
+   * shows a problem, and on every poll of a device without SNMP. 0 (or anything up to `pollIntervalMs`): every poll.
+   * Why: a REST poll (TLS connect, session, 2-7 requests) costs the agent ~4 ms of CPU and the device a TLS
+   * handshake, against ~0.2 ms for SNMP (bench B8); Video OS's REST service is the fragile one (poly-devices.md 1.1).
+   */
+  restIntervalMs: z.number().int().min(0).max(3_600_000).default(60_000),
   requestTimeoutMs: z.number().int().min(100).max(60_000).default(3000),
   retries: z.number().int().min(0).max(5).default(2),
   retryBackoffMs: z.number().int().min(0).max(10_000).default(200),

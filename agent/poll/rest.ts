@@ -29,6 +29,8 @@ export interface RestObservation {
   unsupported: string[];
   /** When microphones/cameras/peripherals were carried over from an earlier poll: when they were read. */
   detailReadAt?: string;
+  /** When this whole observation was carried from an earlier poll's read (poll/rest-cadence.ts): when it was read. */
+  readAt?: string;
 }
 
 /** What one poll reads beyond `/rest/system` and the status list. */

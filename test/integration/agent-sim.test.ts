@@ -110,7 +110,8 @@ describe('agent against the simulated fleet', () => {
   });
 
   it('garbage: cut JSON or an HTML page is a REST parse error, not a crash', async () => {
-    const { agent, sim, device } = await setup();
+    // REST on every poll: each poll here must meet the garbage (the cadence: agent-rest-cadence.test.ts)
+    const { agent, sim, device } = await setup({ overrides: { restIntervalMs: 0 } });
     await one(agent); // logged in first, so the garbage hits the data endpoints
     sim.fleet.injectFault(device.serial, { kind: 'garbage' });
     for (let i = 0; i < 3; i++) {

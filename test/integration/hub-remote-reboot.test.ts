@@ -50,6 +50,9 @@ async function setup(policies: unknown[]) {
   const agent = createAgent(
     agentConfigForFleet(fleet.devices(), t.urls.mqttUrl, data.dir, {
       mqtt: { url: t.urls.mqttUrl, keepaliveS: 5, username: 'agent-1', password: 'agent-1-secret' },
+      // REST on every poll: a hung REST service shows only there (with the default cadence it is seen at the next
+      // REST read, at most restIntervalMs later: agent-rest-cadence.test.ts)
+      restIntervalMs: 0,
     }),
     { logger: silentLogger },
   );
