@@ -474,11 +474,14 @@ export class DevicePoller {
     this.isRestForced = true;
   }
 
-  /** Something is wrong or moving on this device: REST is read on every poll until it settles. */
+  /**
+   * Something is wrong on this device: REST is read on every poll until it settles. A call is not: its start and end
+   * change SNMP's conference count (a read at once), and in between its statistics are read on the cadence (the hub's
+   * call-quality rule keeps the worst value seen in a call).
+   */
   private isWatchful(): boolean {
     return (
       this.wasDown ||
-      this.wasInCall ||
       this.failing.size > 0 ||
       this.lastDetail?.hasProblem === true ||
       hasStatusProblem(this.lastRest?.value.status)

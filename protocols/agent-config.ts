@@ -94,8 +94,9 @@ export const AgentConfig = z.strictObject({
   /**
    * REST is read at most this often while SNMP answers and shows nothing new (same status, identity, call count, no
    * reboot); the polls between carry the last REST read (evidence `rest.readAt`). REST is read at once on any poll
-   * where SNMP fails or changes, after a trap, a liveness miss or a REST failure, while a call is up or a component
-   * shows a problem, and on every poll of a device without SNMP. 0 (or anything up to `pollIntervalMs`): every poll.
+   * where SNMP fails or changes (a call starting or ending changes it), after a trap, a liveness miss, a command's
+   * poll or a REST failure, while a component shows a problem, and on every poll of a device without SNMP. During a
+   * call its statistics are read on this cadence. 0 (or anything up to `pollIntervalMs`): every poll.
    * Why: a REST poll (TLS connect, session, 2-7 requests) costs the agent ~4 ms of CPU and the device a TLS
    * handshake, against ~0.2 ms for SNMP (bench B8); Video OS's REST service is the fragile one (poly-devices.md 1.1).
    */

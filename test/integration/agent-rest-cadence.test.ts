@@ -93,6 +93,28 @@ describe('REST cadence against the simulated fleet', () => {
     expect(readAt(next)).toBeUndefined();
   });
 
+  it('a call: its start and end read REST at once (SNMP conference count), its statistics in between on the cadence', async () => {
+    const { agent, clock, sim, device } = await setup({ restIntervalMs: 30_000 });
+    await poll(agent);
+    sim.fleet.startCall(device.serial, { lossPct: 7 });
+    clock.advance(10_000);
+    const started = await poll(agent);
+    expect(readAt(started)).toBeUndefined();
+    expect(started.call).toMatchObject({ inCall: true });
+    expect(started.call?.packetLossPct).toBeGreaterThan(0);
+    clock.advance(10_000);
+    const during = await poll(agent);
+    expect(readAt(during)).toBe(started.observedAt);
+    expect(during.call).toMatchObject({ inCall: true, packetLossPct: started.call?.packetLossPct });
+    clock.advance(20_000);
+    expect(readAt(await poll(agent))).toBeUndefined();
+    sim.fleet.endCall(device.serial);
+    clock.advance(10_000);
+    const ended = await poll(agent);
+    expect(readAt(ended)).toBeUndefined();
+    expect(ended.call?.inCall).toBe(false);
+  });
+
   it('restIntervalMs 0 reads REST on every poll', async () => {
     const { agent, clock } = await setup({ restIntervalMs: 0 });
     await poll(agent);
