@@ -40,6 +40,12 @@ async function poll(agent: Agent): Promise<HealthRecord> {
   return HealthRecord.parse(record);
 }
 
+/** The next poll, `ms` later on the agent's clock. */
+function pollAfter(agent: Agent, clock: ManualClock, ms: number): Promise<HealthRecord> {
+  clock.advance(ms);
+  return poll(agent);
+}
+
 const readAt = (r: HealthRecord) => r.evidence.find((e) => e.field === 'rest.readAt')?.value;
 
 describe('REST cadence against the simulated fleet', () => {
@@ -48,15 +54,13 @@ describe('REST cadence against the simulated fleet', () => {
     const first = await poll(agent);
     expect(readAt(first)).toBeUndefined();
     expect(first.reachability.rest?.ok).toBe(true);
-    clock.advance(10_000);
-    const second = await poll(agent);
+    const second = await pollAfter(agent, clock, 10_000);
     expect(readAt(second)).toBe(first.observedAt);
     expect(second.reachability.rest?.ok).toBe(true);
     expect(second.reachability.snmp?.ok).toBe(true);
     expect(second.uptimeS).toBe((first.uptimeS ?? 0) + 10);
     expect(second.components.map((c) => [c.name, c.status])).toEqual(first.components.map((c) => [c.name, c.status]));
-    clock.advance(50_000);
-    const due = await poll(agent);
+    const due = await pollAfter(agent, clock, 50_000);
     expect(readAt(due)).toBeUndefined();
   });
 
@@ -64,16 +68,13 @@ describe('REST cadence against the simulated fleet', () => {
     const { agent, clock, sim, device } = await setup({ restIntervalMs: 30_000 });
     await poll(agent);
     sim.fleet.injectFault(device.serial, { kind: 'garbage' });
-    clock.advance(10_000);
-    const carried = await poll(agent);
+    const carried = await pollAfter(agent, clock, 10_000);
     expect(carried.reachability.rest?.ok).toBe(true);
-    clock.advance(20_000);
-    const read = await poll(agent);
+    const read = await pollAfter(agent, clock, 20_000);
     expect(read.reachability.rest?.ok).toBe(false);
     expect(['parse', 'http']).toContain(read.reachability.rest?.error?.kind);
     // a failed read is not carried: the next poll reads REST again at once
-    clock.advance(10_000);
-    const again = await poll(agent);
+    const again = await pollAfter(agent, clock, 10_000);
     expect(readAt(again)).toBeUndefined();
     expect(again.reachability.rest?.ok).toBe(false);
   });
@@ -82,14 +83,12 @@ describe('REST cadence against the simulated fleet', () => {
     const { agent, clock, sim, device } = await setup();
     await poll(agent);
     sim.fleet.injectFault(device.serial, { kind: 'camera-disconnected' });
-    clock.advance(10_000);
-    const changed = await poll(agent);
+    const changed = await pollAfter(agent, clock, 10_000);
     expect(readAt(changed)).toBeUndefined();
     expect(changed.components.some((c) => c.kind === 'camera' && c.source === 'rest' && c.status === 'failed')).toBe(
       true,
     );
-    clock.advance(10_000);
-    const next = await poll(agent);
+    const next = await pollAfter(agent, clock, 10_000);
     expect(readAt(next)).toBeUndefined();
   });
 
@@ -97,20 +96,16 @@ describe('REST cadence against the simulated fleet', () => {
     const { agent, clock, sim, device } = await setup({ restIntervalMs: 30_000 });
     await poll(agent);
     sim.fleet.startCall(device.serial, { lossPct: 7 });
-    clock.advance(10_000);
-    const started = await poll(agent);
+    const started = await pollAfter(agent, clock, 10_000);
     expect(readAt(started)).toBeUndefined();
     expect(started.call).toMatchObject({ inCall: true });
     expect(started.call?.packetLossPct).toBeGreaterThan(0);
-    clock.advance(10_000);
-    const during = await poll(agent);
+    const during = await pollAfter(agent, clock, 10_000);
     expect(readAt(during)).toBe(started.observedAt);
     expect(during.call).toMatchObject({ inCall: true, packetLossPct: started.call?.packetLossPct });
-    clock.advance(20_000);
-    expect(readAt(await poll(agent))).toBeUndefined();
+    expect(readAt(await pollAfter(agent, clock, 20_000))).toBeUndefined();
     sim.fleet.endCall(device.serial);
-    clock.advance(10_000);
-    const ended = await poll(agent);
+    const ended = await pollAfter(agent, clock, 10_000);
     expect(readAt(ended)).toBeUndefined();
     expect(ended.call?.inCall).toBe(false);
   });
@@ -119,8 +114,7 @@ describe('REST cadence against the simulated fleet', () => {
     const { agent, clock } = await setup({ restIntervalMs: 0 });
     await poll(agent);
     for (let i = 0; i < 3; i++) {
-      clock.advance(10_000);
-      expect(readAt(await poll(agent))).toBeUndefined();
+      expect(readAt(await pollAfter(agent, clock, 10_000))).toBeUndefined();
     }
   });
 });

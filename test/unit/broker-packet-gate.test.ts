@@ -53,6 +53,16 @@ const KINDS = ['presence', 'heartbeat', 'health', 'event', 'reply', 'attachment'
 const topicOf = (kind: (typeof KINDS)[number]) =>
   kind === 'health' || kind === 'event' ? topics[kind]('site-a', 'agent-1', 'SN-1') : topics[kind]('site-a', 'agent-1');
 
+/** A connection stand-in: what the transport pushes is what a reader gets. */
+function standInConnection(): Duplex {
+  return new Duplex({
+    read() {},
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
+}
+
 describe('packet gate', () => {
   it('passes every packet within its kind`s limit, however the bytes are split', () => {
     fc.assert(
@@ -101,12 +111,7 @@ describe('packet gate', () => {
   });
 
   it('passes every chunk the connection receives through the gate before it is buffered, and closes it at the first violation', async () => {
-    const conn = new Duplex({
-      read() {},
-      write(_c, _e, cb) {
-        cb();
-      },
-    });
+    const conn = standInConnection();
     const why: string[] = [];
     const gated = gateReads(conn, new PacketGate({ maxConnectBytes: 1024 }), (w) => why.push(w));
     expect(gated).toBe(conn);
@@ -125,12 +130,7 @@ describe('packet gate', () => {
   });
 
   it('gates a flowing reader (data events) as well as read()', async () => {
-    const conn = new Duplex({
-      read() {},
-      write(_c, _e, cb) {
-        cb();
-      },
-    });
+    const conn = standInConnection();
     const why: string[] = [];
     gateReads(conn, new PacketGate({ maxConnectBytes: 8 }), (w) => why.push(w));
     const seen: Buffer[] = [];
