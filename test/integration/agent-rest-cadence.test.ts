@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Agent, createAgent } from '../../agent/agent.ts';
+import type { DevicePoller } from '../../agent/device-poller.ts';
 import { ManualClock } from '../../protocols/clock.ts';
 import { HealthRecord } from '../../protocols/health.ts';
 import type { SimNetworkDeviceInfo } from '../../simulator/fleet.ts';
@@ -108,6 +109,20 @@ describe('REST cadence against the simulated fleet', () => {
     const ended = await pollAfter(agent, clock, 10_000);
     expect(readAt(ended)).toBeUndefined();
     expect(ended.call?.inCall).toBe(false);
+  });
+
+  it('a forced read (what a trap, a liveness miss or a command asks for) reads REST at the next poll', async () => {
+    const { agent, clock, sim, device } = await setup();
+    await poll(agent);
+    sim.fleet.injectFault(device.serial, { kind: 'garbage' });
+    const carried = await pollAfter(agent, clock, 10_000);
+    expect(carried.reachability.rest?.ok).toBe(true);
+    // the agent's own wiring calls this on a trap, a confirmed liveness miss and a command's poll (agent.ts)
+    const pollers = (agent as unknown as { pollers: Map<string, DevicePoller> }).pollers;
+    pollers.get(device.serial)?.requestRestRead();
+    const forced = await pollAfter(agent, clock, 10_000);
+    expect(readAt(forced)).toBeUndefined();
+    expect(forced.reachability.rest?.ok).toBe(false);
   });
 
   it('restIntervalMs 0 reads REST on every poll', async () => {
