@@ -146,6 +146,8 @@ export class DevicePoller {
   private isRestForced = false;
   /** This poll's REST read was asked for by a change (SNMP, trap, command): it reads the detail too. */
   private isDetailWanted = false;
+  /** When a channel last answered a poll (monotonic ms): the liveness check skips a device that just answered. */
+  private lastAnswerAtMs: number | undefined;
 
   constructor(device: AgentDevice, deps: PollerDeps) {
     this.device = device;
@@ -224,6 +226,10 @@ export class DevicePoller {
           : createV2cClient(this.deps.snmpSocket, target, settings.community ?? 'public');
     }
     return this.snmp;
+  }
+
+  answeredAtMs(): number | undefined {
+    return this.lastAnswerAtMs;
   }
 
   /** The TCP port probed for reachability: REST's, else SSH's. */
@@ -462,6 +468,10 @@ export class DevicePoller {
     }
     const down = (obs.tcp === undefined || !obs.tcp.ok) && (obs.snmp === undefined || !obs.snmp.probe.ok);
     this.wasDown = down;
+    // answered now (a carried REST read is not an answer)
+    if (snmpResult?.probe.ok || tcp?.probe.ok || (carriedFrom === undefined && restResult?.value !== undefined)) {
+      this.lastAnswerAtMs = monotonicNow(clock);
+    }
     obs.evidence = evidence;
     if (obs.tcp) this.logTransition('tcp', obs.tcp);
     if (obs.rest) this.logTransition('rest', obs.rest.probe);

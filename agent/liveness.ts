@@ -7,7 +7,8 @@
  * (`TCP_FALLBACK_CHECKS`), then over SNMP again. After
  * `missesToConfirm` misses in a row the agent confirms at once through the other channels (an SNMP get of
  * sysUpTime and one more TCP connect, in parallel, each with the liveness timeout) instead of waiting for the
- * next poll. A confirmed miss is published as a health record with every channel failed: the hub's detector
+ * next poll. A device whose regular poll got an answer within the interval is skipped at its turn: the poll was the
+ * check (with 10-s polls one check in ten; with polls as frequent as the checks, nearly all). A confirmed miss is published as a health record with every channel failed: the hub's detector
  * counts it as a failed poll. While misses go on, each further miss confirms again, at most
  * `maxConfirmsPerEpisode` times until the port answers again (then the regular polls carry on alone).
  */
@@ -15,7 +16,7 @@ import type { Logger } from 'pino';
 import type { AgentDevice } from '../protocols/agent-config.ts';
 import { DeviceError, toDeviceError } from '../protocols/clients/device-error.ts';
 import { createV2cClient, createV3Client, type SharedV2cSocket, type SnmpClient } from '../protocols/clients/snmp.ts';
-import type { Clock } from '../protocols/clock.ts';
+import { type Clock, monotonicNow } from '../protocols/clock.ts';
 import type { Probe } from '../protocols/health.ts';
 import type { DeviceObservation } from './normalise.ts';
 import { tcpConnect } from './poll/tcp.ts';
@@ -32,6 +33,11 @@ export interface LivenessTarget {
   device: AgentDevice;
   /** The TCP port probed (REST's, else SSH's); devices without one are not watched. */
   tcpPort(): number | undefined;
+  /**
+   * When one of the device's channels last answered a poll (the clock's monotonic ms), undefined before the first
+   * answer: a device whose poll answered within the interval is not checked again (its poll was the check).
+   */
+  answeredAtMs?(): number | undefined;
 }
 
 export interface LivenessProbes {
@@ -75,7 +81,7 @@ export class LivenessWatch {
   private cancel: (() => void) | undefined;
   private running = false;
   /** Checks made (of them over SNMP) and missed, confirmations run and confirmed (for tests and the footprint bench). */
-  readonly counters = { checks: 0, snmpChecks: 0, misses: 0, confirmations: 0, confirmed: 0 };
+  readonly counters = { checks: 0, snmpChecks: 0, skipped: 0, misses: 0, confirmations: 0, confirmed: 0 };
 
   constructor(
     targets: readonly LivenessTarget[],
@@ -121,10 +127,19 @@ export class LivenessWatch {
       for (let i = 0; i < perSlot; i++) {
         const w = this.watched[this.cursor] as Watched;
         this.cursor = (this.cursor + 1) % n;
-        if (!w.isChecking) void this.check(w);
+        if (w.isChecking) continue;
+        if (this.isAnsweredJustNow(w)) this.counters.skipped++;
+        else void this.check(w);
       }
       this.schedule();
     });
+  }
+
+  /** Its poll answered within the interval and no miss is being counted: this turn's check would say nothing new. */
+  private isAnsweredJustNow(w: Watched): boolean {
+    if (w.misses > 0 || w.isConfirming || w.tcpChecksLeft > 0) return false;
+    const at = w.target.answeredAtMs?.();
+    return at !== undefined && monotonicNow(this.deps.clock) - at < this.config.intervalMs;
   }
 
   /** One check; `viaTcp`: the TCP connect that follows at once a missed SNMP check. */

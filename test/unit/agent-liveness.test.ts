@@ -50,8 +50,10 @@ function setup(
         }
       : {}),
   };
+  /** When each device's regular poll last answered (the target's answeredAtMs). */
+  const answeredAt = new Map<string, number>();
   const watch = new LivenessWatch(
-    serials.map((s) => ({ device: device(s), tcpPort: () => 443 })),
+    serials.map((s) => ({ device: device(s), tcpPort: () => 443, answeredAtMs: () => answeredAt.get(s) })),
     { intervalMs: 1000, timeoutMs: 800, missesToConfirm: 2, maxConfirmsPerEpisode: 3, ...config },
     { clock, logger: pino({ level: 'silent' }), probes, onConfirmedMiss: (o) => confirmed.push(o) },
   );
@@ -62,7 +64,7 @@ function setup(
       await flush();
     }
   };
-  return { clock, dead, snmpDead, checkedAt, pingedAt, confirmed, watch, advance };
+  return { clock, dead, snmpDead, checkedAt, pingedAt, confirmed, watch, advance, answeredAt };
 }
 
 describe('liveness watch', () => {
@@ -165,6 +167,40 @@ describe('liveness watch', () => {
     expect(pingedAt.get('A')?.length).toBe(pings); // no more SNMP checks of A for now
     expect(checkedAt.get('A')?.length).toBe(6); // the one after the missed SNMP check + 5 regular TCP checks
     expect(pingedAt.get('B')?.length).toBe(7); // B untouched
+    watch.stop();
+  });
+
+  it('a device whose poll answered within the interval is skipped at its turn (the poll was the check); the others, and it once the answer is older, are checked', async () => {
+    const { watch, advance, clock, pingedAt, answeredAt } = setup(['A', 'B'], {}, true);
+    watch.start();
+    await advance(1000);
+    expect(pingedAt.get('A')).toHaveLength(1);
+    // A's poll answers before each of its turns (polls as frequent as the checks): never pinged
+    for (let i = 0; i < 5; i++) {
+      answeredAt.set('A', clock.now());
+      await advance(1000);
+    }
+    expect(pingedAt.get('A')).toHaveLength(1);
+    expect(pingedAt.get('B')).toHaveLength(6);
+    expect(watch.counters.skipped).toBe(5);
+    // the last answer grows older than the interval: checked again at the next turn
+    await advance(1000);
+    expect(pingedAt.get('A')).toEqual([500, 6500]);
+    watch.stop();
+  });
+
+  it('a device that answered its poll but missed a check is not skipped: the misses are counted through to a confirmation', async () => {
+    const { watch, advance, clock, dead, snmpDead, confirmed, answeredAt } = setup(['A'], {});
+    watch.start();
+    await advance(1000);
+    dead.add('A');
+    snmpDead.add('A');
+    await advance(1000); // miss 1 (A's turns: every 1000 ms)
+    await advance(500);
+    answeredAt.set('A', clock.now()); // a poll that answered (the last datagram before the unit died)
+    await advance(500); // miss 2: checked although the poll answered 500 ms ago -> confirmed
+    expect(confirmed).toHaveLength(1);
+    expect(watch.counters.skipped).toBe(0);
     watch.stop();
   });
 });
