@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Outbox } from '../../agent/outbox.ts';
 import { tempDir } from '../helpers/agent-harness.ts';
 
@@ -51,6 +53,64 @@ describe('Outbox', () => {
     expect(again.dropped).toBe(2);
     expect(again.peekSeq()).toBe(12);
     expect(again.readAfter(0, 1)[0]?.payload).toBe('r2');
+  });
+});
+
+describe('Outbox commits', () => {
+  it("deletes acknowledged rows in the next append's transaction, or within a second when no append comes", () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const { box, dir } = open();
+      const row = (tag: string) => ({ kind: 'health', topic: 't', seq: true, make: (s: number) => `${tag}${s}` });
+      const [a, b] = box.append([row('a'), row('b')]);
+      box.ack(a as number);
+      box.ack(b as number);
+      box.append([row('c')]);
+      box.close(); // what is on disk: the acknowledged rows went with the append of c
+      const db = new Database(join(dir, 'outbox.db'), { readonly: true });
+      expect(db.prepare('SELECT payload FROM outbox').all()).toEqual([{ payload: 'c2' }]);
+      db.close();
+
+      const again = new Outbox(dir, 100);
+      again.open();
+      cleanups.push(() => again.close());
+      const [n] = again.readAfter(0, 10).map((r) => r.n);
+      again.ack(n as number);
+      const stored = () => {
+        const reader = new Database(join(dir, 'outbox.db'), { readonly: true, fileMustExist: true, timeout: 0 });
+        try {
+          return (reader.prepare('SELECT COUNT(*) AS c FROM outbox').get() as { c: number }).c;
+        } catch {
+          return 'locked';
+        } finally {
+          reader.close();
+        }
+      };
+      // the agent holds its outbox exclusively while it runs (no lock round trips per commit)
+      expect(stored()).toBe('locked');
+      vi.advanceTimersByTime(999);
+      expect((again as unknown as { pendingAcks: number[] }).pendingAcks).toEqual([n]);
+      vi.advanceTimersByTime(1);
+      expect((again as unknown as { pendingAcks: number[] }).pendingAcks).toEqual([]);
+      expect(again.depth).toBe(0);
+      expect(again.peekSeq()).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a failed append (disk full) keeps the acknowledged rows for the next commit and its count right', () => {
+    const { box } = open(100_000);
+    const big = (i: number) => ({ kind: 'health', topic: 't', seq: true, make: () => `${'y'.repeat(3000)}:${i}` });
+    const ns = box.append([big(0), big(1), big(2)]);
+    box.ack(ns[0] as number);
+    const db = (box as unknown as { db: { pragma(sql: string, o?: object): unknown } }).db;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    for (let i = 3; i < 10; i++) box.append([big(i)]);
+    db.pragma('max_page_count = 100000');
+    box.append([big(10)]);
+    expect(box.depth + box.dropped).toBe(11 - 1); // every row queued, dropped (counted) or acknowledged
+    expect(box.readAfter(0, 100).some((r) => r.n === ns[0])).toBe(false);
   });
 });
 
