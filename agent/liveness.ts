@@ -1,6 +1,6 @@
 /**
  * A dead unit noticed in seconds: between full polls, each device is checked about once every `intervalMs`, the
- * devices spread evenly over the interval: SNMP v2c devices with one GET of sysUpTime in one prepared datagram
+ * devices spread over the interval in slots (`MIN_SLOT_MS`): SNMP v2c devices with one GET of sysUpTime in one prepared datagram
  * (snmp-ping.ts: the cheapest check there is, a third of a TCP connect's CPU), the others with a bare TCP connect to
  * their service port (no TLS, no login). A missed SNMP check is followed at once by a TCP connect (the next check,
  * early: a lost datagram costs no time); when that one answers, the device is checked over TCP for a while
@@ -8,9 +8,10 @@
  * `missesToConfirm` misses in a row the agent confirms at once through the other channels (an SNMP get of
  * sysUpTime and one more TCP connect, in parallel, each with the liveness timeout) instead of waiting for the
  * next poll. A device whose regular poll got an answer within the interval is skipped at its turn: the poll was the
- * check (with 10-s polls one check in ten; with polls as frequent as the checks, nearly all). A confirmed miss is published as a health record with every channel failed: the hub's detector
- * counts it as a failed poll. While misses go on, each further miss confirms again, at most
- * `maxConfirmsPerEpisode` times until the port answers again (then the regular polls carry on alone).
+ * check (with 10-s polls one check in ten; with polls as frequent as the checks, nearly all). A confirmed miss is
+ * published as a health record with every channel failed: the hub's detector counts it as a failed poll. While misses
+ * go on, each further miss confirms again, at most `maxConfirmsPerEpisode` times until the port answers again (then
+ * the regular polls carry on alone).
  */
 import type { Logger } from 'pino';
 import type { AgentDevice } from '../protocols/agent-config.ts';
