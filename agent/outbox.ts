@@ -43,11 +43,11 @@ export class Outbox {
   private unqueued = 0;
   /** The last storage error of an append (disk full), for the agent's log; undefined while appends work. */
   lastAppendError: string | undefined;
-  /** Acknowledged positions not deleted yet: deleted together in one transaction (one WAL commit). */
   /** The largest row number ever appended (kept in memory: the link asks it on every ack). */
   private newestN = 0;
   /** The next health seq, as stored in `meta` (read once at open: this process is the only writer). */
   private seq = 0;
+  /** Acknowledged positions not deleted yet: deleted in the next append's transaction (one WAL commit). */
   private pendingAcks: number[] = [];
   private isAckFlushScheduled = false;
   private deleteTx: ((ns: number[]) => number) | undefined;
@@ -242,12 +242,12 @@ export class Outbox {
     }
   }
 
-  /** Highest position currently stored (0 when empty). */
   /** The newest row number appended, without a query (0 when none ever was). */
   get newest(): number {
     return this.newestN;
   }
 
+  /** Highest position currently stored (0 when empty). */
   lastPosition(): number {
     this.flushAcks();
     return (this.statements?.lastN.get() as { n: number | null } | undefined)?.n ?? 0;

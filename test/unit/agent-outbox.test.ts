@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -65,8 +66,15 @@ describe('Outbox commits', () => {
       const [a, b] = box.append([row('a'), row('b')]);
       box.ack(a as number);
       box.ack(b as number);
+      const walBytes = () => statSync(join(dir, 'outbox.db-wal')).size;
+      const before = walBytes();
       box.append([row('c')]);
-      box.close(); // what is on disk: the acknowledged rows went with the append of c
+      const withAcks = walBytes() - before;
+      box.append([row('d')]);
+      // one commit: the deletes add no WAL frames of their own (their page is the one the insert writes anyway)
+      expect(withAcks).toBe(walBytes() - before - withAcks);
+      box.ack(box.newest);
+      box.close(); // d acknowledged too: deleted by the close
       const db = new Database(join(dir, 'outbox.db'), { readonly: true });
       expect(db.prepare('SELECT payload FROM outbox').all()).toEqual([{ payload: 'c2' }]);
       db.close();
@@ -93,7 +101,7 @@ describe('Outbox commits', () => {
       vi.advanceTimersByTime(1);
       expect((again as unknown as { pendingAcks: number[] }).pendingAcks).toEqual([]);
       expect(again.depth).toBe(0);
-      expect(again.peekSeq()).toBe(3);
+      expect(again.peekSeq()).toBe(4);
     } finally {
       vi.useRealTimers();
     }
@@ -101,16 +109,28 @@ describe('Outbox commits', () => {
 
   it('a failed append (disk full) keeps the acknowledged rows for the next commit and its count right', () => {
     const { box } = open(100_000);
-    const big = (i: number) => ({ kind: 'health', topic: 't', seq: true, make: () => `${'y'.repeat(3000)}:${i}` });
-    const ns = box.append([big(0), big(1), big(2)]);
-    box.ack(ns[0] as number);
+    const row = (tag: string, size = 100) => ({
+      kind: 'health',
+      topic: 't',
+      seq: true,
+      make: () => `${tag}:${'y'.repeat(size)}`,
+    });
+    const [, , newest] = box.append([row('s0'), row('s1'), row('s2')]);
+    // the newest row is acknowledged: not among the oldest that a full disk drops to make room
+    box.ack(newest as number);
     const db = (box as unknown as { db: { pragma(sql: string, o?: object): unknown } }).db;
     db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
-    for (let i = 3; i < 10; i++) box.append([big(i)]);
+    // a record needing new pages fails on the full disk, even after the oldest row is dropped to make room: both
+    // of its commits roll back, the delete of the acknowledged row with them
+    box.append([row('huge', 40_000)]);
+    expect(box.lastAppendError).toMatch(/full/i);
     db.pragma('max_page_count = 100000');
-    box.append([big(10)]);
-    expect(box.depth + box.dropped).toBe(11 - 1); // every row queued, dropped (counted) or acknowledged
-    expect(box.readAfter(0, 100).some((r) => r.n === ns[0])).toBe(false);
+    box.append([row('s4')]);
+    const tags = box.readAfter(0, 100).map((r) => r.payload.split(':')[0]);
+    // s0 dropped to make room, huge not queued (both counted), s2 deleted by the next commit, s1 and s4 queued
+    expect(tags).toEqual(['s1', 's4']);
+    expect(box.dropped).toBe(2);
+    expect(box.depth + box.dropped).toBe(5 - 1); // every row queued, dropped (counted) or acknowledged
   });
 });
 
