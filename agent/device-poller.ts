@@ -168,6 +168,8 @@ export class DevicePoller {
       password: settings.password,
       timeoutMs: this.timeoutMs,
       maxLogBytes: this.deps.config.logCache.maxArchiveBytes,
+      // the idle connection is kept for the next poll only when that comes before it would be closed anyway
+      ...(this.deps.config.restIntervalMs <= this.timeoutMs * 10 ? { idleSocketMs: this.timeoutMs * 10 } : {}),
       checkCertificate: (fingerprint) =>
         this.deps.certs.checkWithEvidence(this.device, fingerprint, () => this.seekRebootEvidence('rest')),
     });

@@ -2,7 +2,7 @@
  * Poly Video OS REST client (poly-devices.md §1): HTTPS with the device's self-signed certificate
  * checked by SHA-256 fingerprint before any HTTP byte is sent, session login with fallback path,
  * `session_id` + `XSRF-TOKEN` cookies and the `x-xsrf-token` header, re-login once on 403, logout.
- * One client per device; it keeps one keep-alive socket and one session across polls.
+ * One client per device; it keeps one keep-alive socket (closed after `idleSocketMs` idle) and one session across polls.
  */
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -37,7 +37,16 @@ export interface PolyRestOptions {
   maxJsonBytes?: number;
   /** Largest log archive accepted (bytes). */
   maxLogBytes?: number;
+  /**
+   * How long an idle connection is kept for the next request (default `IDLE_SOCKET_MS`: the requests of one poll
+   * share it, then it is closed - the device need not hold it, poly-devices.md 1.1, nor the agent ~70 kB of TLS
+   * state per device; bench B8). Longer only when the next poll comes before that (DevicePoller).
+   */
+  idleSocketMs?: number;
 }
+
+/** A connection left idle this long is closed by the client (the default of `idleSocketMs`). */
+export const IDLE_SOCKET_MS = 1000;
 
 export interface RawResponse {
   status: number;
@@ -68,8 +77,9 @@ class FingerprintAgent extends https.Agent {
   private sessionFingerprint: string | undefined;
   lastFingerprint: string | undefined;
 
-  constructor(check: CertificateCheck, timeoutMs: number) {
-    super({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, maxCachedSessions: 0, timeout: timeoutMs * 10 });
+  constructor(check: CertificateCheck, idleSocketMs: number) {
+    // `timeout`: how long a free socket is kept (node closes only free ones on it; requests have their own deadline)
+    super({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, maxCachedSessions: 0, timeout: idleSocketMs });
     this.check = check;
   }
 
@@ -176,7 +186,7 @@ export class PolyRestClient {
   }
 
   private getAgent(): FingerprintAgent {
-    this.agent ??= new FingerprintAgent(this.options.checkCertificate, this.options.timeoutMs);
+    this.agent ??= new FingerprintAgent(this.options.checkCertificate, this.options.idleSocketMs ?? IDLE_SOCKET_MS);
     return this.agent;
   }
 

@@ -3,11 +3,15 @@
  * X50 that keeps idle HTTPS connections open for a minute, consecutive REST polls share one TLS connection (the
  * certificate is checked once per connection, before any HTTP byte, so the checks count the handshakes); a reset
  * (reboot, certificate change) opens a new one. The default simulator closes idle connections after 5 s, as node
- * does: then every 10-s poll reconnects (bench B8 measures both).
+ * does: then every 10-s poll reconnects (bench B8 measures both). The client itself closes a connection idle for
+ * `idleSocketMs` (default 1 s: REST reads two minutes apart gain nothing from it, and the device need not hold it).
  */
+
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FULL_READ, pollRest } from '../../agent/poll/rest.ts';
-import { PolyRestClient } from '../../protocols/clients/poly-rest.ts';
+import { IDLE_SOCKET_MS, PolyRestClient } from '../../protocols/clients/poly-rest.ts';
 import { ManualClock } from '../../protocols/clock.ts';
 import type { SimNetworkDeviceInfo } from '../../simulator/fleet.ts';
 import { networked, startSimFleet } from '../helpers/sim-clients.ts';
@@ -40,6 +44,7 @@ describe('agent REST keep-alive', () => {
       username: dev.username,
       password: dev.password,
       timeoutMs: 5000,
+      idleSocketMs: 30_000,
       checkCertificate: (fingerprint) => {
         seen.push(fingerprint);
         return undefined;
@@ -56,6 +61,41 @@ describe('agent REST keep-alive', () => {
       await pollRest(client, () => FULL_READ);
       expect(seen).toHaveLength(2);
       expect(seen[1]).toBe(seen[0]);
+    } finally {
+      await client.logout();
+    }
+  });
+
+  it(`closes an idle connection itself after ${IDLE_SOCKET_MS} ms by default, though the device would keep it; the next poll reconnects`, async () => {
+    let handshakes = 0;
+    const client = new PolyRestClient({
+      host: dev.address,
+      port: dev.restPort,
+      username: dev.username,
+      password: dev.password,
+      timeoutMs: 5000,
+      checkCertificate: () => {
+        handshakes++;
+        return undefined;
+      },
+    });
+    try {
+      await pollRest(client, () => FULL_READ); // its requests share one connection
+      expect(handshakes).toBe(1);
+      const agent = (client as unknown as { agent: { freeSockets: Record<string, Socket[]> } }).agent;
+      const [idle] = Object.values(agent.freeSockets).flat();
+      if (!idle) throw new Error('expected the idle connection in the free list');
+      let isEndedByDevice = false;
+      idle.on('end', () => {
+        isEndedByDevice = true;
+      });
+      // the device keeps it for a minute; the client closes it within 10x its idle time (not the old 30 s hold)
+      const closed = once(idle, 'close').then(() => 'closed');
+      const late = new Promise((resolve) => setTimeout(resolve, 10 * IDLE_SOCKET_MS, 'still open')).then(String);
+      expect(await Promise.race([closed, late])).toBe('closed');
+      expect(isEndedByDevice).toBe(false);
+      await pollRest(client, () => FULL_READ);
+      expect(handshakes).toBe(2);
     } finally {
       await client.logout();
     }

@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pingTemplate, responseId, SnmpPinger } from '../../agent/snmp-ping.ts';
 import { createFleet } from '../../simulator/fleet.ts';
 import { freeUdpPort } from '../helpers/ports.ts';
@@ -72,6 +72,34 @@ describe('SNMP ping (liveness check of v2c devices)', () => {
     const probe = await pinger.ping('127.0.0.1', fake.address().port, 'public');
     expect(probe.ok).toBe(false);
     expect(pinger.ignored).toBe(1);
+  });
+
+  it('one timer serves every ping: each unanswered ping times out at its own deadline, in the order sent', async () => {
+    const silent = dgram.createSocket('udp4'); // a device that never answers
+    silent.bind(0, '127.0.0.1');
+    await once(silent, 'listening');
+    cleanups.push(() => {
+      silent.close();
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    cleanups.push(() => {
+      vi.useRealTimers();
+    });
+    const pinger = new SnmpPinger(300);
+    cleanups.push(() => pinger.close());
+    const done: string[] = [];
+    const port = silent.address().port;
+    void pinger.ping('127.0.0.1', port, 'public').then((p) => done.push(`a:${p.error?.kind}:${p.latencyMs}`));
+    await vi.advanceTimersByTimeAsync(150);
+    void pinger.ping('127.0.0.1', port, 'public').then((p) => done.push(`b:${p.error?.kind}:${p.latencyMs}`));
+    await vi.advanceTimersByTimeAsync(149);
+    expect(done).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(done).toEqual(['a:timeout:300']);
+    await vi.advanceTimersByTimeAsync(149);
+    expect(done).toEqual(['a:timeout:300']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(done).toEqual(['a:timeout:300', 'b:timeout:300']);
   });
 
   it('the prepared request is a well-formed GET whatever the community length; any bytes parse without throwing', () => {
