@@ -12,13 +12,14 @@ import { SharedV2cSocket } from '../protocols/clients/snmp.ts';
 import { type Clock, monotonicNow, systemClock } from '../protocols/clock.ts';
 import type { HealthRecord } from '../protocols/health.ts';
 import { encodeHealth } from '../protocols/health-encode.ts';
-import { type DeviceEvent, encodeMessage, type Heartbeat, type Presence } from '../protocols/messages.ts';
+import type { DeviceEvent, Heartbeat, Presence } from '../protocols/messages.ts';
 import { brokerUrls } from '../protocols/mqtt-failover.ts';
 import { topics } from '../protocols/topics.ts';
+import { encodeChecked } from '../protocols/wire.ts';
 import { TransferStore } from './attachments.ts';
 import { CertTrustStore } from './cert-trust.ts';
 import { CommandHandler } from './commands.ts';
-import { collectSecrets, isUsbDevice } from './config.ts';
+import { collectSecrets, isUsbDevice } from './config-facts.ts';
 import { type DeviceEventType, DevicePoller } from './device-poller.ts';
 import { type IdentityChange, IdentityStore, RebootLedger } from './identity-trust.ts';
 import { LivenessWatch, realLivenessProbes } from './liveness.ts';
@@ -212,7 +213,7 @@ class AgentImpl extends EventEmitter implements Agent {
       ...(trapOid === undefined ? {} : { trapOid: trapOid.slice(0, 200) }),
     };
     if (this.outbox && this.running) {
-      const payload = encodeMessage('event', event);
+      const payload = encodeChecked('event', event);
       this.outbox.append([
         {
           kind: 'event',
@@ -388,7 +389,7 @@ class AgentImpl extends EventEmitter implements Agent {
       outboxDropped: this.outbox.dropped,
     };
     if (progress.length > 0) hb.progress = progress.slice(0, 50);
-    this.link.publishQos0(topics.heartbeat(this.config.site, this.config.agentId), encodeMessage('heartbeat', hb));
+    this.link.publishQos0(topics.heartbeat(this.config.site, this.config.agentId), encodeChecked('heartbeat', hb));
   }
 
   private presence(status: Presence['status']): string {
@@ -401,7 +402,7 @@ class AgentImpl extends EventEmitter implements Agent {
       agentVersion: AGENT_VERSION,
       devices: this.config.devices.map((d) => d.serial),
     };
-    return encodeMessage('presence', p);
+    return encodeChecked('presence', p);
   }
 
   async start(): Promise<void> {

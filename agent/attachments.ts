@@ -8,7 +8,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ATTACHMENT_CHUNK_BYTES, type AttachmentChunk, encodeMessage } from '../protocols/messages.ts';
+import type { AttachmentChunk } from '../protocols/messages.ts';
+import { encodeChecked } from '../protocols/wire.ts';
+import { ATTACHMENT_CHUNK_BYTES } from '../protocols/wire-limits.ts';
 
 export const TRANSFER_KEEP_MS = 60 * 60 * 1000;
 
@@ -112,7 +114,7 @@ export class TransferStore {
           data: buffer.subarray(0, bytesRead).toString('base64'),
         };
         if (meta.capturedAt) chunk.capturedAt = meta.capturedAt;
-        await publish(encodeMessage('attachment', chunk));
+        await publish(encodeChecked('attachment', chunk));
         onChunk?.(seq);
       }
     } finally {

@@ -9,8 +9,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../protocols/clock.ts';
 import { isAppError } from '../protocols/errors.ts';
 import type { HealthRecord } from '../protocols/health.ts';
-import { type Command, type CommandReply, decodeMessage, encodeMessage } from '../protocols/messages.ts';
+import type { Command, CommandReply } from '../protocols/messages.ts';
 import { redactText } from '../protocols/redact.ts';
+import { decodeChecked, encodeChecked } from '../protocols/wire.ts';
 import type { TransferMeta, TransferStore } from './attachments.ts';
 import type { CertTrustStore } from './cert-trust.ts';
 import type { DevicePoller } from './device-poller.ts';
@@ -80,7 +81,7 @@ export class CommandHandler {
   async handle(payload: Buffer): Promise<void> {
     let command: Command;
     try {
-      command = decodeMessage('cmd', payload);
+      command = decodeChecked('cmd', payload);
     } catch (err) {
       this.ctx.logger.warn({ err: { message: (err as Error).message } }, 'command rejected');
       const id = /"id"\s*:\s*"([A-Za-z0-9_-]{6,64})"/.exec(payload.toString('utf8').slice(0, 4096))?.[1];
@@ -123,7 +124,7 @@ export class CommandHandler {
 
   private async reply(reply: CommandReply): Promise<void> {
     try {
-      await this.ctx.publishReply(encodeMessage('reply', reply));
+      await this.ctx.publishReply(encodeChecked('reply', reply));
     } catch (err) {
       this.ctx.logger.warn({ id: reply.id, err: { message: (err as Error).message } }, 'reply not sent');
     }

@@ -1,19 +1,15 @@
 /**
  * The agent's configuration: the shared schema from protocols/ (the simulator writes it too), loaded once,
- * frozen, with cross-field checks the schema cannot express, and the list of secrets to keep out of
- * logs and attachments.
+ * frozen, with cross-field checks the schema cannot express. In the agent bundle this module runs once and is
+ * dropped (build/build.mjs `disposablePlugin`): zod, yaml and the schemas are not kept in the running agent.
  */
 import { readFileSync } from 'node:fs';
 import { AGENT_ENV_OVERRIDES, AgentConfig, type AgentDevice } from '../protocols/agent-config.ts';
 import { buildConfig, readConfigFile } from '../protocols/config-common.ts';
 import { AppError, ErrorCode } from '../protocols/errors.ts';
+import { collectSecrets, isUsbDevice } from './config-facts.ts';
 
-export { AgentConfig, type AgentDevice };
-
-/** A USB-attached bar (no network interface): polled through sysfs only. */
-export function isUsbDevice(device: AgentDevice): boolean {
-  return device.model === 'StudioUSB';
-}
+export { AgentConfig, type AgentDevice, collectSecrets, isUsbDevice };
 
 function checkDevices(config: AgentConfig, where: string): void {
   const issues: string[] = [];
@@ -108,17 +104,4 @@ export function buildAgentConfig(raw: Record<string, unknown>): Readonly<AgentCo
   const config = buildConfig(AgentConfig, raw, {}, {}, 'agent config');
   checkDevices(config, 'agent config');
   return config;
-}
-
-/** Every secret value in the config: masked in attachments and never logged. */
-export function collectSecrets(config: AgentConfig): string[] {
-  const out: string[] = [];
-  if (config.mqtt.password) out.push(config.mqtt.password);
-  for (const d of config.devices) {
-    if (d.rest?.password) out.push(d.rest.password);
-    if (d.snmp?.community) out.push(d.snmp.community);
-    if (d.snmp?.v3) out.push(d.snmp.v3.authKey, d.snmp.v3.privKey);
-    if (d.ssh?.password) out.push(d.ssh.password);
-  }
-  return [...new Set(out)];
 }

@@ -10,7 +10,8 @@ import { AppError, ErrorCode } from '../protocols/errors.ts';
 import { redactText } from '../protocols/redact.ts';
 import { createAgent } from './agent.ts';
 import { checkBrokerLogin } from './broker-login.ts';
-import { collectSecrets, loadAgentConfig } from './config.ts';
+import { loadAgentConfig } from './config.ts';
+import { collectSecrets } from './config-facts.ts';
 
 /** Paths pino masks wherever they appear in a log line (up to the depth config objects nest). */
 export const REDACT_PATHS = [

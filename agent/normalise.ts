@@ -3,16 +3,16 @@
  * Every value the hub acts on is paired with an evidence line naming its source, path and raw value.
  */
 import type { AgentDevice } from '../protocols/agent-config.ts';
-import {
-  type CallQuality,
-  type Component,
-  type ComponentStatus,
-  DEVICE_MODELS,
-  type DeviceModel,
-  type Evidence,
-  type HealthRecord,
-  type Identity,
-  type Probe,
+import { DEVICE_MODELS } from '../protocols/device-models.ts';
+import type {
+  CallQuality,
+  Component,
+  ComponentStatus,
+  DeviceModel,
+  Evidence,
+  HealthRecord,
+  Identity,
+  Probe,
 } from '../protocols/health.ts';
 import { isMaybeInCall, type RestObservation } from './poll/rest.ts';
 import type { SnmpObservation } from './poll/snmp.ts';

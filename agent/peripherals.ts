@@ -9,7 +9,8 @@
  */
 
 import type { Peripherals } from '../protocols/clients/poly-rest-schemas.ts';
-import { type Component, type ComponentStatus, DEVICE_MODELS, type DeviceModel } from '../protocols/health.ts';
+import { DEVICE_MODELS } from '../protocols/device-models.ts';
+import type { Component, ComponentStatus, DeviceModel } from '../protocols/health.ts';
 import type { RecordDraft } from './normalise.ts';
 
 const SERIAL_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;

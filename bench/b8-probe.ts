@@ -141,10 +141,10 @@ async function main() {
       if (process.env.B8_SMAPS) {
         const rollup = readFileSync(`/proc/${agent.pid}/smaps_rollup`, 'utf8');
         process.stderr.write(
-          rollup
+          `${rollup
             .split('\n')
             .filter((l) => /^(Rss|Pss_Anon|Pss_File|Anonymous)/.test(l))
-            .join(' | ') + '\n',
+            .join(' | ')}\n`,
         );
         const maps = readFileSync(`/proc/${agent.pid}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
         const rows = maps.map((m) => ({ head: m.split('\n')[0], rss: Number(/\nRss:\s+(\d+)/.exec(m)?.[1] ?? 0) }));

@@ -10,6 +10,7 @@
 import { cpSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { staleReason } from './stamp.mjs';
 import { trimSourceMap } from './trim-source-map.mjs';
@@ -64,31 +65,102 @@ const common = {
 };
 
 /**
- * protocols/health-check.ts in the agent bundle: the health record's check as ajv standalone code generated here from
- * the zod schema (build/health-check-standalone.ts), so the running agent holds neither the ajv compiler nor the code
- * it would generate at start (bench B8). Generated once per build process.
+ * A module of protocols/ replaced in the agent bundle by ajv standalone code generated here from the zod schemas, so
+ * the running agent holds neither zod, nor the ajv compiler, nor the code it would generate at start (bench B8):
+ * protocols/health-check.ts (build/health-check-standalone.ts) and protocols/compiled-checks.ts
+ * (build/compiled-checks-standalone.ts). `generator` is bundled, run once per build process, and its `exportName`
+ * returns the module's source.
  */
-function healthCheckPlugin() {
+function standalonePlugin(module, generator, exportName) {
   let source;
   const generate = async () => {
-    const file = join(ROOT, `.health-check-gen-${process.pid}.mjs`);
+    const file = join(ROOT, `.${module}-gen-${process.pid}.mjs`);
     try {
       await build({
         ...common,
         metafile: false,
         sourcemap: false,
-        entryPoints: [join(ROOT, 'build/health-check-standalone.ts')],
+        entryPoints: [join(ROOT, generator)],
         outfile: file,
       });
-      return (await import(pathToFileURL(file).href)).healthCheckModuleSource();
+      return (await import(pathToFileURL(file).href))[exportName]();
     } finally {
       rmSync(file, { force: true });
     }
   };
   return {
-    name: 'health-check-standalone',
+    name: `${module}-standalone`,
     setup(b) {
-      b.onLoad({ filter: /[\\/]protocols[\\/]health-check\.ts$/ }, async () => {
+      b.onLoad({ filter: new RegExp(`[\\\\/]protocols[\\\\/]${module}\\.ts$`) }, async () => {
+        source ??= await generate();
+        return { contents: source, loader: 'js', resolveDir: ROOT };
+      });
+    },
+  };
+}
+
+/**
+ * agent/config.ts in the agent bundle: the config is checked by the real zod schema (exact errors, cross-field rules),
+ * but by code that runs once and is dropped. The module and what it needs (zod, yaml, the schemas; ~10 MB once
+ * loaded, bench B8) are bundled here as CommonJS text (gzipped), compiled at start with `vm.runInThisContext`, called,
+ * and left to the garbage collector: nothing of it is reachable once the frozen config is out (zod's globals removed). Its errors come back as this
+ * bundle's own AppError (the CLI's exit codes check the class).
+ */
+function disposableConfigPlugin() {
+  let source;
+  const generate = async () => {
+    const out = await build({
+      ...common,
+      metafile: false,
+      sourcemap: false,
+      minify: true,
+      format: 'cjs',
+      banner: {},
+      write: false,
+      entryPoints: [join(ROOT, 'agent/config.ts')],
+      outfile: join(ROOT, '.agent-config-check.cjs'),
+    });
+    const cjs = out.outputFiles[0].text;
+    const loader = `(function (require) { const module = { exports: {} }; const exports = module.exports;\n${cjs}\nreturn module.exports; })`;
+    // kept gzipped in the bundle (the bundle's text stays in memory for the agent's life: ~150 kB instead of ~600)
+    const packed = gzipSync(loader, { level: 9 }).toString('base64');
+    return [
+      "import { createRequire } from 'node:module';",
+      "import { runInThisContext } from 'node:vm';",
+      "import { gunzipSync } from 'node:zlib';",
+      "import { AppError } from './protocols/errors.ts';",
+      "export { collectSecrets, isUsbDevice } from './agent/config-facts.ts';",
+      `const LOADER_GZ = ${JSON.stringify(packed)};`,
+      // zod keeps its registry and settings on globalThis (shared by copies): they would hold the loader alive
+      "const ZOD_GLOBALS = ['__zod_globalRegistry', '__zod_globalConfig'];",
+      'function withLoader(use) {',
+      '  const before = ZOD_GLOBALS.filter((key) => key in globalThis);',
+      "  const source = gunzipSync(Buffer.from(LOADER_GZ, 'base64')).toString('utf8');",
+      "  const loader = runInThisContext(source, { filename: 'agent-config-check.cjs' })(createRequire(import.meta.url));",
+      '  try {',
+      '    return use(loader);',
+      '  } catch (err) {',
+      "    if (err !== null && typeof err === 'object' && err.name === 'AppError' && !(err instanceof AppError)) {",
+      '      throw new AppError(err.code, err.message, { details: err.details });',
+      '    }',
+      '    throw err;',
+      '  } finally {',
+      '    for (const key of ZOD_GLOBALS) if (!before.includes(key)) delete globalThis[key];',
+      '  }',
+      '}',
+      'export function loadAgentConfig(file, env = process.env) {',
+      '  return withLoader((loader) => loader.loadAgentConfig(file, env));',
+      '}',
+      'export function buildAgentConfig(raw) {',
+      '  return withLoader((loader) => loader.buildAgentConfig(raw));',
+      '}',
+      '',
+    ].join('\n');
+  };
+  return {
+    name: 'agent-config-disposable',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]agent[\\/]config\.ts$/ }, async () => {
         source ??= await generate();
         return { contents: source, loader: 'js', resolveDir: ROOT };
       });
@@ -101,7 +173,15 @@ function healthCheckPlugin() {
  * less heap and ~8 MB less RSS); names stay (`keepNames`) for logs and errors, and the source map maps stack traces
  * back to the sources (`--enable-source-maps`): the repo's own sources only (trimAgentMap).
  */
-const agentOptions = { minify: true, keepNames: true, plugins: [healthCheckPlugin()] };
+const agentOptions = {
+  minify: true,
+  keepNames: true,
+  plugins: [
+    standalonePlugin('health-check', 'build/health-check-standalone.ts', 'healthCheckModuleSource'),
+    standalonePlugin('compiled-checks', 'build/compiled-checks-standalone.ts', 'compiledChecksModuleSource'),
+    disposableConfigPlugin(),
+  ],
+};
 
 /**
  * The agent's source map without the bundled packages' code (build/trim-source-map.mjs): node keeps the map in
@@ -161,6 +241,8 @@ export async function runBuild({ ifStale = false } = {}) {
   inputs.add('package-lock.json');
   inputs.add('build/build.mjs');
   inputs.add('build/health-check-standalone.ts');
+  inputs.add('build/compiled-checks-standalone.ts');
+  inputs.add('build/ajv-standalone.ts');
   inputs.add('build/trim-source-map.mjs');
   // What the bundle still imports at run time (node builtins and the external packages): a test checks that a
   // production install (`npm ci --omit=dev`) provides every package here.
@@ -170,7 +252,19 @@ export async function runBuild({ ifStale = false } = {}) {
       for (const imp of output.imports) if (imp.external) externals.add(imp.path);
     }
   }
-  const stamp = { builtAt: started, externals: [...externals].sort(), inputs: [...inputs].sort() };
+  // The packages in dist/agent.js's own module graph (its config check is apart: disposableConfigPlugin), for the
+  // footprint test: zod and yaml must not be among them.
+  const agentPackages = new Set();
+  for (const file of Object.keys(agent.metafile.inputs)) {
+    const m = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(file);
+    if (m) agentPackages.add(m[1]);
+  }
+  const stamp = {
+    builtAt: started,
+    externals: [...externals].sort(),
+    agentPackages: [...agentPackages].sort(),
+    inputs: [...inputs].sort(),
+  };
   writeFileSync(join(tmp, 'build-stamp.json'), `${JSON.stringify(stamp, null, 1)}\n`);
   // Swap in the new dist/ whole, so a CLI started meanwhile never sees half a build.
   const old = join(ROOT, `.dist-old-${process.pid}`);

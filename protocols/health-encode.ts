@@ -1,18 +1,14 @@
 /**
- * `encodeMessage('health', record)` with the compiled check (health-check.ts): a record it rejects goes through
- * `encodeMessage` (zod) for the exact error. In the agent's bundle the check is build-time generated code instead
- * of the ajv compiler.
+ * `encodeChecked('health', record)` on the agent's publish path with the one-function check (health-check.ts: in the
+ * agent's bundle build-time generated code): a record it rejects goes through the compiled checks
+ * (compiled-checks.ts) for the fields to name.
  */
-import { AppError, ErrorCode } from './errors.ts';
 import type { HealthRecord } from './health.ts';
 import { healthCheck } from './health-check.ts';
-import { encodeMessage, MAX_BYTES } from './messages.ts';
+import { serialiseWithin } from './payload.ts';
+import { encodeChecked } from './wire.ts';
 
 export function encodeHealth(record: HealthRecord): string {
-  if (!healthCheck(record)) return encodeMessage('health', record);
-  const text = JSON.stringify(record);
-  if (Buffer.byteLength(text) > MAX_BYTES.health) {
-    throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `health: encoded message exceeds ${MAX_BYTES.health} bytes`);
-  }
-  return text;
+  if (!healthCheck(record)) return encodeChecked('health', record);
+  return serialiseWithin('health', record);
 }

@@ -3,16 +3,10 @@
  * Every value the hub acts on carries the raw evidence it came from.
  */
 import { z } from 'zod';
+import { DEVICE_MODELS } from './device-models.ts';
 
-export const DEVICE_MODELS = [
-  'StudioX30',
-  'StudioX50',
-  'StudioX70',
-  'G7500',
-  'StudioE70',
-  'StudioUSB',
-  'unknown',
-] as const;
+export { DEVICE_MODELS };
+
 export const DeviceModel = z.enum(DEVICE_MODELS);
 export type DeviceModel = z.infer<typeof DeviceModel>;
 

@@ -3,12 +3,15 @@
  * `decodeMessage(kind, bytes)` is the only way the hub and the agent read a payload.
  */
 import { z } from 'zod';
-import { AppError, ErrorCode } from './errors.ts';
+import { ErrorCode } from './errors.ts';
 import { HealthRecord, IsoInstant, Serial } from './health.ts';
+import { readPayload, serialiseWithin } from './payload.ts';
 import type { TopicKind } from './topics.ts';
 import { parseOrThrow } from './validation.ts';
+import { ATTACHMENT_CHUNK_BYTES, MAX_BYTES } from './wire-limits.ts';
 
 export { HealthRecord } from './health.ts';
+export { ATTACHMENT_CHUNK_BYTES, MAX_BYTES };
 
 const AgentId = z.string().min(1).max(64);
 const CorrelationId = z
@@ -107,7 +110,6 @@ export const CommandReply = z.discriminatedUnion('ok', [ReplyOk, ReplyErr]);
 export type CommandReply = z.infer<typeof CommandReply>;
 
 /** Largest chunk of attachment bytes in one message (before base64). */
-export const ATTACHMENT_CHUNK_BYTES = 256 * 1024;
 
 export const AttachmentChunk = z.strictObject({
   v: z.literal(1),
@@ -138,48 +140,15 @@ export const SCHEMAS = {
 
 export type MessageOf<K extends TopicKind> = z.infer<(typeof SCHEMAS)[K]>;
 
-/** Byte limits per kind, checked before parsing. */
-export const MAX_BYTES: Record<TopicKind, number> = {
-  presence: 256 * 1024,
-  heartbeat: 16 * 1024,
-  health: 64 * 1024,
-  event: 8 * 1024,
-  reply: 64 * 1024,
-  attachment: 400 * 1024,
-  cmd: 8 * 1024,
-};
-
 /**
  * Decode one payload: size, JSON, schema version, then the strict schema.
  * Throws AppError PAYLOAD_TOO_LARGE | JSON_INVALID | SCHEMA_VERSION | PAYLOAD_INVALID with the path and value.
  */
 export function decodeMessage<K extends TopicKind>(kind: K, payload: Buffer | string): MessageOf<K> {
-  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-  const limit = MAX_BYTES[kind];
-  if (size > limit) {
-    throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${kind}: expected at most ${limit} bytes, got ${size}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
-  } catch (err) {
-    throw new AppError(ErrorCode.JSON_INVALID, `${kind}: expected JSON, got ${(err as Error).message}`, { cause: err });
-  }
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'v' in value && value.v !== 1) {
-    throw new AppError(
-      ErrorCode.SCHEMA_VERSION,
-      `${kind}.v: expected schema version 1, got ${JSON.stringify(value.v)}`,
-    );
-  }
-  return parseOrThrow(SCHEMAS[kind], value, ErrorCode.PAYLOAD_INVALID, kind) as MessageOf<K>;
+  return parseOrThrow(SCHEMAS[kind], readPayload(kind, payload), ErrorCode.PAYLOAD_INVALID, kind) as MessageOf<K>;
 }
 
 /** Validate then serialise: the agent and hub never send a payload the other side would reject. */
 export function encodeMessage<K extends TopicKind>(kind: K, message: MessageOf<K>): string {
-  const checked = parseOrThrow(SCHEMAS[kind], message, ErrorCode.PAYLOAD_INVALID, kind);
-  const text = JSON.stringify(checked);
-  if (Buffer.byteLength(text) > MAX_BYTES[kind]) {
-    throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, `${kind}: encoded message exceeds ${MAX_BYTES[kind]} bytes`);
-  }
-  return text;
+  return serialiseWithin(kind, parseOrThrow(SCHEMAS[kind], message, ErrorCode.PAYLOAD_INVALID, kind));
 }

@@ -1,3 +1,4 @@
+import type { ErrorObject } from 'ajv';
 import type { z } from 'zod';
 import { AppError, type ErrorCode } from './errors.ts';
 import { MAX_JSON_DEPTH, tooDeep } from './json-guard.ts';
@@ -12,6 +13,22 @@ export function formatPath(path: readonly PropertyKey[]): string {
     else out += out === '' ? String(part) : `.${String(part)}`;
   }
   return out === '' ? '(root)' : out;
+}
+
+/**
+ * ajv's first error as the line zod's issue would give: `path: what was expected` (an unknown key:
+ * `path.key: unknown field`). For the compiled checks (compiled-checks.ts and its standalone form in the agent).
+ */
+export function describeAjvError(error: ErrorObject): string {
+  const path = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  if (error.keyword === 'additionalProperties') {
+    return `${formatPath([...path, String(error.params.additionalProperty)])}: unknown field`;
+  }
+  return `${formatPath(path)}: ${error.message ?? 'invalid'}`;
 }
 
 function describeValue(path: string, value: unknown): string {

@@ -7,8 +7,7 @@
 import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { type Agent, createAgent } from '../../agent/agent.ts';
-import { AgentConfig } from '../../protocols/agent-config.ts';
-import { buildConfig } from '../../protocols/config-common.ts';
+import { buildAgentConfig } from '../../agent/config.ts';
 
 let agent: Agent | undefined;
 let records = 0;
@@ -18,7 +17,7 @@ const send = (m: Record<string, unknown>) => process.send?.(m);
 
 process.on('message', (m: { cmd: string } & Record<string, any>) => {
   if (m.cmd === 'start') {
-    const config = buildConfig(AgentConfig, m.config, {}, {}, 'bench agent config');
+    const config = buildAgentConfig(m.config);
     agent = createAgent(config, { logger: pino({ level: process.env.HEZO_BENCH_AGENT_LOG ?? 'silent' }) });
     agent.on('record', (r) => {
       records += 1;

@@ -7,9 +7,9 @@
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import type { z } from 'zod';
+import { type CheckName, checkValue } from '../compiled-checks.ts';
 import { DeviceError, toDeviceError } from './device-error.ts';
-import {
+import type {
   Cameras,
   Conferences,
   LoginResponse,
@@ -19,6 +19,18 @@ import {
   SystemInfo,
   SystemStatus,
 } from './poly-rest-schemas.ts';
+
+/** The REST answers read, by the name of their schema (poly-rest-schemas.ts), checked with compiled checks. */
+interface Answers {
+  LoginResponse: LoginResponse;
+  SystemInfo: SystemInfo;
+  SystemStatus: SystemStatus;
+  Microphones: Microphones;
+  Cameras: Cameras;
+  Conferences: Conferences;
+  MediaStats: MediaStats;
+  Peripherals: Peripherals;
+}
 
 /**
  * Decide whether a certificate may be used: return undefined to accept, or the error to fail with (maybe
@@ -258,7 +270,7 @@ export class PolyRestClient {
     });
   }
 
-  private parseJson<S extends z.ZodType>(schema: S, res: RawResponse, where: string): z.infer<S> {
+  private parseJson<N extends keyof Answers & CheckName>(name: N, res: RawResponse, where: string): Answers[N] {
     let value: unknown;
     try {
       value = JSON.parse(res.body.toString('utf8'));
@@ -266,13 +278,9 @@ export class PolyRestClient {
       const type = res.contentType.split(';')[0] || 'no content type';
       throw new DeviceError('parse', `${where}: expected JSON, got ${type} ${snippet(res.body)}`);
     }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const at = issue ? issue.path.join('.') || '(root)' : '(root)';
-      throw new DeviceError('parse', `${where}: unexpected shape at ${at}: ${issue?.message ?? 'invalid'}`);
-    }
-    return parsed.data;
+    const issues = checkValue(name, value);
+    if (issues !== undefined) throw new DeviceError('parse', `${where}: unexpected shape at ${issues[0] ?? '(root)'}`);
+    return value as Answers[N];
   }
 
   /** Log in (POST /rest/current/session, falling back to /rest/session on 404). */
@@ -287,7 +295,8 @@ export class PolyRestClient {
       if (res.status === 400 || res.status === 401 || res.status === 403) {
         let reason = '';
         try {
-          reason = LoginResponse.parse(JSON.parse(res.body.toString('utf8'))).reason ?? '';
+          const refusal: unknown = JSON.parse(res.body.toString('utf8'));
+          if (checkValue('LoginResponse', refusal) === undefined) reason = (refusal as LoginResponse).reason ?? '';
         } catch {
           reason = '';
         }
@@ -303,7 +312,7 @@ export class PolyRestClient {
       if (res.status !== 200) {
         throw new DeviceError('http', `${where}: login answered HTTP ${res.status}`, { httpStatus: res.status });
       }
-      const body = this.parseJson(LoginResponse, res, where);
+      const body = this.parseJson('LoginResponse', res, where);
       const sessionId = body.session?.sessionId;
       if (body.success === false || !sessionId) {
         throw new DeviceError('auth', `${where}: login not successful${body.reason ? ` (${body.reason})` : ''}`);
@@ -333,31 +342,36 @@ export class PolyRestClient {
     return res;
   }
 
-  async getJson<S extends z.ZodType>(schema: S, path: string, method = 'GET', body?: unknown): Promise<z.infer<S>> {
+  async getJson<N extends keyof Answers & CheckName>(
+    name: N,
+    path: string,
+    method = 'GET',
+    body?: unknown,
+  ): Promise<Answers[N]> {
     const res = await this.call(method, path, body);
-    return this.parseJson(schema, res, `${method} ${path}`);
+    return this.parseJson(name, res, `${method} ${path}`);
   }
 
   getSystem() {
-    return this.getJson(SystemInfo, '/rest/system');
+    return this.getJson('SystemInfo', '/rest/system');
   }
   getSystemStatus() {
-    return this.getJson(SystemStatus, '/rest/system/status');
+    return this.getJson('SystemStatus', '/rest/system/status');
   }
   getMicrophones() {
-    return this.getJson(Microphones, '/rest/audio/microphones');
+    return this.getJson('Microphones', '/rest/audio/microphones');
   }
   getCameras() {
-    return this.getJson(Cameras, '/rest/cameras/near/all');
+    return this.getJson('Cameras', '/rest/cameras/near/all');
   }
   getConferences() {
-    return this.getJson(Conferences, '/rest/conferences');
+    return this.getJson('Conferences', '/rest/conferences');
   }
   getMediaStats(conferenceId: string | number) {
-    return this.getJson(MediaStats, `/rest/conferences/${encodeURIComponent(String(conferenceId))}/mediastats`);
+    return this.getJson('MediaStats', `/rest/conferences/${encodeURIComponent(String(conferenceId))}/mediastats`);
   }
   getPeripherals() {
-    return this.getJson(Peripherals, '/rest/current/devicemanagement/devices', 'POST', {});
+    return this.getJson('Peripherals', '/rest/current/devicemanagement/devices', 'POST', {});
   }
 
   /** GET /rest/system/logs: the log archive (tar, maybe gzipped), as bytes. */

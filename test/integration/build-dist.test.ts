@@ -185,6 +185,25 @@ describe('built output (dist/)', () => {
     expect(fromSource.stdout).toBe('from sources\n');
   });
 
+  it('dist/agent.js runs without zod and yaml: its config is checked by code that runs once, with the same errors', async () => {
+    const stamp = JSON.parse(readFileSync(join(DIST, 'build-stamp.json'), 'utf8'));
+    expect(stamp.agentPackages).toContain('mqtt');
+    expect(stamp.agentPackages).not.toContain('zod');
+    expect(stamp.agentPackages).not.toContain('yaml');
+    const tmp = tempDir();
+    cleanups.push(tmp.close);
+    const file = join(tmp.dir, 'agent.yaml');
+    writeFileSync(
+      file,
+      'agentId: a1\nsite: s1\nmqtt:\n  url: mqtt://127.0.0.1:1\npollIntervalMs: 5\ndevices: []\nbogus: 1\n',
+    );
+    const run = await runCmd(process.execPath, [join(DIST, 'agent.js'), '--config', file], { timeoutMs: 30_000 });
+    expect(run.code).toBe(2); // CONFIG_INVALID: the bundle's own AppError class, not the loader's copy
+    expect(run.stderr).toContain('pollIntervalMs: Too small: expected number to be >=1000, got 5');
+    expect(run.stderr).toContain('bogus: unknown field');
+    expect(run.stderr).toContain('customer: expected string');
+  });
+
   it('every package the bundle imports at run time is a production dependency (or an optional one)', () => {
     const stamp = JSON.parse(readFileSync(join(DIST, 'build-stamp.json'), 'utf8'));
     const builtins = new Set(builtinModules);

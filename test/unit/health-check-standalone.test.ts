@@ -15,6 +15,7 @@ import { encodeHealth } from '../../protocols/health-encode.ts';
 import { healthValidator } from '../../protocols/health-validator.ts';
 import { encodeMessage } from '../../protocols/messages.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
+import { paths, setAt } from '../helpers/mutate.ts';
 
 const RUNS = Number(process.env.HEZO_FUZZ_RUNS ?? 1000);
 
@@ -33,26 +34,6 @@ async function loadGenerated(): Promise<(value: unknown) => boolean> {
     rmSync(file, { force: true });
     rmSync(`${file}.map`, { force: true });
   }
-}
-
-/** Every path to a value inside `value` (objects and arrays), the root excluded. */
-function paths(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-  if (typeof value !== 'object' || value === null) return [];
-  const keys = Array.isArray(value) ? value.map((_, i) => i) : Object.keys(value);
-  return keys.flatMap((k) => {
-    const p = [...prefix, k];
-    return [p, ...paths((value as Record<string | number, unknown>)[k], p)];
-  });
-}
-
-function setAt(value: unknown, path: (string | number)[], next: unknown, remove: boolean): unknown {
-  const copy = structuredClone(value) as Record<string | number, unknown>;
-  let at = copy;
-  for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
-  const last = path.at(-1) as string | number;
-  if (remove && !Array.isArray(at)) delete at[last];
-  else at[last] = next;
-  return copy;
 }
 
 const bases = [

@@ -1,0 +1,14 @@
+/** Size limits of the wire messages, as plain data (the agent reads them without the schemas; messages.ts re-exports). */
+import type { TopicKind } from './topics.ts';
+
+export const ATTACHMENT_CHUNK_BYTES = 256 * 1024;
+
+export const MAX_BYTES: Record<TopicKind, number> = {
+  presence: 256 * 1024,
+  heartbeat: 16 * 1024,
+  health: 64 * 1024,
+  event: 8 * 1024,
+  reply: 64 * 1024,
+  attachment: 400 * 1024,
+  cmd: 8 * 1024,
+};
