@@ -36,20 +36,24 @@ describe('agent REST keep-alive', () => {
     await close();
   });
 
-  it('polls three times over one TLS connection while the device keeps it open, and reconnects after a reset', async () => {
-    const seen: string[] = [];
-    const client = new PolyRestClient({
+  /** A client of the simulated X50 that accepts its certificate and tells each check (one per TLS handshake). */
+  const clientOf = (onHandshake: (fingerprint: string) => void, idleSocketMs?: number) =>
+    new PolyRestClient({
       host: dev.address,
       port: dev.restPort,
       username: dev.username,
       password: dev.password,
       timeoutMs: 5000,
-      idleSocketMs: 30_000,
+      ...(idleSocketMs === undefined ? {} : { idleSocketMs }),
       checkCertificate: (fingerprint) => {
-        seen.push(fingerprint);
+        onHandshake(fingerprint);
         return undefined;
       },
     });
+
+  it('polls three times over one TLS connection while the device keeps it open, and reconnects after a reset', async () => {
+    const seen: string[] = [];
+    const client = clientOf((fingerprint) => seen.push(fingerprint), 30_000);
     try {
       for (let i = 0; i < 3; i++) {
         const obs = await pollRest(client, () => FULL_READ);
@@ -68,16 +72,8 @@ describe('agent REST keep-alive', () => {
 
   it(`closes an idle connection itself after ${IDLE_SOCKET_MS} ms by default, though the device would keep it; the next poll reconnects`, async () => {
     let handshakes = 0;
-    const client = new PolyRestClient({
-      host: dev.address,
-      port: dev.restPort,
-      username: dev.username,
-      password: dev.password,
-      timeoutMs: 5000,
-      checkCertificate: () => {
-        handshakes++;
-        return undefined;
-      },
+    const client = clientOf(() => {
+      handshakes++;
     });
     try {
       await pollRest(client, () => FULL_READ); // its requests share one connection

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { CHECKED, type CheckName, checkValue } from '../../protocols/compiled-checks.ts';
 import { decodeMessage, encodeMessage } from '../../protocols/messages.ts';
 import { decodeChecked, encodeChecked } from '../../protocols/wire.ts';
+import { errorText } from '../helpers/error-text.ts';
 import { paths, setAt } from '../helpers/mutate.ts';
 
 const RUNS = Number(process.env.HEZO_FUZZ_RUNS ?? 1000);
@@ -138,15 +139,6 @@ const corpus: fc.Arbitrary<[CheckName, unknown]> = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...BASES.map(([n]) => n)), fc.anything({ maxDepth: 3 })) },
 );
 
-const error = (fn: () => unknown) => {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return `${(err as { code?: string }).code} ${(err as Error).message}`;
-  }
-};
-
 describe('compiled checks (the agent without zod)', () => {
   it('the generated and the run-time forms agree with zod on every check', async () => {
     const generated = await loadGenerated();
@@ -187,14 +179,14 @@ describe('compiled checks (the agent without zod)', () => {
       JSON.stringify({ ...cmd, reason: 'x'.repeat(9000) }),
       `${'['.repeat(40)}${']'.repeat(40)}`,
     ]) {
-      expect(code(error(() => decodeChecked('cmd', payload))), payload.slice(0, 60)).toBe(
-        code(error(() => decodeMessage('cmd', payload))),
+      expect(code(errorText(() => decodeChecked('cmd', payload))), payload.slice(0, 60)).toBe(
+        code(errorText(() => decodeMessage('cmd', payload))),
       );
     }
     expect(decodeChecked('cmd', JSON.stringify(cmd))).toEqual(decodeMessage('cmd', JSON.stringify(cmd)));
     const reply = { v: 1 as const, id: 'cmd-000001', ok: true as const, data: {} };
     expect(encodeChecked('reply', reply)).toBe(encodeMessage('reply', reply));
     const bad = { ...reply, id: 'x' };
-    expect(error(() => encodeChecked('reply', bad))).toBe(error(() => encodeMessage('reply', bad)));
+    expect(errorText(() => encodeChecked('reply', bad))).toBe(errorText(() => encodeMessage('reply', bad)));
   });
 });

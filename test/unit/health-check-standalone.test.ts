@@ -14,6 +14,7 @@ import { healthCheck } from '../../protocols/health-check.ts';
 import { encodeHealth } from '../../protocols/health-encode.ts';
 import { healthValidator } from '../../protocols/health-validator.ts';
 import { encodeMessage } from '../../protocols/messages.ts';
+import { errorText } from '../helpers/error-text.ts';
 import { makeHealthRecord } from '../helpers/health-record.ts';
 import { paths, setAt } from '../helpers/mutate.ts';
 
@@ -98,16 +99,8 @@ describe('health check generated at build time (agent bundle)', () => {
     const good = makeHealthRecord();
     expect(encodeHealth(good)).toBe(JSON.stringify(good));
     const bad = { ...good, seq: -1 } as HealthRecord;
-    const error = (fn: () => unknown) => {
-      try {
-        fn();
-        return undefined;
-      } catch (err) {
-        return `${(err as { code?: string }).code} ${(err as Error).message}`;
-      }
-    };
-    expect(error(() => encodeHealth(bad))).toBeDefined();
-    expect(error(() => encodeHealth(bad))).toBe(error(() => encodeMessage('health', bad)));
+    expect(errorText(() => encodeHealth(bad))).toBeDefined();
+    expect(errorText(() => encodeHealth(bad))).toBe(errorText(() => encodeMessage('health', bad)));
   });
 
   it('the agent bundle holds the generated check, not the ajv compiler', async () => {
