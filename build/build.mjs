@@ -103,8 +103,8 @@ function standalonePlugin(module, generator, exportName) {
  * agent/config.ts in the agent bundle: the config is checked by the real zod schema (exact errors, cross-field rules),
  * but by code that runs once and is dropped. The module and what it needs (zod, yaml, the schemas; ~10 MB once
  * loaded, bench B8) are bundled here as CommonJS text (gzipped), compiled at start with `vm.runInThisContext`, called,
- * and left to the garbage collector: nothing of it is reachable once the frozen config is out (zod's globals removed). Its errors come back as this
- * bundle's own AppError (the CLI's exit codes check the class).
+ * and left to the garbage collector: nothing of it is reachable once the frozen config is out (zod's globals
+ * removed). Its errors come back as this bundle's own AppError (the CLI's exit codes check the class).
  */
 function disposableConfigPlugin() {
   let source;
