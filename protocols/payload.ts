@@ -1,10 +1,9 @@
 /**
  * What every decoder of a wire payload checks before its schema: the size limit of the kind, JSON, the schema
- * version; and what every encoder checks after serialising: the size. Shared by messages.ts (zod, the hub) and
+ * version (the depth: validation.ts `refuseTooDeep`); and what every encoder checks after serialising: the size. Shared by messages.ts (zod, the hub) and
  * wire.ts (compiled checks, the agent), so both refuse the same payloads with the same errors.
  */
 import { AppError, ErrorCode } from './errors.ts';
-import { MAX_JSON_DEPTH, tooDeep } from './json-guard.ts';
 import type { TopicKind } from './topics.ts';
 import { MAX_BYTES } from './wire-limits.ts';
 
@@ -28,14 +27,6 @@ export function readPayload(kind: TopicKind, payload: Buffer | string): unknown 
     );
   }
   return value;
-}
-
-/** PAYLOAD_INVALID for a value nested deeper than any message (checked before a schema walks it). */
-export function refuseTooDeep(kind: TopicKind, value: unknown): void {
-  const deep = tooDeep(value);
-  if (deep !== undefined) {
-    throw new AppError(ErrorCode.PAYLOAD_INVALID, `${kind}: ${deep}: nested deeper than ${MAX_JSON_DEPTH} levels`);
-  }
 }
 
 /** The serialised message, within the kind's size limit (PAYLOAD_TOO_LARGE otherwise). */

@@ -65,6 +65,14 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return lines;
 }
 
+/** `code` for a value nested deeper than any schema expects (checked before a schema walks it). */
+export function refuseTooDeep(value: unknown, code: ErrorCode, where: string): void {
+  const deep = tooDeep(value);
+  if (deep !== undefined) {
+    throw new AppError(code, `${where}: ${deep}: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+}
+
 /** Parse with a schema or throw an AppError whose message lists every issue by dotted path. */
 export function parseOrThrow<S extends z.ZodType>(
   schema: S,
@@ -72,10 +80,7 @@ export function parseOrThrow<S extends z.ZodType>(
   code: ErrorCode,
   where: string,
 ): z.infer<S> {
-  const deep = tooDeep(value);
-  if (deep !== undefined) {
-    throw new AppError(code, `${where}: ${deep}: nested deeper than ${MAX_JSON_DEPTH} levels`);
-  }
+  refuseTooDeep(value, code, where);
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const lines = describeIssues(result.error.issues);

@@ -6,11 +6,12 @@
 import { checkValue } from './compiled-checks.ts';
 import { AppError, ErrorCode } from './errors.ts';
 import type { MessageOf } from './messages.ts';
-import { readPayload, refuseTooDeep, serialiseWithin } from './payload.ts';
+import { readPayload, serialiseWithin } from './payload.ts';
 import type { TopicKind } from './topics.ts';
+import { refuseTooDeep } from './validation.ts';
 
 function checkOrThrow(kind: TopicKind, value: unknown): void {
-  refuseTooDeep(kind, value);
+  refuseTooDeep(value, ErrorCode.PAYLOAD_INVALID, kind);
   const issues = checkValue(kind, value);
   if (issues !== undefined) {
     throw new AppError(ErrorCode.PAYLOAD_INVALID, `${kind}: ${issues.join('; ')}`, { details: issues });

@@ -164,6 +164,10 @@ describe('compiled checks (the agent without zod)', () => {
     const cmd = BASES[0]?.[1] as Record<string, unknown>;
     expect(generated('cmd', { ...cmd, timeoutMs: 600_001 })).toEqual(['timeoutMs: must be <= 600000']);
     expect(generated('cmd', { ...cmd, extra: 1 })).toEqual(['extra: unknown field']);
+    // a hostile payload's own `__proto__` key (what JSON.parse makes of it) is an unknown field, never a prototype
+    const hostile = JSON.parse(JSON.stringify(cmd).replace('{', '{"__proto__":{"polluted":1},'));
+    expect(generated('cmd', hostile)).toEqual(['__proto__: unknown field']);
+    expect(({} as { polluted?: number }).polluted).toBeUndefined();
     expect(generated('SystemStatus', [{ name: 'x', stateList: [7] }])).toEqual(['[0].stateList[0]: must be string']);
     expect(generated('cmd', cmd)).toBeUndefined();
   });
