@@ -11,10 +11,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DateTime } from 'luxon';
 import { pino } from 'pino';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Demo, siteOf, startDemo } from '../../cli/demo.ts';
+import { monthRange } from '../../hub/reports/sla-report.ts';
 import { artifactPath, launchChromium } from '../helpers/chromium.ts';
 import { signInForm } from '../helpers/web-signin.ts';
 
@@ -32,6 +34,8 @@ let target: { serial: string; name: string };
 let acmeSerials: Set<string>;
 let otherSerials: string[];
 let ticketId: string;
+/** The demo's contract calendar (hub config `calendar.timeZone`, default). */
+const CALENDAR_ZONE = 'Europe/Warsaw';
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'hezo-desk-e2e-'));
@@ -276,16 +280,9 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
   });
 
   it("the customer's monthly report downloads as CSV with the hub's counts for acme (P1 met its reaction)", async () => {
-    const month = await portal.locator('[data-testid="report-month"]').inputValue();
-    expect(month).toMatch(/^\d{4}-\d\d$/);
-    const download = portal.waitForEvent('download');
-    await portal.click('[data-testid="report-csv"]');
-    const rows = readFileSync(await (await download).path(), 'utf8')
-      .trimEnd()
-      .split('\r\n')
-      .slice(1)
-      .map((r) => r.split(','));
-    // What the hub holds (admin view): acme's tickets opened this month, open or closed.
+    // the browser's month by default (its local time)
+    expect(await portal.locator('[data-testid="report-month"]').inputValue()).toMatch(/^\d{4}-\d\d$/);
+    // What the hub holds (admin view): acme's tickets, open or closed.
     const all: { id: string; customer: string | null; priority: string; openedAt: string }[] = [];
     for (const q of ['', '?state=closed']) {
       const res = await fetch(`${demo.urls.httpUrl}/api/tickets${q}`, {
@@ -293,7 +290,23 @@ describe('service desk and customer portal on the real hub, fleet and agents', (
       });
       all.push(...((await res.json()) as typeof all));
     }
-    const acme = all.filter((t) => t.customer === 'acme' && t.openedAt.startsWith(month));
+    // Reports count months on the contract's calendar (Europe/Warsaw): the month the P1 was opened in, there (near
+    // midnight UTC at a month's end, that is not the UTC month, nor the month of a browser running in UTC).
+    const p1OpenedAt = all.find((t) => t.id === ticketId)?.openedAt ?? '';
+    const month = DateTime.fromISO(p1OpenedAt).setZone(CALENDAR_ZONE).toFormat('yyyy-MM');
+    await portal.locator('[data-testid="report-month"]').fill(month);
+    const download = portal.waitForEvent('download');
+    await portal.click('[data-testid="report-csv"]');
+    const rows = readFileSync(await (await download).path(), 'utf8')
+      .trimEnd()
+      .split('\r\n')
+      .slice(1)
+      .map((r) => r.split(','));
+    const { fromMs, toMs } = monthRange(month, CALENDAR_ZONE);
+    const acme = all.filter((t) => {
+      const at = Date.parse(t.openedAt);
+      return t.customer === 'acme' && at >= fromMs && at < toMs;
+    });
     const ticketRows = rows.filter((r) => r[0] === 'ticket');
     expect(ticketRows.map((r) => r[3]).sort()).toEqual(acme.map((t) => t.id).sort());
     const p1 = ticketRows.find((r) => r[3] === ticketId)!;
