@@ -67,9 +67,8 @@ const common = {
 /**
  * A module of protocols/ replaced in the agent bundle by ajv standalone code generated here from the zod schemas, so
  * the running agent holds neither zod, nor the ajv compiler, nor the code it would generate at start (bench B8):
- * protocols/health-check.ts (build/health-check-standalone.ts) and protocols/compiled-checks.ts
- * (build/compiled-checks-standalone.ts). `generator` is bundled, run once per build process, and its `exportName`
- * returns the module's source.
+ * protocols/compiled-checks.ts (build/compiled-checks-standalone.ts). `generator` is bundled, run once per build
+ * process, and its `exportName` returns the module's source.
  */
 function standalonePlugin(module, generator, exportName) {
   let source;
@@ -177,7 +176,6 @@ const agentOptions = {
   minify: true,
   keepNames: true,
   plugins: [
-    standalonePlugin('health-check', 'build/health-check-standalone.ts', 'healthCheckModuleSource'),
     standalonePlugin('compiled-checks', 'build/compiled-checks-standalone.ts', 'compiledChecksModuleSource'),
     disposableConfigPlugin(),
   ],
@@ -240,7 +238,6 @@ export async function runBuild({ ifStale = false } = {}) {
   }
   inputs.add('package-lock.json');
   inputs.add('build/build.mjs');
-  inputs.add('build/health-check-standalone.ts');
   inputs.add('build/compiled-checks-standalone.ts');
   inputs.add('build/ajv-standalone.ts');
   inputs.add('build/trim-source-map.mjs');

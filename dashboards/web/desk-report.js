@@ -6,7 +6,6 @@
 
   function show() {
     const desk = window.HezoDesk;
-    const d = new Date(desk.now());
     const customer = h(
       'select',
       { id: 'rp-customer', 'data-testid': 'rp-customer', required: true },
@@ -17,7 +16,7 @@
       id: 'rp-month',
       'data-testid': 'rp-month',
       required: true,
-      value: `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`,
+      value: window.HezoText.monthOf(desk.now(), desk.calendarOf(customer.value)?.timeZone),
     });
     const out = h('p', { role: 'status' });
     const q = () => `customer=${encodeURIComponent(customer.value)}&month=${encodeURIComponent(month.value)}`;

@@ -103,6 +103,14 @@
     return new Date(iso).toLocaleString('sv-SE', { timeZone: timeZone || undefined, hour12: false }).slice(0, 16);
   }
 
+  /**
+   * `2026-12` : the month of `ms` in `timeZone` (the contract's calendar: a report month is counted there, so near
+   * a month's end it is not the browser's month).
+   */
+  function monthOf(ms, timeZone) {
+    return dateTime(new Date(ms).toISOString(), timeZone).slice(0, 7);
+  }
+
   // ---------- SLA clocks ----------
   const CLOCK_LABEL = { reaction: 'Reaction', update: 'Next update', delivery: 'Delivery', return: 'Return' };
   const CLOCK_DUE = { reaction: 'reactionDue', update: 'nextUpdateDue', delivery: 'deliveryDue', return: 'returnDue' };
@@ -200,6 +208,7 @@
     formatLate,
     weekdayTime,
     dateTime,
+    monthOf,
     clockStates,
     clockText,
     CLOCK_LABEL,

@@ -79,12 +79,12 @@
   }
 
   function reportForm() {
-    const d = new Date();
+    const nowMs = portal.live ? portal.live.now() : Date.now();
     const month = h('input', {
       type: 'month',
       id: 'report-month',
       'data-testid': 'report-month',
-      value: `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`,
+      value: window.HezoText.monthOf(nowMs, portal.calendar?.timeZone),
       required: true,
     });
     const q = () => `customer=${encodeURIComponent(portal.customer)}&month=${encodeURIComponent(month.value)}`;

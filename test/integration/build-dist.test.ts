@@ -117,7 +117,7 @@ describe('built output (dist/)', () => {
       .map((l) => HealthRecord.parse(JSON.parse(l)));
     expect(records.map((r) => r.identity.serial).sort()).toEqual([...serials].sort());
     // running (not --once), the built agent publishes valid health records: its publish path (the health check
-    // generated at build time, build/health-check-standalone.ts) runs only in the bundle
+    // generated at build time, build/compiled-checks-standalone.ts) runs only in the bundle
     const published: Buffer[] = [];
     const allPublished = new Promise<void>((resolveAll) => {
       broker.on('publish', (packet, client) => {

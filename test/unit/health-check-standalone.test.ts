@@ -1,16 +1,17 @@
 /**
- * The agent's health check as build-time generated code (build/health-check-standalone.ts, ajv standalone, loaded in
- * place of protocols/health-check.ts in the agent bundle) gives the same verdict as the run-time compiled validator
- * (protocols/health-validator.ts) and as zod's HealthRecord (the source of truth) on a corpus: valid records, records
- * with one field set to a value near or over its limits or of the wrong type, with a field removed or added, and
- * arbitrary values. The agent bundle carries no ajv compiler; encodeHealth (health-encode.ts) keeps the errors.
+ * The agent's health check as build-time generated code (the 'health' check of build/compiled-checks-standalone.ts,
+ * ajv standalone, loaded in place of protocols/compiled-checks.ts in the agent bundle) gives the same verdict as the
+ * hub's run-time compiled validator (protocols/health-validator.ts) and as zod's HealthRecord (the source of truth) on
+ * a corpus: valid records, records with one field set to a value near or over its limits or of the wrong type, with a
+ * field removed or added, and arbitrary values. The agent bundle carries no ajv compiler; encodeHealth
+ * (health-encode.ts) keeps the errors.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type CheckName, checkValue } from '../../protocols/compiled-checks.ts';
 import { HealthRecord } from '../../protocols/health.ts';
-import { healthCheck } from '../../protocols/health-check.ts';
 import { encodeHealth } from '../../protocols/health-encode.ts';
 import { healthValidator } from '../../protocols/health-validator.ts';
 import { encodeMessage } from '../../protocols/messages.ts';
@@ -21,16 +22,17 @@ import { paths, setAt } from '../helpers/mutate.ts';
 const RUNS = Number(process.env.HEZO_FUZZ_RUNS ?? 1000);
 
 /**
- * protocols/health-check.ts bundled exactly as the agent bundle gets it (build/build.mjs: the generated code, its ajv
- * run-time helpers, esbuild's module interop inside this `"type": "module"` package), loaded from dist/.
+ * protocols/compiled-checks.ts bundled exactly as the agent bundle gets it (build/build.mjs: the generated code, its
+ * ajv run-time helpers, esbuild's module interop inside this `"type": "module"` package), loaded from dist/.
  */
 async function loadGenerated(): Promise<(value: unknown) => boolean> {
   // @ts-expect-error plain ESM build script without types
   const { bundleOne } = await import('../../build/build.mjs');
-  const file = (await bundleOne('protocols/health-check.ts', `test-health-check-${process.pid}.mjs`)) as string;
+  const file = (await bundleOne('protocols/compiled-checks.ts', `test-health-check-${process.pid}.mjs`)) as string;
   try {
     expect(readFileSync(file, 'utf8')).toMatch(/"validate\d+"/); // the generated function, not the run-time compile
-    return ((await import(pathToFileURL(file).href)) as { healthCheck: (value: unknown) => boolean }).healthCheck;
+    const generated = (await import(pathToFileURL(file).href)) as { checkValue: typeof checkValue };
+    return (value) => generated.checkValue('health' satisfies CheckName, value) === undefined;
   } finally {
     rmSync(file, { force: true });
     rmSync(`${file}.map`, { force: true });
@@ -84,7 +86,7 @@ describe('health check generated at build time (agent bundle)', () => {
         const zod = HealthRecord.safeParse(value).success;
         expect(generated(value), JSON.stringify(value)).toBe(zod);
         expect(healthValidator()(value)).toBe(zod);
-        expect(healthCheck(value)).toBe(zod);
+        expect(checkValue('health', value) === undefined).toBe(zod);
         total++;
         if (zod) accepted++;
       }),

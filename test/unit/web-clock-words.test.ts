@@ -18,6 +18,7 @@ let T: {
   clockText(c: Clock, ticket: unknown, calendar?: unknown): string;
   deviceReason(d: unknown, ticket?: unknown): string;
   shortTitle(t: unknown): string;
+  monthOf(ms: number, timeZone?: string): string;
 };
 
 beforeAll(async () => {
@@ -150,5 +151,18 @@ describe('the pages and the ticket titles say the same words', () => {
         );
       }
     }
+  });
+});
+
+describe('the report month (monthOf)', () => {
+  it("is the month on the contract's calendar, not the UTC (or the browser's) month", () => {
+    // 23:30 UTC on 30 November is already December in Warsaw, still November in New York
+    const lateNov = Date.parse('2026-11-30T23:30:00Z');
+    expect(T.monthOf(lateNov, 'Europe/Warsaw')).toBe('2026-12');
+    expect(T.monthOf(lateNov, 'UTC')).toBe('2026-11');
+    expect(T.monthOf(lateNov, 'America/New_York')).toBe('2026-11');
+    // and at the year's turn: 31 December 23:00 UTC is January in Warsaw (CET, +1)
+    expect(T.monthOf(Date.parse('2026-12-31T23:00:00Z'), 'Europe/Warsaw')).toBe('2027-01');
+    expect(T.monthOf(Date.parse('2026-12-31T22:59:59Z'), 'Europe/Warsaw')).toBe('2026-12');
   });
 });
