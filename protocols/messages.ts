@@ -109,8 +109,6 @@ export const ReplyErr = z.strictObject({
 export const CommandReply = z.discriminatedUnion('ok', [ReplyOk, ReplyErr]);
 export type CommandReply = z.infer<typeof CommandReply>;
 
-/** Largest chunk of attachment bytes in one message (before base64). */
-
 export const AttachmentChunk = z.strictObject({
   v: z.literal(1),
   transferId: CorrelationId,

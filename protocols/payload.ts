@@ -1,7 +1,8 @@
 /**
- * What every decoder of a wire payload checks before its schema: the size limit of the kind, JSON, the schema
- * version (the depth: validation.ts `refuseTooDeep`); and what every encoder checks after serialising: the size. Shared by messages.ts (zod, the hub) and
- * wire.ts (compiled checks, the agent), so both refuse the same payloads with the same errors.
+ * What every decoder of a wire payload checks before its schema: the kind's size limit, JSON, the schema version (and
+ * the depth: validation.ts `refuseTooDeep`); and what every encoder checks after serialising: the size. Shared by
+ * messages.ts (zod, the hub) and wire.ts (compiled checks, the agent), so both refuse the same payloads with the same
+ * errors.
  */
 import { AppError, ErrorCode } from './errors.ts';
 import type { TopicKind } from './topics.ts';
